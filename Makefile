@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh clone:
+#   make briefing   - set up the venv and render the weekly briefing (2026-W05) from the embedded sample
+#   make test       - set up the venv and run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+WEEK ?= 2026-W05
+STAMP := $(VENV)/.installed
+
+.PHONY: briefing test setup dev backfill bench clean-state
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+briefing: $(STAMP)
+	DAGSTER_HOME=$(CURDIR) $(BIN)/trade-pipeline briefing $(WEEK)
+
+test: $(STAMP)
+	DAGSTER_HOME= $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 1; fi; exit $$rc
+
+dev: $(STAMP)
+	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -w workspace.yaml
+
+backfill: $(STAMP)
+	DAGSTER_HOME=$(CURDIR) $(BIN)/trade-pipeline backfill $(FROM) $(TO)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean-state:
+	rm -rf data/dagster data/warehouse.duckdb data/cache .tmp_dagster_home_*

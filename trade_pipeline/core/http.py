@@ -1,0 +1,396 @@
+"""The one HTTP layer every source client uses.
+
+Modes
+-----
+- ``live``   : real network; successful responses go to the response cache (keyed by request) and are reused while fresh.
+- ``record`` : like live, and every exchange (errors included) is also written to the capture directory.
+- ``replay`` : no network at all; every request is served from the capture directory, and a request that was never
+               recorded fails loudly with :class:`ReplayMissError`.
+
+Capture / cache file format (one JSON file per exchange, any file name ending in ``.json``)::
+
+    {"format": "trade_pipeline.capture/1",
+     "source": "census",
+     "request": {"method": "GET", "url": "https://api.census.gov/data/timeseries/intltrade/exports/hs",
+                 "params": [["get", "CTY_CODE,ALL_VAL_MO"], ["time", "from 2025-01 to 2025-10"]],
+                 "form": null},
+     "response": {"status": 200, "headers": {"content-type": "application/json"}, "body": "<text>"},
+                  # or "body_base64": "..." when the body is not UTF-8
+     "recorded_at": "2026-01-27T12:00:00+00:00"}
+
+Requests are matched by :func:`request_key`: method + URL + the query parameters sorted + the form fields sorted,
+with secret parameters (API keys) removed. Secrets never reach a capture, the cache, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+CAPTURE_FORMAT = "trade_pipeline.capture/1"
+USER_AGENT = "trade_pipeline/0.1 (weekly trade briefing; +https://github.com/trade-pipeline)"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_KEPT_RESPONSE_HEADERS = (
+    "content-type", "retry-after", "location", "x-datawebapi-keyerror", "etag", "last-modified", "content-encoding",
+)
+
+Params = Sequence[tuple[str, str]]
+
+
+class HttpMode(str, Enum):
+    LIVE = "live"
+    RECORD = "record"
+    REPLAY = "replay"
+
+
+class SourceHttpError(RuntimeError):
+    """A request failed for good (retries exhausted, transport error, or a status the client rejects).
+
+    The message always names the source and the (redacted) request, so a failed run says what to look at.
+    """
+
+    def __init__(self, source: str, request: str, message: str, status: int | None = None):
+        self.source, self.request, self.status, self.message = source, request, status, message
+        super().__init__(f"[{source}] {message} — request: {request}" + (f" (HTTP {status})" if status else ""))
+
+
+class ReplayMissError(SourceHttpError):
+    """Replay mode met a request that has no recorded exchange."""
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+    request_key: str
+    from_cache: bool = False
+    fetched_at: str = ""
+
+    @property
+    def request_id(self) -> str:
+        """Short stable id of the request, stored with every row derived from this response."""
+        return hashlib.sha256(self.request_key.encode()).hexdigest()[:16]
+
+    def text(self, encoding: str = "utf-8") -> str:
+        return self.content.decode(encoding)
+
+    def json(self) -> object:
+        return json.loads(self.content.decode("utf-8-sig"))
+
+
+@dataclass
+class HttpStats:
+    network_requests: int = 0
+    cache_hits: int = 0
+    replayed: int = 0
+    retries: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+
+def request_key(method: str, url: str, params: Params | None = None, form: Mapping[str, str] | None = None,
+                secret_params: Iterable[str] = ()) -> str:
+    """Canonical text of a request, secrets removed: the key captures and the cache are matched on."""
+    secrets = {s.lower() for s in secret_params}
+    parts = urlsplit(url)
+    base = f"{parts.scheme}://{parts.netloc.lower()}{parts.path}"
+    query = sorted((k, str(v)) for k, v in (params or []) if k.lower() not in secrets)
+    key = f"{method.upper()} {base}"
+    if query:
+        key += "?" + "&".join(f"{k}={v}" for k, v in query)
+    if form:
+        key += " | " + "&".join(f"{k}={v}" for k, v in sorted((k, str(v)) for k, v in form.items()))
+    return key
+
+
+def _file_name(key: str) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    path = urlsplit(key.split(" ", 1)[1].split("?", 1)[0].split(" | ")[0]).path
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", path.strip("/"))[-60:].strip("_") or "root"
+    return f"{slug}-{digest}.json"
+
+
+def _scrub(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+class CaptureStore:
+    """A directory of exchanges in the capture format, indexed by request key (file names do not matter)."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self._index: dict[str, Path] | None = None
+
+    def _load_index(self) -> dict[str, Path]:
+        if self._index is None:
+            index: dict[str, Path] = {}
+            if self.directory.is_dir():
+                for path in sorted(self.directory.rglob("*.json")):
+                    try:
+                        doc = json.loads(path.read_text(encoding="utf-8"))
+                        req = doc["request"]
+                        key = request_key(req["method"], req["url"], [tuple(p) for p in req.get("params") or []],
+                                          req.get("form"))
+                    except (ValueError, KeyError, TypeError) as exc:
+                        log.warning("ignoring unreadable capture %s: %s", path, exc)
+                        continue
+                    index[key] = path
+            self._index = index
+        return self._index
+
+    def get(self, key: str) -> dict | None:
+        path = self._load_index().get(key)
+        if path is None:
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def put(self, key: str, doc: dict) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / _file_name(key)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(path)  # atomic: a killed run never leaves half a capture behind
+        self._load_index()[key] = path
+        return path
+
+
+def _doc_to_response(doc: dict, key: str, from_cache: bool) -> HttpResponse:
+    resp = doc["response"]
+    if "body_base64" in resp:
+        content = base64.b64decode(resp["body_base64"])
+    else:
+        content = (resp.get("body") or "").encode("utf-8")
+    return HttpResponse(status=int(resp["status"]), headers={k.lower(): v for k, v in (resp.get("headers") or {}).items()},
+                        content=content, request_key=key, from_cache=from_cache, fetched_at=doc.get("recorded_at", ""))
+
+
+def _response_to_doc(source: str, method: str, url: str, params: Params, form: Mapping[str, str] | None,
+                     secret_params: Iterable[str], status: int, headers: Mapping[str, str], content: bytes,
+                     fetched_at: str) -> dict:
+    secrets = {s.lower() for s in secret_params}
+    body: dict[str, object]
+    try:
+        body = {"body": content.decode("utf-8")}
+    except UnicodeDecodeError:
+        body = {"body_base64": base64.b64encode(content).decode("ascii")}
+    return {
+        "format": CAPTURE_FORMAT,
+        "source": source,
+        "request": {
+            "method": method.upper(),
+            "url": url,
+            "params": [[k, str(v)] for k, v in params if k.lower() not in secrets],
+            "form": dict(form) if form else None,
+        },
+        "response": {"status": status,
+                     "headers": {k: v for k, v in headers.items() if k.lower() in _KEPT_RESPONSE_HEADERS},
+                     **body},
+        "recorded_at": fetched_at,
+    }
+
+
+class SourceHttp:
+    """HTTP access for one source: mode, response cache, retries with backoff, rate limit, secret redaction."""
+
+    def __init__(
+        self,
+        source: str,
+        mode: HttpMode | str = HttpMode.REPLAY,
+        *,
+        capture_dir: Path | None = None,
+        cache_dir: Path | None = None,
+        cache_ttl_s: float | None = 7 * 24 * 3600,
+        timeout_s: float = 60.0,
+        max_attempts: int = 4,
+        backoff_base_s: float = 1.0,
+        backoff_max_s: float = 60.0,
+        min_interval_s: float = 0.0,
+        follow_redirects: bool = False,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.source = source
+        self.mode = HttpMode(mode)
+        if self.mode in (HttpMode.RECORD, HttpMode.REPLAY) and capture_dir is None:
+            raise ValueError(f"[{source}] mode {self.mode.value} needs a capture directory")
+        self.captures = CaptureStore(capture_dir) if capture_dir else None
+        self.cache = CaptureStore(cache_dir) if cache_dir and self.mode is not HttpMode.REPLAY else None
+        self.cache_ttl_s = cache_ttl_s
+        self.timeout_s = timeout_s
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_base_s, self.backoff_max_s = backoff_base_s, backoff_max_s
+        self.min_interval_s = min_interval_s
+        self.follow_redirects = follow_redirects
+        self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        self._transport = transport
+        self._client: httpx.Client | None = None
+        self._sleep, self._clock = sleep, clock
+        self._last_request_at: float | None = None
+        self.stats = HttpStats()
+        # httpx logs full URLs (Census keys travel in the query) at INFO; keep it quiet.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    # -- public ---------------------------------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Params | None = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        secret_params: Iterable[str] = (),
+        secret_values: Mapping[str, str] | None = None,
+        secret_headers: Mapping[str, str] | None = None,
+        use_cache: bool = True,
+        cache_if: Callable[[HttpResponse], bool] | None = None,
+    ) -> HttpResponse:
+        """Send one request (or serve it from replay/cache) and return the final response.
+
+        ``secret_values`` are extra query parameters (e.g. ``{"key": "..."}``) sent on the wire but excluded from the
+        key, captures, cache and logs; ``secret_headers`` likewise for headers. Statuses in RETRY_STATUSES and
+        transport errors are retried with exponential backoff (honouring ``Retry-After``); other statuses are
+        returned for the client to interpret. Only 2xx responses accepted by ``cache_if`` are cached.
+        """
+        params = list(params or [])
+        secret_names = set(secret_params) | set((secret_values or {}).keys())
+        key = request_key(method, url, params, form, secret_names)
+        described = key
+
+        if self.mode is HttpMode.REPLAY:
+            assert self.captures is not None
+            doc = self.captures.get(key)
+            if doc is None:
+                raise ReplayMissError(self.source, described,
+                                      f"no recorded exchange in {self.captures.directory} (replay mode never goes to the network; "
+                                      f"record it with TRADE_PIPELINE_HTTP_MODE=record)")
+            self.stats.replayed += 1
+            return _doc_to_response(doc, key, from_cache=True)
+
+        if use_cache and self.cache is not None:
+            doc = self.cache.get(key)
+            if doc is not None and self._fresh(doc):
+                self.stats.cache_hits += 1
+                return _doc_to_response(doc, key, from_cache=True)
+
+        wire_params = params + list((secret_values or {}).items())
+        secrets = [v for v in [*(secret_values or {}).values(), *(secret_headers or {}).values()] if v]
+        try:
+            resp = self._send_with_retries(method, url, wire_params, form,
+                                           {**(headers or {}), **(secret_headers or {})}, described)
+        except SourceHttpError as exc:
+            # Transport messages can echo the URL; never let a key through in an error or a log line.
+            raise type(exc)(exc.source, exc.request, _scrub(exc.message, secrets), exc.status) from exc.__cause__
+        fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        result = HttpResponse(status=resp.status_code, headers={k.lower(): v for k, v in resp.headers.items()},
+                              content=resp.content, request_key=key, fetched_at=fetched_at)
+        doc = _response_to_doc(self.source, method, url, params, form, secret_names, resp.status_code,
+                               result.headers, resp.content, fetched_at)
+        if self.mode is HttpMode.RECORD and self.captures is not None:
+            self.captures.put(key, doc)
+        if use_cache and self.cache is not None and 200 <= result.status < 300 and (cache_if is None or cache_if(result)):
+            self.cache.put(key, doc)
+        return result
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- internals ------------------------------------------------------------------------------------------------
+    def _fresh(self, doc: dict) -> bool:
+        if self.cache_ttl_s is None:
+            return True
+        try:
+            recorded = datetime.fromisoformat(doc.get("recorded_at", ""))
+        except ValueError:
+            return False
+        return (datetime.now(timezone.utc) - recorded).total_seconds() <= self.cache_ttl_s
+
+    def _http_client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(timeout=self.timeout_s, follow_redirects=self.follow_redirects,
+                                        headers=self.headers, transport=self._transport)
+        return self._client
+
+    def _throttle(self) -> None:
+        if self.min_interval_s and self._last_request_at is not None:
+            wait = self.min_interval_s - (self._clock() - self._last_request_at)
+            if wait > 0:
+                self._sleep(wait)
+        self._last_request_at = self._clock()
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None and retry_after > 0:
+            return min(retry_after, self.backoff_max_s) + random.uniform(0, 0.1 * self.backoff_base_s)
+        return min(self.backoff_base_s * (2 ** (attempt - 1)), self.backoff_max_s) * random.uniform(0.8, 1.2)
+
+    def _send_with_retries(self, method: str, url: str, params: Params, form: Mapping[str, str] | None,
+                           headers: Mapping[str, str], described: str) -> httpx.Response:
+        last_problem = ""
+        for attempt in range(1, self.max_attempts + 1):
+            self._throttle()
+            self.stats.network_requests += 1
+            try:
+                resp = self._http_client().request(method, url, params=list(params), data=dict(form) if form else None,
+                                                   headers=dict(headers))
+                resp.read()
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                last_problem = f"{type(exc).__name__}: {exc}"
+                log.warning("[%s] attempt %d/%d failed: %s — %s", self.source, attempt, self.max_attempts,
+                            last_problem, described)
+                if attempt < self.max_attempts:
+                    self.stats.retries += 1
+                    self._sleep(self._backoff(attempt, None))
+                    continue
+                raise SourceHttpError(self.source, described,
+                                      f"giving up after {attempt} attempts: {last_problem}") from exc
+            self.stats.by_status[resp.status_code] = self.stats.by_status.get(resp.status_code, 0) + 1
+            if resp.status_code in RETRY_STATUSES:
+                retry_after = _parse_retry_after(resp.headers.get("retry-after"))
+                last_problem = f"HTTP {resp.status_code}"
+                log.warning("[%s] attempt %d/%d got HTTP %d (Retry-After=%s) — %s", self.source, attempt,
+                            self.max_attempts, resp.status_code, resp.headers.get("retry-after"), described)
+                if attempt < self.max_attempts:
+                    self.stats.retries += 1
+                    self._sleep(self._backoff(attempt, retry_after))
+                    continue
+                snippet = resp.content[:200].decode("utf-8", "replace")
+                raise SourceHttpError(self.source, described,
+                                      f"giving up after {attempt} attempts: {last_problem}: {snippet!r}",
+                                      status=resp.status_code)
+            return resp
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,49 @@
+"""The whole graph in one place.
+
+Four groups, one per folder under ``trade_pipeline/defs``, every asset partitioned by ISO week (Monday start):
+
+    bilateral_trade_flows  UN Comtrade annual partner flows → rankings, balances, concentration (HHI), HS2 structure
+    us_trade_census        US Census monthly HS2 flows      → year to date, balances, country detail, revisions
+    cn_export_control      MOFCOM announcements             → parsed, classified, deduplicated policy facts
+    trade_briefing         the weekly Traditional-Chinese briefing that cites all three layers
+
+A week's partition holds each layer as it was knowable at the end of that week, so one partition key selects
+the whole graph and "上週" is the previous key.
+"""
+
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+
+from trade_pipeline.core.partitions import weekly_partitions
+from trade_pipeline.core.site import Site
+from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline.defs.bilateral_trade_flows import assets as comtrade_assets, checks as comtrade_checks
+from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
+from trade_pipeline.defs.cn_export_control import assets as mofcom_assets, checks as mofcom_checks
+from trade_pipeline.defs.cn_export_control.resources import MofcomClient
+from trade_pipeline.defs.trade_briefing import assets as briefing_assets, checks as briefing_checks
+from trade_pipeline.defs.us_trade_census import assets as census_assets, checks as census_checks
+from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
+
+# One job over the whole graph. In-process: DuckDB takes one writer per file, and one process per step would
+# only add start-up time to a run that is a few seconds of work.
+weekly_briefing_job = define_asset_job(
+    "weekly_briefing_job",
+    selection=AssetSelection.all(),
+    partitions_def=weekly_partitions,
+    executor_def=in_process_executor,
+    description="Materialize every layer and the briefing for one ISO week (or a range, as one run).",
+)
+
+defs = Definitions(
+    assets=[*comtrade_assets.ASSETS, *census_assets.ASSETS, *mofcom_assets.ASSETS, *briefing_assets.ASSETS],
+    asset_checks=[*comtrade_checks.CHECKS, *census_checks.CHECKS, *mofcom_checks.CHECKS, *briefing_checks.CHECKS],
+    jobs=[weekly_briefing_job],
+    resources={
+        "warehouse": Warehouse(),
+        "site": Site(),
+        "comtrade": ComtradeClient(),
+        "census": CensusTradeClient(),
+        "mofcom": MofcomClient(),
+    },
+    executor=in_process_executor,
+)

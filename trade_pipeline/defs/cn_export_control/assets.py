@@ -1,0 +1,3 @@
+"""Assets of the cn_export_control layer (placeholder until the layer lands)."""
+
+ASSETS: list = []

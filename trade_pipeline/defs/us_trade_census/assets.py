@@ -1,0 +1,3 @@
+"""Assets of the us_trade_census layer (placeholder until the layer lands)."""
+
+ASSETS: list = []
