@@ -1,0 +1,53 @@
+"""The graph as a Dagster user sees it: one Definitions object, every asset weekly-partitioned and single-run."""
+
+from dagster import AssetKey, BackfillPolicyType
+
+from trade_pipeline.core.partitions import weekly_partitions
+from trade_pipeline.definitions import defs
+
+EXPECTED = {
+    "bilateral_trade_flows": {"comtrade_partner_flows", "comtrade_commodity_flows", "partner_rankings", "trade_balances",
+                              "market_concentration", "commodity_structure", "bilateral_extractor_files"},
+    "us_trade_census": {"census_monthly_flows", "census_trade_balance", "census_country_detail", "census_revisions",
+                        "census_extractor_files"},
+    "cn_export_control": {"mofcom_announcements", "mofcom_extractor_files"},
+    "trade_briefing": {"trade_briefing", "trade_briefing_index"},
+}
+
+
+def _asset_graph():
+    return defs.resolve_asset_graph()
+
+
+def test_definitions_load_and_hold_every_layer() -> None:
+    graph = _asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
+    for group, names in EXPECTED.items():
+        assert names <= keys, f"{group} lacks {sorted(names - keys)}"
+        for name in names:
+            assert graph.get(AssetKey(name)).group_name == group
+
+
+def test_every_asset_is_weekly_single_run_and_documented() -> None:
+    graph = _asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        name = key.to_user_string()
+        assert node.partitions_def == weekly_partitions, name
+        assert node.backfill_policy is not None and node.backfill_policy.policy_type == BackfillPolicyType.SINGLE_RUN, name
+        assert node.description, name
+        assert node.owners, name
+        assert node.kinds, name
+
+
+def test_report_depends_on_all_three_layers() -> None:
+    graph = _asset_graph()
+    upstream = {k.to_user_string() for k in graph.get(AssetKey("trade_briefing")).parent_keys}
+    assert {"market_concentration", "census_trade_balance", "mofcom_announcements"} <= upstream
+
+
+def test_the_weekly_job_covers_the_whole_graph() -> None:
+    job = defs.resolve_job_def("weekly_briefing_job")
+    assert job.partitions_def == weekly_partitions
