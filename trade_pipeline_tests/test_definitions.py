@@ -1,6 +1,7 @@
 """The graph as a Dagster user sees it: one Definitions object, every asset weekly-partitioned and single-run."""
 
-from dagster import AssetKey, BackfillPolicyType
+from dagster import AssetKey
+from dagster._core.definitions.backfill_policy import BackfillPolicyType
 
 from trade_pipeline.core.partitions import weekly_partitions
 from trade_pipeline.definitions import defs
