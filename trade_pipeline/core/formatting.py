@@ -1,0 +1,130 @@
+"""The one number-formatting module: every figure in every output goes through these functions.
+
+Rules (one rounding rule everywhere: decimal ROUND_HALF_UP on the value as printed by ``repr``):
+
+- USD amounts print in 億 (1e8) or 兆 (1e12):
+    |v| rounds to >= 10,000 億  -> 兆 with two decimals          1.0304e12 -> "1.03 兆"
+    |v| rounds to >= 1 億       -> 億 as an integer, grouped     7.0118e11 -> "7,012 億"
+    smaller                     -> 億 with two decimals          3.5e7     -> "0.35 億"
+  A deficit keeps its minus sign ("-6,193 億"); ``signed_usd`` also prints "+" for a surplus.
+- Percentages (shares, YoY) print with two decimals: "14.76%", signed ones "+3.20%" / "-4.05%".
+- HHI prints with two decimals and no grouping (the seed's "1188.50"), counts as grouped integers.
+
+Because a figure is always formatted from the stored value by the same function, the same figure prints
+identically everywhere, and the report's claim check can re-format a stored value and compare strings.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
+YI = Decimal(100_000_000)  # 億
+ZHAO = Decimal(1_000_000_000_000)  # 兆
+MISSING = "--"
+
+
+def _dec(value: float | int) -> Decimal:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        raise ValueError(f"cannot format non-finite value {value!r}")
+    # str() of a float is its shortest round-trip repr, so 0.125 rounds half-up to 0.13 as a reader expects.
+    return Decimal(str(value))
+
+
+def round_half_up(value: float | int | Decimal, places: int) -> Decimal:
+    """Round with the module's single rounding rule (ROUND_HALF_UP)."""
+    d = value if isinstance(value, Decimal) else _dec(value)
+    return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def _grouped(d: Decimal, places: int) -> str:
+    return f"{d:,.{places}f}"
+
+
+def usd_amount(value: float | int) -> str:
+    """USD amount in 億/兆 without the currency prefix: '7,012 億', '1.03 兆', '-6,193 億'."""
+    d = _dec(value)
+    sign = "-" if d < 0 else ""
+    mag = abs(d)
+    yi = round_half_up(mag / YI, 0)
+    if yi >= 10_000:
+        text = f"{_grouped(round_half_up(mag / ZHAO, 2), 2)} 兆"
+    elif yi >= 1:
+        text = f"{_grouped(yi, 0)} 億"
+    else:
+        text = f"{_grouped(round_half_up(mag / YI, 2), 2)} 億"
+    # "-0.00 億" would be a sign without a value: a rounded zero prints unsigned.
+    if text.startswith(("0 ", "0.00 ")):
+        sign = ""
+    return sign + text
+
+
+def usd(value: float | int) -> str:
+    """'USD 7,012 億' (the form used in running text)."""
+    return f"USD {usd_amount(value)}"
+
+
+def signed_usd(value: float | int) -> str:
+    """Balance with an explicit sign: '+6,971 億' (surplus), '-1,754 億' (deficit), '0 億'."""
+    text = usd_amount(value)
+    if text.startswith("-") or text.startswith(("0 ", "0.00 ")):
+        return text
+    return "+" + text
+
+
+def pct(value: float | int) -> str:
+    """Percent value (14.76 means 14.76 %) with two decimals: '14.76%'."""
+    d = round_half_up(value, 2)
+    if d == 0:
+        d = abs(d)
+    return f"{d:.2f}%"
+
+
+def signed_pct(value: float | int) -> str:
+    """Change in percent with an explicit sign: '+3.20%', '-4.05%', '0.00%'."""
+    d = round_half_up(value, 2)
+    if d == 0:
+        return "0.00%"
+    return f"{'+' if d > 0 else ''}{d:.2f}%"
+
+
+def hhi(value: float | int) -> str:
+    """Herfindahl-Hirschman index (0-10,000) with two decimals, no grouping: '1188.50'."""
+    d = round_half_up(value, 2)
+    if d == 0:
+        d = abs(d)
+    return f"{d:.2f}"
+
+
+def count(value: int | float) -> str:
+    """A count of things (partners, announcements): '220', '1,024'."""
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"a count must be whole, got {value!r}")
+        value = int(value)
+    return f"{value:,}"
+
+
+def number(value: float | int, places: int = 2) -> str:
+    """A plain decimal (used for thresholds and other constants)."""
+    return _grouped(round_half_up(value, places), places)
+
+
+#: Format kinds by name, so a recorded claim can say how its value was printed and be re-checked later.
+FORMATTERS = {
+    "usd": usd,
+    "usd_amount": usd_amount,
+    "signed_usd": signed_usd,
+    "pct": pct,
+    "signed_pct": signed_pct,
+    "hhi": hhi,
+    "count": count,
+    "int": lambda v: f"{int(round_half_up(v, 0))}",
+}
+
+
+def format_as(kind: str, value: float | int) -> str:
+    try:
+        return FORMATTERS[kind](value)
+    except KeyError:
+        raise ValueError(f"unknown format kind {kind!r} (known: {sorted(FORMATTERS)})") from None

@@ -1,0 +1,53 @@
+"""The single number-formatting module: 億/兆 boundaries, half-up rounding, signs, percentages."""
+
+import pytest
+
+from trade_pipeline.core import formatting as fmt
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (701.18e9, "7,012 億"),          # seed: 加拿大 USD 7,012 億
+    (1.0304e12, "1.03 兆"),          # seed: 中國對美國出口 USD 1.03 兆
+    (13.8e9, "138 億"),
+    (-619.3e9, "-6,193 億"),          # deficits keep their sign
+    (105.15e9, "1,052 億"),           # half-up: 1,051.5 -> 1,052, never 1,051 elsewhere
+    (999_949_999_999, "9,999 億"),
+    (999_950_000_000, "1.00 兆"),     # rounds to 10,000 億 -> switches to 兆
+    (35e6, "0.35 億"),
+    (-1e5, "0.00 億"),                # a rounded zero is unsigned
+])
+def test_usd_amount(value: float, expected: str) -> None:
+    assert fmt.usd_amount(value) == expected
+    assert fmt.usd(value) == f"USD {expected}"
+
+
+def test_signed_usd_marks_surplus_and_deficit() -> None:
+    assert fmt.signed_usd(697.1e9) == "+6,971 億"
+    assert fmt.signed_usd(-175.4e9) == "-1,754 億"
+    assert fmt.signed_usd(0.0) == "0.00 億"
+
+
+def test_percentages_two_decimals_half_up() -> None:
+    assert fmt.pct(14.755) == "14.76%"
+    assert fmt.pct(0.125) == "0.13%"
+    assert fmt.pct(-0.001) == "0.00%"
+    assert fmt.signed_pct(3.2) == "+3.20%"
+    assert fmt.signed_pct(-4.049) == "-4.05%"
+    assert fmt.signed_pct(0.004) == "0.00%"
+
+
+def test_hhi_and_counts() -> None:
+    assert fmt.hhi(1188.5) == "1188.50"
+    assert fmt.hhi(447.175) == "447.18"
+    assert fmt.count(220) == "220"
+    assert fmt.count(1024.0) == "1,024"
+    with pytest.raises(ValueError):
+        fmt.count(2.5)
+
+
+def test_non_finite_and_unknown_kind_are_errors() -> None:
+    with pytest.raises(ValueError):
+        fmt.usd(float("nan"))
+    with pytest.raises(ValueError):
+        fmt.format_as("euros", 1.0)
+    assert fmt.format_as("hhi", 723.514) == "723.51"
