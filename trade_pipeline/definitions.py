@@ -20,6 +20,8 @@ from trade_pipeline.defs.bilateral_trade_flows import assets as comtrade_assets,
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
 from trade_pipeline.defs.cn_export_control import assets as mofcom_assets, checks as mofcom_checks
 from trade_pipeline.defs.cn_export_control.resources import MofcomClient
+from trade_pipeline.defs.operations.schedules import SCHEDULES
+from trade_pipeline.defs.operations.sensors import SENSORS
 from trade_pipeline.defs.trade_briefing import assets as briefing_assets, checks as briefing_checks
 from trade_pipeline.defs.us_trade_census import assets as census_assets, checks as census_checks
 from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
@@ -38,6 +40,8 @@ defs = Definitions(
     assets=[*comtrade_assets.ASSETS, *census_assets.ASSETS, *mofcom_assets.ASSETS, *briefing_assets.ASSETS],
     asset_checks=[*comtrade_checks.CHECKS, *census_checks.CHECKS, *mofcom_checks.CHECKS, *briefing_checks.CHECKS],
     jobs=[weekly_briefing_job],
+    schedules=SCHEDULES,
+    sensors=SENSORS,
     resources={
         "warehouse": Warehouse(),
         "site": Site(),

@@ -1,0 +1,286 @@
+"""`trade-pipeline`: run the weekly briefing job through the Dagster instance, by ISO week.
+
+    trade-pipeline briefing 2026-W05                 one week   → prints the report path
+    trade-pipeline backfill 2026-W02 2026-W14        one run over the range → prints every report path
+    options: --mode live|record|replay  --capture-dir DIR  --log-level LEVEL
+
+Runs go through the instance at ``$DAGSTER_HOME`` (default: the project root, whose dagster.yaml keeps storage under
+data/dagster), so they appear in `dagster dev`'s run history exactly like `dg launch` runs. Reports go to stdout,
+logs and progress to stderr; the exit status is 0 on success, 1 when the run fails, 2 on bad arguments.
+Dagster is imported only once the arguments are valid, so `--help` and usage errors answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trade_pipeline.core.paths import PROJECT_ROOT
+
+JOB_NAME = "weekly_briefing_job"
+DEFINITIONS_MODULE = "trade_pipeline.definitions"
+DEFINITIONS_ATTRIBUTE = "defs"
+REPORT_ASSET = "trade_briefing"
+# The env vars dagster.yaml reads for its storage paths (absolute paths; see docs/OPERATIONS.md).
+STORAGE_ENV = "TRADE_PIPELINE_DAGSTER_STORAGE"
+COMPUTE_LOGS_ENV = "TRADE_PIPELINE_DAGSTER_COMPUTE_LOGS"
+MODE_ENV = "TRADE_PIPELINE_HTTP_MODE"
+CAPTURE_DIR_ENV = "TRADE_PIPELINE_CAPTURE_DIR"
+INVOCATION_TAG = "trade_pipeline/cli_invocation"
+WAREHOUSE_TAG = {"trade_pipeline/warehouse": "write"}
+PROGRESS_POLL_S = 0.5
+
+
+class CliError(Exception):
+    """A failure worth one clear message on stderr (no traceback); exit status 1."""
+
+
+class UsageError(CliError):
+    """Bad arguments (e.g. not an ISO week, or outside the partitions); exit status 2."""
+
+
+def report_relpath(iso_week: str) -> str:
+    """Site-relative path of a week's briefing (same tree as the seed's citations)."""
+    return f"Narrator/trade_briefing/{iso_week}-trade-briefing.md"
+
+
+def _say(message: str) -> None:
+    print(f"[trade-pipeline] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# arguments and environment
+# --------------------------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trade-pipeline",
+        description="Run the weekly trade briefing through the Dagster instance at $DAGSTER_HOME "
+                    "(default: the project root).",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--mode", choices=("live", "record", "replay"),
+                        help="HTTP mode of the source clients (sets TRADE_PIPELINE_HTTP_MODE; default: replay of the "
+                             "embedded sample, or whatever the env var says)")
+    common.add_argument("--capture-dir", type=Path,
+                        help="capture directory for replay/record, with comtrade/ census/ mofcom/ sub-folders "
+                             "(sets TRADE_PIPELINE_CAPTURE_DIR; default: data/sample/captures)")
+    common.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="level of the run's console log on stderr (default INFO)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    briefing = sub.add_parser("briefing", parents=[common], help="materialize one ISO week and print its report path")
+    briefing.add_argument("week", help="ISO week, e.g. 2026-W05")
+    backfill = sub.add_parser("backfill", parents=[common],
+                              help="materialize a range of ISO weeks as ONE run and print every report path")
+    backfill.add_argument("first", help="first ISO week, e.g. 2026-W02")
+    backfill.add_argument("last", help="last ISO week (inclusive), e.g. 2026-W14")
+    return parser
+
+
+def prepare_environment(mode: str | None, capture_dir: Path | None, environ: dict[str, str] | None = None) -> Path:
+    """Set DAGSTER_HOME and the env vars dagster.yaml and the clients read; return DAGSTER_HOME.
+
+    Must run before the instance is created. Existing values win, except that --mode/--capture-dir override.
+    """
+    env = os.environ if environ is None else environ
+    home = Path(env.get("DAGSTER_HOME") or PROJECT_ROOT).expanduser().resolve()
+    if not home.is_dir():
+        raise CliError(f"DAGSTER_HOME={home} is not a directory")
+    env["DAGSTER_HOME"] = str(home)
+    storage_root = home / "data" / "dagster"
+    env.setdefault(STORAGE_ENV, str(storage_root / "storage"))
+    env.setdefault(COMPUTE_LOGS_ENV, str(storage_root / "compute_logs"))
+    if mode:
+        env[MODE_ENV] = mode
+    if capture_dir is not None:
+        resolved = capture_dir.expanduser().resolve()
+        if not resolved.is_dir() and env.get(MODE_ENV, "replay") == "replay":
+            raise CliError(f"--capture-dir {resolved} does not exist (replay mode reads captures from it)")
+        env[CAPTURE_DIR_ENV] = str(resolved)
+    return home
+
+
+@dataclass
+class Plan:
+    """What one invocation materializes."""
+
+    partition_keys: list[str]
+    iso_weeks: list[str]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def plan_weeks(first: str, last: str | None = None) -> Plan:
+    """Validate ISO week labels against the weekly partitions and build the run tags (one run, single or range)."""
+    from trade_pipeline.core.partitions import iso_week_label, iso_week_range, weekly_partitions
+
+    try:
+        keys = iso_week_range(first, last or first)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    missing = [k for k in keys if not weekly_partitions.has_partition_key(k)]
+    if missing:
+        first_key, last_key = weekly_partitions.get_first_partition_key(), weekly_partitions.get_last_partition_key()
+        raise UsageError(
+            f"week(s) {', '.join(iso_week_label(k) for k in missing)} outside the weekly partitions "
+            f"({iso_week_label(first_key)} .. {iso_week_label(last_key)})")
+    if len(keys) == 1:
+        tags = {"dagster/partition": keys[0]}
+    else:
+        tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+    return Plan(keys, [iso_week_label(k) for k in keys], tags)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# running
+# --------------------------------------------------------------------------------------------------------------------
+class ProgressWatcher(threading.Thread):
+    """Reports, while the run executes, which weeks each asset has materialized (read from the instance's event log).
+
+    The run is single-run over the range, so each asset step materializes all its weeks at once; the briefing's
+    materializations are reported per week as they land.
+    """
+
+    def __init__(self, instance, invocation: str, plan: Plan):  # noqa: ANN001 - DagsterInstance, imported lazily
+        super().__init__(name="trade-pipeline-progress", daemon=True)
+        self.instance, self.invocation, self.plan = instance, invocation, plan
+        self.stop_event = threading.Event()
+        self.run_id: str | None = None
+        self._cursor: str | None = None
+
+    def run(self) -> None:
+        while not self.stop_event.wait(PROGRESS_POLL_S):
+            self.poll()
+
+    def poll(self) -> None:
+        from dagster import DagsterEventType, EventRecordsFilter, RunsFilter
+
+        try:
+            if self.run_id is None:
+                records = self.instance.get_run_records(RunsFilter(tags={INVOCATION_TAG: self.invocation}), limit=1)
+                if not records:
+                    return
+                self.run_id = records[0].dagster_run.run_id
+                _say(f"run {self.run_id} started ({self.span()})")
+            conn = self.instance.get_records_for_run(
+                self.run_id, cursor=self._cursor, of_type={DagsterEventType.ASSET_MATERIALIZATION}, limit=1000)
+        except Exception as exc:  # progress is cosmetic: never let it break the run
+            _say(f"(progress unavailable: {type(exc).__name__}: {exc})")
+            self.stop_event.set()
+            return
+        self._cursor = conn.cursor
+        by_asset: dict[str, list[str]] = {}
+        for record in conn.records:
+            mat = record.event_log_entry.asset_materialization
+            if mat is None:
+                continue
+            asset = mat.asset_key.to_user_string()
+            by_asset.setdefault(asset, []).append(mat.partition or "")
+        from trade_pipeline.core.partitions import iso_week_label
+
+        for asset, keys in by_asset.items():
+            weeks = ", ".join(iso_week_label(k) for k in sorted(keys) if k)
+            if asset == REPORT_ASSET:
+                for key in sorted(keys):
+                    done = self.plan.partition_keys.index(key) + 1 if key in self.plan.partition_keys else "?"
+                    _say(f"week {iso_week_label(key)} ({key}) briefing rendered [{done}/{len(self.plan.partition_keys)}]")
+            else:
+                _say(f"{asset}: materialized {weeks}")
+
+    def span(self) -> str:
+        weeks = self.plan.iso_weeks
+        return weeks[0] if len(weeks) == 1 else f"{weeks[0]}..{weeks[-1]}, {len(weeks)} weeks as one run"
+
+
+def _failure_summary(result) -> str:  # noqa: ANN001 - JobExecutionResult
+    lines = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data is not None:
+            error = event.step_failure_data.error
+            message = (error.message if error else "unknown error").strip()
+            cause = error.cause if error else None
+            while cause is not None:  # the innermost cause names the source and request
+                message = f"{message} ← {cause.message.strip()}"
+                cause = cause.cause
+            lines.append(f"step {event.step_key} failed: {message}")
+    return "\n".join(lines) or "the run failed (see its events in `dagster dev`)"
+
+
+def _materialized_partitions(instance, run_id: str, asset: str) -> set[str]:  # noqa: ANN001 - DagsterInstance
+    from dagster import DagsterEventType
+
+    conn = instance.get_records_for_run(run_id, of_type={DagsterEventType.ASSET_MATERIALIZATION}, limit=100_000)
+    out = set()
+    for record in conn.records:
+        mat = record.event_log_entry.asset_materialization
+        if mat is not None and mat.asset_key.to_user_string() == asset and mat.partition:
+            out.add(mat.partition)
+    return out
+
+
+def run_weeks(plan: Plan, log_level: str) -> list[Path]:
+    """Execute the job for the plan's weeks in this process, recorded in the instance; return the report paths."""
+    from dagster import DagsterInstance, execute_job
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    from trade_pipeline.core.site import Site
+
+    recon_job = ReconstructableRepository.for_module(
+        DEFINITIONS_MODULE, DEFINITIONS_ATTRIBUTE, working_directory=str(PROJECT_ROOT)
+    ).get_reconstructable_job(JOB_NAME)
+    invocation = uuid.uuid4().hex
+    tags = {**plan.tags, **WAREHOUSE_TAG, "trade_pipeline/launched_by": "cli", INVOCATION_TAG: invocation}
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+
+    with DagsterInstance.get() as instance:
+        watcher = ProgressWatcher(instance, invocation, plan)
+        watcher.start()
+        try:
+            result = execute_job(recon_job, instance=instance, tags=tags, run_config=run_config)
+        finally:
+            watcher.stop_event.set()
+            watcher.join(timeout=5)
+        watcher.poll()  # whatever landed after the last poll
+        run_id = result.run_id
+        if not result.success:
+            raise CliError(f"run {run_id} failed ({watcher.span()}):\n{_failure_summary(result)}")
+        # A report file may be left over from an earlier run: trust this run's materializations, then the files.
+        rendered = _materialized_partitions(instance, run_id, REPORT_ASSET)
+        missing_weeks = [k for k in plan.partition_keys if k not in rendered]
+        if missing_weeks:
+            raise CliError(f"run {run_id} succeeded but did not materialize {REPORT_ASSET} for "
+                           f"{', '.join(missing_weeks)}")
+
+    site = Site()
+    paths = [site.path(report_relpath(week)) for week in plan.iso_weeks]
+    absent = [str(p) for p in paths if not p.is_file()]
+    if absent:
+        raise CliError(f"run {run_id} succeeded but these reports are missing: {', '.join(absent)}")
+    _say(f"run {run_id} succeeded: {len(paths)} report(s)")
+    return paths
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        prepare_environment(args.mode, args.capture_dir)
+        plan = plan_weeks(args.week) if args.command == "briefing" else plan_weeks(args.first, args.last)
+        paths = run_weeks(plan, args.log_level)
+    except CliError as exc:
+        _say(f"error: {exc}")
+        return 2 if isinstance(exc, UsageError) else 1
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+    for path in paths:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
