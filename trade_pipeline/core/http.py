@@ -277,6 +277,7 @@ class SourceHttp:
         secret_headers: Mapping[str, str] | None = None,
         use_cache: bool = True,
         cache_if: Callable[[HttpResponse], bool] | None = None,
+        max_age_s: float | None = None,
     ) -> HttpResponse:
         """Send one request (or serve it from replay/cache) and return the final response.
 
@@ -284,6 +285,7 @@ class SourceHttp:
         key, captures, cache and logs; ``secret_headers`` likewise for headers. Statuses in RETRY_STATUSES and
         transport errors are retried with exponential backoff (honouring ``Retry-After``); other statuses are
         returned for the client to interpret. Only 2xx responses accepted by ``cache_if`` are cached.
+        ``max_age_s`` tightens the cache freshness for this request (e.g. list pages) below the instance TTL.
         """
         params = list(params or [])
         secret_names = set(secret_params) | set((secret_values or {}).keys())
@@ -302,7 +304,7 @@ class SourceHttp:
 
         if use_cache and self.cache is not None:
             doc = self.cache.get(key)
-            if doc is not None and self._fresh(doc):
+            if doc is not None and self._fresh(doc, max_age_s):
                 self.stats.cache_hits += 1
                 return _doc_to_response(doc, key, from_cache=True)
 
@@ -331,14 +333,16 @@ class SourceHttp:
             self._client = None
 
     # -- internals ------------------------------------------------------------------------------------------------
-    def _fresh(self, doc: dict) -> bool:
-        if self.cache_ttl_s is None:
+    def _fresh(self, doc: dict, max_age_s: float | None = None) -> bool:
+        ttl = self.cache_ttl_s if max_age_s is None else (
+            max_age_s if self.cache_ttl_s is None else min(max_age_s, self.cache_ttl_s))
+        if ttl is None:
             return True
         try:
             recorded = datetime.fromisoformat(doc.get("recorded_at", ""))
         except ValueError:
             return False
-        return (datetime.now(timezone.utc) - recorded).total_seconds() <= self.cache_ttl_s
+        return (datetime.now(timezone.utc) - recorded).total_seconds() <= ttl
 
     def _http_client(self) -> httpx.Client:
         if self._client is None:

@@ -1,3 +1,374 @@
-"""Assets of the cn_export_control layer (placeholder until the layer lands)."""
+"""Assets of the cn_export_control layer: MOFCOM announcements crawled, parsed, classified, deduplicated, ranked.
 
-ASSETS: list = []
+``mofcom_announcements`` crawls the list columns once per run, fetches every article once, extracts the facts
+(:mod:`.extract`) and writes, for each week of the run, one row per announcement published by that week's as-of
+day (and on/after the lookback start, ``MofcomClient.lookback_start``, default 2023-01-01). The same article seen in
+several columns or pages is one row (``announcement_id`` = ``mofcom-<article number>``, ``column_ids`` joined).
+``importance`` is computed per week, so an announcement published or taking effect in the week leads section 三.
+
+``mofcom_extractor_files`` writes one markdown file per announcement of the week under
+``Extractor/cn_export_control/<slug>.md`` (facts, source URL, original title, flags).
+"""
+
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+from dagster import (
+    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, BackfillPolicy, MaterializeResult,
+    MetadataValue, TableColumn, TableSchema, asset,
+)
+
+from trade_pipeline.core.partitions import iso_week_label, week_end, week_start, weekly_partitions
+from trade_pipeline.core.site import Site
+from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline.defs.cn_export_control.dictionary import CATEGORY_ZH_TW, ENTITY_LISTS, ISSUERS, ITEMS_BY_KEY
+from trade_pipeline.defs.cn_export_control.extract import (
+    country_codes, extract, find_controlled_items, find_doc_numbers, importance, summary_zh_tw, to_zh_tw,
+)
+from trade_pipeline.defs.cn_export_control.parse import ListRow, parse_article_html
+from trade_pipeline.defs.cn_export_control.resources import (
+    ArticleFetch, MofcomClient, article_number, canonical_url,
+)
+
+TABLE = "mofcom_announcements"
+GROUP = "cn_export_control"
+OWNERS = ["team:trade-intel"]
+EXTRACTOR_DIR = "Extractor/cn_export_control"
+REVIEW_FLAGS_TITLE_ONLY = {"title_only"}
+
+CHECK_TITLE_ONLY = "article_text_fetched"
+CHECK_CATEGORY = "category_decidable"
+CHECK_IMMEDIATE = "no_unreviewed_immediate_major_control"
+CHECK_MISMATCH = "content_matches_title"
+
+COLUMNS: list[tuple[str, pl.DataType, str]] = [
+    ("announcement_id", pl.Utf8, "stable id: mofcom-<site-wide article number>"),
+    ("article_no", pl.Int64, "site-wide article number from the URL"),
+    ("url", pl.Utf8, "canonical article URL (http://exportcontrol.mofcom.gov.cn/…)"),
+    ("column_ids", pl.Utf8, "list columns the article was seen in, e.g. '1,9'"),
+    ("title", pl.Utf8, "original title (Simplified Chinese), from the list row"),
+    ("title_zh_tw", pl.Utf8, "title in Traditional Chinese (OpenCC s2twp)"),
+    ("publish_date", pl.Date, "article publishTime (else the list date)"),
+    ("effective_date", pl.Date, "earliest effective date found in the body"),
+    ("effective_note", pl.Utf8, "every effective-date clause found (date：phrase)"),
+    ("doc_number", pl.Utf8, "own document number, e.g. 商务部公告2025年第61号"),
+    ("issuers", pl.Utf8, "issuing bodies, '、'-joined"),
+    ("referenced_numbers", pl.Utf8, "other document numbers cited in the body, ';'-joined"),
+    ("controlled_items", pl.Utf8, "controlled items (繁體), ';'-joined"),
+    ("controlled_item_keys", pl.Utf8, "dictionary keys of the items, ';'-joined"),
+    ("entities", pl.Utf8, "entities listed, ';'-joined"),
+    ("countries", pl.Utf8, "countries concerned (繁體), ';'-joined"),
+    ("category", pl.Utf8, "one of the five categories"),
+    ("category_rule", pl.Utf8, "the classification rule that fired"),
+    ("confidence", pl.Utf8, "高/中/低"),
+    ("importance", pl.Int64, "rank score within the week (higher first)"),
+    ("importance_rank", pl.Int64, "1 = leads section 三 this week"),
+    ("is_new_this_week", pl.Boolean, "published within the week"),
+    ("fetch_status", pl.Utf8, "ok / title_only / garbled / failed"),
+    ("fetch_problem", pl.Utf8, "why the article text is missing (empty when ok)"),
+    ("source", pl.Utf8, "issuing unit as stated by the page (var source) or the list"),
+    ("attachments", pl.Utf8, "attachment links (text|url), ';'-joined"),
+    ("body_text", pl.Utf8, "article body paragraphs (original text), newline-joined"),
+    ("slug", pl.Utf8, "Extractor file name without .md"),
+    ("extractor_path", pl.Utf8, "site-relative path of the Extractor file"),
+    ("summary_zh_tw", pl.Utf8, "one sentence from extracted facts only"),
+    ("request_id", pl.Utf8, "request id of the article fetch"),
+    ("fetched_at", pl.Utf8, "when the article reply was recorded"),
+    ("review_flags", pl.Utf8, "';'-joined flag codes ('' when clean)"),
+]
+SCHEMA = {name: dtype for name, dtype, _ in COLUMNS}
+
+
+@dataclass
+class Announcement:
+    """Week-independent facts of one deduplicated article."""
+
+    announcement_id: str
+    article_no: int | None
+    url: str
+    column_ids: list[int]
+    title: str
+    publish_date: date | None
+    fetch_status: str
+    fetch_problem: str
+    source: str
+    attachments: list[str]
+    paragraphs: list[str]
+    slug: str
+    facts: object = None
+    flags: list[str] = field(default_factory=list)
+    request_id: str = ""
+    fetched_at: str = ""
+
+
+def _slug_for(title: str, article_no: str, url: str) -> str:
+    """Stable ASCII slug from the list title (always known) and the article number: survives a later re-fetch."""
+    parts: list[str] = []
+    numbers = find_doc_numbers(title)
+    if numbers:
+        d = numbers[0]
+        issuers = "-".join(ISSUERS.get(i, "x") for i in d.issuers) or "doc"
+        parts.append(f"{issuers}-{'order-' if d.kind == '令' else ''}{d.year or 'n'}-{d.number}")
+    else:
+        parts.append("mofcom")
+    parts += [ITEMS_BY_KEY[k].key.replace("_", "-") for k in find_controlled_items(title)[:2]]
+    parts += country_codes(title)[:1]
+    ident = article_no or hashlib.sha256(url.encode()).hexdigest()[:10]
+    parts.append(f"a{ident}")
+    return re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")
+
+
+def _dedupe(rows: list[ListRow]) -> dict[str, list[ListRow]]:
+    grouped: dict[str, list[ListRow]] = {}
+    for row in rows:
+        no = article_number(row.url)
+        key = f"mofcom-{no}" if no else "mofcom-u" + hashlib.sha256(row.url.encode()).hexdigest()[:12]
+        grouped.setdefault(key, []).append(row)
+    return grouped
+
+
+def collect_announcements(client: MofcomClient, log=None) -> list[Announcement]:
+    """Crawl the columns, fetch each distinct article once, extract facts. Bad pages become flagged rows."""
+    grouped = _dedupe(client.crawl())
+    out: list[Announcement] = []
+    for ann_id, rows in sorted(grouped.items()):
+        rows = sorted(rows, key=lambda r: (r.column_id, r.url))
+        first = rows[0]
+        no = article_number(first.url)
+        fetch: ArticleFetch = client.fetch_article(first.url)
+        flags: list[str] = []
+        paragraphs: list[str] = []
+        attachments: list[str] = []
+        status, problem = "ok", ""
+        publish = min((r.publish_date for r in rows if r.publish_date), default=None)
+        source = first.source
+        body_title = ""
+        if fetch.status == "off_host":
+            status, problem = "failed", fetch.problem
+            flags += ["off_host_url", "title_only"]
+        elif fetch.status == "garbled":
+            status, problem = "garbled", fetch.problem
+            flags += ["garbled_text", "title_only"]
+        elif fetch.status == "failed":
+            status, problem = "failed", fetch.problem
+            flags.append("title_only")
+        else:
+            page = parse_article_html(fetch.text)
+            if not page.has_body_block:
+                status, problem = "title_only", "[mofcom] page has no div.bd (site structure changed?)"
+                flags += ["changed_structure", "title_only"]
+            elif not page.paragraphs:
+                status, problem = "title_only", "[mofcom] div.bd is empty"
+                flags.append("title_only")
+            else:
+                paragraphs = page.paragraphs
+                attachments = [f"{text}|{href}" for text, href in page.attachments]
+                publish = page.publish_date or publish
+                source = page.source or source
+                body_title = page.title
+        if problem and log is not None:
+            log.warning(f"{ann_id}: {problem}")
+        facts = extract(first.title, paragraphs, publish, body_title=body_title, source=source)
+        flags += [f for f in facts.flags if f not in flags]
+        url = canonical_url(first.url) if client.article_fetch_url(first.url) else first.url
+        out.append(Announcement(
+            announcement_id=ann_id, article_no=int(no) if no else None, url=url,
+            column_ids=sorted({r.column_id for r in rows}), title=first.title, publish_date=publish,
+            fetch_status=status, fetch_problem=problem, source=source, attachments=attachments,
+            paragraphs=paragraphs, slug=_slug_for(first.title, no, first.url), facts=facts, flags=flags,
+            request_id=fetch.request_id, fetched_at=fetch.fetched_at,
+        ))
+    return out
+
+
+def week_frame(announcements: list[Announcement], partition_key: str, lookback_start: date) -> pl.DataFrame:
+    """Rows of one week: announcements published by the week's as-of day, ranked by importance."""
+    start, end = week_start(partition_key), week_end(partition_key)
+    records: list[dict] = []
+    for a in announcements:
+        if a.publish_date is None or a.publish_date > end or a.publish_date < lookback_start:
+            continue
+        f = a.facts
+        list_change = bool(f.entities) or any(name in a.title for name in ENTITY_LISTS)
+        score = importance(category=f.classification.category, publish_date=a.publish_date,
+                           effective_date=f.effective_date, week_start=start, week_end=end, list_change=list_change,
+                           major_item=f.major_item, has_doc_number=bool(f.doc_number),
+                           title_only="title_only" in a.flags)
+        records.append({
+            "announcement_id": a.announcement_id, "article_no": a.article_no, "url": a.url,
+            "column_ids": ",".join(str(c) for c in a.column_ids), "title": a.title,
+            "title_zh_tw": to_zh_tw(a.title), "publish_date": a.publish_date, "effective_date": f.effective_date,
+            "effective_note": f.effective_note, "doc_number": f.doc_number, "issuers": "、".join(f.issuers),
+            "referenced_numbers": ";".join(f.referenced_numbers), "controlled_items": ";".join(f.items_zh_tw),
+            "controlled_item_keys": ";".join(f.item_keys), "entities": ";".join(f.entities),
+            "countries": ";".join(f.countries), "category": f.classification.category,
+            "category_rule": f.classification.rule, "confidence": f.classification.confidence,
+            "importance": score, "importance_rank": 0, "is_new_this_week": start <= a.publish_date <= end,
+            "fetch_status": a.fetch_status, "fetch_problem": a.fetch_problem, "source": a.source,
+            "attachments": ";".join(a.attachments), "body_text": "\n".join(a.paragraphs), "slug": a.slug,
+            "extractor_path": f"{EXTRACTOR_DIR}/{a.slug}.md",
+            "summary_zh_tw": summary_zh_tw(issuers=f.issuers, publish_date=a.publish_date, doc_number=f.doc_number,
+                                           category=f.classification.category, items_zh_tw=f.items_zh_tw,
+                                           entities=f.entities, countries=f.countries,
+                                           effective_date=f.effective_date, fetch_status=a.fetch_status),
+            "request_id": a.request_id, "fetched_at": a.fetched_at, "review_flags": ";".join(a.flags),
+        })
+    df = pl.DataFrame(records, schema=SCHEMA)
+    if df.height:
+        df = df.sort(["importance", "publish_date", "article_no"], descending=[True, True, True], nulls_last=True)
+        df = df.with_columns(pl.int_range(1, df.height + 1, dtype=pl.Int64).alias("importance_rank"))
+    return df
+
+
+def _schema_metadata() -> TableSchema:
+    sql = {pl.Utf8: "VARCHAR", pl.Int64: "BIGINT", pl.Date: "DATE", pl.Boolean: "BOOLEAN"}
+    return TableSchema(columns=[TableColumn(n, sql.get(t, str(t)), description=d) for n, t, d in COLUMNS])
+
+
+def _flagged(frames: dict[str, pl.DataFrame], flag: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, df in frames.items():
+        if df.height == 0:
+            continue
+        hit = df.filter(pl.col("review_flags").str.split(";").list.contains(flag))
+        if hit.height:
+            out[key] = [f"{r['announcement_id']} {r['title'][:40]}" for r in hit.iter_rows(named=True)]
+    return out
+
+
+def _check(name: str, flag: str, frames: dict[str, pl.DataFrame], what: str) -> AssetCheckResult:
+    flagged = _flagged(frames, flag)
+    latest = flagged.get(max(flagged)) if flagged else []
+    return AssetCheckResult(
+        check_name=name, passed=not flagged, severity=AssetCheckSeverity.WARN,
+        metadata={"weeks_with_findings": MetadataValue.json({iso_week_label(k): len(v) for k, v in flagged.items()}),
+                  "latest_week_rows": MetadataValue.json(latest or []),
+                  "meaning": what + " → [REVIEW_NEEDED]"},
+    )
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"python", "duckdb"},
+    owners=OWNERS,
+    description="MOFCOM export-control announcements (columns 1, 2, 9) published by each week's as-of day: "
+                "parsed, classified (five categories + confidence), deduplicated by article number, ranked.",
+    check_specs=[
+        AssetCheckSpec(CHECK_TITLE_ONLY, asset=TABLE, description="Article text fetched (not title only)."),
+        AssetCheckSpec(CHECK_CATEGORY, asset=TABLE, description="Category decided by a rule."),
+        AssetCheckSpec(CHECK_IMMEDIATE, asset=TABLE,
+                       description="Major controls effective on publication need a human look."),
+        AssetCheckSpec(CHECK_MISMATCH, asset=TABLE, description="Body matches the title (number, items)."),
+    ],
+)
+def mofcom_announcements(context: AssetExecutionContext, warehouse: Warehouse, mofcom: MofcomClient) -> MaterializeResult:
+    announcements = collect_announcements(mofcom, context.log)
+    lookback = date.fromisoformat(mofcom.lookback_start)
+    frames: dict[str, pl.DataFrame] = {}
+    for key in sorted(context.partition_keys):
+        df = week_frame(announcements, key, lookback)
+        warehouse.replace_partition(TABLE, key, df)
+        frames[key] = df
+        context.log.info(f"{TABLE} {iso_week_label(key)}: {df.height} announcements")
+    last = frames[max(frames)]
+    status_counts = {s: int(n) for s, n in last.group_by("fetch_status").len().iter_rows()} if last.height else {}
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(df.height for df in frames.values()),
+            "dagster/column_schema": _schema_metadata(),
+            "weeks": MetadataValue.json({iso_week_label(k): df.height for k, df in frames.items()}),
+            "articles_seen": len(announcements),
+            "fetch_status_latest_week": MetadataValue.json(status_counts),
+            "top_latest_week": MetadataValue.json(last.head(5).select("announcement_id", "title", "importance")
+                                                  .to_dicts() if last.height else []),
+            "embedded_sample": mofcom.uses_embedded_sample(),
+        },
+        check_results=[
+            _check(CHECK_TITLE_ONLY, "title_only", frames, "article fetch failed; only the title is known"),
+            _check(CHECK_CATEGORY, "category_undecided", frames, "no classification rule fired"),
+            _check(CHECK_IMMEDIATE, "immediate_major_control", frames, "major control effective on publication"),
+            _check(CHECK_MISMATCH, "content_title_mismatch", frames, "content does not match the title"),
+        ],
+    )
+
+
+def render_extractor_markdown(row: dict) -> str:
+    """The cited Extractor file of one announcement: facts only, original text quoted, flags visible."""
+    flags = [f for f in (row.get("review_flags") or "").split(";") if f]
+    lines = []
+    if flags:
+        lines.append("[REVIEW_NEEDED]")
+        lines.append("")
+    lines += [
+        f"# {row['title_zh_tw']}",
+        "",
+        f"- **原始標題（簡體）**: {row['title']}",
+        f"- **來源網址**: {row['url']}",
+        f"- **文號**: {row['doc_number'] or '（未標示）'}",
+        f"- **發布機關**: {row['issuers'] or '（未標示）'}",
+        f"- **發布日期**: {row['publish_date'] or '不明'}",
+        f"- **生效日期**: {row['effective_date'] or '未載明'}",
+        f"- **生效條款**: {row['effective_note'] or '—'}",
+        f"- **管制物項**: {row['controlled_items'].replace(';', '、') or '—'}",
+        f"- **列名實體**: {row['entities'].replace(';', '、') or '—'}",
+        f"- **涉及國家／地區**: {row['countries'].replace(';', '、') or '—'}",
+        f"- **引用文號**: {row['referenced_numbers'].replace(';', '、') or '—'}",
+        f"- **類別**: {row['category']}（{CATEGORY_ZH_TW.get(row['category'], '')}）",
+        f"- **信心度**: {row['confidence']}（規則：{row['category_rule']}）",
+        f"- **擷取狀態**: {row['fetch_status']}" + (f"（{row['fetch_problem']}）" if row['fetch_problem'] else ""),
+        f"- **欄目**: {row['column_ids']}",
+        f"- **旗標**: {', '.join(flags) if flags else '無'}",
+        "",
+        "## 摘要（由萃取事實組成）",
+        "",
+        row["summary_zh_tw"],
+        "",
+    ]
+    if row.get("attachments"):
+        lines += ["## 附件", ""]
+        for item in row["attachments"].split(";"):
+            text, _, href = item.partition("|")
+            lines.append(f"- {text or '附件'}: {href}")
+        lines.append("")
+    body = (row.get("body_text") or "").split("\n")
+    if any(body):
+        lines += ["## 原文摘錄（簡體原文，前 6 段）", ""]
+        lines += [f"> {p}" for p in body[:6] if p]
+        lines.append("")
+    lines += ["---", "", f"*來源：中華人民共和國商務部出口管制資訊網 {row['url']}*", ""]
+    return "\n".join(lines)
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"markdown"},
+    owners=OWNERS,
+    deps=[mofcom_announcements],
+    description="One Extractor markdown file per announcement of the week: Extractor/cn_export_control/<slug>.md.",
+)
+def mofcom_extractor_files(context: AssetExecutionContext, warehouse: Warehouse, site: Site) -> MaterializeResult:
+    written: dict[str, int] = {}
+    flagged = 0
+    for key in sorted(context.partition_keys):
+        df = warehouse.read_partition(TABLE, key)
+        for row in df.iter_rows(named=True):
+            site.write(row["extractor_path"], render_extractor_markdown(row))
+            flagged += bool(row["review_flags"])
+        written[iso_week_label(key)] = df.height
+    return MaterializeResult(metadata={
+        "dagster/row_count": sum(written.values()),
+        "files_per_week": MetadataValue.json(written),
+        "flagged_files": flagged,
+        "directory": MetadataValue.path(str(site.path(EXTRACTOR_DIR))),
+    })
+
+
+ASSETS = [mofcom_announcements, mofcom_extractor_files]
