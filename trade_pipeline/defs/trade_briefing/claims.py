@@ -1,0 +1,224 @@
+"""Claims: every figure the report prints, recorded with the table/row/column it came from, and the check.
+
+While rendering, :class:`ClaimRecorder` formats each figure (through ``core.formatting``) and records
+``(claim_text, table_name, row_key, column_name, value, format_kind)``. The claim check then
+
+1. finds every figure in the rendered markdown (identifiers, dates and numbering excluded, see ``markdown.py``)
+   and fails on any figure that no recorded claim formats to (an *orphan*), and
+2. re-reads every claim from DuckDB by its row key and fails when the stored value no longer formats to the
+   printed text (a claim that does not trace to the warehouse).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+import polars as pl
+from markupsafe import Markup
+
+from trade_pipeline.core.formatting import MISSING, format_as
+from trade_pipeline.defs.trade_briefing.markdown import find_figures, md_escape, number_tokens
+
+CLAIMS_TABLE = "briefing_claims"
+TEXT_KIND = "md_text"
+
+#: Tables a claim may point at (the contract in docs/TABLES.md). Anything else is refused by the check.
+SOURCE_TABLES = frozenset({
+    "comtrade_partner_flows", "comtrade_commodity_flows", "partner_rankings", "trade_balances",
+    "market_concentration", "commodity_structure", "census_monthly_flows", "census_trade_balance",
+    "census_country_detail", "census_revisions", "census_release_status", "mofcom_announcements",
+})
+
+#: Method constants printed in the report (HHI bands of the US DOJ/FTC merger guidelines, used by the Comtrade layer).
+METHODOLOGY_TABLE = "methodology"
+METHODOLOGY: dict[str, dict[str, float]] = {
+    "hhi_levels": {"low_below": 1500.0, "high_above": 2500.0},
+}
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+_AGGREGATES = {"count(*)": "count(*)"}
+_COUNT_DISTINCT = re.compile(r"^count\(distinct ([a-z_][a-z0-9_]*)\)$")
+
+CLAIMS_SCHEMA = {
+    "iso_week": pl.Utf8, "claim_text": pl.Utf8, "table_name": pl.Utf8, "row_key": pl.Utf8,
+    "column_name": pl.Utf8, "value": pl.Float64, "format_kind": pl.Utf8, "text_value": pl.Utf8,
+}
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (date, datetime)):
+        return v.isoformat()[:10] if isinstance(v, date) and not isinstance(v, datetime) else v.isoformat()
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    return v
+
+
+def _is_missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and not math.isfinite(v))
+
+
+@dataclass
+class ClaimRecorder:
+    """Formats figures for the templates and remembers where each came from."""
+
+    iso_week: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def _record(self, text: str, table: str, row_key: dict[str, Any], column: str, value: float | None,
+                kind: str, text_value: str | None = None) -> None:
+        self.rows.append({
+            "iso_week": self.iso_week, "claim_text": text, "table_name": table,
+            "row_key": json.dumps(_jsonable(row_key), ensure_ascii=False, sort_keys=True),
+            "column_name": column, "value": value, "format_kind": kind, "text_value": text_value,
+        })
+
+    def figure(self, kind: str, value: Any, table: str, row_key: dict[str, Any], column: str) -> Markup:
+        """Format ``value`` (a cell of ``table`` at ``row_key``) and record the claim. Missing prints '--'."""
+        if _is_missing(value):
+            return Markup(MISSING)
+        value = float(value)
+        text = format_as(kind, value)
+        self._record(text, table, row_key, column, value, kind)
+        return Markup(text)
+
+    def cell(self, kind: str, table: str, row: dict[str, Any], keys: tuple[str, ...], column: str) -> Markup:
+        """A figure straight from a row read out of ``table`` (the row carries its ``week_start``)."""
+        row_key = {"week_start": row["week_start"], **{k: row[k] for k in keys}}
+        return self.figure(kind, row.get(column), table, row_key, column)
+
+    def count(self, n: int, table: str, row_key: dict[str, Any], distinct: str | None = None) -> Markup:
+        column = f"count(distinct {distinct})" if distinct else "count(*)"
+        return self.figure("count", n, table, row_key, column)
+
+    def constant(self, kind: str, group: str, name: str) -> Markup:
+        return self.figure(kind, METHODOLOGY[group][name], METHODOLOGY_TABLE, {"group": group}, name)
+
+    def text(self, value: Any, table: str, row: dict[str, Any], keys: tuple[str, ...], column: str) -> Markup:
+        """Escaped data text. Recorded only when it contains digits (so the check does not read them as figures)."""
+        if value is None or str(value).strip() == "":
+            return Markup(MISSING)
+        escaped = md_escape(value)
+        if any(ch.isdigit() for ch in escaped):
+            row_key = {"week_start": row["week_start"], **{k: row[k] for k in keys}}
+            self._record(escaped, table, row_key, column, None, TEXT_KIND, text_value=str(value))
+        return Markup(escaped)
+
+    def frame(self) -> pl.DataFrame:
+        return pl.DataFrame(self.rows, schema=CLAIMS_SCHEMA)
+
+
+# --- the check -----------------------------------------------------------------------------------------------------
+
+@dataclass
+class ClaimCheckOutcome:
+    figures: int
+    orphans: list[dict[str, Any]]
+    broken_claims: list[dict[str, Any]]
+
+    @property
+    def passed(self) -> bool:
+        return not self.orphans and not self.broken_claims
+
+
+def find_orphans(body: str, claims: list[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
+    """Figures in ``body`` that no recorded claim formats to."""
+    allowed: set[str] = set()
+    texts: list[str] = []
+    for c in claims:
+        if c["format_kind"] == TEXT_KIND:
+            texts.append(c["claim_text"])
+            continue
+        # A claim counts only if its own value still formats to the text it says was printed.
+        if c["value"] is not None and format_as(c["format_kind"], c["value"]) == c["claim_text"]:
+            allowed.update(number_tokens(c["claim_text"]))
+    figures = find_figures(body, texts)
+    orphans = [{"line": ln, "figure": tok, "text": line.strip()[:160]} for ln, tok, line in figures if tok not in allowed]
+    return len(figures), orphans
+
+
+def _where(row_key: dict[str, Any]) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    for k in sorted(row_key):
+        if not _IDENT.match(k):
+            raise ValueError(f"row key column {k!r} is not a plain identifier")
+        v = row_key[k]
+        col = f'"{k}"'
+        if isinstance(v, dict):
+            (op, arg), = v.items()
+            if op == "between":
+                clauses.append(f"{col} BETWEEN ? AND ?")
+                params += [arg[0], arg[1]]
+            elif op == "ne":
+                clauses.append(f"{col} <> ?")
+                params.append(arg)
+            else:
+                raise ValueError(f"unknown row key operator {op!r}")
+        elif isinstance(v, list):
+            clauses.append(f"{col} IN ({', '.join('?' for _ in v)})")
+            params += v
+        elif v is None:
+            clauses.append(f"{col} IS NULL")
+        else:
+            clauses.append(f"{col} = ?")
+            params.append(v)
+    return (" AND ".join(clauses) or "TRUE"), params
+
+
+def _select_expr(column: str) -> str:
+    if column in _AGGREGATES:
+        return _AGGREGATES[column]
+    m = _COUNT_DISTINCT.match(column)
+    if m:
+        return f'count(DISTINCT "{m.group(1)}")'
+    if not _IDENT.match(column):
+        raise ValueError(f"column {column!r} is not a plain identifier")
+    return f'"{column}"'
+
+
+def resolve_claim(conn: duckdb.DuckDBPyConnection, claim: dict[str, Any]) -> tuple[bool, str]:
+    """Re-read one claim's source value; (ok, reason)."""
+    table, column = claim["table_name"], claim["column_name"]
+    row_key = json.loads(claim["row_key"])
+    if table == METHODOLOGY_TABLE:
+        value = METHODOLOGY.get(row_key.get("group", ""), {}).get(column)
+        if value is None:
+            return False, "unknown methodology constant"
+        return format_as(claim["format_kind"], value) == claim["claim_text"], "methodology constant differs"
+    if table not in SOURCE_TABLES:
+        return False, f"table {table!r} is not a source table"
+    exists = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0]
+    if not exists:
+        return False, f"table {table} does not exist"
+    where, params = _where(row_key)
+    rows = conn.execute(f"SELECT {_select_expr(column)} FROM {table} WHERE {where}", params).fetchall()
+    if len(rows) != 1:
+        return False, f"row key matches {len(rows)} rows"
+    stored = rows[0][0]
+    if claim["format_kind"] == TEXT_KIND:
+        return (stored is not None and md_escape(stored) == claim["claim_text"]), "stored text differs"
+    if _is_missing(stored):
+        return False, "stored value is NULL"
+    return format_as(claim["format_kind"], float(stored)) == claim["claim_text"], (
+        f"stored value {stored!r} formats to {format_as(claim['format_kind'], float(stored))!r}")
+
+
+def verify_claims(body: str, claims: list[dict[str, Any]], conn: duckdb.DuckDBPyConnection) -> ClaimCheckOutcome:
+    n, orphans = find_orphans(body, claims)
+    broken = []
+    for c in claims:
+        try:
+            ok, reason = resolve_claim(conn, c)
+        except (duckdb.Error, ValueError) as exc:
+            ok, reason = False, f"{type(exc).__name__}: {exc}"
+        if not ok:
+            broken.append({"claim": c["claim_text"], "table": c["table_name"], "row_key": c["row_key"],
+                           "column": c["column_name"], "reason": reason})
+    return ClaimCheckOutcome(figures=n, orphans=orphans, broken_claims=broken)

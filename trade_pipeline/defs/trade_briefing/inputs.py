@@ -1,0 +1,84 @@
+"""What one week's report reads: each contract table's partition for the week, last week and the same week last year."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from trade_pipeline.core.partitions import (
+    iso_week_label, previous_partition_key, same_week_last_year_key, week_end, week_start,
+)
+from trade_pipeline.core.warehouse import Warehouse
+
+CURRENT_TABLES = (
+    "partner_rankings", "trade_balances", "market_concentration", "commodity_structure",
+    "census_trade_balance", "census_country_detail", "census_revisions", "census_monthly_flows",
+    "census_release_status", "mofcom_announcements",
+)
+PREVIOUS_TABLES = ("market_concentration", "census_trade_balance")
+LAST_YEAR_TABLES = ("market_concentration", "census_trade_balance")
+
+Rows = list[dict[str, Any]]
+
+
+@dataclass
+class WeekInputs:
+    key: str
+    iso_week: str
+    start: date
+    end: date
+    prev_key: str
+    last_year_key: str | None
+    current: dict[str, Rows] = field(default_factory=dict)
+    previous: dict[str, Rows] = field(default_factory=dict)
+    last_year: dict[str, Rows] = field(default_factory=dict)
+
+    def rows(self, table: str) -> Rows:
+        return self.current.get(table, [])
+
+
+def _read(warehouse: Warehouse, table: str, key: str) -> Rows:
+    df = warehouse.read_partition(table, key)
+    return df.to_dicts() if df.height else []
+
+
+def load_week_inputs(warehouse: Warehouse, key: str) -> WeekInputs:
+    ly = same_week_last_year_key(key)
+    inp = WeekInputs(key=key, iso_week=iso_week_label(key), start=week_start(key), end=week_end(key),
+                     prev_key=previous_partition_key(key), last_year_key=ly)
+    inp.current = {t: _read(warehouse, t, key) for t in CURRENT_TABLES}
+    inp.previous = {t: _read(warehouse, t, inp.prev_key) for t in PREVIOUS_TABLES}
+    inp.last_year = {t: (_read(warehouse, t, ly) if ly else []) for t in LAST_YEAR_TABLES}
+    return inp
+
+
+class ExtractorFiles:
+    """Resolves the Extractor files a statement may cite; only files that exist under the site root are cited."""
+
+    def __init__(self, site_root: Path):
+        self.root = site_root
+
+    def first_existing(self, *relative: str) -> str | None:
+        for rel in relative:
+            if rel and (self.root / rel).is_file():
+                return rel
+        return None
+
+    def comtrade(self, category: str, reporter_code: int, year: int) -> str | None:
+        stem = {"export_flow": "export", "import_flow": "import", "trade_balance": "balance",
+                "market_concentration": "hhi", "commodity_structure": "commodity"}[category]
+        return self.first_existing(f"Extractor/bilateral_trade_flows/{category}/{reporter_code}-{stem}-{year}.md")
+
+    def census(self, category: str, cty_code: str, year: int) -> str | None:
+        stem = {"monthly_export": "export", "monthly_import": "import", "trade_balance": "balance",
+                "country_detail": "detail"}[category]
+        base = f"Extractor/us_trade_census/{category}/us-{stem}-{cty_code}"
+        # The upstream layer names files by data year; the seed named them by report year (data year + 1).
+        return self.first_existing(f"{base}-{year}.md", f"{base}-{year + 1}.md", f"{base}.md")
+
+    def mofcom(self, extractor_path: str | None) -> str | None:
+        if not extractor_path or not extractor_path.startswith("Extractor/"):
+            return None
+        return self.first_existing(extractor_path)
