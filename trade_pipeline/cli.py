@@ -121,7 +121,8 @@ def plan_weeks(first: str, last: str | None = None) -> Plan:
     try:
         keys = iso_week_range(first, last or first)
     except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+        span = first if last is None else f"{first} .. {last}"
+        raise UsageError(f"bad ISO week range {span}: {exc} (expected e.g. 2026-W05)") from exc
     missing = [k for k in keys if not weekly_partitions.has_partition_key(k)]
     if missing:
         first_key, last_key = weekly_partitions.get_first_partition_key(), weekly_partitions.get_last_partition_key()

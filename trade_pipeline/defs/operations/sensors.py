@@ -204,7 +204,7 @@ def evaluate_census(client: CensusTradeClient, cursor: str | None, now: datetime
         # Baseline: the newest month the API actually serves (the calendar's month, or the one before it).
         try:
             baseline = due if probe(due) else _previous_month(due)
-        except SourceHttpError as exc:
+        except (SourceHttpError, ValueError) as exc:  # ValueError: the wire parser's CensusFormatError
             return Evaluation("", skip_reason=f"Census API probe failed for {_month_label(due)}: {exc}")
         return Evaluation(_month_label(baseline), skip_reason=f"baseline recorded: latest released month "
                                                               f"{_month_label(baseline)}")
@@ -215,7 +215,7 @@ def evaluate_census(client: CensusTradeClient, cursor: str | None, now: datetime
     while candidate <= due:
         try:
             available = probe(candidate)
-        except SourceHttpError as exc:
+        except (SourceHttpError, ValueError) as exc:  # a truncated/garbled reply is an error, never a release
             problem = f"Census API probe failed for {_month_label(candidate)}: {exc}"
             break
         if not available:

@@ -1,0 +1,90 @@
+"""`trade-pipeline` argument handling, environment set-up and run planning (no run executed here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trade_pipeline.cli import (
+    COMPUTE_LOGS_ENV, STORAGE_ENV, CliError, UsageError, main, plan_weeks, prepare_environment, report_relpath,
+)
+from trade_pipeline.core.paths import PROJECT_ROOT
+
+
+def test_single_week_plans_one_partition() -> None:
+    plan = plan_weeks("2026-W05")
+    assert plan.partition_keys == ["2026-01-26"]
+    assert plan.iso_weeks == ["2026-W05"]
+    assert plan.tags == {"dagster/partition": "2026-01-26"}
+
+
+def test_range_plans_one_run_over_the_partition_range() -> None:
+    plan = plan_weeks("2026-W02", "2026-W14")
+    assert len(plan.partition_keys) == 13
+    assert plan.partition_keys[0] == "2026-01-05" and plan.partition_keys[-1] == "2026-03-30"
+    assert plan.tags == {"dagster/asset_partition_range_start": "2026-01-05",
+                         "dagster/asset_partition_range_end": "2026-03-30"}
+    assert plan_weeks("2026-W01", "2026-W01").tags == {"dagster/partition": "2025-12-29"}
+
+
+@pytest.mark.parametrize(("first", "last", "message"), [
+    ("2026-05", None, "not an ISO week"),
+    ("2026-W54", None, "2026-W54"),
+    ("2026-W08", "2026-W02", "before"),
+    ("2024-W50", None, "outside the weekly partitions"),
+])
+def test_bad_weeks_are_usage_errors(first: str, last: str | None, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        plan_weeks(first, last)
+
+
+def test_environment_defaults_to_the_project_root(tmp_path: Path) -> None:
+    env: dict[str, str] = {}
+    home = prepare_environment(None, None, env)
+    assert home == PROJECT_ROOT.resolve()
+    assert env["DAGSTER_HOME"] == str(PROJECT_ROOT.resolve())
+    assert env[STORAGE_ENV] == str(PROJECT_ROOT.resolve() / "data" / "dagster" / "storage")
+    assert env[COMPUTE_LOGS_ENV] == str(PROJECT_ROOT.resolve() / "data" / "dagster" / "compute_logs")
+    assert "TRADE_PIPELINE_HTTP_MODE" not in env
+
+
+def test_environment_respects_dagster_home_and_sets_the_client_modes(tmp_path: Path) -> None:
+    captures = tmp_path / "captures"
+    captures.mkdir()
+    env = {"DAGSTER_HOME": str(tmp_path), STORAGE_ENV: "/elsewhere/storage"}
+    prepare_environment("record", captures, env)
+    assert env[STORAGE_ENV] == "/elsewhere/storage"  # an explicit setting wins
+    assert env[COMPUTE_LOGS_ENV] == str(tmp_path.resolve() / "data" / "dagster" / "compute_logs")
+    assert env["TRADE_PIPELINE_HTTP_MODE"] == "record"
+    assert env["TRADE_PIPELINE_CAPTURE_DIR"] == str(captures.resolve())
+
+
+def test_replay_from_a_missing_capture_dir_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CliError, match="does not exist"):
+        prepare_environment("replay", tmp_path / "nope", {"DAGSTER_HOME": str(tmp_path)})
+    with pytest.raises(CliError, match="not a directory"):
+        prepare_environment(None, None, {"DAGSTER_HOME": str(tmp_path / "missing-home")})
+
+
+def test_bad_week_exits_2_with_a_message(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                         tmp_path: Path) -> None:
+    for name in ("DAGSTER_HOME", STORAGE_ENV, COMPUTE_LOGS_ENV):  # main() sets them; restore afterwards
+        monkeypatch.setenv(name, str(tmp_path))
+    assert main(["briefing", "2026-W99"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "2026-W99" in captured.err
+
+
+def test_report_path_follows_the_site_tree() -> None:
+    assert report_relpath("2026-W05") == "Narrator/trade_briefing/2026-W05-trade-briefing.md"
+
+
+def test_start_up_does_not_import_dagster() -> None:
+    # `trade-pipeline --help` and usage errors should answer without the ~2 s Dagster import.
+    code = "import sys, trade_pipeline.cli as c; c.build_parser(); print('dagster' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
