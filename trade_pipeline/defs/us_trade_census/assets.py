@@ -1,3 +1,253 @@
-"""Assets of the us_trade_census layer (placeholder until the layer lands)."""
+"""Assets of the us_trade_census layer: US Census monthly HS2 flows → YTD balances, country detail, revisions.
 
-ASSETS: list = []
+Point in time: a week's partition asks only for months released by the end of that week (release_calendar), so a
+backfill of an old week never sees later-released months. Weeks run in ascending order, so last week's partition
+is already stored when this week's revisions are computed.
+"""
+
+
+import polars as pl
+from dagster import (
+    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, BackfillPolicy, MaterializeResult,
+    MetadataValue, TableColumn, TableSchema, asset,
+)
+
+from trade_pipeline.core.partitions import as_of_instant, iso_week_label, previous_partition_key, weekly_partitions
+from trade_pipeline.core.site import Site
+from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline.defs.us_trade_census import extractor, release_calendar
+from trade_pipeline.defs.us_trade_census.metrics import (
+    MOM_MATERIAL_USD, MOM_THRESHOLD_PCT, TOTAL_TOLERANCE_ABS_USD, TOTAL_TOLERANCE_REL, WeekDiagnostics,
+    build_country_detail, build_monthly_flows, build_release_status, build_revisions, build_trade_balance,
+)
+from trade_pipeline.defs.us_trade_census.resources import PARTNERS, CensusTradeClient
+
+GROUP = "us_trade_census"
+OWNERS = ["team:trade-intel"]
+KINDS = {"python", "duckdb", "polars"}
+T_MONTHLY, T_STATUS = "census_monthly_flows", "census_release_status"
+T_BALANCE, T_DETAIL, T_REVISIONS = "census_trade_balance", "census_country_detail", "census_revisions"
+LIST_LIMIT = 50  # entries shown per list in check metadata
+
+CHECK_EXPECTED = "census_expected_series_present"
+CHECK_MOM = "census_mom_within_30pct"
+CHECK_FETCH = "census_fetch_complete"
+CHECK_TOTALS = "census_totals_match_hs2"
+
+
+def column_schema(df: pl.DataFrame) -> TableSchema:
+    return TableSchema(columns=[TableColumn(name, str(dtype)) for name, dtype in df.schema.items()])
+
+
+def _list(items: list[str]) -> MetadataValue:
+    shown = items[:LIST_LIMIT] + ([f"... and {len(items) - LIST_LIMIT} more"] if len(items) > LIST_LIMIT else [])
+    return MetadataValue.json(shown)
+
+
+def _status(warehouse: Warehouse, key: str) -> dict:
+    df = warehouse.read_partition(T_STATUS, key)
+    if df.is_empty():
+        raise RuntimeError(f"[census] no census_release_status row for week {key}: materialize census_monthly_flows "
+                           f"for that week first")
+    row = df.row(0, named=True)
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds=KINDS,
+    owners=OWNERS,
+    description=(
+        "US Census monthly exports (ALL_VAL_MO) and general imports (GEN_VAL_MO) for China, Taiwan, Korea, Japan and "
+        "Germany by HS2 chapter plus country totals (hs2='TOTAL'), the previous year and the latest year through the "
+        "newest month released by the week's end; YTD, MoM, YoY and review flags. Also writes census_release_status."
+    ),
+    check_specs=[
+        AssetCheckSpec(CHECK_EXPECTED, asset="census_monthly_flows",
+                       description="Every expected partner × flow × month has a country total and HS2 chapters."),
+        AssetCheckSpec(CHECK_MOM, asset="census_monthly_flows",
+                       description=f"No country total (or chapter ≥ USD {MOM_MATERIAL_USD / 1e6:.0f} M) moves more than "
+                                   f"{MOM_THRESHOLD_PCT:.0f} % month on month."),
+        AssetCheckSpec(CHECK_FETCH, asset="census_monthly_flows",
+                       description="Every planned Census request succeeded (no partial failure)."),
+        AssetCheckSpec(CHECK_TOTALS, asset="census_monthly_flows",
+                       description=f"Each country total equals the sum of its HS2 chapters within "
+                                   f"max(USD {TOTAL_TOLERANCE_ABS_USD / 1e6:.0f} M, {TOTAL_TOLERANCE_REL:.1%})."),
+    ],
+)
+def census_monthly_flows(context: AssetExecutionContext, census: CensusTradeClient,
+                         warehouse: Warehouse) -> MaterializeResult:
+    weeks: dict[str, WeekDiagnostics] = {}
+    rows = 0
+    last_df = pl.DataFrame()
+    for key in sorted(context.partition_keys):
+        as_of = as_of_instant(key).date()
+        latest = census.latest_released_month(as_of)
+        context.log.info(f"[census] week {key}: data through {latest[0]}-{latest[1]:02d} (as of {as_of})")
+        fetches = census.fetch_week(latest, log=context.log)
+        monthly, diag = build_monthly_flows(fetches, latest)
+        next_y, next_m, next_date = release_calendar.next_release(as_of)
+        status = build_release_status(as_of.isoformat(), latest,
+                                      release_calendar.release_date(*latest).isoformat(),
+                                      (next_y, next_m, next_date.isoformat()), diag)
+        rows += warehouse.replace_partition(T_MONTHLY, key, monthly)
+        warehouse.replace_partition(T_STATUS, key, status)
+        weeks[key] = diag
+        last_df = monthly
+
+    def per_week(attr: str) -> dict[str, list[str]]:
+        return {k: getattr(d, attr) for k, d in weeks.items() if getattr(d, attr)}
+
+    def check(name: str, attr: str, what: str) -> AssetCheckResult:
+        found = per_week(attr)
+        return AssetCheckResult(
+            check_name=name, passed=not found, severity=AssetCheckSeverity.WARN,
+            metadata={"weeks_checked": MetadataValue.json(sorted(weeks)),
+                      "weeks_with_findings": MetadataValue.json(sorted(found)),
+                      what: _list([f"{k}: {item}" for k, items in sorted(found.items()) for item in items])})
+
+    checks = [check(CHECK_EXPECTED, "missing_series", "missing"), check(CHECK_MOM, "mom_flags", "moves"),
+              check(CHECK_FETCH, "failed_requests", "failed_requests"),
+              check(CHECK_TOTALS, "total_mismatches", "mismatches")]
+    latest_key = max(weeks)
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "dagster/column_schema": column_schema(last_df),
+            "weeks": MetadataValue.json(sorted(weeks)),
+            "data_through": MetadataValue.json({k: f"{d.latest[0]}-{d.latest[1]:02d}" for k, d in weeks.items()}),
+            "requests": sum(d.requests for d in weeks.values()),
+            "failed_requests": sum(len(d.failed_requests) for d in weeks.values()),
+            "flagged_rows_latest_week": int(last_df.filter(pl.col("review_flags") != "").height),
+            "latest_week": latest_key,
+            "replaying_embedded_sample": census.uses_embedded_sample(),
+        },
+        check_results=checks,
+    )
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds=KINDS,
+    owners=OWNERS,
+    deps=[census_monthly_flows],
+    description=(
+        "US trade balance (exports − imports, Census valuation) per partner and HS2 chapter (+ TOTAL), year to date "
+        "through the latest released month, with the previous year's same period and each deficit chapter's share "
+        "of the partner's total deficit."
+    ),
+)
+def census_trade_balance(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    rows, facts, last = 0, {}, pl.DataFrame()
+    for key in sorted(context.partition_keys):
+        status = _status(warehouse, key)
+        monthly = warehouse.read_partition(T_MONTHLY, key)
+        balance = build_trade_balance(monthly, (status["latest_year"], status["latest_month"]))
+        rows += warehouse.replace_partition(T_BALANCE, key, balance)
+        last = balance
+        facts[key] = {r["cty_code"]: round(r["balance_usd"]) for r in
+                      balance.filter(pl.col("hs2") == "TOTAL").iter_rows(named=True)}
+    return MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(last),
+                                       "total_balance_usd_by_week": MetadataValue.json(facts)})
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds=KINDS,
+    owners=OWNERS,
+    deps=[census_trade_balance],
+    description="Top 10 HS2 chapters per partner and direction (exports, imports), year to date, with shares and YoY.",
+)
+def census_country_detail(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    rows, last, tops = 0, pl.DataFrame(), {}
+    for key in sorted(context.partition_keys):
+        balance = warehouse.read_partition(T_BALANCE, key)
+        detail = build_country_detail(balance.drop("week_start") if "week_start" in balance.columns else balance)
+        rows += warehouse.replace_partition(T_DETAIL, key, detail)
+        last = detail
+        tops[key] = {f"{r['cty_code']}/{r['flow']}": r["hs2"] for r in
+                     detail.filter(pl.col("rank") == 1).iter_rows(named=True)}
+    return MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(last),
+                                       "top_chapter_by_week": MetadataValue.json(tops)})
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds=KINDS,
+    owners=OWNERS,
+    deps=[census_monthly_flows],
+    description=(
+        "Census values revised since last week's partition: partner × flow × month × HS2 rows whose value differs "
+        "from the previous week's census_monthly_flows (empty when last week was never materialized)."
+    ),
+)
+def census_revisions(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    rows, last, per_week, no_baseline = 0, pl.DataFrame(), {}, []
+    for key in sorted(context.partition_keys):
+        prev_key = previous_partition_key(key)
+        current = warehouse.read_partition(T_MONTHLY, key)
+        previous = warehouse.read_partition(T_MONTHLY, prev_key)
+        if previous.is_empty():
+            no_baseline.append(key)
+        revisions = build_revisions(current, previous, prev_key)
+        rows += warehouse.replace_partition(T_REVISIONS, key, revisions)
+        per_week[key] = revisions.height
+        last = revisions
+    return MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(last),
+                                       "revisions_by_week": MetadataValue.json(per_week),
+                                       "weeks_without_previous_partition": MetadataValue.json(no_baseline)})
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"python", "markdown"},
+    owners=OWNERS,
+    deps=[census_monthly_flows, census_trade_balance, census_country_detail, census_revisions],
+    description=(
+        "Extractor markdown under Extractor/us_trade_census/{monthly_export,monthly_import,trade_balance,"
+        "country_detail}/us-{export,import,balance,detail}-<cty>-<data year>.md, one set per partner. A file written "
+        "by a later week is never overwritten by a backfill of an earlier week."
+    ),
+)
+def census_extractor_files(context: AssetExecutionContext, warehouse: Warehouse, site: Site) -> MaterializeResult:
+    written, kept = [], []
+    for key in sorted(context.partition_keys):
+        status = _status(warehouse, key)
+        label = iso_week_label(key)
+        monthly = warehouse.read_partition(T_MONTHLY, key)
+        balance = warehouse.read_partition(T_BALANCE, key)
+        detail = warehouse.read_partition(T_DETAIL, key)
+        revisions = warehouse.read_partition(T_REVISIONS, key)
+        year = status["latest_year"]
+        for cty in PARTNERS:
+            docs = {
+                "monthly_export": lambda: extractor.render_monthly(monthly, cty, "export", status, label, key),
+                "monthly_import": lambda: extractor.render_monthly(monthly, cty, "import", status, label, key),
+                "trade_balance": lambda: extractor.render_balance(balance, monthly, cty, status, label, key),
+                "country_detail": lambda: extractor.render_detail(detail, revisions, cty, status, label, key),
+            }
+            for view, render in docs.items():
+                rel = extractor.relative_path(view, cty, year)
+                target = site.path(rel)
+                if target.exists():
+                    newer = extractor.existing_as_of(target.read_text(encoding="utf-8"))
+                    if newer and newer > key:
+                        kept.append(f"{rel} (kept: written by week {newer})")
+                        continue
+                site.write(rel, render())
+                written.append(rel)
+    return MaterializeResult(metadata={"dagster/row_count": len(written), "files": _list(sorted(set(written))),
+                                       "kept_newer_files": _list(kept)})
+
+
+ASSETS = [census_monthly_flows, census_trade_balance, census_country_detail, census_revisions, census_extractor_files]

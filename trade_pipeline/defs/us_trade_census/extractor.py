@@ -1,0 +1,143 @@
+"""Extractor markdown for the us_trade_census layer (the files the briefing cites).
+
+``Extractor/us_trade_census/{monthly_export,monthly_import,trade_balance,country_detail}/us-{export,import,balance,
+detail}-<cty>-<year>.md`` where <year> is the **data year** (the year of the latest released month), not the year
+the data were fetched. Every amount goes through core.formatting (億, one rounding rule) next to the exact USD.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from trade_pipeline.core.formatting import MISSING, pct, signed_pct, signed_usd, usd_amount
+from trade_pipeline.defs.us_trade_census.resources import PARTNERS
+
+LAYER = "us_trade_census"
+AS_OF_MARKER = re.compile(r"<!-- as_of_partition: (\d{4}-\d{2}-\d{2}) -->")
+VIEWS = {"monthly_export": "export", "monthly_import": "import", "trade_balance": "balance", "country_detail": "detail"}
+FLOW_ZH = {"export": "出口", "import": "進口"}
+
+
+def relative_path(view: str, cty_code: str, year: int) -> str:
+    return f"Extractor/{LAYER}/{view}/us-{VIEWS[view]}-{cty_code}-{year}.md"
+
+
+def existing_as_of(text: str) -> str | None:
+    m = AS_OF_MARKER.search(text)
+    return m.group(1) if m else None
+
+
+def _amt(v: float | None) -> str:
+    return MISSING if v is None else usd_amount(v)
+
+
+def _usd(v: float | None) -> str:
+    return MISSING if v is None else f"{v:,.0f}"
+
+
+def _p(v: float | None, signed: bool = True) -> str:
+    if v is None:
+        return MISSING
+    return signed_pct(v) if signed else pct(v)
+
+
+def _flags(text: str | None) -> str:
+    return f"[REVIEW_NEEDED] {text}" if text else ""
+
+
+def _header(title: str, cty: str, status: dict, week_label: str, partition: str, endpoint: str) -> list[str]:
+    name_en, name_zh = PARTNERS[cty]
+    return [
+        f"<!-- as_of_partition: {partition} -->",
+        f"# {title}",
+        "",
+        f"- **Source**: US Census Bureau international trade API ({endpoint})",
+        f"- **Partner**: {name_zh} {name_en.title()} ({cty})",
+        f"- **Data through**: {status['latest_year']}-{status['latest_month']:02d} "
+        f"(released {status['latest_release_date']}; next: {status['next_year']}-{status['next_month']:02d} "
+        f"expected {status['next_release_date']})",
+        f"- **As of**: {week_label} (partition {partition}, snapshot {status['as_of']})",
+        f"- **File year**: {status['latest_year']} = the data year of the latest released month",
+        "- **Valuation**: exports FAS, general imports customs value; USD, nominal, not seasonally adjusted",
+        f"- **confidence**: {'中' if status.get('review_flags') else '高'}",
+        "",
+    ]
+
+
+def render_monthly(monthly: pl.DataFrame, cty: str, flow: str, status: dict, week_label: str, partition: str) -> str:
+    year = status["latest_year"]
+    endpoint = "exports/hs ALL_VAL_MO" if flow == "export" else "imports/hs GEN_VAL_MO"
+    lines = _header(f"美國對{PARTNERS[cty][1]}{FLOW_ZH[flow]} — 每月（US {flow}s, {cty}）", cty, status, week_label,
+                    partition, endpoint)
+    lines += ["## 每月總額", "", f"| 年 | 月 | {FLOW_ZH[flow]} (USD) | 億美元 | 年初至今 (億) | MoM | YoY | 標記 |",
+              "|---|---|---:|---:|---:|---:|---:|---|"]
+    tot = monthly.filter((pl.col("cty_code") == cty) & (pl.col("flow") == flow) & (pl.col("hs2") == "TOTAL")).sort(
+        ["year", "month"], descending=True)
+    for r in tot.iter_rows(named=True):
+        lines.append(f"| {r['year']} | {r['month']:02d} | {_usd(r['value_usd'])} | {_amt(r['value_usd'])} | "
+                     f"{_amt(r['ytd_usd'])} | {_p(r['mom_pct'])} | {_p(r['yoy_pct'])} | {_flags(r['review_flags'])} |")
+    latest_month = status["latest_month"]
+    chapters = monthly.filter((pl.col("cty_code") == cty) & (pl.col("flow") == flow) & (pl.col("hs2") != "TOTAL")
+                              & (pl.col("year") == year) & (pl.col("month") == latest_month)).sort(
+        "ytd_usd", descending=True).head(15)
+    lines += ["", f"## HS2 章別（{year} 年 1–{latest_month} 月累計前 15 章）", "",
+              f"| HS2 | 章名 | {year}-{latest_month:02d} (億) | 年初至今 (億) | MoM | YoY | 標記 |",
+              "|---|---|---:|---:|---:|---:|---|"]
+    for r in chapters.iter_rows(named=True):
+        lines.append(f"| {r['hs2']} | {r['hs2_desc_zh']} | {_amt(r['value_usd'])} | {_amt(r['ytd_usd'])} | "
+                     f"{_p(r['mom_pct'])} | {_p(r['yoy_pct'])} | {_flags(r['review_flags'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_balance(balance: pl.DataFrame, monthly: pl.DataFrame, cty: str, status: dict, week_label: str,
+                   partition: str) -> str:
+    year, through = status["latest_year"], status["latest_month"]
+    lines = _header(f"美國與{PARTNERS[cty][1]}貿易差額（US trade balance, {cty}）", cty, status, week_label, partition,
+                    "exports/hs − imports/hs")
+    rows = balance.filter(pl.col("cty_code") == cty)
+    total = rows.filter(pl.col("hs2") == "TOTAL")
+    lines += [f"## {year} 年 1–{through} 月累計", "",
+              "| 項目 | 出口 (億) | 進口 (億) | 差額 (億) | 去年同期差額 (億) | 標記 |", "|---|---:|---:|---:|---:|---|"]
+    for r in total.iter_rows(named=True):
+        lines.append(f"| 總計 | {_amt(r['export_ytd_usd'])} | {_amt(r['import_ytd_usd'])} | {signed_usd(r['balance_usd'])} | "
+                     f"{signed_usd(r['prev_year_balance_usd'])} | {_flags(r['review_flags'])} |")
+    lines += ["", "## HS2 章別差額（逆差由大到小）", "",
+              "| HS2 | 章名 | 出口 (億) | 進口 (億) | 差額 (億) | 占逆差 | 標記 |", "|---|---|---:|---:|---:|---:|---|"]
+    for r in rows.filter(pl.col("hs2") != "TOTAL").sort("balance_usd").head(20).iter_rows(named=True):
+        lines.append(f"| {r['hs2']} | {r['hs2_desc_zh']} | {_amt(r['export_ytd_usd'])} | {_amt(r['import_ytd_usd'])} | "
+                     f"{signed_usd(r['balance_usd'])} | {_p(r['share_of_deficit_pct'], signed=False)} | "
+                     f"{_flags(r['review_flags'])} |")
+    lines += ["", "## 每月差額", "", "| 年 | 月 | 出口 (億) | 進口 (億) | 差額 (億) |", "|---|---|---:|---:|---:|"]
+    tot = monthly.filter((pl.col("cty_code") == cty) & (pl.col("hs2") == "TOTAL")).pivot(
+        on="flow", index=["year", "month"], values="value_usd").sort(["year", "month"], descending=True)
+    for r in tot.iter_rows(named=True):
+        ex, im = r.get("export"), r.get("import")
+        bal = signed_usd(ex - im) if ex is not None and im is not None else MISSING
+        lines.append(f"| {r['year']} | {r['month']:02d} | {_amt(ex)} | {_amt(im)} | {bal} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_detail(detail: pl.DataFrame, revisions: pl.DataFrame, cty: str, status: dict, week_label: str,
+                  partition: str) -> str:
+    year, through = status["latest_year"], status["latest_month"]
+    lines = _header(f"美國與{PARTNERS[cty][1]}貿易商品明細（US trade detail, {cty}）", cty, status, week_label, partition,
+                    "exports/hs, imports/hs, COMM_LVL=HS2")
+    for flow in ("export", "import"):
+        lines += [f"## {FLOW_ZH[flow]}前十大章（{year} 年 1–{through} 月累計）", "",
+                  "| 排名 | HS2 | 章名 | 金額 (億) | 占比 | YoY | 標記 |", "|---:|---|---|---:|---:|---:|---|"]
+        for r in detail.filter((pl.col("cty_code") == cty) & (pl.col("flow") == flow)).sort("rank").iter_rows(named=True):
+            lines.append(f"| {r['rank']} | {r['hs2']} | {r['hs2_desc_zh']} | {_amt(r['value_usd'])} | "
+                         f"{_p(r['share_pct'], signed=False)} | {_p(r['yoy_pct'])} | {_flags(r['review_flags'])} |")
+        lines.append("")
+    rev = revisions.filter(pl.col("cty_code") == cty) if revisions.height else revisions
+    lines += ["## 較上週修正", ""]
+    if rev.height:
+        lines += ["| 流向 | 年月 | HS2 | 上週 (USD) | 本週 (USD) | 變動 (USD) |", "|---|---|---|---:|---:|---:|"]
+        for r in rev.iter_rows(named=True):
+            lines.append(f"| {FLOW_ZH[r['flow']]} | {r['year']}-{r['month']:02d} | {r['hs2']} | {_usd(r['previous_usd'])} | "
+                         f"{_usd(r['revised_usd'])} | {r['change_usd']:+,.0f} |")
+    else:
+        lines.append("本週無修正。")
+    return "\n".join(lines) + "\n"
