@@ -1,3 +1,400 @@
-"""Assets of the bilateral_trade_flows layer (placeholder until the layer lands)."""
+"""Assets of the bilateral_trade_flows layer (UN Comtrade, annual, per weekly as-of partition).
 
-ASSETS: list = []
+comtrade_partner_flows ─┬─ partner_rankings ─┐
+                        ├─ trade_balances ───┤
+                        └─ market_concentration ─┼─ bilateral_extractor_files
+comtrade_commodity_flows ── commodity_structure ─┘
+
+The `[REVIEW_NEEDED]` rules are WARN asset checks declared on the assets (check_specs); the same findings are
+written into each row's `review_flags`, so the report carries them too.
+"""
+
+
+from collections.abc import Iterable
+
+import polars as pl
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+    asset,
+)
+
+from trade_pipeline.core.partitions import previous_partition_key, weekly_partitions
+from trade_pipeline.core.site import Site
+from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline.defs.bilateral_trade_flows import extractor, metrics
+from trade_pipeline.defs.bilateral_trade_flows.codes import ALL_REPORTERS, TAIWAN_ISO_CODE
+from trade_pipeline.defs.bilateral_trade_flows.fetch import (
+    FLOWS,
+    REQUEST_SCHEMA,
+    RequestLog,
+    _guarded,
+    _result_scope,
+    expected_flags,
+    fetch_partner_week,
+    released_pairs,
+    select_years,
+)
+from trade_pipeline.defs.bilateral_trade_flows.parse import commodity_frame, commodity_rows
+from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
+
+GROUP = "bilateral_trade_flows"
+KINDS = {"duckdb", "python"}
+OWNERS = ["team:trade-intel"]
+WARN = AssetCheckSeverity.WARN
+
+T_PARTNER_FLOWS = "comtrade_partner_flows"
+T_COMMODITY_FLOWS = "comtrade_commodity_flows"
+T_REQUESTS = "comtrade_requests"
+T_COMMODITY_REQUESTS = "comtrade_commodity_requests"
+T_AVAILABILITY = "comtrade_data_availability"
+T_RANKINGS = "partner_rankings"
+T_BALANCES = "trade_balances"
+T_CONCENTRATION = "market_concentration"
+T_COMMODITY = "commodity_structure"
+
+
+def _schema(df: pl.DataFrame) -> TableSchema:
+    return TableSchema(columns=[TableColumn(name=n, type=str(t)) for n, t in df.schema.items()])
+
+
+def _result(frames: dict[str, pl.DataFrame], main: str, checks: list[AssetCheckResult], **facts) -> MaterializeResult:
+    main_df = frames[main]
+    meta = {"dagster/row_count": sum(f.height for f in frames.values() if f is not None),
+            "dagster/column_schema": _schema(main_df)}
+    meta.update({f"rows/{k}": v.height for k, v in frames.items()})
+    meta.update({k: (MetadataValue.json(v) if isinstance(v, (dict, list)) else v) for k, v in facts.items()})
+    return MaterializeResult(metadata=meta, check_results=checks)
+
+
+def _check(name: str, problems: list[dict], description: str, asset_key: str | None = None) -> AssetCheckResult:
+    return AssetCheckResult(check_name=name, passed=not problems, severity=WARN,
+                            description=description if problems else "ok",
+                            metadata={"problem_count": len(problems),
+                                      "problems": MetadataValue.json(problems[:50])})
+
+
+def _rows_with_flag(df: pl.DataFrame, flag: str, cols: Iterable[str]) -> list[dict]:
+    if df.is_empty():
+        return []
+    hit = df.filter(pl.col("review_flags").fill_null("").str.split(";").list.contains(flag))
+    return [{k: r[k] for k in cols} for r in hit.iter_rows(named=True)]
+
+
+def _spec(asset_name: str, name: str, description: str) -> AssetCheckSpec:
+    return AssetCheckSpec(name=name, asset=asset_name, description=description, blocking=False)
+
+
+def _read(warehouse: Warehouse, table: str, key: str) -> pl.DataFrame:
+    df = warehouse.read_partition(table, key)
+    return df.drop("week_start") if "week_start" in df.columns else df
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+@asset(
+    name=T_PARTNER_FLOWS, partitions_def=weekly_partitions, backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP, kinds=KINDS, owners=OWNERS,
+    description="UN Comtrade all-partner TOTAL rows per reporter × flow × year (latest released year and the one "
+                "before, as of the week's end), plus Taiwan (158) built from partners' mirror reports on 490. "
+                "Also writes comtrade_requests (per-request status) and comtrade_data_availability (getDa).",
+    check_specs=[
+        _spec(T_PARTNER_FLOWS, "no_zero_records", "[REVIEW_NEEDED] a requested reporter/flow/year returned no rows"),
+        _spec(T_PARTNER_FLOWS, "no_partial_http_failure", "[REVIEW_NEEDED] some Comtrade requests failed"),
+        _spec(T_PARTNER_FLOWS, "no_truncation", "[REVIEW_NEEDED] a response hit the record cap (count == cap)"),
+    ],
+)
+def comtrade_partner_flows(context: AssetExecutionContext, comtrade: ComtradeClient,
+                           warehouse: Warehouse) -> MaterializeResult:
+    all_requests, flows_total, facts = [], [], {}
+    for key in sorted(context.partition_keys):
+        week = fetch_partner_week(comtrade, key)
+        availability = week.availability.with_columns(
+            released_by_as_of=pl.struct("reporter_code", "year").map_elements(
+                lambda s, rel=released_pairs(week.availability, key): (s["reporter_code"], s["year"]) in rel,
+                return_dtype=pl.Boolean),
+            selected=pl.struct("reporter_code", "year").map_elements(
+                lambda s, yrs=week.years: s["year"] in yrs.get(s["reporter_code"], []), return_dtype=pl.Boolean))
+        warehouse.replace_partition(T_PARTNER_FLOWS, key, week.flows)
+        warehouse.replace_partition(T_REQUESTS, key, week.requests)
+        warehouse.replace_partition(T_AVAILABILITY, key, availability)
+        all_requests.append(week.requests.with_columns(week=pl.lit(key)))
+        flows_total.append(week.flows)
+        facts[key] = {str(r): y for r, y in week.years.items()}
+        context.log.info(f"{key}: {week.flows.height} rows; years {facts[key]}; "
+                         f"{comtrade.http.stats.network_requests} network calls so far "
+                         f"({comtrade.endpoint_label()} endpoint)")
+    requests = pl.concat(all_requests) if all_requests else pl.DataFrame(schema=REQUEST_SCHEMA)
+    cols = ["week", "kind", "reporter_code", "flow", "year", "status", "error"]
+    checks = [
+        _check("no_zero_records", [r for r in requests.filter(pl.col("status").is_in(["empty", "not_released"]))
+                                   .select(cols).iter_rows(named=True)],
+               "requested reporter/flow/year without rows (or no year released)"),
+        _check("no_partial_http_failure", [r for r in requests.filter(pl.col("status") == "failed")
+                                           .select(cols).iter_rows(named=True)], "Comtrade requests failed"),
+        _check("no_truncation", [r for r in requests.filter(pl.col("status") == "truncated")
+                                 .select(cols).iter_rows(named=True)],
+               "responses reached the record cap; rows kept and flagged 'truncated'"),
+    ]
+    flows = pl.concat(flows_total) if flows_total else pl.DataFrame()
+    return _result({T_PARTNER_FLOWS: flows, T_REQUESTS: requests}, T_PARTNER_FLOWS, checks,
+                   years_by_week=facts, endpoint=comtrade.endpoint_label(),
+                   network_requests=comtrade.http.stats.network_requests,
+                   cold_week_requests=comtrade.requests_per_cold_week(len(ALL_REPORTERS)))
+
+
+@asset(
+    name=T_COMMODITY_FLOWS, partitions_def=weekly_partitions, backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP, kinds=KINDS, owners=OWNERS, deps=[T_PARTNER_FLOWS],
+    description="UN Comtrade HS2 chapter totals against World per reporter × flow × year, for the years the week's "
+                "comtrade_partner_flows selected (490 stands for Taiwan's own filing).",
+    check_specs=[
+        _spec(T_COMMODITY_FLOWS, "no_partial_http_failure", "[REVIEW_NEEDED] some HS2 requests failed"),
+        _spec(T_COMMODITY_FLOWS, "no_truncation", "[REVIEW_NEEDED] an HS2 response hit the record cap"),
+    ],
+)
+def comtrade_commodity_flows(context: AssetExecutionContext, comtrade: ComtradeClient,
+                             warehouse: Warehouse) -> MaterializeResult:
+    frames, logs = [], []
+    for key in sorted(context.partition_keys):
+        availability = _read(warehouse, T_AVAILABILITY, key)
+        released = {(r["reporter_code"], r["year"]) for r in availability.iter_rows(named=True)
+                    if r["released_by_as_of"]} if not availability.is_empty() else set()
+        log, rows = RequestLog(), []
+        for reporter in ALL_REPORTERS:
+            years = select_years(released, reporter)
+            if not years:
+                continue
+            for result in _guarded(log, "hs2_world", reporter, years, comtrade.endpoint_label(),
+                                   lambda: comtrade.hs2_world(reporter, FLOWS, years)):
+                parsed = commodity_rows(result)
+                counts: dict[tuple[str, int], int] = {}
+                for r in parsed:
+                    counts[(r["flow"], r["year"])] = counts.get((r["flow"], r["year"]), 0) + 1
+                log.ok(result, reporter, *_result_scope(result, years), counts)
+                rows += parsed
+        frame = commodity_frame(rows)
+        warehouse.replace_partition(T_COMMODITY_FLOWS, key, frame)
+        warehouse.replace_partition(T_COMMODITY_REQUESTS, key, log.frame())
+        frames.append(frame)
+        logs.append(log.frame().with_columns(week=pl.lit(key)))
+    requests = pl.concat(logs) if logs else pl.DataFrame(schema=REQUEST_SCHEMA)
+    cols = ["week", "reporter_code", "flow", "year", "status", "error"]
+    checks = [
+        _check("no_partial_http_failure", [r for r in requests.filter(pl.col("status") == "failed").select(cols)
+                                           .iter_rows(named=True)], "HS2 requests failed"),
+        _check("no_truncation", [r for r in requests.filter(pl.col("status") == "truncated").select(cols)
+                                 .iter_rows(named=True)], "HS2 responses reached the record cap"),
+    ]
+    return _result({T_COMMODITY_FLOWS: pl.concat(frames) if frames else pl.DataFrame()}, T_COMMODITY_FLOWS, checks)
+
+
+def _week_inputs(warehouse: Warehouse, key: str) -> tuple[pl.DataFrame, dict]:
+    flows = _read(warehouse, T_PARTNER_FLOWS, key)
+    requests = _read(warehouse, T_REQUESTS, key)
+    return flows, (expected_flags(requests) if not requests.is_empty() else {})
+
+
+@asset(
+    name=T_RANKINGS, partitions_def=weekly_partitions, backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP, kinds=KINDS, owners=OWNERS, deps=[T_PARTNER_FLOWS],
+    description="Top-20 partners per reporter × flow × single year with shares of the non-aggregate partner total, "
+                "YoY of value/share/rank; Taiwan (158) from mirror statistics.",
+    check_specs=[
+        _spec(T_RANKINGS, "unique_ranks", "[REVIEW_NEEDED] duplicate ranks within a reporter/flow/year"),
+        _spec(T_RANKINGS, "yoy_within_50pct", "[REVIEW_NEEDED] a partner's value moved more than 50 % year on year"),
+        _spec(T_RANKINGS, "truncated_rows_flagged", "every ranking from a truncated response carries the flag"),
+    ],
+)
+def partner_rankings(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    out = []
+    for key in sorted(context.partition_keys):
+        flows, expected = _week_inputs(warehouse, key)
+        ranked = metrics.rankings(flows, expected) if not flows.is_empty() else pl.DataFrame(
+            schema=metrics.RANKING_SCHEMA)
+        warehouse.replace_partition(T_RANKINGS, key, ranked)
+        out.append(ranked.with_columns(week=pl.lit(key)))
+    df = pl.concat(out) if out else pl.DataFrame(schema=metrics.RANKING_SCHEMA)
+    dup = (df.group_by(["week", "reporter_code", "flow", "year", "rank"]).len().filter(pl.col("len") > 1)
+           .to_dicts()) if not df.is_empty() else []
+    cols = ["week", "reporter_code", "flow", "year", "rank", "partner_code", "yoy_pct"]
+    checks = [
+        _check("unique_ranks", dup, "duplicate ranks"),
+        _check("yoy_within_50pct", _rows_with_flag(df, "yoy_gt_50pct", cols), "partners with |YoY| > 50 %"),
+        _check("truncated_rows_flagged", _unflagged_truncation(warehouse, df, sorted(context.partition_keys)),
+               "rows built from truncated responses without the flag"),
+    ]
+    return _result({T_RANKINGS: df}, T_RANKINGS, checks)
+
+
+def _unflagged_truncation(warehouse: Warehouse, df: pl.DataFrame, keys: list[str]) -> list[dict]:
+    """Rows whose inputs were truncated but whose review_flags lack 'truncated' (must be empty)."""
+    problems = []
+    for key in keys:
+        flows = _read(warehouse, T_PARTNER_FLOWS, key)
+        if flows.is_empty():
+            continue
+        tainted = {(r["reporter_code"], r["flow"], r["year"]) for r in flows.filter(
+            pl.col("review_flags").fill_null("").str.contains("truncated")).iter_rows(named=True)}
+        for r in df.filter(pl.col("week") == key).iter_rows(named=True):
+            if (r["reporter_code"], r["flow"], r["year"]) in tainted and "truncated" not in (r["review_flags"] or ""):
+                problems.append({"week": key, "reporter_code": r["reporter_code"], "flow": r["flow"], "year": r["year"]})
+    return problems
+
+
+@asset(
+    name=T_BALANCES, partitions_def=weekly_partitions, backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP, kinds=KINDS, owners=OWNERS, deps=[T_PARTNER_FLOWS],
+    description="Export − import per reporter × partner × single year (順差/逆差/平衡), partner 0 = overall balance.",
+    check_specs=[
+        _spec(T_BALANCES, "balance_equals_export_minus_import", "[REVIEW_NEEDED] balance ≠ export − import"),
+        _spec(T_BALANCES, "both_flows_present", "[REVIEW_NEEDED] a balance built while one flow is missing"),
+    ],
+)
+def trade_balances(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    out = []
+    for key in sorted(context.partition_keys):
+        flows, expected = _week_inputs(warehouse, key)
+        bal = metrics.balances(flows, expected) if not flows.is_empty() else pl.DataFrame(schema=metrics.BALANCE_SCHEMA)
+        bad = (bal["balance_usd"] - (bal["export_usd"] - bal["import_usd"])).abs() > 0.005 if bal.height else None
+        if bad is not None and bad.any():  # cannot happen by construction; if it does, flag, never hide
+            bal = bal.with_columns(review_flags=pl.when(bad).then(
+                pl.concat_str([pl.col("review_flags"), pl.lit(";balance_mismatch")]).str.strip_chars(";"))
+                .otherwise(pl.col("review_flags")))
+        warehouse.replace_partition(T_BALANCES, key, bal)
+        out.append(bal.with_columns(week=pl.lit(key)))
+    df = pl.concat(out) if out else pl.DataFrame(schema=metrics.BALANCE_SCHEMA)
+    cols = ["week", "reporter_code", "partner_code", "year", "export_usd", "import_usd", "balance_usd"]
+    mismatch = [r for r in df.filter((pl.col("balance_usd") - (pl.col("export_usd") - pl.col("import_usd"))).abs()
+                                     > 0.005).select(cols).iter_rows(named=True)] if df.height else []
+    missing = [r for r in df.filter(pl.col("is_world") & pl.col("review_flags").str.contains(
+        "zero_records|partial_http_failure")).select(cols).iter_rows(named=True)] if df.height else []
+    checks = [_check("balance_equals_export_minus_import", mismatch, "balance differs from export − import"),
+              _check("both_flows_present", missing, "reporter-years with a flow missing")]
+    return _result({T_BALANCES: df}, T_BALANCES, checks)
+
+
+@asset(
+    name=T_CONCENTRATION, partitions_def=weekly_partitions, backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP, kinds=KINDS, owners=OWNERS, deps=[T_PARTNER_FLOWS],
+    description="HHI (0–10,000, Σ share² over non-aggregate partners), level 低/中/高, top-3 share, partner count "
+                "per reporter × flow × single year, vs the previous year and last week's partition. Taiwan = 158 "
+                "(mirror statistics), 490 = Taiwan's own filing.",
+    check_specs=[
+        _spec(T_CONCENTRATION, "hhi_in_range", "[REVIEW_NEEDED] HHI outside 0–10,000"),
+        _spec(T_CONCENTRATION, "yoy_within_50pct", "[REVIEW_NEEDED] a total moved more than 50 % year on year"),
+        _spec(T_CONCENTRATION, "years_within_2x", "[REVIEW_NEEDED] a reporter's two years differ by more than 2×"),
+        _spec(T_CONCENTRATION, "no_truncated_metric", "[REVIEW_NEEDED] a metric computed from truncated data"),
+        _spec(T_CONCENTRATION, "no_missing_groups", "[REVIEW_NEEDED] a requested reporter/flow/year has no metric"),
+        _spec(T_CONCENTRATION, "taiwan_mirror_present", "Taiwan (158) appears with the mirror label"),
+    ],
+)
+def market_concentration(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    out = []
+    for key in sorted(context.partition_keys):
+        flows, expected = _week_inputs(warehouse, key)
+        prev = _read(warehouse, T_CONCENTRATION, previous_partition_key(key))
+        conc = metrics.concentration(flows, prev, expected) if not flows.is_empty() or expected else pl.DataFrame(
+            schema=metrics.CONCENTRATION_SCHEMA)
+        warehouse.replace_partition(T_CONCENTRATION, key, conc)
+        out.append(conc.with_columns(week=pl.lit(key)))
+    df = pl.concat(out) if out else pl.DataFrame(schema=metrics.CONCENTRATION_SCHEMA)
+    cols = ["week", "reporter_code", "flow", "year", "hhi", "total_yoy_pct", "review_flags"]
+    out_of_range = [r for r in df.filter((pl.col("hhi") < 0) | (pl.col("hhi") > 10_000)).select(cols)
+                    .iter_rows(named=True)] if df.height else []
+    taiwan = df.filter((pl.col("reporter_code") == TAIWAN_ISO_CODE) & pl.col("is_mirror")) if df.height else df
+    weeks_without_taiwan = [{"week": k} for k in sorted(context.partition_keys)
+                            if taiwan.is_empty() or taiwan.filter(pl.col("week") == k).is_empty()]
+    checks = [
+        _check("hhi_in_range", out_of_range, "HHI outside 0–10,000"),
+        _check("yoy_within_50pct", _rows_with_flag(df, "yoy_gt_50pct", cols), "totals with |YoY| > 50 %"),
+        _check("years_within_2x", _rows_with_flag(df, "years_differ_2x", cols), "two years differ > 2×"),
+        _check("no_truncated_metric", _rows_with_flag(df, "truncated", cols),
+               "metrics computed from truncated responses (flagged [REVIEW_NEEDED])"),
+        _check("no_missing_groups", _rows_with_flag(df, "zero_records", cols)
+               + _rows_with_flag(df, "partial_http_failure", cols), "requested groups without data"),
+        _check("taiwan_mirror_present", weeks_without_taiwan, "weeks without a Taiwan mirror row"),
+    ]
+    return _result({T_CONCENTRATION: df}, T_CONCENTRATION, checks)
+
+
+@asset(
+    name=T_COMMODITY, partitions_def=weekly_partitions, backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP, kinds=KINDS, owners=OWNERS, deps=[T_COMMODITY_FLOWS],
+    description="HS2 chapter structure per reporter × flow × single year: value, share of the chapters' sum, rank, YoY.",
+    check_specs=[
+        _spec(T_COMMODITY, "shares_sum_to_100", "[REVIEW_NEEDED] chapter shares of a group do not sum to 100 %"),
+        _spec(T_COMMODITY, "no_truncated_metric", "[REVIEW_NEEDED] structure computed from truncated data"),
+    ],
+)
+def commodity_structure(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    out = []
+    for key in sorted(context.partition_keys):
+        comm = metrics.commodity_structure(_read(warehouse, T_COMMODITY_FLOWS, key).pipe(
+            lambda d: d if not d.is_empty() else pl.DataFrame(schema=commodity_frame([]).schema)))
+        warehouse.replace_partition(T_COMMODITY, key, comm)
+        out.append(comm.with_columns(week=pl.lit(key)))
+    df = pl.concat(out) if out else pl.DataFrame(schema=metrics.COMMODITY_SCHEMA)
+    sums = (df.group_by(["week", "reporter_code", "flow", "year"]).agg(pl.col("share_pct").sum().alias("s"))
+            .filter((pl.col("s") - 100).abs() > 0.01).to_dicts()) if df.height else []
+    checks = [_check("shares_sum_to_100", sums, "shares do not sum to 100 %"),
+              _check("no_truncated_metric", _rows_with_flag(df, "truncated", ["week", "reporter_code", "flow", "year"]),
+                     "HS2 structure from truncated responses")]
+    return _result({T_COMMODITY: df}, T_COMMODITY, checks)
+
+
+@asset(
+    name="bilateral_extractor_files", partitions_def=weekly_partitions, backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP, kinds={"markdown"}, owners=OWNERS,
+    deps=[T_RANKINGS, T_BALANCES, T_CONCENTRATION, T_COMMODITY],
+    description="Extractor markdown under Extractor/bilateral_trade_flows/{export_flow,import_flow,trade_balance,"
+                "market_concentration,commodity_structure}/<reporter>-<view>-<year>.md, rendered from the week's "
+                "DuckDB rows (latest week of the run wins on disk).",
+)
+def bilateral_extractor_files(context: AssetExecutionContext, warehouse: Warehouse, site: Site) -> MaterializeResult:
+    written: list[str] = []
+    for key in sorted(context.partition_keys):
+        written = write_extractor_files(warehouse, site, key)
+    listing = pl.DataFrame({"path": written})
+    return MaterializeResult(metadata={"dagster/row_count": len(written), "dagster/column_schema": _schema(listing),
+                                       "files": MetadataValue.json(written[:200])})
+
+
+def write_extractor_files(warehouse: Warehouse, site: Site, key: str) -> list[str]:
+    ranks = _read(warehouse, T_RANKINGS, key)
+    conc = _read(warehouse, T_CONCENTRATION, key)
+    bal = _read(warehouse, T_BALANCES, key)
+    comm = _read(warehouse, T_COMMODITY, key)
+    written = []
+
+    def put(rel: str, text: str) -> None:
+        site.write(f"{extractor.LAYER_DIR}/{rel}", text)
+        written.append(f"{extractor.LAYER_DIR}/{rel}")
+
+    if not ranks.is_empty():
+        for (reporter, flow, year), g in ranks.group_by(["reporter_code", "flow", "year"]):
+            c = conc.filter((pl.col("reporter_code") == reporter) & (pl.col("flow") == flow) & (pl.col("year") == year))
+            view = "export" if flow == "X" else "import"
+            put(f"{view}_flow/{reporter}-{view}-{year}.md",
+                extractor.render_flow(key, reporter, flow, year, g, c.row(0, named=True) if c.height else None))
+    if not conc.is_empty():
+        for (reporter, year), g in conc.group_by(["reporter_code", "year"]):
+            put(f"market_concentration/{reporter}-hhi-{year}.md", extractor.render_concentration(key, reporter, year, g))
+    if not bal.is_empty():
+        for (reporter, year), g in bal.group_by(["reporter_code", "year"]):
+            put(f"trade_balance/{reporter}-balance-{year}.md", extractor.render_balance(key, reporter, year, g))
+    if not comm.is_empty():
+        for (reporter, year), g in comm.group_by(["reporter_code", "year"]):
+            put(f"commodity_structure/{reporter}-commodity-{year}.md",
+                extractor.render_commodity(key, reporter, year, g))
+    return sorted(written)
+
+
+ASSETS = [comtrade_partner_flows, comtrade_commodity_flows, partner_rankings, trade_balances, market_concentration,
+          commodity_structure, bilateral_extractor_files]
