@@ -23,7 +23,8 @@ _SCRIPT_VAR_RE = re.compile(r"var\s+(\w+)\s*=\s*'((?:[^'\\]|\\.)*)'\s*;")
 _QMARK_RUN_RE = re.compile(r"\?{3,}")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 # UTF-8 bytes read as Latin-1/CP1252 ("å…¬å‘Š") or GBK garbage ("锟斤拷", "烫烫烫").
-_MOJIBAKE_RE = re.compile(r"(?:[\u00c0-\u00ef][\u0080-\u00bf\u2018-\u203a\u0152-\u0178]){2,}|锟斤拷|烫烫烫|屯屯屯")
+_CP1252_CONT = "\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122"
+_MOJIBAKE_RE = re.compile(rf"(?:[\u00c2-\u00ef][{_CP1252_CONT}]{{1,2}}){{2,}}|锟斤拷|烫烫烫|屯屯屯")
 _DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 

@@ -67,6 +67,7 @@ class MofcomClient(SourceClient):
 
     columns: str = "1,2,9"
     lookback_start: str = "2023-01-01"
+    timeout_s: float = 30.0
     min_interval_s: float = 2.0
     max_attempts: int = 4
     backoff_base_s: float = 1.0
@@ -80,7 +81,7 @@ class MofcomClient(SourceClient):
     def http_settings(self) -> dict:
         base = self.resolved_base_url()
         return {
-            "timeout_s": 30.0,
+            "timeout_s": self.timeout_s,
             "min_interval_s": self.min_interval_s,
             "max_attempts": self.max_attempts,
             "backoff_base_s": self.backoff_base_s,
