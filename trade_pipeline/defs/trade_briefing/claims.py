@@ -23,10 +23,12 @@ import polars as pl
 from markupsafe import Markup
 
 from trade_pipeline.core.formatting import MISSING, format_as
-from trade_pipeline.defs.trade_briefing.markdown import find_figures, md_escape, number_tokens
+from trade_pipeline.defs.trade_briefing.markdown import find_figures, md_escape, md_list, number_tokens
 
 CLAIMS_TABLE = "briefing_claims"
 TEXT_KIND = "md_text"
+LIST_KIND = "md_list"
+TEXT_KINDS = {TEXT_KIND: md_escape, LIST_KIND: md_list}
 
 #: Tables a claim may point at (the contract in docs/TABLES.md). Anything else is refused by the check.
 SOURCE_TABLES = frozenset({
@@ -101,14 +103,16 @@ class ClaimRecorder:
     def constant(self, kind: str, group: str, name: str) -> Markup:
         return self.figure(kind, METHODOLOGY[group][name], METHODOLOGY_TABLE, {"group": group}, name)
 
-    def text(self, value: Any, table: str, row: dict[str, Any], keys: tuple[str, ...], column: str) -> Markup:
-        """Escaped data text. Recorded only when it contains digits (so the check does not read them as figures)."""
+    def text(self, value: Any, table: str, row: dict[str, Any], keys: tuple[str, ...], column: str,
+             kind: str = TEXT_KIND) -> Markup:
+        """Escaped data text (``md_list`` prints a ';'-joined list with '、'). Recorded only when it contains
+        digits, so the check reads them as data text rather than as figures."""
         if value is None or str(value).strip() == "":
             return Markup(MISSING)
-        escaped = md_escape(value)
+        escaped = TEXT_KINDS[kind](value)
         if any(ch.isdigit() for ch in escaped):
             row_key = {"week_start": row["week_start"], **{k: row[k] for k in keys}}
-            self._record(escaped, table, row_key, column, None, TEXT_KIND, text_value=str(value))
+            self._record(escaped, table, row_key, column, None, kind, text_value=str(value))
         return Markup(escaped)
 
     def frame(self) -> pl.DataFrame:
@@ -133,7 +137,7 @@ def find_orphans(body: str, claims: list[dict[str, Any]]) -> tuple[int, list[dic
     allowed: set[str] = set()
     texts: list[str] = []
     for c in claims:
-        if c["format_kind"] == TEXT_KIND:
+        if c["format_kind"] in TEXT_KINDS:
             texts.append(c["claim_text"])
             continue
         # A claim counts only if its own value still formats to the text it says was printed.
@@ -202,8 +206,8 @@ def resolve_claim(conn: duckdb.DuckDBPyConnection, claim: dict[str, Any]) -> tup
     if len(rows) != 1:
         return False, f"row key matches {len(rows)} rows"
     stored = rows[0][0]
-    if claim["format_kind"] == TEXT_KIND:
-        return (stored is not None and md_escape(stored) == claim["claim_text"]), "stored text differs"
+    if claim["format_kind"] in TEXT_KINDS:
+        return (stored is not None and TEXT_KINDS[claim["format_kind"]](stored) == claim["claim_text"]), "stored text differs"
     if _is_missing(stored):
         return False, "stored value is NULL"
     return format_as(claim["format_kind"], float(stored)) == claim["claim_text"], (

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+import re
 from typing import Any
+
+from markupsafe import Markup
 
 from trade_pipeline.core.partitions import (
     iso_week_label, previous_partition_key, same_week_last_year_key, week_end, week_start,
@@ -21,6 +24,7 @@ PREVIOUS_TABLES = ("market_concentration", "census_trade_balance")
 LAST_YEAR_TABLES = ("market_concentration", "census_trade_balance")
 
 Rows = list[dict[str, Any]]
+_SAFE_PATH = re.compile(r"^Extractor/[\w./-]+\.md$")
 
 
 @dataclass
@@ -60,10 +64,11 @@ class ExtractorFiles:
     def __init__(self, site_root: Path):
         self.root = site_root
 
-    def first_existing(self, *relative: str) -> str | None:
+    def first_existing(self, *relative: str) -> Markup | None:
+        """The first of ``relative`` that exists, as safe markup (paths are plain ``[\\w./-]`` text)."""
         for rel in relative:
-            if rel and (self.root / rel).is_file():
-                return rel
+            if rel and _SAFE_PATH.match(rel) and ".." not in rel and (self.root / rel).is_file():
+                return Markup(rel)
         return None
 
     def comtrade(self, category: str, reporter_code: int, year: int) -> str | None:

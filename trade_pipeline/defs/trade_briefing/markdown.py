@@ -22,6 +22,11 @@ _REPLACEMENTS = (
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
 
 
+def md_list(text: object, sep: str = ";") -> str:
+    """A ';'-joined stored list printed as '、'-joined escaped text."""
+    return md_escape("、".join(t.strip() for t in str(text).split(sep) if t.strip()))
+
+
 def md_escape(text: object) -> str:
     """Escape one value for inline markdown and table cells: one line, no markup, no template syntax."""
     s = " ".join(str(text).split())  # newlines and tabs would break a table row or a list item
@@ -68,7 +73,7 @@ _IGNORED = [
     re.compile(r"HS ?\d{1,8}"),  # HS codes
     re.compile(r"Partner \d{1,4}"),  # Comtrade partner codes
     re.compile(r"(?<= )\(\d{3,4}\)"),  # reporter/partner code after a name: "美國 (842)"
-    re.compile(r"^\s*\d+\. ", re.MULTILINE),  # list numbering
+    re.compile(r"^[ \t]*\d+\. ", re.MULTILINE),  # list numbering (never across lines)
 ]
 
 

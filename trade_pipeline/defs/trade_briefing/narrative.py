@@ -119,7 +119,8 @@ def country_flow(inp: WeekInputs, rec: ClaimRecorder, files: ExtractorFiles, rep
     year = latest_year(rankings, reporter, flow)
     name = _reporter_name(inp, rec, reporter)
     out: dict[str, Any] = {"code": reporter, "name": name, "flow": flow, "year": year, "missing": year is None,
-                           "top": [], "sources": [], "tags": [], "flags": Markup(""), "is_mirror": False}
+                           "top": [], "sources": [], "tags": [], "flags": Markup(""), "is_mirror": False,
+                           "china_balance": None, "review": False, "confidence": ""}
     category = "export_flow" if flow == "X" else "import_flow"
     if year is None:
         src = files.comtrade(category, reporter, latest_year(inp.rows("market_concentration"), reporter, flow) or 0)

@@ -60,8 +60,8 @@ def new_this_week(inp: WeekInputs) -> list[dict[str, Any]]:
 def policy_items(inp: WeekInputs, rec: ClaimRecorder, files: ExtractorFiles) -> list[dict[str, Any]]:
     items = []
     for r in ranked_announcements(inp)[:MAX_POLICY_ITEMS]:
-        def t(column: str) -> Markup:
-            return rec.text(r.get(column), "mofcom_announcements", r, ANN_KEYS, column)
+        def t(column: str, kind: str = "md_text") -> Markup:
+            return rec.text(r.get(column), "mofcom_announcements", r, ANN_KEYS, column, kind)
 
         flags = [f for f in (r.get("review_flags") or "").split(";") if f]
         items.append({
@@ -72,15 +72,15 @@ def policy_items(inp: WeekInputs, rec: ClaimRecorder, files: ExtractorFiles) -> 
             "effective_date": _as_date(r.get("effective_date")),
             "effective_note": t("effective_note") if r.get("effective_note") else None,
             "doc_number": t("doc_number") if r.get("doc_number") else None,
-            "issuers": t("issuers") if r.get("issuers") else None,
+            "issuers": t("issuers", "md_list") if r.get("issuers") else None,
             "category": CATEGORY_ZH.get(r.get("category") or "", "未分類"),
-            "controlled_items": t("controlled_items") if r.get("controlled_items") else None,
-            "entities": t("entities") if r.get("entities") else None,
-            "countries": t("countries") if r.get("countries") else None,
+            "controlled_items": t("controlled_items", "md_list") if r.get("controlled_items") else None,
+            "entities": t("entities", "md_list") if r.get("entities") else None,
+            "countries": t("countries", "md_list") if r.get("countries") else None,
             "summary": t("summary_zh_tw") if r.get("summary_zh_tw") else None,
             "confidence": r.get("confidence") or "",
             "fetch_note": FETCH_NOTE.get(r.get("fetch_status") or "ok"),
-            "flags": t("review_flags") if flags else None,
+            "flags": t("review_flags", "md_list") if flags else None,
             "new_this_week": (d := _as_date(r.get("publish_date"))) is not None and inp.start <= d <= inp.end,
             "row": r,
         })

@@ -52,18 +52,20 @@ def existing_reports(site_root: Path) -> list[str]:
     return sorted(weeks, reverse=True)
 
 
-def _finalize(value: Any) -> Any:
+def _finalize(value: Any) -> Markup:
     if isinstance(value, Markup):
         return value
     if value is None:
-        return "--"
-    return md_escape(value)
+        return Markup("--")
+    return Markup(md_escape(value))
 
 
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
-        autoescape=False,  # markdown, not HTML: escaping is done by finalize (md_escape), see module docstring
+        # autoescape on so macro output stays Markup (never escaped twice); finalize applies the markdown escaper
+        # first, so values are md-escaped rather than HTML-escaped.
+        autoescape=True,
         finalize=_finalize,
         undefined=StrictUndefined,
         trim_blocks=True,

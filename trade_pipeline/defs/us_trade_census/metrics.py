@@ -158,7 +158,9 @@ def build_monthly_flows(fetches: list[CensusFetch], latest: tuple[int, int]) -> 
         cty_name_zh=pl.col("cty_code").replace_strict({k: v[1] for k, v in PARTNERS.items()}, default=pl.col("cty_code")),
         hs2_desc_zh=pl.col("hs2").map_elements(hs2_name_zh, return_dtype=pl.Utf8),
     )
-    for row in df.filter(mom_bad).select("cty_code", "flow", "year", "month", "hs2", "mom_pct").iter_rows():
+    # country totals first: check metadata lists are truncated, and totals are the headline moves
+    mom_rows = df.filter(mom_bad).sort(pl.col("hs2") != "TOTAL", *KEY)
+    for row in mom_rows.select("cty_code", "flow", "year", "month", "hs2", "mom_pct").iter_rows():
         diag.mom_flags.append(f"{row[0]} {row[1]} {row[2]}-{row[3]:02d} {row[4]} MoM {row[5]:+.1f}%")
     for row in df.filter(total_bad).select("cty_code", "flow", "year", "month", "value_usd", "hs2_sum").iter_rows():
         diag.total_mismatches.append(f"{row[0]} {row[1]} {row[2]}-{row[3]:02d} total {row[4]:,.0f} vs HS2 sum {row[5]:,.0f}")
