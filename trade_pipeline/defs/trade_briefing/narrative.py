@@ -22,11 +22,12 @@ from typing import Any
 from markupsafe import Markup
 
 from trade_pipeline.core.formatting import hhi as fmt_hhi
+from trade_pipeline.defs.bilateral_trade_flows.codes import is_excluded_partner
 from trade_pipeline.defs.trade_briefing.claims import ClaimRecorder
 from trade_pipeline.defs.trade_briefing.inputs import ExtractorFiles, Rows, WeekInputs
 
 #: Reporter order of the seed's sections (US, China, Japan, Korea, Germany, Taiwan); others follow by code.
-REPORTER_ORDER = (842, 156, 392, 410, 276, 158)
+REPORTER_ORDER = (842, 156, 392, 410, 276, 490, 158)
 #: US Census partners in the seed's order (China, Taiwan, Japan, Korea, Germany).
 CENSUS_ORDER = ("5700", "5830", "5880", "5800", "4280")
 CHINA = 156
@@ -74,12 +75,18 @@ def _concentration_row(rows: Rows, reporter: int, flow: str, year: int | None) -
     return None
 
 
+#: Taiwan appears twice: its own filing under Comtrade reporter 490 and our mirror estimate under 158. Both rows
+#: are named 台灣 in the tables, so the report tells them apart.
+TAIWAN_SUFFIX = {490: "（自報）", 158: "（鏡像）"}
+
+
 def _reporter_name(inp: WeekInputs, rec: ClaimRecorder, reporter: int) -> Markup:
     for table in ("market_concentration", "partner_rankings"):
         for r in inp.rows(table):
             if r["reporter_code"] == reporter and r.get("reporter_name_zh"):
-                return rec.text(r["reporter_name_zh"], table, r, PR_KEYS if table == "partner_rankings" else MC_KEYS,
+                name = rec.text(r["reporter_name_zh"], table, r, PR_KEYS if table == "partner_rankings" else MC_KEYS,
                                 "reporter_name_zh")
+                return name + Markup(TAIWAN_SUFFIX.get(int(reporter), ""))
     # No row names this reporter (e.g. no mirror estimate yet): say so with its code, never invent a name.
     return Markup(f"報告國 ({int(reporter)})")
 
@@ -205,6 +212,9 @@ def largest_surplus(inp: WeekInputs, rec: ClaimRecorder, files: ExtractorFiles) 
     for rc in reporters(inp):
         year = latest_year(inp.rows("partner_rankings"), rc, "X")
         for r in inp.rows("trade_balances"):
+            # bilateral only: World (0) and the nes/special areas are not a partner country
+            if is_excluded_partner(r["partner_code"]):
+                continue
             if r["reporter_code"] == rc and r["year"] == year and r.get("balance_usd") is not None \
                     and not _flags(r) and (best is None or r["balance_usd"] > best["balance_usd"]):
                 best = r

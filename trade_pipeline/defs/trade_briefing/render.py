@@ -60,6 +60,12 @@ def _finalize(value: Any) -> Markup:
     return Markup(md_escape(value))
 
 
+def short_title(title: Any) -> Markup:
+    """An HS chapter title up to its first '；' (the seed's short form: HS85 電機與設備及其零件)."""
+    text = title if isinstance(title, Markup) else Markup(md_escape(title))
+    return Markup(str(text).split("；")[0])
+
+
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
@@ -74,6 +80,7 @@ def environment() -> Environment:
     )
     env.filters["yaml"] = lambda v: Markup(yaml_scalar(v))
     env.filters["md"] = lambda v: v if isinstance(v, Markup) else Markup(md_escape(v))
+    env.filters["short_title"] = short_title
     return env
 
 
@@ -89,7 +96,9 @@ class RenderedReport:
 
 def _summary(inp: WeekInputs, rec: ClaimRecorder, files: ExtractorFiles, exports: list[dict[str, Any]],
              census: dict[str, Any] | None, conc: dict[str, Any], policies: list[dict[str, Any]]) -> dict[str, Any]:
-    reporters_x = sorted({r["reporter_code"] for r in inp.rows("market_concentration") if r["flow"] == "X"})
+    # reported series only: the Taiwan mirror estimate (158) is mentioned separately, never counted as a reporter
+    reporters_x = sorted({r["reporter_code"] for r in inp.rows("market_concentration")
+                          if r["flow"] == "X" and not r.get("is_mirror")})
     ann = inp.rows("mofcom_announcements")
     fresh = policy.new_this_week(inp)
     controlled = []
@@ -98,9 +107,11 @@ def _summary(inp: WeekInputs, rec: ClaimRecorder, files: ExtractorFiles, exports
             if item not in controlled:
                 controlled.append(item)
     return {
-        "reporter_count": rec.count(len(reporters_x), "market_concentration", {"week_start": inp.key, "flow": "X"},
+        "reporter_count": rec.count(len(reporters_x), "market_concentration",
+                                    {"week_start": inp.key, "flow": "X", "is_mirror": False},
                                     distinct="reporter_code") if reporters_x else None,
-        "reporter_names": [e["name"] for e in exports if not e["missing"]],
+        "reporter_names": [e["name"] for e in exports if not e["missing"] and not e["is_mirror"]],
+        "mirror_names": [e["name"] for e in exports if not e["missing"] and e["is_mirror"]],
         "years": sorted({e["year"] for e in exports if e["year"]}),
         "surplus": narrative.largest_surplus(inp, rec, files),
         "census": census,
@@ -157,7 +168,8 @@ def _cited_by_layer(markdown: str) -> dict[str, list[str]]:
         layer = path.split("/")[1]
         if layer in out and path not in out[layer]:
             out[layer].append(path)
-    return {k: sorted(v) for k, v in out.items()}
+    # EXTRACTOR_PATH_RE admits only [\w./-] text: safe to print as is (a code span shows backslashes literally)
+    return {k: [Markup(p) for p in sorted(v)] for k, v in out.items()}
 
 
 def front_matter_facts(inp: WeekInputs, site_root: Path, policies: list[dict[str, Any]], year: int | None) -> dict[str, Any]:
@@ -213,7 +225,7 @@ def render_report(inp: WeekInputs, site_root: Path, generated_at: datetime, samp
     claims = rec.frame().unique(maintain_order=True)
     _, body = split_front_matter(markdown)
     # Keep only claims whose text is printed: the table is "one row per number printed in the report".
-    claims = claims.filter(pl.col("claim_text").map_elements(lambda t: t in body, return_dtype=pl.Boolean))
+    claims = claims.filter(pl.lit(body).str.contains(pl.col("claim_text"), literal=True))
     return RenderedReport(inp.iso_week, report_relpath(inp.iso_week), markdown, claims,
                           sorted({p for v in cited.values() for p in v}), facts)
 

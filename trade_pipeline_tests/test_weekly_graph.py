@@ -1,0 +1,237 @@
+"""The whole graph (every layer, the report and its checks) for real weeks of the embedded sample.
+
+- replay: one week, re-materialized (idempotent row counts), and a two-week range as ONE run;
+- live: the three live clients against a loopback server that answers with the recorded exchanges — the second
+  run of the same week makes zero HTTP requests (response cache);
+- the rendered W05 report against a golden file and against the seed's section sequence.
+
+Regenerate the golden file after an intended change with ``UPDATE_GOLDEN=1 make test PYTEST_ARGS=-k golden``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from dagster import DagsterInstance, materialize
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from trade_pipeline.core.paths import sample_captures_dir
+from trade_pipeline.core.site import Site
+from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline.definitions import defs
+from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
+from trade_pipeline.defs.cn_export_control.resources import MofcomClient
+from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
+
+W04, W05, W06 = "2026-01-19", "2026-01-26", "2026-02-02"
+GENERATED_AT = "2026-01-28T12:00:00Z"
+GOLDEN = Path(__file__).parent / "trade_briefing" / "golden" / "2026-W05-trade-briefing.md"
+REPORT = "Narrator/trade_briefing/{}-trade-briefing.md"
+
+ASSETS = list(defs.assets or [])
+CHECKS = list(defs.asset_checks or [])
+RUN_CONFIG = {"ops": {"trade_briefing": {"config": {"generated_at": GENERATED_AT}}}}
+
+
+def run_graph(resources: dict | None = None, *, key: str | None = None, first: str | None = None,
+              last: str | None = None, instance: DagsterInstance | None = None):
+    """Materialize every asset and check for one week, or for a range of weeks as one single run."""
+    tags = {} if key else {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+    res = {"warehouse": Warehouse(), "site": Site(), "comtrade": ComtradeClient(), "census": CensusTradeClient(),
+           "mofcom": MofcomClient(), **(resources or {})}
+    result = materialize([*ASSETS, *CHECKS], resources=res, partition_key=key, tags=tags, run_config=RUN_CONFIG,
+                         instance=instance or DagsterInstance.ephemeral(), raise_on_error=True)
+    assert result.success
+    return result
+
+
+def row_counts() -> dict[tuple[str, str], int]:
+    """(table, week) → rows, over every table of the warehouse."""
+    out = {}
+    with Warehouse().connect(read_only=True) as conn:
+        tables = [r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        for t in tables:
+            for week, n in conn.execute(f'SELECT CAST(week_start AS VARCHAR), count(*) FROM "{t}" GROUP BY 1').fetchall():
+                out[(t, week)] = n
+    return out
+
+
+def failed_checks(result) -> list[str]:
+    return [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations()
+            if not e.passed and e.severity.value == "ERROR"]
+
+
+@pytest.fixture(scope="module")
+def w05(tmp_path_factory: pytest.TempPathFactory):
+    """2026-W05 on the embedded sample, materialized once for the read-only tests of this module."""
+    data = tmp_path_factory.mktemp("w05")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
+    result = run_graph(key=W05)
+    yield data, result
+    mp.undo()
+
+
+@pytest.fixture
+def w05_data(w05, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(w05[0]))
+    return w05[0]
+
+
+def test_one_week_materializes_every_layer_and_the_report(w05, w05_data: Path) -> None:
+    result = w05[1]
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {key.to_user_string() for a in ASSETS for key in a.keys}
+    assert {"comtrade_partner_flows", "census_monthly_flows", "mofcom_announcements", "trade_briefing",
+            "trade_briefing_index"} <= materialized
+    # the report's own checks (claims traced, citations exist, front matter, ISO-week period) all passed
+    briefing_checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()
+                       if e.asset_key.to_user_string() == "trade_briefing"}
+    assert briefing_checks == {"trade_briefing_claims_traced": True, "trade_briefing_citations_exist": True,
+                               "trade_briefing_front_matter_valid": True, "trade_briefing_period_is_iso_week": True}
+    assert failed_checks(result) == []
+    counts = row_counts()
+    for table in ("comtrade_partner_flows", "market_concentration", "census_monthly_flows", "census_trade_balance",
+                  "mofcom_announcements", "briefing_claims"):
+        assert counts.get((table, W05), 0) > 0, table
+    report = (w05_data / "site" / REPORT.format("2026-W05")).read_text(encoding="utf-8")
+    assert "> 報告期間：2026-01-26 — 2026-02-01" in report and "[內建樣本]" in report
+
+
+def test_rematerializing_a_week_keeps_row_counts(w05, w05_data: Path) -> None:
+    before = row_counts()
+    run_graph(key=W05)
+    assert row_counts() == before
+
+
+def test_a_two_week_range_is_one_run_and_fills_last_week(tmp_path: Path) -> None:
+    instance = DagsterInstance.ephemeral()
+    result = run_graph(first=W05, last=W06, instance=instance)
+    assert len(instance.get_run_records()) == 1
+    assert result.dagster_run.tags["dagster/asset_partition_range_start"] == W05
+    weeks = {w for (_, w) in row_counts()}
+    assert weeks == {W05, W06}
+    site = tmp_path / "data" / "site"
+    w06 = (site / REPORT.format("2026-W06")).read_text(encoding="utf-8")
+    conc = w06.split("## 四、市場集中度變化")[1].split("\n## ")[0]
+    us = next(line for line in conc.splitlines() if line.startswith("| 美國 (842)"))
+    header = next(line for line in conc.splitlines() if line.startswith("| 國家"))
+    cells = [c.strip() for c in us.strip("|").split("|")]
+    names = [c.strip() for c in header.strip("|").split("|")]
+    assert cells[names.index("上週")] == cells[names.index("HHI 指數")]  # unchanged sample data: same HHI
+    assert cells[names.index("趨勢")].startswith("→")
+    index = (site / "Narrator/trade_briefing/index.md").read_text(encoding="utf-8")
+    assert index.index("2026-W06") < index.index("2026-W05")
+
+
+# --- golden file and the seed's structure ---------------------------------------------------------------------
+
+
+def _normalize(report: str) -> str:
+    return report  # generated_at is pinned by RUN_CONFIG; nothing else depends on the clock
+
+
+def test_w05_report_matches_the_golden_file(w05_data: Path) -> None:
+    report = _normalize((w05_data / "site" / REPORT.format("2026-W05")).read_text(encoding="utf-8"))
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(report, encoding="utf-8")
+    assert GOLDEN.is_file(), "golden file missing: run with UPDATE_GOLDEN=1 once and review it"
+    assert report == GOLDEN.read_text(encoding="utf-8")
+
+
+def headings(markdown: str, level: int) -> list[str]:
+    return re.findall(rf"^{'#' * level} (.+?)\s*$", markdown, re.MULTILINE)
+
+
+def test_w05_report_has_the_seed_sections_in_order(w05_data: Path, seed_report: Path) -> None:
+    seed = seed_report.read_text(encoding="utf-8")
+    ours = (w05_data / "site" / REPORT.format("2026-W05")).read_text(encoding="utf-8")
+    assert headings(ours, 2) == headings(seed, 2)
+    # every sub-heading of the seed appears, in the seed's order (ours may add more)
+    remaining = iter(headings(ours, 3))
+    assert all(h in remaining for h in headings(seed, 3)), "the seed's ### headings are not a subsequence of ours"
+    # the seed's tables are there: one per 數據表格, the concentration table
+    assert ours.count("### 數據表格") == 2 and "| 國家 | 年度 | HHI 指數 | 集中度 | 前三大市場占比 | 夥伴群組數 |" in ours
+    for marker in ("**數據期間與限制：**", "> **建議人工審核**", "### 潛在供應鏈影響", "（推測）"):
+        assert marker in ours, marker
+
+
+# --- live clients against recorded exchanges on loopback --------------------------------------------------------
+
+
+class RecordedUpstream:
+    """Answers each request with the embedded sample's recorded response for the same method, path and parameters."""
+
+    def __init__(self) -> None:
+        self.exchanges: dict[tuple, dict] = {}
+        self.hits: Counter[str] = Counter()
+        self.log: list[tuple[str, str, int]] = []  # (source, path, status) of every request answered
+        for path in sample_captures_dir().glob("*/*.json"):
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            req = doc["request"]
+            self.exchanges[self._key(req["method"], urlsplit(req["url"]).path, req["params"], req.get("form"))] = doc
+
+    @staticmethod
+    def _key(method: str, path: str, params, form) -> tuple:
+        return (method.upper(), path, tuple(sorted((k, str(v)) for k, v in params)),
+                tuple(sorted((form or {}).items())))
+
+    def __call__(self, request: Request) -> Response:
+        params = [(k, v) for k, v in request.args.items(multi=True) if k != "key"]  # the Census key is a secret
+        form = dict(request.form) if request.method == "POST" else None
+        doc = self.exchanges.get(self._key(request.method, request.path, params, form))
+        source = "census" if "intltrade" in request.path else "comtrade" if "/v1/" in request.path else "mofcom"
+        self.hits[source] += 1
+        if doc is None:
+            self.log.append((source, request.path, 404))
+            return Response(f"not recorded: {request.method} {request.full_path}", status=404)
+        resp = doc["response"]
+        self.log.append((source, request.path, int(resp["status"])))
+        body = resp["body"].encode("utf-8") if "body" in resp else base64.b64decode(resp["body_base64"])
+        return Response(body, status=resp["status"], headers=resp.get("headers") or {})
+
+
+def test_second_run_of_a_week_in_live_mode_makes_no_http_request(httpserver: HTTPServer, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    upstream = RecordedUpstream()
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(upstream)
+    base = httpserver.url_for("").rstrip("/")
+    monkeypatch.setenv("CENSUS_API_KEY", "test-census-key")
+    resources = {
+        "comtrade": ComtradeClient(mode="live", base_url=base, min_interval_s=0.0),
+        "census": CensusTradeClient(mode="live", base_url=base + "/data/timeseries/intltrade", min_interval_s=0.0),
+        "mofcom": MofcomClient(mode="live", base_url=base, min_interval_s=0.0),
+    }
+    first = run_graph(resources, key=W05)
+    cold = dict(upstream.hits)
+    assert cold.get("comtrade", 0) > 0 and cold.get("census", 0) > 0 and cold.get("mofcom", 0) > 0
+    assert failed_checks(first) == []
+    report = (tmp_path / "data" / "site" / REPORT.format("2026-W05")).read_text(encoding="utf-8")
+    assert "[內建樣本]" not in report  # live data: no sample banner
+    counts = row_counts()
+
+    # Only answers that were never cacheable may be asked again: errors, and article pages the layer rejected
+    # (garbled text, failed parse) — a later run should retry those.
+    with Warehouse().connect(read_only=True) as conn:
+        rejected = {urlsplit(u).path for (u,) in conn.execute(
+            "SELECT url FROM mofcom_announcements WHERE week_start = ?::DATE AND fetch_status <> 'ok'", [W05]).fetchall()}
+    assert rejected, "the sample is expected to hold a garbled and a failed article"
+    uncacheable = {path for _, path, status in upstream.log if status != 200} | rejected
+    seen = len(upstream.log)
+
+    run_graph(resources, key=W05)
+    again = upstream.log[seen:]
+    assert [r for r in again if r[0] in ("comtrade", "census")] == [], "Comtrade/Census went to the network again"
+    assert {path for _, path, _ in again} <= uncacheable, "a cacheable MOFCOM answer was fetched twice"
+    assert len(again) < len(upstream.log[:seen]) / 10
+    assert row_counts() == counts
