@@ -10,7 +10,7 @@ import pytest
 
 from trade_pipeline.core.paths import PROJECT_ROOT
 from trade_pipeline.defs.cn_export_control.extract import (
-    classify, extract, find_controlled_items, find_doc_numbers, find_effective_dates, importance,
+    classify, extract, find_controlled_items, find_doc_numbers, find_effective_dates, find_suspension, importance,
 )
 from trade_pipeline.defs.cn_export_control.parse import garbled_reason, parse_article_html
 
@@ -194,3 +194,18 @@ def test_garbled_detection(text):
 
 def test_clean_text_is_not_garbled():
     assert garbled_reason("商务部公告2025年第61号 — Q&A? yes.") == ""
+
+
+def test_suspension_periods_stated_or_one_year():
+    # 1199: a stated period (美方 FDPR suspension); 1186 / 1187: "自…起…暂停实施…一年"
+    fdpr = _extract(1199)[1]
+    assert fdpr.suspension is not None
+    assert (fdpr.suspension.start, fdpr.suspension.until) == (date(2025, 11, 10), date(2026, 11, 9))
+    assert fdpr.effective_date == date(2025, 11, 10)
+    for no in (1186, 1187):
+        s = _extract(no)[1].suspension
+        assert s is not None and (s.start, s.until) == (date(2025, 11, 10), date(2026, 11, 9)), no
+    # a control that takes effect is not a suspension
+    assert _extract(1171)[1].suspension is None
+    assert find_suspension("自2024年2月29日起暂停实施相关措施一年。").until == date(2025, 2, 27)
+    assert find_suspension("停止实施2025年3月4日公布的相关措施。") is None

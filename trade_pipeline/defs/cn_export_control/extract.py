@@ -58,7 +58,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 
 from trade_pipeline.defs.cn_export_control.dictionary import (
@@ -76,6 +76,12 @@ _DATE_CN = r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
 _EFFECTIVE_FROM_RE = re.compile(r"自\s*" + _DATE_CN + r"\s*起[^。；;\n]{0,8}?(施行|实施|执行|生效)")
 _EFFECTIVE_ON_PUBLISH_RE = re.compile(r"自?(?:本公告)?(?:公布|发布|印发)之日起[^。；;\n]{0,6}?(施行|实施|执行|生效)")
 _EFFECTIVE_DATE_RE = re.compile(_DATE_CN + r"\s*起?\s*(正式)?(施行|生效|起执行|执行)")
+
+# Suspensions: "于2025年11月10日至2026年11月9日暂停实施…" (a stated period) or "自2025年11月10日起…暂停实施…一年"
+# (one year from the start, possibly in a later clause of the same sentence).
+_SUSPENSION_RANGE_RE = re.compile(_DATE_CN + r"\s*至\s*" + _DATE_CN + r"[^。；;\n]{0,12}?暂停")
+_SUSPENSION_START_RE = re.compile(r"自\s*" + _DATE_CN + r"\s*起")
+_SUSPENSION_YEAR_RE = re.compile(r"暂停[^。]{0,80}?一年")
 
 _UEL_TITLE_RE = re.compile(r"将(.{1,40}?)等(\d+)家(.{0,10}?)(?:企业|实体|机构)?列入(" + "|".join(ENTITY_LISTS) + ")")
 _NUMBERED_LINE_RE = re.compile(r"^\s*(\d{1,3})\s*[\.、．]\s*(.+?)\s*$")
@@ -191,6 +197,37 @@ def find_effective_dates(text: str, publish_date: date | None) -> list[Effective
         if d:
             clauses.append((m.start(), EffectiveClause(d, m.group(0))))
     return [c for _, c in sorted(clauses, key=lambda c: c[0])]
+
+
+@dataclass(frozen=True)
+class Suspension:
+    start: date
+    until: date
+    phrase: str
+
+
+def _one_year_later(start: date) -> date:
+    try:
+        return date(start.year + 1, start.month, start.day) - timedelta(days=1)
+    except ValueError:  # 29 February
+        return start + timedelta(days=364)
+
+
+def find_suspension(text: str) -> Suspension | None:
+    """The suspension period an announcement states, if any (the latest end when several are stated)."""
+    found: list[Suspension] = []
+    for m in _SUSPENSION_RANGE_RE.finditer(text):
+        start, until = _date(*m.group(1, 2, 3)), _date(*m.group(4, 5, 6))
+        if start and until and until >= start:
+            found.append(Suspension(start, until, m.group(0)))
+    for sentence in re.split(r"[。\n]", text):
+        years = _SUSPENSION_YEAR_RE.search(sentence)
+        starts = [m for m in _SUSPENSION_START_RE.finditer(sentence) if years and m.start() < years.end()]
+        if years and starts:
+            start = _date(*starts[-1].group(1, 2, 3))
+            if start:
+                found.append(Suspension(start, _one_year_later(start), sentence[starts[-1].start():years.end()]))
+    return max(found, key=lambda s: s.until) if found else None
 
 
 def find_controlled_items(text: str) -> list[str]:
@@ -364,6 +401,7 @@ class Extraction:
     entities: list[str] = field(default_factory=list)
     countries: list[str] = field(default_factory=list)
     classification: Classification = field(default_factory=lambda: Classification("policy_guidance", "低", "", True))
+    suspension: Suspension | None = None
     flags: list[str] = field(default_factory=list)
 
     @property
@@ -407,6 +445,12 @@ def extract(title: str, paragraphs: list[str], publish_date: date | None, body_t
             if note not in notes:
                 notes.append(note)
         ex.effective_note = "；".join(notes)
+    ex.suspension = find_suspension(body)
+    if ex.suspension and (ex.effective_date is None or ex.suspension.start < ex.effective_date):
+        # a stated period is also when the measure takes effect ("于…至…暂停实施")
+        ex.effective_date = ex.suspension.start
+        note = f"{ex.suspension.start.isoformat()}：{ex.suspension.phrase}"
+        ex.effective_note = "；".join(n for n in (note, ex.effective_note) if n)
     ex.entities = find_entities(title, paragraphs)
     # Entity names ("反无人机技术公司") are not controlled items: scan the text with them removed.
     item_text = title + "\n" + "\n".join(p for p in paragraphs if not _NUMBERED_LINE_RE.match(p))

@@ -70,6 +70,7 @@ def policy_items(inp: WeekInputs, rec: ClaimRecorder, files: ExtractorFiles) -> 
             "source": files.mofcom(r.get("extractor_path")),
             "publish_date": _as_date(r.get("publish_date")),
             "effective_date": _as_date(r.get("effective_date")),
+            "suspended_until": _as_date(r.get("suspended_until")),
             "effective_note": t("effective_note") if r.get("effective_note") else None,
             "doc_number": t("doc_number") if r.get("doc_number") else None,
             "issuers": t("issuers", "md_list") if r.get("issuers") else None,

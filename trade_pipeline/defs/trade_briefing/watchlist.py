@@ -4,8 +4,9 @@ Rules (in the order items are listed):
 
 1. ``deficit_concentration`` — a US Census partner whose largest deficit chapter is at least
    ``DEFICIT_SHARE_WATCH`` % of the partner's deficit.
-2. ``expiring_suspension`` — an announcement that suspends a measure (暫停) and whose end date (stated as
-   "至YYYY年M月D日", or one year from its effective date when it says 一年) falls within a year of the week's end.
+2. ``expiring_suspension`` — an announcement that suspends a measure and whose end date (the layer's
+   ``suspended_until``; else "至YYYY年M月D日" or one year from the effective date when the title/summary says
+   暫停…一年) falls within a year of the week's end.
 3. ``new_controls`` — announcements published this week that change controlled items or regulations.
 4. ``concentration`` — a reporter whose export HHI is 中/高, or whose partner coverage looks truncated.
 5. ``dual_dependence`` — a reporter (not the US or China) whose two largest export markets are the US and China.
@@ -34,7 +35,11 @@ _UNTIL_ISO = re.compile(r"至\s*(\d{4})-(\d{2})-(\d{2})")
 
 
 def suspension_end(row: dict[str, Any]) -> date | None:
-    """End date of a suspension announcement, or None when it is not one or the end cannot be determined."""
+    """End date of a suspension announcement, or None when it is not one or the end cannot be determined.
+
+    The layer's ``suspended_until`` (read from the body) wins; the title/summary phrases are the fallback."""
+    if (until := _as_date(row.get("suspended_until"))) is not None:
+        return until
     text = " ".join(str(row.get(c) or "") for c in ("title_zh_tw", "effective_note", "summary_zh_tw"))
     if "暫停" not in text:
         return None
@@ -67,14 +72,18 @@ def watch_items(inp: WeekInputs, rec: ClaimRecorder, files: ExtractorFiles, cens
                               "period": census["period"], "evidence": p["sources"], "speculative": True})
 
     ann = inp.rows("mofcom_announcements")
+    # One item per end date: the measures suspended together (e.g. the 2025-11-10 easing steps) expire together.
+    by_end: dict[date, list[dict[str, Any]]] = {}
     for r in sorted(ann, key=lambda r: str(r.get("announcement_id"))):
         end = suspension_end(r)
         if end and inp.end < end <= inp.end + SUSPENSION_HORIZON:
-            src = files.mofcom(r.get("extractor_path"))
-            items.append({"kind": "expiring_suspension", "end": end,
-                          "title": rec.text(r.get("title_zh_tw") or r.get("title"), "mofcom_announcements", r,
-                                            ANN_KEYS, "title_zh_tw" if r.get("title_zh_tw") else "title"),
-                          "evidence": [src] if src else [], "speculative": True})
+            by_end.setdefault(end, []).append(r)
+    for end, rows in sorted(by_end.items()):
+        titles = [rec.text(r.get("title_zh_tw") or r.get("title"), "mofcom_announcements", r, ANN_KEYS,
+                           "title_zh_tw" if r.get("title_zh_tw") else "title") for r in rows]
+        evidence = [src for r in rows if (src := files.mofcom(r.get("extractor_path")))]
+        items.append({"kind": "expiring_suspension", "end": end, "titles": titles, "evidence": evidence,
+                      "speculative": True})
 
     fresh = [p for p in policies if p["new_this_week"] and p["row"].get("category") in (
         "controlled_item_change", "regulation_update")]
