@@ -29,14 +29,13 @@ from dagster import (
 from trade_pipeline.core.partitions import previous_partition_key, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
-from trade_pipeline.defs.bilateral_trade_flows import extractor, metrics
+from trade_pipeline.defs.bilateral_trade_flows import checks as rules, extractor, metrics
 from trade_pipeline.defs.bilateral_trade_flows.codes import ALL_REPORTERS, TAIWAN_ISO_CODE
 from trade_pipeline.defs.bilateral_trade_flows.fetch import (
     FLOWS,
     REQUEST_SCHEMA,
     RequestLog,
     _guarded,
-    _result_scope,
     expected_flags,
     fetch_partner_week,
     released_pairs,
@@ -82,10 +81,7 @@ def _check(name: str, problems: list[dict], description: str, asset_key: str | N
 
 
 def _rows_with_flag(df: pl.DataFrame, flag: str, cols: Iterable[str]) -> list[dict]:
-    if df.is_empty():
-        return []
-    hit = df.filter(pl.col("review_flags").fill_null("").str.split(";").list.contains(flag))
-    return [{k: r[k] for k in cols} for r in hit.iter_rows(named=True)]
+    return rules.rows_with_flag(df, flag, cols)
 
 
 def _spec(asset_name: str, name: str, description: str) -> AssetCheckSpec:
@@ -133,13 +129,11 @@ def comtrade_partner_flows(context: AssetExecutionContext, comtrade: ComtradeCli
     requests = pl.concat(all_requests) if all_requests else pl.DataFrame(schema=REQUEST_SCHEMA)
     cols = ["week", "kind", "reporter_code", "flow", "year", "status", "error"]
     checks = [
-        _check("no_zero_records", [r for r in requests.filter(pl.col("status").is_in(["empty", "not_released"]))
-                                   .select(cols).iter_rows(named=True)],
+        _check("no_zero_records", rules.requests_with_status(requests, ["empty", "not_released"], cols),
                "requested reporter/flow/year without rows (or no year released)"),
-        _check("no_partial_http_failure", [r for r in requests.filter(pl.col("status") == "failed")
-                                           .select(cols).iter_rows(named=True)], "Comtrade requests failed"),
-        _check("no_truncation", [r for r in requests.filter(pl.col("status") == "truncated")
-                                 .select(cols).iter_rows(named=True)],
+        _check("no_partial_http_failure", rules.requests_with_status(requests, ["failed"], cols),
+               "Comtrade requests failed"),
+        _check("no_truncation", rules.requests_with_status(requests, ["truncated"], cols),
                "responses reached the record cap; rows kept and flagged 'truncated'"),
     ]
     flows = pl.concat(flows_total) if flows_total else pl.DataFrame()
@@ -173,11 +167,8 @@ def comtrade_commodity_flows(context: AssetExecutionContext, comtrade: ComtradeC
                 continue
             for result in _guarded(log, "hs2_world", reporter, years, comtrade.endpoint_label(),
                                    lambda: comtrade.hs2_world(reporter, FLOWS, years)):
-                parsed = commodity_rows(result)
-                counts: dict[tuple[str, int], int] = {}
-                for r in parsed:
-                    counts[(r["flow"], r["year"])] = counts.get((r["flow"], r["year"]), 0) + 1
-                log.ok(result, reporter, *_result_scope(result, years), counts)
+                parsed = [] if result.failed else commodity_rows(result)
+                log.record(result, reporter, years, parsed, flow_key="flow")
                 rows += parsed
         frame = commodity_frame(rows)
         warehouse.replace_partition(T_COMMODITY_FLOWS, key, frame)
@@ -187,10 +178,10 @@ def comtrade_commodity_flows(context: AssetExecutionContext, comtrade: ComtradeC
     requests = pl.concat(logs) if logs else pl.DataFrame(schema=REQUEST_SCHEMA)
     cols = ["week", "reporter_code", "flow", "year", "status", "error"]
     checks = [
-        _check("no_partial_http_failure", [r for r in requests.filter(pl.col("status") == "failed").select(cols)
-                                           .iter_rows(named=True)], "HS2 requests failed"),
-        _check("no_truncation", [r for r in requests.filter(pl.col("status") == "truncated").select(cols)
-                                 .iter_rows(named=True)], "HS2 responses reached the record cap"),
+        _check("no_partial_http_failure", rules.requests_with_status(requests, ["failed"], cols),
+               "HS2 requests failed"),
+        _check("no_truncation", rules.requests_with_status(requests, ["truncated"], cols),
+               "HS2 responses reached the record cap"),
     ]
     return _result({T_COMMODITY_FLOWS: pl.concat(frames) if frames else pl.DataFrame()}, T_COMMODITY_FLOWS, checks)
 
@@ -221,8 +212,7 @@ def partner_rankings(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
         warehouse.replace_partition(T_RANKINGS, key, ranked)
         out.append(ranked.with_columns(week=pl.lit(key)))
     df = pl.concat(out) if out else pl.DataFrame(schema=metrics.RANKING_SCHEMA)
-    dup = (df.group_by(["week", "reporter_code", "flow", "year", "rank"]).len().filter(pl.col("len") > 1)
-           .to_dicts()) if not df.is_empty() else []
+    dup = rules.duplicate_ranks(df)
     cols = ["week", "reporter_code", "flow", "year", "rank", "partner_code", "yoy_pct"]
     checks = [
         _check("unique_ranks", dup, "duplicate ranks"),
@@ -262,7 +252,7 @@ def trade_balances(context: AssetExecutionContext, warehouse: Warehouse) -> Mate
     for key in sorted(context.partition_keys):
         flows, expected = _week_inputs(warehouse, key)
         bal = metrics.balances(flows, expected) if not flows.is_empty() else pl.DataFrame(schema=metrics.BALANCE_SCHEMA)
-        bad = (bal["balance_usd"] - (bal["export_usd"] - bal["import_usd"])).abs() > 0.005 if bal.height else None
+        bad = rules.balance_mismatch_mask(bal) if bal.height else None
         if bad is not None and bad.any():  # cannot happen by construction; if it does, flag, never hide
             bal = bal.with_columns(review_flags=pl.when(bad).then(
                 pl.concat_str([pl.col("review_flags"), pl.lit(";balance_mismatch")]).str.strip_chars(";"))
@@ -271,8 +261,7 @@ def trade_balances(context: AssetExecutionContext, warehouse: Warehouse) -> Mate
         out.append(bal.with_columns(week=pl.lit(key)))
     df = pl.concat(out) if out else pl.DataFrame(schema=metrics.BALANCE_SCHEMA)
     cols = ["week", "reporter_code", "partner_code", "year", "export_usd", "import_usd", "balance_usd"]
-    mismatch = [r for r in df.filter((pl.col("balance_usd") - (pl.col("export_usd") - pl.col("import_usd"))).abs()
-                                     > 0.005).select(cols).iter_rows(named=True)] if df.height else []
+    mismatch = rules.balance_mismatches(df, cols)
     missing = [r for r in df.filter(pl.col("is_world") & pl.col("review_flags").str.contains(
         "zero_records|partial_http_failure")).select(cols).iter_rows(named=True)] if df.height else []
     checks = [_check("balance_equals_export_minus_import", mismatch, "balance differs from export − import"),
@@ -306,8 +295,7 @@ def market_concentration(context: AssetExecutionContext, warehouse: Warehouse) -
         out.append(conc.with_columns(week=pl.lit(key)))
     df = pl.concat(out) if out else pl.DataFrame(schema=metrics.CONCENTRATION_SCHEMA)
     cols = ["week", "reporter_code", "flow", "year", "hhi", "total_yoy_pct", "review_flags"]
-    out_of_range = [r for r in df.filter((pl.col("hhi") < 0) | (pl.col("hhi") > 10_000)).select(cols)
-                    .iter_rows(named=True)] if df.height else []
+    out_of_range = rules.hhi_out_of_range(df, cols)
     taiwan = df.filter((pl.col("reporter_code") == TAIWAN_ISO_CODE) & pl.col("is_mirror")) if df.height else df
     weeks_without_taiwan = [{"week": k} for k in sorted(context.partition_keys)
                             if taiwan.is_empty() or taiwan.filter(pl.col("week") == k).is_empty()]

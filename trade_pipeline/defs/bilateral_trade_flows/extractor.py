@@ -14,6 +14,8 @@ from trade_pipeline.defs.bilateral_trade_flows.codes import FLOW_ZH, TAIWAN_ISO_
 LAYER_DIR = "Extractor/bilateral_trade_flows"
 REVIEW = "[REVIEW_NEEDED]"
 SOURCE_LINE = "UN Comtrade API v1（comtradeapi.un.org，HS，年度，cmdCode=TOTAL；數值為 primaryValue：出口 FOB、進口 CIF）"
+SOURCE_LINE_HS2 = ("UN Comtrade API v1（comtradeapi.un.org，HS，年度，cmdCode=HS 第 01–97 章，partnerCode=0 全世界；"
+                   "數值為 primaryValue：出口 FOB、進口 CIF）")
 
 
 def _usd(v: float | None) -> str:
@@ -36,6 +38,23 @@ def _num(v: float | None) -> str:
     return "—" if v is None else f"{v:,.2f}"
 
 
+_CONFIDENCE_ORDER = {"低": 0, "中": 1, "高": 2}
+
+
+def _confidence(frame: pl.DataFrame) -> str | None:
+    """The file's confidence: the lowest of its rows (a file mixing a flagged and a clean flow is only as good as
+    the flagged one)."""
+    values = [v for v in frame["confidence"].drop_nulls().to_list() if v in _CONFIDENCE_ORDER]
+    return min(values, key=_CONFIDENCE_ORDER.__getitem__) if values else None
+
+
+def _fetched(frame: pl.DataFrame) -> str | None:
+    if "fetched_at" not in frame.columns:
+        return None
+    values = [v for v in frame["fetched_at"].drop_nulls().to_list() if v]
+    return max(values) if values else None
+
+
 def _flags(flags: str | None) -> str:
     return f"{REVIEW} {flags}" if flags else "無"
 
@@ -51,9 +70,9 @@ def _reporter_note(reporter: int) -> str:
 
 
 def _header(title: str, key: str, reporter: int, year: int, fetched: str | None, confidence: str | None,
-            flags: str, source_kind: str) -> str:
+            flags: str, source_kind: str, source: str = SOURCE_LINE) -> str:
     return (f"# {title}\n\n"
-            f"- 來源：{SOURCE_LINE}\n"
+            f"- 來源：{source}\n"
             f"- 資料種類：{'鏡像統計（mirror）' if source_kind == 'mirror' else '申報數據（reported）'}\n"
             f"- 期間：{year} 年（單一年度，非多年加總）\n"
             f"- 截至週次：{iso_week_label(key)}（as-of {as_of_instant(key).isoformat()}）\n"
@@ -69,7 +88,7 @@ def render_flow(key: str, reporter: int, flow: str, year: int, ranking: pl.DataF
     flags = ";".join(sorted({f for x in ranking["review_flags"].to_list() for f in (x or "").split(";") if f}))
     name = first["reporter_name_zh"]
     out = [_header(f"{name}（{reporter}）{year} 年{FLOW_ZH[flow]}夥伴排名", key, reporter, year,
-                   first["fetched_at"], first["confidence"], flags, first["source_kind"])]
+                   _fetched(ranking), _confidence(ranking), flags, first["source_kind"])]
     if conc:
         out.append(f"\n{FLOW_ZH[flow]}總額（排除 World 與 nes/特殊區域）：{_usd(conc['total_usd'])}；"
                    f"夥伴數 {conc['partner_count']}；前三大合計占比 {_pct(conc['top3_share_pct'])}；"
@@ -88,8 +107,8 @@ def render_balance(key: str, reporter: int, year: int, bal: pl.DataFrame, top_n:
     partners = bal.filter(~pl.col("is_world"))
     flags = ";".join(sorted({f for x in bal["review_flags"].to_list() for f in (x or "").split(";") if f}))
     first = bal.row(0, named=True)
-    out = [_header(f"{first['reporter_name_zh']}（{reporter}）{year} 年貿易收支", key, reporter, year, None,
-                   first["confidence"], flags, "mirror" if first["is_mirror"] else "reported")]
+    out = [_header(f"{first['reporter_name_zh']}（{reporter}）{year} 年貿易收支", key, reporter, year, _fetched(bal),
+                   _confidence(bal), flags, "mirror" if first["is_mirror"] else "reported")]
     if not world.is_empty():
         w = world.row(0, named=True)
         out.append(f"\n對全世界：出口 {_usd(w['export_usd'])}，進口 {_usd(w['import_usd'])}，"
@@ -109,7 +128,7 @@ def render_concentration(key: str, reporter: int, year: int, conc: pl.DataFrame)
     flags = ";".join(sorted({f for x in conc["review_flags"].to_list() for f in (x or "").split(";") if f}))
     first = conc.row(0, named=True)
     out = [_header(f"{first['reporter_name_zh']}（{reporter}）{year} 年市場集中度（HHI）", key, reporter, year,
-                   first["fetched_at"], first["confidence"], flags, first["source_kind"])]
+                   _fetched(conc), _confidence(conc), flags, first["source_kind"])]
     out.append("\n| 流向 | HHI | 集中度 | 前三大占比 | 前三大夥伴 | 夥伴數 | 總額 | 去年 HHI | 較去年 | 上週 HHI | 較上週 | 旗標 |\n"
                "|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|\n")
     for r in conc.sort("flow", descending=True).iter_rows(named=True):
@@ -126,7 +145,7 @@ def render_commodity(key: str, reporter: int, year: int, comm: pl.DataFrame, top
     flags = ";".join(sorted({f for x in comm["review_flags"].to_list() for f in (x or "").split(";") if f}))
     first = comm.row(0, named=True)
     out = [_header(f"{first['reporter_name_zh']}（{reporter}）{year} 年商品結構（HS2，對全世界）", key, reporter, year,
-                   first["fetched_at"], first["confidence"], flags, "reported")]
+                   _fetched(comm), _confidence(comm), flags, "reported", SOURCE_LINE_HS2)]
     for flow in ("X", "M"):
         part = comm.filter(pl.col("flow") == flow).sort("rank").head(top_n)
         if part.is_empty():

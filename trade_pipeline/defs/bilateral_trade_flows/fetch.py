@@ -92,13 +92,26 @@ class RequestLog:
                                   "request": result.request_key, "error": None, "fetched_at": result.fetched_at})
 
     def failed(self, kind: str, reporter: int, flows: Sequence[str], years: Sequence[int], endpoint: str,
-               exc: SourceHttpError) -> None:
+               exc: SourceHttpError | FetchResult) -> None:
+        request = exc.request_key if isinstance(exc, FetchResult) else exc.request
+        error = exc.error if isinstance(exc, FetchResult) else str(exc)[:500]
         for flow in flows:
             for year in years:
                 self.rows.append({"kind": kind, "reporter_code": reporter, "flow": flow, "year": year,
                                   "endpoint": endpoint, "status": "failed", "row_count": 0, "response_count": None,
-                                  "request_id": None, "request": exc.request, "error": str(exc)[:500],
-                                  "fetched_at": None})
+                                  "request_id": None, "request": request, "error": error, "fetched_at": None})
+
+    def record(self, result: FetchResult, reporter: int, years: Sequence[int], rows: list[dict],
+               flow_key: str = "source_flow") -> None:
+        """Log one result: failed (its own flows × years only) or answered, with per flow × year row counts."""
+        flows, periods = _result_scope(result, years)
+        if result.failed:
+            self.failed(result.kind, reporter, flows, periods, result.endpoint, result)
+            return
+        counts: dict[tuple[str, int], int] = {}
+        for r in rows:
+            counts[(r[flow_key], r["year"])] = counts.get((r[flow_key], r["year"]), 0) + 1
+        self.ok(result, reporter, flows, periods, counts)
 
     def frame(self) -> pl.DataFrame:
         return pl.DataFrame(self.rows, schema=REQUEST_SCHEMA, orient="row") if self.rows else pl.DataFrame(
@@ -122,13 +135,6 @@ def expected_flags(requests: pl.DataFrame) -> dict[tuple[int, str, int], str]:
         elif r["status"] == "empty":
             flags.add("zero_records")
     return {k: ";".join(sorted(v)) for k, v in out.items()}
-
-
-def _counts(rows: list[dict]) -> dict[tuple[str, int], int]:
-    out: dict[tuple[str, int], int] = {}
-    for r in rows:
-        out[(r["source_flow"], r["year"])] = out.get((r["source_flow"], r["year"]), 0) + 1
-    return out
 
 
 def fetch_availability(client: ComtradeClient, partition_key: str) -> pl.DataFrame:
@@ -176,18 +182,16 @@ def fetch_partner_week(client: ComtradeClient, partition_key: str,
             continue
         for result in _guarded(log, "partner_totals", reporter, years, endpoint,
                                lambda: client.partner_totals(reporter, FLOWS, years)):
-            parsed = partner_flow_rows(result)
-            flows_years = _result_scope(result, years)
-            log.ok(result, reporter, *flows_years, _counts(parsed))
+            parsed = [] if result.failed else partner_flow_rows(result)
+            log.record(result, reporter, years, parsed)
             rows += parsed
     mirror_years = select_mirror_years(released)
     years_by_reporter[TAIWAN_ISO_CODE] = mirror_years
     if mirror_years:
         for result in _guarded(log, "mirror", TAIWAN_ISO_CODE, mirror_years, endpoint,
                                lambda: client.mirror(FLOWS, mirror_years)):
-            parsed = mirror_flow_rows(result, released)
-            flows_years = _result_scope(result, mirror_years)
-            log.ok(result, TAIWAN_ISO_CODE, *flows_years, _counts(parsed))
+            parsed = [] if result.failed else mirror_flow_rows(result, released)
+            log.record(result, TAIWAN_ISO_CODE, mirror_years, parsed)
             rows += parsed
     return PartnerWeek(partner_flows_frame(rows), log.frame(), availability, years_by_reporter)
 

@@ -81,7 +81,8 @@ def _reporter_names(flows: pl.DataFrame) -> dict[int, str]:
 
 def rankings(flows: pl.DataFrame, extra_flags: dict[tuple[int, str, int], str] | None = None) -> pl.DataFrame:
     """Top-20 partners per reporter × flow × year with shares and YoY of value, share and rank."""
-    shares = partner_shares(flows)
+    shares = partner_shares(flows).with_columns(
+        _partners=(pl.col("primary_value_usd") > 0).sum().over(GROUP))
     prev = shares.select(GROUP[:2] + ["partner_code", "year", "primary_value_usd", "share_pct", "rank"]).with_columns(
         (pl.col("year") + 1).alias("year")).rename(
         {"primary_value_usd": "value_prev_year_usd", "share_pct": "share_prev_year_pct", "rank": "rank_prev_year"})
@@ -95,6 +96,8 @@ def rankings(flows: pl.DataFrame, extra_flags: dict[tuple[int, str, int], str] |
         flags = [r["group_flags"] or "", (extra_flags or {}).get((r["reporter_code"], r["flow"], r["year"]), "")]
         if yoy is not None and abs(yoy) > YOY_LIMIT_PCT:
             flags.append("yoy_gt_50pct")
+        if r["is_mirror"] and r["_partners"] < MIRROR_MIN_PARTNERS:
+            flags.append("mirror_low_coverage")  # same rule as the concentration row of this group
         joined = join_flags(flags)
         rows.append({
             "reporter_code": r["reporter_code"], "reporter_name_zh": names[r["reporter_code"]], "flow": r["flow"],
@@ -205,7 +208,7 @@ BALANCE_SCHEMA = {
     "year": pl.Int32, "export_usd": pl.Float64, "import_usd": pl.Float64, "balance_usd": pl.Float64,
     "balance_label": pl.Utf8, "export_yoy_pct": pl.Float64, "import_yoy_pct": pl.Float64,
     "balance_prev_year_usd": pl.Float64, "yoy_pct": pl.Float64, "is_world": pl.Boolean, "is_mirror": pl.Boolean,
-    "confidence": pl.Utf8, "review_flags": pl.Utf8,
+    "confidence": pl.Utf8, "review_flags": pl.Utf8, "fetched_at": pl.Utf8,
 }
 
 
@@ -224,9 +227,13 @@ def balances(flows: pl.DataFrame, expected: dict[tuple[int, str, int], str] | No
              for r in group_flags(flows).iter_rows(named=True)}
     values: dict[tuple[int, int, int], dict[str, float]] = {}
     names: dict[int, str] = {}
+    fetched: dict[tuple[int, int], str] = {}
     for r in usable.iter_rows(named=True):
         values.setdefault((r["reporter_code"], r["partner_code"], r["year"]), {})[r["flow"]] = r["primary_value_usd"]
         names[r["partner_code"]] = r["partner_name_zh"]
+        if r["fetched_at"]:
+            key = (r["reporter_code"], r["year"])
+            fetched[key] = max(fetched.get(key, ""), r["fetched_at"])
     reporter_names = _reporter_names(flows) if not flows.is_empty() else {}
     rows = []
     for (reporter, partner, year), v in sorted(values.items()):
@@ -252,6 +259,7 @@ def balances(flows: pl.DataFrame, expected: dict[tuple[int, str, int], str] | No
             "import_yoy_pct": _yoy(v.get("M"), prev.get("M") if prev else None),
             "balance_prev_year_usd": prev_bal, "yoy_pct": yoy, "is_world": partner == WORLD_CODE,
             "is_mirror": is_mirror, "confidence": confidence_for(reporter, is_mirror, joined), "review_flags": joined,
+            "fetched_at": fetched.get((reporter, year)),
         })
     return pl.DataFrame(rows, schema=BALANCE_SCHEMA, orient="row") if rows else pl.DataFrame(schema=BALANCE_SCHEMA)
 

@@ -70,6 +70,11 @@ class FetchResult:
     truncated: bool = False
     count_mismatch: bool = False
     network_calls: int = 0
+    error: str | None = None  # set when this request failed for good (its rows are empty, its scope is flagged)
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
 
 
 def _csv(values: Iterable[object]) -> str:
@@ -187,7 +192,8 @@ class ComtradeClient(SourceClient):
     def keyed_calls_today(self) -> int:
         return int(self._read_quota()["calls"])
 
-    def _check_quota(self, described: str) -> None:
+    def _check_quota(self, described: str) -> int:
+        """Raise ComtradeQuotaError when no keyed call is left today; else return how many are left."""
         doc = self._read_quota()
         if doc.get("exhausted"):
             raise ComtradeQuotaError(self.source_name, described,
@@ -198,6 +204,7 @@ class ComtradeClient(SourceClient):
                                      f"{doc['calls']} keyed calls already made on {doc['utc_date']} UTC; the budget is "
                                      f"{self.daily_call_budget} (plan limit {KEYED_DAILY_CALLS}/day) — stopping before "
                                      "exceeding it; rerun after 00:00 UTC")
+        return self.daily_call_budget - int(doc["calls"])
 
     def _count_quota(self, calls: int, exhausted: bool = False) -> None:
         doc = self._read_quota()
@@ -216,12 +223,17 @@ class ComtradeClient(SourceClient):
                 raise ComtradeAuthError(self.source_name, f"GET {url}",
                                         f"endpoint 'keyed' needs ${API_KEY_ENV} in the environment")
             secret_headers = {API_KEY_HEADER: key}
-            self._check_quota(f"GET {url}")
+            remaining = self._check_quota(f"GET {url}")
         before = self.http.stats.network_requests
+        max_attempts = self.http.max_attempts
+        if keyed and live:
+            # Retries are calls too: never let a retried request go past the day's budget.
+            self.http.max_attempts = max(1, min(max_attempts, remaining))
         try:
             resp = self.http.request("GET", url, params=params, secret_headers=secret_headers,
                                      cache_if=_is_clean_envelope)
         finally:
+            self.http.max_attempts = max_attempts
             if keyed and live:
                 self._count_quota(self.http.stats.network_requests - before)
         if resp.status == 403 and b"quota" in resp.content.lower():
@@ -258,11 +270,23 @@ class ComtradeClient(SourceClient):
         keyed = self.uses_keyed_endpoint()
         path = KEYED_PATH if keyed else PREVIEW_PATH
         if keyed:
-            first = self._fetch(kind, path, build(subject, list(flows), list(years), False), keyed)
-            if not first.truncated or (len(flows) == 1 and len(years) == 1):
+            first = self._try_fetch(kind, path, build(subject, list(flows), list(years), False), keyed)
+            if first.failed or not first.truncated or (len(flows) == 1 and len(years) == 1):
                 return [first]
-            return [self._fetch(kind, path, build(subject, [f], [y], False), keyed) for f in flows for y in years]
-        return [self._fetch(kind, path, build(subject, [f], [y], True), keyed) for f in flows for y in years]
+            return [self._try_fetch(kind, path, build(subject, [f], [y], False), keyed) for f in flows for y in years]
+        return [self._try_fetch(kind, path, build(subject, [f], [y], True), keyed) for f in flows for y in years]
+
+    def _try_fetch(self, kind: str, path: str, params: list[tuple[str, str]], keyed: bool) -> FetchResult:
+        """One request; a failure (retries exhausted, bad body, replay miss) becomes a failed result covering only
+        that request's flows and years, so the other requests of the same reporter keep their rows. Quota and key
+        errors (ComtradeStopError) still stop the run."""
+        try:
+            return self._fetch(kind, path, params, keyed)
+        except ComtradeStopError:
+            raise
+        except SourceHttpError as exc:
+            return FetchResult(kind=kind, endpoint="keyed" if keyed else "preview", request_key=exc.request,
+                               request_id="", fetched_at="", error=str(exc)[:500])
 
     # -- public API ------------------------------------------------------------------------------------------------
     def partner_totals(self, reporter: int, flows: Sequence[str], years: Sequence[int]) -> list[FetchResult]:
