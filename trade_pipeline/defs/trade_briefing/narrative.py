@@ -346,6 +346,11 @@ def concentration_table(inp: WeekInputs, rec: ClaimRecorder, files: ExtractorFil
             "hhi_value": r.get("hhi"),
             "source": files.comtrade("market_concentration", rc, year),
         })
+        if r.get("hhi_prev_year") is not None and r.get("hhi") is not None:
+            # the same reporter's previous data year, as the layer computed it (HHI trend year over year)
+            row["prev_year_hhi"] = rec.cell("hhi", "market_concentration", r, MC_KEYS, "hhi_prev_year")
+            now_s, before_s = fmt_hhi(r["hhi"]), fmt_hhi(r["hhi_prev_year"])
+            row["year_trend"] = "→" if now_s == before_s else ("↑" if r["hhi"] > r["hhi_prev_year"] else "↓")
         p = _concentration_row(prev, rc, flow, year) or _concentration_row(prev, rc, flow, latest_year(prev, rc, flow))
         if p is not None and p.get("hhi") is not None and r.get("hhi") is not None:
             row["prev"] = rec.cell("hhi", "market_concentration", p, MC_KEYS, "hhi")
