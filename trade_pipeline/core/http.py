@@ -32,6 +32,7 @@ import logging
 import random
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -178,9 +179,15 @@ class CaptureStore:
     def put(self, key: str, doc: dict) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / _file_name(key)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-        tmp.replace(path)  # atomic: a killed run never leaves half a capture behind
+        # Atomic (a killed run never leaves half a capture behind) and private to this writer (two runs caching the
+        # same response at once must not rename each other's temp file away).
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         self._load_index()[key] = path
         return path
 
@@ -317,10 +324,16 @@ class SourceHttp:
             # Transport messages can echo the URL; never let a key through in an error or a log line.
             raise type(exc)(exc.source, exc.request, _scrub(exc.message, secrets), exc.status) from exc.__cause__
         fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        result = HttpResponse(status=resp.status_code, headers={k.lower(): v for k, v in resp.headers.items()},
-                              content=resp.content, request_key=key, fetched_at=fetched_at)
+        # A server may echo the request back (error pages quoting the URL, Location headers): the key goes too,
+        # so it is cut out of the body and headers before anyone (client, capture, cache, log) sees them.
+        content = resp.content
+        for secret in secrets:
+            content = content.replace(secret.encode("utf-8"), b"***")
+        result = HttpResponse(status=resp.status_code,
+                              headers={k.lower(): _scrub(v, secrets) for k, v in resp.headers.items()},
+                              content=content, request_key=key, fetched_at=fetched_at)
         doc = _response_to_doc(self.source, method, url, params, form, secret_names, resp.status_code,
-                               result.headers, resp.content, fetched_at)
+                               result.headers, result.content, fetched_at)
         if self.mode is HttpMode.RECORD and self.captures is not None:
             self.captures.put(key, doc)
         if use_cache and self.cache is not None and 200 <= result.status < 300 and (cache_if is None or cache_if(result)):

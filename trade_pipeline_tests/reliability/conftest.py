@@ -1,0 +1,65 @@
+"""Fixtures of the reliability suite: one replayed baseline (weeks A and B of all three layers), copied per test."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from trade_pipeline_tests.reliability import support
+from trade_pipeline_tests.reliability.support import WEEK_A, WEEK_B
+
+
+@dataclass
+class Baseline:
+    data: Path
+    counts: dict[tuple[str, str], int]
+    flagged: dict[tuple[str, str], int]
+
+
+@pytest.fixture(scope="session")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Baseline:
+    """Weeks A then B of every layer replayed from the embedded sample (as two weekly runs would), once per session."""
+    data = tmp_path_factory.mktemp("reliability_baseline") / "data"
+    data.mkdir()
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
+    for var in ("TRADE_PIPELINE_HTTP_MODE", "TRADE_PIPELINE_CAPTURE_DIR", "COMTRADE_API_KEY", "CENSUS_API_KEY"):
+        mp.delenv(var, raising=False)
+    try:
+        clients = {"comtrade": support.ComtradeClient(), "census": support.CensusTradeClient(),
+                   "mofcom": support.MofcomClient()}
+        for source, client in clients.items():
+            for key in (WEEK_A, WEEK_B):
+                result = support.run(source, key, client, support.layer_assets(source), raise_on_error=True)
+                assert result.success
+        base = Baseline(data, support.row_counts(), support.flagged_counts())
+    finally:
+        mp.undo()
+    assert {w for (_, w) in base.counts} == {WEEK_A, WEEK_B}
+    return base
+
+
+@pytest.fixture
+def world(baseline: Baseline, isolated_data_dir: Path) -> Baseline:
+    """This test's data dir starts as a copy of the baseline (warehouse + site)."""
+    shutil.copytree(baseline.data, isolated_data_dir, dirs_exist_ok=True)
+    support.SeamSettings.reset()
+    assert support.row_counts() == baseline.counts
+    return baseline
+
+
+@pytest.fixture
+def captures(tmp_path: Path) -> Path:
+    """A private, editable copy of data/sample/captures."""
+    return support.copy_captures(tmp_path / "captures")
+
+
+@pytest.fixture
+def capture_server(captures: Path):
+    cs, _ = support.start_capture_server(captures)
+    support.SeamSettings.reset()
+    yield cs
+    support.stop_capture_server(cs)
