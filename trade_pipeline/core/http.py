@@ -285,6 +285,7 @@ class SourceHttp:
         use_cache: bool = True,
         cache_if: Callable[[HttpResponse], bool] | None = None,
         max_age_s: float | None = None,
+        max_attempts: int | None = None,
     ) -> HttpResponse:
         """Send one request (or serve it from replay/cache) and return the final response.
 
@@ -293,6 +294,7 @@ class SourceHttp:
         transport errors are retried with exponential backoff (honouring ``Retry-After``); other statuses are
         returned for the client to interpret. Only 2xx responses accepted by ``cache_if`` are cached.
         ``max_age_s`` tightens the cache freshness for this request (e.g. list pages) below the instance TTL.
+        ``max_attempts`` caps the attempts of this request below the instance's (e.g. a call quota nearly used up).
         """
         params = list(params or [])
         secret_names = set(secret_params) | set((secret_values or {}).keys())
@@ -319,7 +321,8 @@ class SourceHttp:
         secrets = [v for v in [*(secret_values or {}).values(), *(secret_headers or {}).values()] if v]
         try:
             resp = self._send_with_retries(method, url, wire_params, form,
-                                           {**(headers or {}), **(secret_headers or {})}, described)
+                                           {**(headers or {}), **(secret_headers or {})}, described,
+                                           min(self.max_attempts, max(1, max_attempts or self.max_attempts)))
         except SourceHttpError as exc:
             # Transport messages can echo the URL; never let a key through in an error or a log line.
             raise type(exc)(exc.source, exc.request, _scrub(exc.message, secrets), exc.status) from exc.__cause__
@@ -339,6 +342,17 @@ class SourceHttp:
         if use_cache and self.cache is not None and 200 <= result.status < 300 and (cache_if is None or cache_if(result)):
             self.cache.put(key, doc)
         return result
+
+    def is_cached(self, method: str, url: str, *, params: Params | None = None, form: Mapping[str, str] | None = None,
+                  secret_params: Iterable[str] = (), secret_values: Mapping[str, str] | None = None,
+                  max_age_s: float | None = None) -> bool:
+        """Would :meth:`request` answer this from replay or the fresh cache, without the network?"""
+        secret_names = set(secret_params) | set((secret_values or {}).keys())
+        key = request_key(method, url, list(params or []), form, secret_names)
+        if self.mode is HttpMode.REPLAY:
+            return self.captures is not None and self.captures.get(key) is not None
+        doc = self.cache.get(key) if self.cache is not None else None
+        return doc is not None and self._fresh(doc, max_age_s)
 
     def close(self) -> None:
         if self._client is not None:
@@ -376,9 +390,9 @@ class SourceHttp:
         return min(self.backoff_base_s * (2 ** (attempt - 1)), self.backoff_max_s) * random.uniform(0.8, 1.2)
 
     def _send_with_retries(self, method: str, url: str, params: Params, form: Mapping[str, str] | None,
-                           headers: Mapping[str, str], described: str) -> httpx.Response:
+                           headers: Mapping[str, str], described: str, max_attempts: int) -> httpx.Response:
         last_problem = ""
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(1, max_attempts + 1):
             self._throttle()
             self.stats.network_requests += 1
             try:
@@ -387,9 +401,9 @@ class SourceHttp:
                 resp.read()
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 last_problem = f"{type(exc).__name__}: {exc}"
-                log.warning("[%s] attempt %d/%d failed: %s — %s", self.source, attempt, self.max_attempts,
+                log.warning("[%s] attempt %d/%d failed: %s — %s", self.source, attempt, max_attempts,
                             last_problem, described)
-                if attempt < self.max_attempts:
+                if attempt < max_attempts:
                     self.stats.retries += 1
                     self._sleep(self._backoff(attempt, None))
                     continue
@@ -400,8 +414,8 @@ class SourceHttp:
                 retry_after = _parse_retry_after(resp.headers.get("retry-after"))
                 last_problem = f"HTTP {resp.status_code}"
                 log.warning("[%s] attempt %d/%d got HTTP %d (Retry-After=%s) — %s", self.source, attempt,
-                            self.max_attempts, resp.status_code, resp.headers.get("retry-after"), described)
-                if attempt < self.max_attempts:
+                            max_attempts, resp.status_code, resp.headers.get("retry-after"), described)
+                if attempt < max_attempts:
                     self.stats.retries += 1
                     self._sleep(self._backoff(attempt, retry_after))
                     continue

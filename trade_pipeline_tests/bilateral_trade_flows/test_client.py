@@ -237,3 +237,28 @@ def test_one_failed_preview_call_keeps_the_reporters_other_answers(fake_comtrade
     failed = [r for r in results if r.failed]
     assert len(failed) == 1 and "flowCode=X" in failed[0].request_key and "period=2024" in failed[0].request_key
     assert all(len(r.rows) > 200 for r in results if not r.failed)
+
+
+def test_a_cached_rerun_costs_no_quota_even_when_the_day_is_spent(fake_comtrade, monkeypatch) -> None:
+    monkeypatch.setenv(API_KEY_ENV, API_KEY)
+    client = live_client(fake_comtrade, daily_call_budget=2)
+    client.partner_totals(842, ("X", "M"), [2023, 2024])
+    client.partner_totals(156, ("X", "M"), [2023, 2024])
+    assert client.keyed_calls_today() == 2 and len(fake_comtrade.data_requests()) == 2
+    # the day's budget is spent, but the same requests are answered by the response cache: no call, no error
+    again = live_client(fake_comtrade, daily_call_budget=2)
+    assert again.partner_totals(842, ("X", "M"), [2023, 2024])
+    assert len(fake_comtrade.data_requests()) == 2 and again.keyed_calls_today() == 2
+    with pytest.raises(ComtradeQuotaError):  # a request that is not cached is still refused
+        again.partner_totals(392, ("X", "M"), [2023, 2024])
+
+
+def test_concurrent_reservations_never_overspend(fake_comtrade, monkeypatch) -> None:
+    """Two clients (two runs) share the on-disk counter: reservations happen under a lock, before sending."""
+    monkeypatch.setenv(API_KEY_ENV, API_KEY)
+    a, b = live_client(fake_comtrade, daily_call_budget=1), live_client(fake_comtrade, daily_call_budget=1)
+    assert a._reserve_quota(4, "GET test") == 1  # only one call is left: one attempt reserved, not four
+    with pytest.raises(ComtradeQuotaError):
+        b._reserve_quota(4, "GET test")
+    a._count_quota(-1)  # the reservation handed back unused
+    assert b._reserve_quota(4, "GET test") == 1

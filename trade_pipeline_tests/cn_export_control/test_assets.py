@@ -138,7 +138,9 @@ def test_hostile_pages_are_flagged_and_do_not_stop_the_others(tmp_path: Path, is
     changed = rows["mofcom-1306"]
     assert changed["fetch_status"] == "title_only" and "changed_structure" in changed["review_flags"]
     md = render_extractor_markdown(good)
-    assert HOSTILE_TITLE in md                                     # markdown is text, not a template
+    # markdown is inert text, not a template or HTML: the title is escaped for markdown and Liquid/Jekyll
+    assert "<script>" not in md and "{{" not in md and " | 锂电池 | " not in md
+    assert "&lt;script&gt;" in md and "&#123;&#123; config &#125;&#125;" in md and "\\| 锂电池 \\|" in md
 
 
 def test_garbled_list_reply_is_a_clear_error(tmp_path: Path):

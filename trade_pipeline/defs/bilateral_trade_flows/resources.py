@@ -14,9 +14,12 @@ when it cannot get narrower the rows are kept but marked ``truncated`` so every 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -185,9 +188,21 @@ class ComtradeClient(SourceClient):
     def _write_quota(self, doc: dict) -> None:
         path = self.quota_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # private to this writer
         tmp.write_text(json.dumps(doc), encoding="utf-8")
         tmp.replace(path)
+
+    @contextlib.contextmanager
+    def _quota_lock(self) -> Iterator[None]:
+        """Serialize the counter's read-modify-write across processes (two keyed runs must not undercount)."""
+        lock = self.quota_path().with_suffix(".lock")
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def keyed_calls_today(self) -> int:
         return int(self._read_quota()["calls"])
@@ -206,11 +221,24 @@ class ComtradeClient(SourceClient):
                                      "exceeding it; rerun after 00:00 UTC")
         return self.daily_call_budget - int(doc["calls"])
 
+    def _reserve_quota(self, wanted: int, described: str) -> int:
+        """Reserve up to ``wanted`` keyed calls (attempts) before sending, under the cross-process lock, so two
+        runs can never both spend the last call; unused reservations are handed back by :meth:`_count_quota`."""
+        with self._quota_lock():
+            left = self._check_quota(described)
+            reserved = max(1, min(wanted, left))
+            doc = self._read_quota()
+            doc["calls"] = int(doc["calls"]) + reserved
+            self._write_quota(doc)
+            return reserved
+
     def _count_quota(self, calls: int, exhausted: bool = False) -> None:
-        doc = self._read_quota()
-        doc["calls"] = int(doc["calls"]) + calls
-        doc["exhausted"] = bool(doc.get("exhausted")) or exhausted
-        self._write_quota(doc)
+        """Add ``calls`` to today's counter (negative: hand back an unused reservation)."""
+        with self._quota_lock():
+            doc = self._read_quota()
+            doc["calls"] = max(0, int(doc["calls"]) + calls)
+            doc["exhausted"] = bool(doc.get("exhausted")) or exhausted
+            self._write_quota(doc)
 
     # -- one HTTP exchange -------------------------------------------------------------------------------------
     def _get(self, path: str, params: list[tuple[str, str]], keyed: bool) -> HttpResponse:
@@ -223,19 +251,19 @@ class ComtradeClient(SourceClient):
                 raise ComtradeAuthError(self.source_name, f"GET {url}",
                                         f"endpoint 'keyed' needs ${API_KEY_ENV} in the environment")
             secret_headers = {API_KEY_HEADER: key}
-            remaining = self._check_quota(f"GET {url}")
+        # A response served from the fresh cache costs no call: a cached re-run works even on a spent quota.
+        metered = keyed and live and not self.http.is_cached("GET", url, params=params)
+        reserved = 0
+        if metered:
+            # Retries are calls too: reserve the attempts first, never letting a retried request pass the budget.
+            reserved = self._reserve_quota(self.http.max_attempts, f"GET {url}")
         before = self.http.stats.network_requests
-        max_attempts = self.http.max_attempts
-        if keyed and live:
-            # Retries are calls too: never let a retried request go past the day's budget.
-            self.http.max_attempts = max(1, min(max_attempts, remaining))
         try:
             resp = self.http.request("GET", url, params=params, secret_headers=secret_headers,
-                                     cache_if=_is_clean_envelope)
+                                     cache_if=_is_clean_envelope, max_attempts=reserved or None)
         finally:
-            self.http.max_attempts = max_attempts
-            if keyed and live:
-                self._count_quota(self.http.stats.network_requests - before)
+            if metered:
+                self._count_quota((self.http.stats.network_requests - before) - reserved)
         if resp.status == 403 and b"quota" in resp.content.lower():
             if keyed and live:
                 self._count_quota(0, exhausted=True)

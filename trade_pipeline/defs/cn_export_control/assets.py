@@ -22,6 +22,7 @@ from dagster import (
     MetadataValue, TableColumn, TableSchema, asset,
 )
 
+from trade_pipeline.core.markdown import md_escape, md_list
 from trade_pipeline.core.partitions import iso_week_label, week_end, week_start, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
@@ -304,51 +305,55 @@ def mofcom_announcements(context: AssetExecutionContext, warehouse: Warehouse, m
 
 
 def render_extractor_markdown(row: dict) -> str:
-    """The cited Extractor file of one announcement: facts only, original text quoted, flags visible."""
+    """The cited Extractor file of one announcement: facts only, original text quoted, flags visible.
+
+    Every scraped value is escaped (``core.markdown``): a title carrying HTML, Liquid ``{{ }}``, table pipes or
+    newlines stays one line of inert text when the site is published."""
+    e, lst = md_escape, md_list
     flags = [f for f in (row.get("review_flags") or "").split(";") if f]
     lines = []
     if flags:
         lines.append("[REVIEW_NEEDED]")
         lines.append("")
     lines += [
-        f"# {row['title_zh_tw']}",
+        f"# {e(row['title_zh_tw'])}",
         "",
-        f"- **原始標題（簡體）**: {row['title']}",
-        f"- **來源網址**: {row['url']}",
-        f"- **文號**: {row['doc_number'] or '（未標示）'}",
-        f"- **發布機關**: {row['issuers'] or '（未標示）'}",
+        f"- **原始標題（簡體）**: {e(row['title'])}",
+        f"- **來源網址**: {e(row['url'])}",
+        f"- **文號**: {e(row['doc_number']) or '（未標示）'}",
+        f"- **發布機關**: {e(row['issuers']) or '（未標示）'}",
         f"- **發布日期**: {row['publish_date'] or '不明'}",
         f"- **生效日期**: {row['effective_date'] or '未載明'}",
-        f"- **生效條款**: {row['effective_note'] or '—'}",
-        *([f"- **暫停期間**: {row['effective_date'] or '?'} 至 {row['suspended_until']}（{row['suspension_note']}）"]
+        f"- **生效條款**: {e(row['effective_note']) or '—'}",
+        *([f"- **暫停期間**: {row['effective_date'] or '?'} 至 {row['suspended_until']}（{e(row['suspension_note'])}）"]
           if row.get("suspended_until") else []),
-        f"- **管制物項**: {row['controlled_items'].replace(';', '、') or '—'}",
-        f"- **列名實體**: {row['entities'].replace(';', '、') or '—'}",
-        f"- **涉及國家／地區**: {row['countries'].replace(';', '、') or '—'}",
-        f"- **引用文號**: {row['referenced_numbers'].replace(';', '、') or '—'}",
+        f"- **管制物項**: {lst(row['controlled_items']) or '—'}",
+        f"- **列名實體**: {lst(row['entities']) or '—'}",
+        f"- **涉及國家／地區**: {lst(row['countries']) or '—'}",
+        f"- **引用文號**: {lst(row['referenced_numbers']) or '—'}",
         f"- **類別**: {row['category']}（{CATEGORY_ZH_TW.get(row['category'], '')}）",
-        f"- **信心度**: {row['confidence']}（規則：{row['category_rule']}）",
-        f"- **擷取狀態**: {row['fetch_status']}" + (f"（{row['fetch_problem']}）" if row['fetch_problem'] else ""),
+        f"- **信心度**: {row['confidence']}（規則：{e(row['category_rule'])}）",
+        f"- **擷取狀態**: {row['fetch_status']}" + (f"（{e(row['fetch_problem'])}）" if row['fetch_problem'] else ""),
         f"- **欄目**: {row['column_ids']}",
-        f"- **旗標**: {', '.join(flags) if flags else '無'}",
+        f"- **旗標**: {', '.join(e(f) for f in flags) if flags else '無'}",
         "",
         "## 摘要（由萃取事實組成）",
         "",
-        row["summary_zh_tw"],
+        e(row["summary_zh_tw"]),
         "",
     ]
     if row.get("attachments"):
         lines += ["## 附件", ""]
         for item in row["attachments"].split(";"):
             text, _, href = item.partition("|")
-            lines.append(f"- {text or '附件'}: {href}")
+            lines.append(f"- {e(text) or '附件'}: {e(href)}")
         lines.append("")
     body = (row.get("body_text") or "").split("\n")
     if any(body):
         lines += ["## 原文摘錄（簡體原文，前 6 段）", ""]
-        lines += [f"> {p}" for p in body[:6] if p]
+        lines += [f"> {e(p)}" for p in body[:6] if p.strip()]
         lines.append("")
-    lines += ["---", "", f"*來源：中華人民共和國商務部出口管制資訊網 {row['url']}*", ""]
+    lines += ["---", "", f"*來源：中華人民共和國商務部出口管制資訊網 {e(row['url'])}*", ""]
     return "\n".join(lines)
 
 

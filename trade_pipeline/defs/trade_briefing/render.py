@@ -8,6 +8,7 @@ ClaimRecorder, text escaped by it) are ``Markup``; anything else — a stray scr
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -255,9 +256,14 @@ def renumber_nav_order(site_root: Path) -> list[str]:
             continue
         new_fm = re.sub(r"(?m)^nav_order: \d+$", f"nav_order: {i}", fm)
         if new_fm != fm:
-            tmp = path.with_suffix(".md.tmp")
-            tmp.write_text(f"---\n{new_fm}\n---\n{body}", encoding="utf-8")
-            tmp.replace(path)
+            # a private temp name: two runs renumbering at once must not rename each other's file away
+            tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+            try:
+                tmp.write_text(f"---\n{new_fm}\n---\n{body}", encoding="utf-8")
+                tmp.replace(path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
             changed.append(week)
     return changed
 
