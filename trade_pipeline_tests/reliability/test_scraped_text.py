@@ -42,9 +42,13 @@ def test_hostile_title_is_data_in_tables_extractor_and_report(world, captures: P
                             "announcement_id = 'mofcom-1301'", [WEEK_B]).row(0, named=True)
     assert row["title"] == HOSTILE and row["fetch_status"] == "ok"  # stored verbatim, as data
 
-    # Extractor markdown: plain text, never a template (the braces survive literally, nothing evaluated to 49).
+    # Extractor markdown: inert text, never a template — escaped like the report (no raw HTML, no Liquid braces,
+    # no table breakers), and nothing evaluated to 49.
     md = (support.data_dir() / "site" / row["extractor_path"]).read_text(encoding="utf-8")
-    assert HOSTILE in md and "{{ 7*7 }}" in md and "49" not in md.replace("2026", "")
+    assert "&lt;script&gt;alert(1)" in md and "&#123;&#123; 7\\*7 &#125;&#125;" in md
+    for raw in ("<script>", "{{", "{%", " | 正极材料 | "):
+        assert raw not in md, raw
+    assert "49" not in md.replace("2026", "")
 
     # The report: the title is printed escaped — no raw HTML, no template syntax, no extra table columns.
     report = render_report(load_week_inputs(Warehouse(), WEEK_B), support.data_dir() / "site",
