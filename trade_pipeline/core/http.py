@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 CAPTURE_FORMAT = "trade_pipeline.capture/1"
 USER_AGENT = "trade_pipeline/0.1 (weekly trade briefing; +https://github.com/trade-pipeline)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+NOT_FOUND_STATUSES = frozenset({404, 410})
 _KEPT_RESPONSE_HEADERS = (
     "content-type", "retry-after", "location", "x-datawebapi-keyerror", "etag", "last-modified", "content-encoding",
 )
@@ -286,6 +287,7 @@ class SourceHttp:
         cache_if: Callable[[HttpResponse], bool] | None = None,
         max_age_s: float | None = None,
         max_attempts: int | None = None,
+        cache_not_found_s: float | None = None,
     ) -> HttpResponse:
         """Send one request (or serve it from replay/cache) and return the final response.
 
@@ -295,6 +297,8 @@ class SourceHttp:
         returned for the client to interpret. Only 2xx responses accepted by ``cache_if`` are cached.
         ``max_age_s`` tightens the cache freshness for this request (e.g. list pages) below the instance TTL.
         ``max_attempts`` caps the attempts of this request below the instance's (e.g. a call quota nearly used up).
+        ``cache_not_found_s``: also cache a 404/410 answer, for that many seconds (a page that is gone is not asked
+        for again on every run of a backfill); by default only 2xx answers are cached.
         """
         params = list(params or [])
         secret_names = set(secret_params) | set((secret_values or {}).keys())
@@ -313,7 +317,9 @@ class SourceHttp:
 
         if use_cache and self.cache is not None:
             doc = self.cache.get(key)
-            if doc is not None and self._fresh(doc, max_age_s):
+            gone = doc is not None and int(doc["response"]["status"]) in NOT_FOUND_STATUSES
+            if doc is not None and (self._fresh(doc, cache_not_found_s) if gone and cache_not_found_s
+                                    else not gone and self._fresh(doc, max_age_s)):
                 self.stats.cache_hits += 1
                 return _doc_to_response(doc, key, from_cache=True)
 
@@ -339,7 +345,9 @@ class SourceHttp:
                                result.headers, result.content, fetched_at)
         if self.mode is HttpMode.RECORD and self.captures is not None:
             self.captures.put(key, doc)
-        if use_cache and self.cache is not None and 200 <= result.status < 300 and (cache_if is None or cache_if(result)):
+        if use_cache and self.cache is not None and (
+                (200 <= result.status < 300 and (cache_if is None or cache_if(result)))
+                or (cache_not_found_s and result.status in NOT_FOUND_STATUSES)):
             self.cache.put(key, doc)
         return result
 
@@ -352,7 +360,7 @@ class SourceHttp:
         if self.mode is HttpMode.REPLAY:
             return self.captures is not None and self.captures.get(key) is not None
         doc = self.cache.get(key) if self.cache is not None else None
-        return doc is not None and self._fresh(doc, max_age_s)
+        return doc is not None and int(doc["response"]["status"]) not in NOT_FOUND_STATUSES and self._fresh(doc, max_age_s)
 
     def close(self) -> None:
         if self._client is not None:

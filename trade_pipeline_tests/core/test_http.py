@@ -163,6 +163,19 @@ def test_errors_and_rejected_bodies_are_not_cached(httpserver: HTTPServer, tmp_p
     assert http.stats.network_requests == 4 and http.stats.cache_hits == 0
 
 
+def test_not_found_is_cached_only_when_asked_and_only_for_its_own_ttl(httpserver: HTTPServer, tmp_path: Path) -> None:
+    httpserver.expect_request("/gone").respond_with_data("not here", status=404)
+    http, _ = make(tmp_path)
+    first = http.request("GET", httpserver.url_for("/gone"), cache_not_found_s=3600)
+    again = http.request("GET", httpserver.url_for("/gone"), cache_not_found_s=3600)
+    assert first.status == again.status == 404 and again.from_cache
+    assert http.stats.network_requests == 1 and http.stats.cache_hits == 1
+    # a caller that does not accept cached 404s (or a 404 older than its TTL) goes to the network again
+    http.request("GET", httpserver.url_for("/gone"))
+    assert http.stats.network_requests == 2
+    assert not http.is_cached("GET", httpserver.url_for("/gone"))  # a cached 404 is never "the data is cached"
+
+
 def test_cache_entries_expire(httpserver: HTTPServer, tmp_path: Path) -> None:
     httpserver.expect_request("/data").respond_with_json({"v": 1})
     http, _ = make(tmp_path, cache_ttl_s=0)

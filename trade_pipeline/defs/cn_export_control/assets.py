@@ -379,6 +379,10 @@ def mofcom_extractor_files(context: AssetExecutionContext, warehouse: Warehouse,
         "dagster/row_count": sum(written.values()),
         "files_per_week": MetadataValue.json(written),
         "flagged_files": flagged,
+        "dagster/column_schema": TableSchema(columns=[
+            TableColumn("path", "VARCHAR", description="Extractor/cn_export_control/<slug>.md, one per announcement"),
+            TableColumn("review_needed", "BOOLEAN", description="the file starts with [REVIEW_NEEDED]"),
+        ]),
         "directory": MetadataValue.path(str(site.path(EXTRACTOR_DIR))),
     })
 

@@ -28,6 +28,8 @@ MOFCOM_HOSTS = frozenset({"exportcontrol.mofcom.gov.cn"})
 LIST_PATH = "/edi_ecms_web_front/front/column/getColumnList"
 LIST_CACHE_MAX_AGE_S = 6 * 3600
 ARTICLE_CACHE_TTL_S = 30 * 24 * 3600
+# A removed article (404/410) is asked for again after a day, not on every week of a backfill.
+ARTICLE_NOT_FOUND_TTL_S = 24 * 3600
 BROWSER_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 "
                       "Safari/537.36 trade_pipeline/0.1")
 
@@ -165,7 +167,8 @@ class MofcomClient(SourceClient):
         if target is None:
             return ArticleFetch(url, "off_host", problem=f"refused to follow a URL off the MOFCOM host: {url[:200]}")
         try:
-            resp = self.http.request("GET", target, cache_if=_article_is_clean)
+            resp = self.http.request("GET", target, cache_if=_article_is_clean,
+                                     cache_not_found_s=ARTICLE_NOT_FOUND_TTL_S)
         except SourceHttpError as exc:
             return ArticleFetch(url, "failed", problem=str(exc))
         if resp.status != 200:

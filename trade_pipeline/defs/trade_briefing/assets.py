@@ -16,6 +16,7 @@ from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
 from trade_pipeline.defs.cn_export_control.resources import MofcomClient
 from trade_pipeline.defs.trade_briefing.claims import CLAIMS_SCHEMA, CLAIMS_TABLE
 from trade_pipeline.defs.trade_briefing.inputs import load_week_inputs
+from trade_pipeline.defs.trade_briefing.markdown import split_front_matter
 from trade_pipeline.defs.trade_briefing.render import (
     REPORT_DIR, existing_reports, render_index, render_report, renumber_nav_order,
 )
@@ -94,7 +95,10 @@ def trade_briefing(
         "cited_extractor_files": len(last.cited),
         "embedded_sample": MetadataValue.json(sample),
         "generated_at": generated_at.isoformat(),
-        "preview": MetadataValue.md(last.markdown),
+        # The UI renders markdown only: the YAML front matter would show as a heading, so the preview is the body.
+        # In a single-run backfill every week's event carries this run's metadata: the preview is the last week's.
+        "preview_week": last.iso_week,
+        "preview": MetadataValue.md(split_front_matter(last.markdown)[1].lstrip()),
     })
 
 

@@ -247,7 +247,14 @@ def census_extractor_files(context: AssetExecutionContext, warehouse: Warehouse,
                 site.write(rel, render())
                 written.append(rel)
     return MaterializeResult(metadata={"dagster/row_count": len(written), "files": _list(sorted(set(written))),
+                                       "dagster/column_schema": EXTRACTOR_FILES_SCHEMA,
                                        "kept_newer_files": _list(kept)})
 
+
+#: What the Extractor asset produces, one row per file written (the UI's column schema of a file-producing asset).
+EXTRACTOR_FILES_SCHEMA = TableSchema(columns=[
+    TableColumn("path", "VARCHAR", description="site-relative path, Extractor/us_trade_census/<view>/us-<view>-<cty>-<year>.md"),
+    TableColumn("as_of_partition", "DATE", description="the week whose snapshot wrote the file"),
+])
 
 ASSETS = [census_monthly_flows, census_trade_balance, census_country_detail, census_revisions, census_extractor_files]
