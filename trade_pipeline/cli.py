@@ -13,6 +13,7 @@ Dagster is imported only once the arguments are valid, so `--help` and usage err
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import threading
@@ -27,7 +28,7 @@ JOB_NAME = "weekly_briefing_job"
 DEFINITIONS_MODULE = "trade_pipeline.definitions"
 DEFINITIONS_ATTRIBUTE = "defs"
 REPORT_ASSET = "trade_briefing"
-# The env vars dagster.yaml reads for its storage paths (absolute paths; see docs/OPERATIONS.md).
+# The env vars dagster.yaml reads for its storage paths (absolute paths; see README "Dagster UI").
 STORAGE_ENV = "TRADE_PIPELINE_DAGSTER_STORAGE"
 COMPUTE_LOGS_ENV = "TRADE_PIPELINE_DAGSTER_COMPUTE_LOGS"
 MODE_ENV = "TRADE_PIPELINE_HTTP_MODE"
@@ -223,9 +224,48 @@ def _materialized_partitions(instance, run_id: str, asset: str) -> set[str]:  # 
     return out
 
 
+INIT_LOCK_NAME = ".trade-pipeline-instance-init.lock"
+
+
+@contextlib.contextmanager
+def instance_init_lock():  # noqa: ANN201 - a context manager
+    """Serialize the creation of the Dagster instance between `trade-pipeline` processes sharing a storage directory.
+
+    The first process to open a fresh instance creates its SQLite run and schedule storage and stamps their alembic
+    revision. Dagster does not guard that step against a second process doing the same at the same moment (two
+    `trade-pipeline briefing` commands started together on a fresh clone: one dies with "UNIQUE constraint failed:
+    alembic_version.version_num"). An exclusive flock on a file in the storage directory, held only while the
+    instance is created, makes the second process wait a fraction of a second instead. Without fcntl (Windows) the
+    lock is a no-op.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    # prepare_environment always sets STORAGE_ENV; the fallback is the same default it would have chosen.
+    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT)
+    storage = Path(os.environ.get(STORAGE_ENV) or home / "data" / "dagster" / "storage")
+    storage.mkdir(parents=True, exist_ok=True)
+    with open(storage / INIT_LOCK_NAME, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def open_instance():  # noqa: ANN201 - DagsterInstance, imported lazily
+    """The instance at $DAGSTER_HOME, created under `instance_init_lock` (safe when several processes start at once)."""
+    from dagster import DagsterInstance
+
+    with instance_init_lock():
+        return DagsterInstance.get()
+
+
 def run_weeks(plan: Plan, log_level: str) -> list[Path]:
     """Execute the job for the plan's weeks in this process, recorded in the instance; return the report paths."""
-    from dagster import DagsterInstance, execute_job
+    from dagster import execute_job
     from dagster._core.definitions.reconstruct import ReconstructableRepository
 
     from trade_pipeline.core.site import Site
@@ -237,7 +277,7 @@ def run_weeks(plan: Plan, log_level: str) -> list[Path]:
     tags = {**plan.tags, **WAREHOUSE_TAG, "trade_pipeline/launched_by": "cli", INVOCATION_TAG: invocation}
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
 
-    with DagsterInstance.get() as instance:
+    with open_instance() as instance:
         watcher = ProgressWatcher(instance, invocation, plan)
         watcher.start()
         try:
