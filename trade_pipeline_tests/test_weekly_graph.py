@@ -107,6 +107,17 @@ def test_one_week_materializes_every_layer_and_the_report(w05, w05_data: Path) -
     assert "> 報告期間：2026-01-26 — 2026-02-01" in report and "[內建樣本]" in report
 
 
+def test_every_stored_figure_prints_one_way_in_the_sample_report(w05, w05_data: Path) -> None:
+    """The seed printed HS84 as both 1,051 and 1,052 億: here one stored value has one printed form per format."""
+    with Warehouse().connect(read_only=True) as conn:
+        clashes = conn.execute(
+            "SELECT table_name, row_key, column_name, format_kind, list(DISTINCT claim_text) FROM briefing_claims "
+            "WHERE week_start = ?::DATE AND value IS NOT NULL GROUP BY ALL HAVING count(DISTINCT claim_text) > 1",
+            [W05]).fetchall()
+        n = conn.execute("SELECT count(*) FROM briefing_claims WHERE week_start = ?::DATE", [W05]).fetchone()[0]
+    assert n > 200 and clashes == []
+
+
 def test_rematerializing_a_week_keeps_row_counts(w05, w05_data: Path) -> None:
     before = row_counts()
     run_graph(key=W05)
