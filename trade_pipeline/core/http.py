@@ -42,6 +42,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from trade_pipeline.core.memo import BoundedMemo
+
 log = logging.getLogger(__name__)
 
 CAPTURE_FORMAT = "trade_pipeline.capture/1"
@@ -153,6 +155,9 @@ class CaptureStore:
     def __init__(self, directory: Path):
         self.directory = directory
         self._index: dict[str, Path] | None = None
+        # Parsed documents by path, with the (mtime, size) they were read at: the weeks of a backfill replay the
+        # same exchanges again and again; a file changed since (another run caching it) is read again.
+        self._docs: BoundedMemo[tuple[int, int, dict]] = BoundedMemo(f"captures {directory}", max_weight=64 * 2**20)
 
     def _load_index(self) -> dict[str, Path]:
         if self._index is None:
@@ -172,10 +177,21 @@ class CaptureStore:
         return self._index
 
     def get(self, key: str) -> dict | None:
+        """The exchange recorded for ``key`` (shared with earlier callers: read it, never change it), or None."""
         path = self._load_index().get(key)
         if path is None:
             return None
-        return json.loads(path.read_text(encoding="utf-8"))
+        try:
+            stat = path.stat()
+        except OSError:
+            stat = None
+        known = self._docs.get(path) if stat is not None else None
+        if known is not None and known[:2] == (stat.st_mtime_ns, stat.st_size):
+            return known[2]
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if stat is not None:
+            self._docs.put(path, (stat.st_mtime_ns, stat.st_size, doc), weight=stat.st_size)
+        return doc
 
     def put(self, key: str, doc: dict) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -189,6 +205,7 @@ class CaptureStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        self._docs.discard(path)
         self._load_index()[key] = path
         return path
 

@@ -26,12 +26,14 @@ from dagster import (
     asset,
 )
 
+from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import previous_partition_key, weekly_partitions
 from trade_pipeline.core.site import Site
-from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline.core.warehouse import PartitionCache, Warehouse
 from trade_pipeline.defs.bilateral_trade_flows import checks as rules, extractor, metrics
 from trade_pipeline.defs.bilateral_trade_flows.codes import ALL_REPORTERS, TAIWAN_ISO_CODE
 from trade_pipeline.defs.bilateral_trade_flows.fetch import (
+    FRAME_MEMO,
     FLOWS,
     REQUEST_SCHEMA,
     RequestLog,
@@ -41,10 +43,13 @@ from trade_pipeline.defs.bilateral_trade_flows.fetch import (
     released_pairs,
     select_years,
 )
-from trade_pipeline.defs.bilateral_trade_flows.parse import commodity_frame, commodity_rows
-from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
+from trade_pipeline.defs.bilateral_trade_flows.parse import ROWS_MEMOS, commodity_frame, commodity_rows
+from trade_pipeline.defs.bilateral_trade_flows.resources import ENVELOPE_MEMO, ComtradeClient
 
 GROUP = "bilateral_trade_flows"
+#: Parsed-response memos of the fetching assets: each step parses a distinct response once for all its weeks, and
+#: drops them when it ends.
+COMTRADE_MEMOS = (ENVELOPE_MEMO, *ROWS_MEMOS.values(), FRAME_MEMO)
 KINDS = {"duckdb", "python"}
 OWNERS = ["team:trade-intel"]
 WARN = AssetCheckSeverity.WARN
@@ -88,9 +93,26 @@ def _spec(asset_name: str, name: str, description: str) -> AssetCheckSpec:
     return AssetCheckSpec(name=name, asset=asset_name, description=description, blocking=False)
 
 
-def _read(warehouse: Warehouse, table: str, key: str) -> pl.DataFrame:
-    df = warehouse.read_partition(table, key)
+def _prefetch(warehouse: Warehouse, tables: Iterable[str], keys: list[str]) -> PartitionCache:
+    """The weeks of ``tables`` read ahead a chunk of weeks at a time (one query per table and chunk). Only for tables
+    that are not written while the asset runs."""
+    return warehouse.partition_cache(list(tables), keys)
+
+
+def _read(warehouse: Warehouse, table: str, key: str, cache: PartitionCache | None = None) -> pl.DataFrame:
+    df = cache.get(table, key) if cache is not None else warehouse.read_partition(table, key)
     return df.drop("week_start") if "week_start" in df.columns else df
+
+
+def _availability_frame(week, key: str) -> pl.DataFrame:  # noqa: ANN001 - fetch.PartnerWeek
+    """getDa rows of the week with whether each reporter-year was released by the as-of instant and selected."""
+    released = released_pairs(week.availability, key)
+    years = week.years
+    pairs = week.availability.select("reporter_code", "year").iter_rows()
+    flags = [((r, y) in released, y in years.get(r, [])) for r, y in pairs]
+    return week.availability.with_columns(
+        pl.Series("released_by_as_of", [a for a, _ in flags], dtype=pl.Boolean),
+        pl.Series("selected", [b for _, b in flags], dtype=pl.Boolean))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -108,24 +130,26 @@ def _read(warehouse: Warehouse, table: str, key: str) -> pl.DataFrame:
 )
 def comtrade_partner_flows(context: AssetExecutionContext, comtrade: ComtradeClient,
                            warehouse: Warehouse) -> MaterializeResult:
-    all_requests, flows_total, facts = [], [], {}
-    for key in sorted(context.partition_keys):
+    with released_after(*COMTRADE_MEMOS):
+        return _comtrade_partner_flows(context, comtrade, warehouse)
+
+
+def _comtrade_partner_flows(context: AssetExecutionContext, comtrade: ComtradeClient,
+                            warehouse: Warehouse) -> MaterializeResult:
+    all_requests, flows_total, facts, weeks = [], [], {}, {}
+    for key in sorted(context.partition_keys):  # fetch every week first: no warehouse lock held while fetching
         week = fetch_partner_week(comtrade, key)
-        availability = week.availability.with_columns(
-            released_by_as_of=pl.struct("reporter_code", "year").map_elements(
-                lambda s, rel=released_pairs(week.availability, key): (s["reporter_code"], s["year"]) in rel,
-                return_dtype=pl.Boolean),
-            selected=pl.struct("reporter_code", "year").map_elements(
-                lambda s, yrs=week.years: s["year"] in yrs.get(s["reporter_code"], []), return_dtype=pl.Boolean))
-        warehouse.replace_partition(T_PARTNER_FLOWS, key, week.flows)
-        warehouse.replace_partition(T_REQUESTS, key, week.requests)
-        warehouse.replace_partition(T_AVAILABILITY, key, availability)
+        weeks[key] = (week, _availability_frame(week, key))
         all_requests.append(week.requests.with_columns(week=pl.lit(key)))
         flows_total.append(week.flows)
         facts[key] = {str(r): y for r, y in week.years.items()}
         context.log.info(f"{key}: {week.flows.height} rows; years {facts[key]}; "
                          f"{comtrade.http.stats.network_requests} network calls so far "
                          f"({comtrade.endpoint_label()} endpoint)")
+    with warehouse.session():  # each table's weeks: delete + insert in one transaction
+        warehouse.replace_partitions(T_PARTNER_FLOWS, {k: week.flows for k, (week, _) in weeks.items()})
+        warehouse.replace_partitions(T_REQUESTS, {k: week.requests for k, (week, _) in weeks.items()})
+        warehouse.replace_partitions(T_AVAILABILITY, {k: availability for k, (_, availability) in weeks.items()})
     requests = pl.concat(all_requests) if all_requests else pl.DataFrame(schema=REQUEST_SCHEMA)
     cols = ["week", "kind", "reporter_code", "flow", "year", "status", "error"]
     checks = [
@@ -155,9 +179,19 @@ def comtrade_partner_flows(context: AssetExecutionContext, comtrade: ComtradeCli
 )
 def comtrade_commodity_flows(context: AssetExecutionContext, comtrade: ComtradeClient,
                              warehouse: Warehouse) -> MaterializeResult:
-    frames, logs = [], []
-    for key in sorted(context.partition_keys):
-        availability = _read(warehouse, T_AVAILABILITY, key)
+    with released_after(*COMTRADE_MEMOS):
+        return _comtrade_commodity_flows(context, comtrade, warehouse)
+
+
+def _comtrade_commodity_flows(context: AssetExecutionContext, comtrade: ComtradeClient,
+                              warehouse: Warehouse) -> MaterializeResult:
+    frames, logs, out = [], [], {}
+    keys = sorted(context.partition_keys)
+    with warehouse.session(read_only=True):
+        cache = _prefetch(warehouse, [T_AVAILABILITY], keys)
+        availabilities = {key: _read(warehouse, T_AVAILABILITY, key, cache) for key in keys}
+    for key in keys:  # fetch outside the session: no warehouse lock held while fetching
+        availability = availabilities[key]
         released = {(r["reporter_code"], r["year"]) for r in availability.iter_rows(named=True)
                     if r["released_by_as_of"]} if not availability.is_empty() else set()
         log, rows = RequestLog(), []
@@ -171,10 +205,12 @@ def comtrade_commodity_flows(context: AssetExecutionContext, comtrade: ComtradeC
                 log.record(result, reporter, years, parsed, flow_key="flow")
                 rows += parsed
         frame = commodity_frame(rows)
-        warehouse.replace_partition(T_COMMODITY_FLOWS, key, frame)
-        warehouse.replace_partition(T_COMMODITY_REQUESTS, key, log.frame())
+        out[key] = (frame, log.frame())
         frames.append(frame)
         logs.append(log.frame().with_columns(week=pl.lit(key)))
+    with warehouse.session():  # each table's weeks: delete + insert in one transaction
+        warehouse.replace_partitions(T_COMMODITY_FLOWS, {k: frame for k, (frame, _) in out.items()})
+        warehouse.replace_partitions(T_COMMODITY_REQUESTS, {k: log_frame for k, (_, log_frame) in out.items()})
     requests = pl.concat(logs) if logs else pl.DataFrame(schema=REQUEST_SCHEMA)
     cols = ["week", "reporter_code", "flow", "year", "status", "error"]
     checks = [
@@ -186,9 +222,9 @@ def comtrade_commodity_flows(context: AssetExecutionContext, comtrade: ComtradeC
     return _result({T_COMMODITY_FLOWS: pl.concat(frames) if frames else pl.DataFrame()}, T_COMMODITY_FLOWS, checks)
 
 
-def _week_inputs(warehouse: Warehouse, key: str) -> tuple[pl.DataFrame, dict]:
-    flows = _read(warehouse, T_PARTNER_FLOWS, key)
-    requests = _read(warehouse, T_REQUESTS, key)
+def _week_inputs(warehouse: Warehouse, key: str, cache: PartitionCache | None = None) -> tuple[pl.DataFrame, dict]:
+    flows = _read(warehouse, T_PARTNER_FLOWS, key, cache)
+    requests = _read(warehouse, T_REQUESTS, key, cache)
     return flows, (expected_flags(requests) if not requests.is_empty() else {})
 
 
@@ -204,30 +240,39 @@ def _week_inputs(warehouse: Warehouse, key: str) -> tuple[pl.DataFrame, dict]:
     ],
 )
 def partner_rankings(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-    out = []
-    for key in sorted(context.partition_keys):
-        flows, expected = _week_inputs(warehouse, key)
+    with warehouse.session():
+        return _partner_rankings(context, warehouse)
+
+
+def _partner_rankings(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    out, frames = [], {}
+    keys = sorted(context.partition_keys)
+    cache = _prefetch(warehouse, [T_PARTNER_FLOWS, T_REQUESTS], keys)
+    for key in keys:
+        flows, expected = _week_inputs(warehouse, key, cache)
         ranked = metrics.rankings(flows, expected) if not flows.is_empty() else pl.DataFrame(
             schema=metrics.RANKING_SCHEMA)
-        warehouse.replace_partition(T_RANKINGS, key, ranked)
+        frames[key] = ranked
         out.append(ranked.with_columns(week=pl.lit(key)))
+    warehouse.replace_partitions(T_RANKINGS, frames)
     df = pl.concat(out) if out else pl.DataFrame(schema=metrics.RANKING_SCHEMA)
     dup = rules.duplicate_ranks(df)
     cols = ["week", "reporter_code", "flow", "year", "rank", "partner_code", "yoy_pct"]
     checks = [
         _check("unique_ranks", dup, "duplicate ranks"),
         _check("yoy_within_50pct", _rows_with_flag(df, "yoy_gt_50pct", cols), "partners with |YoY| > 50 %"),
-        _check("truncated_rows_flagged", _unflagged_truncation(warehouse, df, sorted(context.partition_keys)),
+        _check("truncated_rows_flagged", _unflagged_truncation(warehouse, df, keys, cache),
                "rows built from truncated responses without the flag"),
     ]
     return _result({T_RANKINGS: df}, T_RANKINGS, checks)
 
 
-def _unflagged_truncation(warehouse: Warehouse, df: pl.DataFrame, keys: list[str]) -> list[dict]:
+def _unflagged_truncation(warehouse: Warehouse, df: pl.DataFrame, keys: list[str],
+                          cache: PartitionCache | None = None) -> list[dict]:
     """Rows whose inputs were truncated but whose review_flags lack 'truncated' (must be empty)."""
     problems = []
     for key in keys:
-        flows = _read(warehouse, T_PARTNER_FLOWS, key)
+        flows = _read(warehouse, T_PARTNER_FLOWS, key, cache)
         if flows.is_empty():
             continue
         tainted = {(r["reporter_code"], r["flow"], r["year"]) for r in flows.filter(
@@ -248,17 +293,25 @@ def _unflagged_truncation(warehouse: Warehouse, df: pl.DataFrame, keys: list[str
     ],
 )
 def trade_balances(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-    out = []
-    for key in sorted(context.partition_keys):
-        flows, expected = _week_inputs(warehouse, key)
+    with warehouse.session():
+        return _trade_balances(context, warehouse)
+
+
+def _trade_balances(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    out, frames = [], {}
+    keys = sorted(context.partition_keys)
+    cache = _prefetch(warehouse, [T_PARTNER_FLOWS, T_REQUESTS], keys)
+    for key in keys:
+        flows, expected = _week_inputs(warehouse, key, cache)
         bal = metrics.balances(flows, expected) if not flows.is_empty() else pl.DataFrame(schema=metrics.BALANCE_SCHEMA)
         bad = rules.balance_mismatch_mask(bal) if bal.height else None
         if bad is not None and bad.any():  # cannot happen by construction; if it does, flag, never hide
             bal = bal.with_columns(review_flags=pl.when(bad).then(
                 pl.concat_str([pl.col("review_flags"), pl.lit(";balance_mismatch")]).str.strip_chars(";"))
                 .otherwise(pl.col("review_flags")))
-        warehouse.replace_partition(T_BALANCES, key, bal)
+        frames[key] = bal
         out.append(bal.with_columns(week=pl.lit(key)))
+    warehouse.replace_partitions(T_BALANCES, frames)
     df = pl.concat(out) if out else pl.DataFrame(schema=metrics.BALANCE_SCHEMA)
     cols = ["week", "reporter_code", "partner_code", "year", "export_usd", "import_usd", "balance_usd"]
     mismatch = rules.balance_mismatches(df, cols)
@@ -285,9 +338,17 @@ def trade_balances(context: AssetExecutionContext, warehouse: Warehouse) -> Mate
     ],
 )
 def market_concentration(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    with warehouse.session():  # weeks in ascending order: last week's partition is stored before it is read
+        return _market_concentration(context, warehouse)
+
+
+def _market_concentration(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     out = []
-    for key in sorted(context.partition_keys):
-        flows, expected = _week_inputs(warehouse, key)
+    keys = sorted(context.partition_keys)
+    cache = _prefetch(warehouse, [T_PARTNER_FLOWS, T_REQUESTS], keys)
+    for key in keys:
+        flows, expected = _week_inputs(warehouse, key, cache)
+        # not prefetched: last week's partition of this very table may be the one this loop just wrote
         prev = _read(warehouse, T_CONCENTRATION, previous_partition_key(key))
         conc = metrics.concentration(flows, prev, expected) if not flows.is_empty() or expected else pl.DataFrame(
             schema=metrics.CONCENTRATION_SCHEMA)
@@ -322,12 +383,20 @@ def market_concentration(context: AssetExecutionContext, warehouse: Warehouse) -
     ],
 )
 def commodity_structure(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-    out = []
-    for key in sorted(context.partition_keys):
-        comm = metrics.commodity_structure(_read(warehouse, T_COMMODITY_FLOWS, key).pipe(
+    with warehouse.session():
+        return _commodity_structure(context, warehouse)
+
+
+def _commodity_structure(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    out, frames = [], {}
+    keys = sorted(context.partition_keys)
+    cache = _prefetch(warehouse, [T_COMMODITY_FLOWS], keys)
+    for key in keys:
+        comm = metrics.commodity_structure(_read(warehouse, T_COMMODITY_FLOWS, key, cache).pipe(
             lambda d: d if not d.is_empty() else pl.DataFrame(schema=commodity_frame([]).schema)))
-        warehouse.replace_partition(T_COMMODITY, key, comm)
+        frames[key] = comm
         out.append(comm.with_columns(week=pl.lit(key)))
+    warehouse.replace_partitions(T_COMMODITY, frames)
     df = pl.concat(out) if out else pl.DataFrame(schema=metrics.COMMODITY_SCHEMA)
     sums = (df.group_by(["week", "reporter_code", "flow", "year"]).agg(pl.col("share_pct").sum().alias("s"))
             .filter((pl.col("s") - 100).abs() > 0.01).to_dicts()) if df.height else []
@@ -346,41 +415,61 @@ def commodity_structure(context: AssetExecutionContext, warehouse: Warehouse) ->
                 "DuckDB rows (latest week of the run wins on disk).",
 )
 def bilateral_extractor_files(context: AssetExecutionContext, warehouse: Warehouse, site: Site) -> MaterializeResult:
+    keys = sorted(context.partition_keys)
     written: list[str] = []
-    for key in sorted(context.partition_keys):
-        written = write_extractor_files(warehouse, site, key)
+    final: set[str] = set()
+    with warehouse.session(read_only=True):  # reads only
+        # Newest week first: a file the run's latest week that has it already wrote is final on disk ("latest week
+        # of the run wins"), so older weeks skip it instead of rendering and writing it to be overwritten.
+        cache = _prefetch(warehouse, [T_RANKINGS, T_CONCENTRATION, T_BALANCES, T_COMMODITY], keys)
+        for key in reversed(keys):
+            paths = write_extractor_files(warehouse, site, key, skip=final, cache=cache)
+            if key == keys[-1]:
+                written = paths
+            final.update(paths)
     listing = pl.DataFrame({"path": written})
     return MaterializeResult(metadata={"dagster/row_count": len(written), "dagster/column_schema": _schema(listing),
                                        "files": MetadataValue.json(written[:200])})
 
 
-def write_extractor_files(warehouse: Warehouse, site: Site, key: str) -> list[str]:
-    ranks = _read(warehouse, T_RANKINGS, key)
-    conc = _read(warehouse, T_CONCENTRATION, key)
-    bal = _read(warehouse, T_BALANCES, key)
-    comm = _read(warehouse, T_COMMODITY, key)
+def write_extractor_files(warehouse: Warehouse, site: Site, key: str,
+                          skip: set[str] | frozenset[str] = frozenset(),
+                          cache: PartitionCache | None = None) -> list[str]:
+    """Write the week's Extractor files (except the site-relative paths in ``skip``); return the paths written."""
+    ranks = _read(warehouse, T_RANKINGS, key, cache)
+    conc = _read(warehouse, T_CONCENTRATION, key, cache)
+    bal = _read(warehouse, T_BALANCES, key, cache)
+    comm = _read(warehouse, T_COMMODITY, key, cache)
     written = []
 
-    def put(rel: str, text: str) -> None:
-        site.write(f"{extractor.LAYER_DIR}/{rel}", text)
-        written.append(f"{extractor.LAYER_DIR}/{rel}")
+    def put(rel: str, render) -> None:  # noqa: ANN001 - () -> str, called only when the file is written
+        path = f"{extractor.LAYER_DIR}/{rel}"
+        if path in skip:
+            return
+        site.write(path, render())
+        written.append(path)
 
     if not ranks.is_empty():
         for (reporter, flow, year), g in ranks.group_by(["reporter_code", "flow", "year"]):
-            c = conc.filter((pl.col("reporter_code") == reporter) & (pl.col("flow") == flow) & (pl.col("year") == year))
             view = "export" if flow == "X" else "import"
-            put(f"{view}_flow/{reporter}-{view}-{year}.md",
-                extractor.render_flow(key, reporter, flow, year, g, c.row(0, named=True) if c.height else None))
+
+            def flow_doc(reporter=reporter, flow=flow, year=year, g=g) -> str:
+                c = conc.filter((pl.col("reporter_code") == reporter) & (pl.col("flow") == flow)
+                                & (pl.col("year") == year))
+                return extractor.render_flow(key, reporter, flow, year, g, c.row(0, named=True) if c.height else None)
+            put(f"{view}_flow/{reporter}-{view}-{year}.md", flow_doc)
     if not conc.is_empty():
         for (reporter, year), g in conc.group_by(["reporter_code", "year"]):
-            put(f"market_concentration/{reporter}-hhi-{year}.md", extractor.render_concentration(key, reporter, year, g))
+            put(f"market_concentration/{reporter}-hhi-{year}.md",
+                lambda reporter=reporter, year=year, g=g: extractor.render_concentration(key, reporter, year, g))
     if not bal.is_empty():
         for (reporter, year), g in bal.group_by(["reporter_code", "year"]):
-            put(f"trade_balance/{reporter}-balance-{year}.md", extractor.render_balance(key, reporter, year, g))
+            put(f"trade_balance/{reporter}-balance-{year}.md",
+                lambda reporter=reporter, year=year, g=g: extractor.render_balance(key, reporter, year, g))
     if not comm.is_empty():
         for (reporter, year), g in comm.group_by(["reporter_code", "year"]):
             put(f"commodity_structure/{reporter}-commodity-{year}.md",
-                extractor.render_commodity(key, reporter, year, g))
+                lambda reporter=reporter, year=year, g=g: extractor.render_commodity(key, reporter, year, g))
     return sorted(written)
 
 

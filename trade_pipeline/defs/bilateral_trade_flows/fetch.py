@@ -19,6 +19,7 @@ from datetime import datetime
 import polars as pl
 
 from trade_pipeline.core.http import SourceHttpError
+from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.partitions import as_of_instant
 from trade_pipeline.defs.bilateral_trade_flows.codes import ALL_REPORTERS, TAIWAN_ISO_CODE
 from trade_pipeline.defs.bilateral_trade_flows.parse import (
@@ -169,6 +170,7 @@ def fetch_partner_week(client: ComtradeClient, partition_key: str,
     released = released_pairs(availability, partition_key)
     log = RequestLog()
     rows: list[dict] = []
+    signature: list[tuple] = []  # what the flows frame is built from, result by result
     years_by_reporter: dict[int, list[int]] = {}
     endpoint = client.endpoint_label()
     for reporter in reporters:
@@ -185,6 +187,7 @@ def fetch_partner_week(client: ComtradeClient, partition_key: str,
             parsed = [] if result.failed else partner_flow_rows(result)
             log.record(result, reporter, years, parsed)
             rows += parsed
+            signature.append(_result_signature(result))
     mirror_years = select_mirror_years(released)
     years_by_reporter[TAIWAN_ISO_CODE] = mirror_years
     if mirror_years:
@@ -193,7 +196,38 @@ def fetch_partner_week(client: ComtradeClient, partition_key: str,
             parsed = [] if result.failed else mirror_flow_rows(result, released)
             log.record(result, TAIWAN_ISO_CODE, mirror_years, parsed)
             rows += parsed
-    return PartnerWeek(partner_flows_frame(rows), log.frame(), availability, years_by_reporter)
+            mirrored = _result_signature(result)
+            if mirrored is not None and not result.failed:
+                # the mirror rows depend on the response and on which of ITS reporter-years were released
+                pairs = {(r["reporter_code"], r["year"]) for r in partner_flow_rows(result)}
+                mirrored += (frozenset(pairs & released),)
+            signature.append(mirrored)
+    return PartnerWeek(_flows_frame(rows, signature), log.frame(), availability, years_by_reporter)
+
+
+#: Partner-flow frames by the signature of the responses they were built from: the weeks of a backfill that select
+#: the same years get the same responses, hence the same rows and the same frame (polars frames are immutable).
+#: Bounded by rows kept.
+FRAME_MEMO: BoundedMemo[pl.DataFrame] = BoundedMemo("partner flow frames", max_weight=200_000)
+
+
+def _result_signature(result: FetchResult) -> tuple | None:
+    if not result.failed and not result.content_sha256:
+        return None  # body unknown (a hand-built result): no memo
+    return (result.kind, result.endpoint, result.request_key, result.content_sha256, result.request_id,
+            result.fetched_at, result.count, result.truncated, result.count_mismatch, result.error)
+
+
+def _flows_frame(rows: list[dict], signature: list[tuple | None]) -> pl.DataFrame:
+    """partner_flows_frame(rows), built once per distinct signature (the rows are a function of it)."""
+    if any(part is None for part in signature):
+        return partner_flows_frame(rows)
+    key = tuple(signature)
+    frame = FRAME_MEMO.get(key)
+    if frame is None:
+        frame = partner_flows_frame(rows)
+        FRAME_MEMO.put(key, frame, weight=frame.height)
+    return frame
 
 
 def _result_scope(result: FetchResult, years: Sequence[int]) -> tuple[list[str], list[int]]:

@@ -6,7 +6,8 @@ all-modes / partner2=World rows are kept (the 1.7 safety net), the value is ``pr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import polars as pl
@@ -19,6 +20,7 @@ from trade_pipeline.defs.bilateral_trade_flows.codes import (
     canonical_partner_code,
     is_excluded_partner,
 )
+from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.defs.bilateral_trade_flows.resources import FetchResult
 
 MIRRORED_FLOW = {"M": "X", "X": "M"}  # partner P imports from Taiwan ≈ Taiwan exports to P, and vice versa
@@ -87,6 +89,34 @@ def _is_total_row(row: dict) -> bool:
             and _int(row.get("motCode", 0)) == 0 and _int(row.get("partner2Code", 0)) == 0)
 
 
+#: Rows parsed from one response, by everything they are built from (body digest + the result's own fields), one memo
+#: per parser; bounded by the number of rows kept.
+ROWS_MEMOS: dict[str, BoundedMemo[list[dict]]] = {}
+
+
+def _memo_rows(fn: Callable[[FetchResult], list[dict]]) -> Callable[[FetchResult], list[dict]]:
+    """Memoize a FetchResult -> rows parser on the response body's digest and the result fields the rows carry, so
+    the weeks of a backfill that get the same response parse it once. Results without a digest (built by hand) are
+    parsed every time. The returned list and its dicts are shared: callers must not mutate them (none does: the
+    frame builders copy, mirror_flow_rows builds new dicts)."""
+
+    memo: BoundedMemo[list[dict]] = ROWS_MEMOS.setdefault(fn.__name__, BoundedMemo(fn.__name__, max_weight=400_000))
+
+    @functools.wraps(fn)
+    def wrapper(result: FetchResult) -> list[dict]:
+        if not result.content_sha256:
+            return fn(result)
+        key = (result.content_sha256, result.kind, result.endpoint, result.request_key, result.request_id,
+               result.fetched_at, result.count, result.truncated, result.count_mismatch)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo.put(key, fn(result), weight=len(result.rows) + 1)
+        return hit
+
+    return wrapper
+
+
+@_memo_rows
 def partner_flow_rows(result: FetchResult) -> list[dict]:
     """Reported rows: one per reporter × partner × flow × year (TOTAL)."""
     out = []
@@ -180,6 +210,7 @@ def partner_flows_frame(rows: list[dict]) -> pl.DataFrame:
         schema=PARTNER_FLOW_SCHEMA)
 
 
+@_memo_rows
 def commodity_rows(result: FetchResult) -> list[dict]:
     """HS2 rows against World (partnerCode 0) for one reporter."""
     out = []

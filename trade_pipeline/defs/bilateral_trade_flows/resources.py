@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import uuid
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from trade_pipeline.core.http import HttpMode, HttpResponse, SourceHttpError
+from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.source_client import SourceClient
 from trade_pipeline.defs.bilateral_trade_flows.codes import HS2_CODES, TAIWAN_PARTNER_CODE
 
@@ -74,6 +76,7 @@ class FetchResult:
     count_mismatch: bool = False
     network_calls: int = 0
     error: str | None = None  # set when this request failed for good (its rows are empty, its scope is flagged)
+    content_sha256: str = ""  # digest of the response body ('' when unknown): what parsed-row memos are keyed on
 
     @property
     def failed(self) -> bool:
@@ -132,6 +135,26 @@ def parse_envelope(resp: HttpResponse, source: str = "comtrade") -> tuple[int, l
     if not isinstance(count, int):
         count = len(data)
     return count, data
+
+
+#: Parsed envelopes by SHA-256 of the body. The weeks of a backfill ask for the same responses again and again (the
+#: preview's 53 requests are the same for every week with the same released years); parsing each distinct body once
+#: is the same as parsing it every time, since the result depends on the bytes only. Bounded by the bodies' bytes.
+ENVELOPE_MEMO: BoundedMemo[tuple[int, list[dict]]] = BoundedMemo("comtrade envelopes", max_weight=48 * 2**20)
+
+
+def content_digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def parse_envelope_memo(resp: HttpResponse, source: str = "comtrade") -> tuple[str, int, list[dict]]:
+    """(body digest, count, data) of :func:`parse_envelope`, each distinct body parsed once per process. The data
+    rows are shared between callers: never mutate them. Errors are not memoized (they raise every time)."""
+    digest = content_digest(resp.content)
+    hit = ENVELOPE_MEMO.get(digest)
+    if hit is None:
+        hit = ENVELOPE_MEMO.put(digest, parse_envelope(resp, source), weight=len(resp.content))
+    return digest, hit[0], hit[1]
 
 
 class ComtradeClient(SourceClient):
@@ -282,14 +305,14 @@ class ComtradeClient(SourceClient):
     def _fetch(self, kind: str, path: str, params: list[tuple[str, str]], keyed: bool) -> FetchResult:
         before = self.http.stats.network_requests
         resp = self._get(path, params, keyed)
-        count, data = parse_envelope(resp, self.source_name)
+        digest, count, data = parse_envelope_memo(resp, self.source_name)
         # The availability listing has no documented cap; the data endpoints do.
         cap = None if kind == "availability" else (KEYED_RECORD_CAP if keyed else PREVIEW_RECORD_CAP)
         return FetchResult(kind=kind, endpoint="keyed" if keyed else ("public" if kind == "availability" else "preview"),
                            request_key=resp.request_key, request_id=resp.request_id,
                            fetched_at=resp.fetched_at, rows=data, count=count,
                            truncated=cap is not None and (count >= cap or len(data) >= cap), count_mismatch=count != len(data),
-                           network_calls=self.http.stats.network_requests - before)
+                           network_calls=self.http.stats.network_requests - before, content_sha256=digest)
 
     def _fetch_flows_years(self, kind: str, build, subject: int, flows: Sequence[str],
                            years: Sequence[int]) -> list[FetchResult]:

@@ -279,9 +279,10 @@ def mofcom_announcements(context: AssetExecutionContext, warehouse: Warehouse, m
     frames: dict[str, pl.DataFrame] = {}
     for key in sorted(context.partition_keys):
         df = week_frame(announcements, key, lookback)
-        warehouse.replace_partition(TABLE, key, df)
         frames[key] = df
         context.log.info(f"{TABLE} {iso_week_label(key)}: {df.height} announcements")
+    with warehouse.session():
+        warehouse.replace_partitions(TABLE, frames)  # the weeks' delete + insert in one transaction
     last = frames[max(frames)]
     status_counts = {s: int(n) for s, n in last.group_by("fetch_status").len().iter_rows()} if last.height else {}
     return MaterializeResult(
@@ -369,10 +370,17 @@ def render_extractor_markdown(row: dict) -> str:
 def mofcom_extractor_files(context: AssetExecutionContext, warehouse: Warehouse, site: Site) -> MaterializeResult:
     written: dict[str, int] = {}
     flagged = 0
-    for key in sorted(context.partition_keys):
-        df = warehouse.read_partition(TABLE, key)
+    with warehouse.session(read_only=True):
+        weeks = {key: warehouse.read_partition(TABLE, key) for key in sorted(context.partition_keys)}
+    # Weeks in ascending order as before: the newest week's version of a file is the one left on disk. A file whose
+    # text an earlier week of this run already wrote identically is not written again.
+    last_text: dict[str, str] = {}
+    for key, df in weeks.items():
         for row in df.iter_rows(named=True):
-            site.write(row["extractor_path"], render_extractor_markdown(row))
+            text = render_extractor_markdown(row)
+            if last_text.get(row["extractor_path"]) != text:
+                site.write(row["extractor_path"], text)
+                last_text[row["extractor_path"]] = text
             flagged += bool(row["review_flags"])
         written[iso_week_label(key)] = df.height
     return MaterializeResult(metadata={

@@ -494,7 +494,14 @@ def _converter():
 
 def to_zh_tw(text: str) -> str:
     """Simplified → Traditional (Taiwan phrasing) with OpenCC s2twp."""
-    return _converter().convert(text) if text else text
+    return _convert(text) if text else text
+
+
+@lru_cache(maxsize=8192)
+def _convert(text: str) -> str:
+    # A pure function of the text, and the pure-Python converter is slow: every week of a backfill converts the
+    # same titles again, so each distinct text is converted once per process.
+    return _converter().convert(text)
 
 
 def summary_zh_tw(*, issuers: list[str], publish_date: date | None, doc_number: str, category: str,

@@ -15,7 +15,7 @@ from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
 from trade_pipeline.defs.cn_export_control.resources import MofcomClient
 from trade_pipeline.defs.trade_briefing.claims import CLAIMS_SCHEMA, CLAIMS_TABLE
-from trade_pipeline.defs.trade_briefing.inputs import load_week_inputs
+from trade_pipeline.defs.trade_briefing.inputs import load_weeks_inputs
 from trade_pipeline.defs.trade_briefing.markdown import split_front_matter
 from trade_pipeline.defs.trade_briefing.render import (
     REPORT_DIR, existing_reports, render_index, render_report, renumber_nav_order,
@@ -76,17 +76,19 @@ def trade_briefing(
     # The clients are asked one thing only: is this run built from the embedded sample (then the report says so)?
     sample = [name for name, client in (("UN Comtrade", comtrade), ("US Census", census), ("MOFCOM", mofcom))
               if client.uses_embedded_sample()]
-    written, claims_total, last = [], 0, None
-    for key in sorted(context.partition_keys):
-        inputs = load_week_inputs(warehouse, key)
+    written, claims_total, last, claims = [], 0, None, {}
+    # Every upstream table is written for all the run's weeks: read each once (one session), render week by week.
+    for inputs in load_weeks_inputs(warehouse, sorted(context.partition_keys)):
         report = render_report(inputs, site.root_dir(), generated_at, sample)
         site.write(report.relpath, report.markdown)
-        claims_total += warehouse.replace_partition(CLAIMS_TABLE, key, report.claims)
+        claims[inputs.key] = report.claims
         written.append(report.relpath)
         last = report
         context.log.info(f"{report.iso_week}: wrote {report.relpath} ({report.claims.height} claims, "
                          f"{len(report.cited)} Extractor files cited)")
     assert last is not None
+    with warehouse.session():
+        claims_total = warehouse.replace_partitions(CLAIMS_TABLE, claims)  # the weeks in one transaction
     return MaterializeResult(metadata={
         "dagster/row_count": claims_total,
         "dagster/column_schema": _CLAIMS_COLUMNS,
@@ -95,10 +97,12 @@ def trade_briefing(
         "cited_extractor_files": len(last.cited),
         "embedded_sample": MetadataValue.json(sample),
         "generated_at": generated_at.isoformat(),
-        # The UI renders markdown only: the YAML front matter would show as a heading, so the preview is the body.
-        # In a single-run backfill every week's event carries this run's metadata: the preview is the last week's.
+        # The UI renders markdown only: the YAML front matter would show as one big heading, so the preview is the
+        # front matter's title as a heading, then the body. In a single-run backfill every week's event carries
+        # this run's metadata: the preview is the last week's (preview_week says which).
         "preview_week": last.iso_week,
-        "preview": MetadataValue.md(split_front_matter(last.markdown)[1].lstrip()),
+        "preview": MetadataValue.md(f"# {last.facts['front']['title']} 貿易動態週報\n\n"
+                                    + split_front_matter(last.markdown)[1].lstrip()),
     })
 
 

@@ -27,14 +27,15 @@ def _report(site: Site, key: str) -> tuple[str, str | None]:
                          "claim still resolves to that value in DuckDB (table/row/column).")
 def trade_briefing_claims_traced(context: AssetCheckExecutionContext, warehouse: Warehouse, site: Site) -> AssetCheckResult:
     weeks, orphans, broken, figures = {}, [], [], 0
-    with warehouse.connect(read_only=True) as conn:
+    with warehouse.session(read_only=True), warehouse.connect(read_only=True) as conn:
+        has_claims = warehouse.has_table(CLAIMS_TABLE, conn)
         for key in sorted(context.partition_keys):
             rel, text = _report(site, key)
             if text is None:
                 orphans.append({"week": key, "problem": f"{rel} not found"})
                 continue
             claims = []
-            if warehouse.table_exists(conn, CLAIMS_TABLE):
+            if has_claims:
                 claims = conn.execute(f"SELECT * FROM {CLAIMS_TABLE} WHERE week_start = ?::DATE", [key]).pl().to_dicts()
             outcome = check_claims(text, claims, conn)
             figures += outcome.figures

@@ -187,22 +187,18 @@ def _select_expr(column: str) -> str:
     return f'"{column}"'
 
 
-def resolve_claim(conn: duckdb.DuckDBPyConnection, claim: dict[str, Any]) -> tuple[bool, str]:
-    """Re-read one claim's source value; (ok, reason)."""
-    table, column = claim["table_name"], claim["column_name"]
-    row_key = json.loads(claim["row_key"])
-    if table == METHODOLOGY_TABLE:
-        value = METHODOLOGY.get(row_key.get("group", ""), {}).get(column)
-        if value is None:
-            return False, "unknown methodology constant"
-        return format_as(claim["format_kind"], value) == claim["claim_text"], "methodology constant differs"
-    if table not in SOURCE_TABLES:
-        return False, f"table {table!r} is not a source table"
-    exists = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0]
-    if not exists:
-        return False, f"table {table} does not exist"
-    where, params = _where(row_key)
-    rows = conn.execute(f"SELECT {_select_expr(column)} FROM {table} WHERE {where}", params).fetchall()
+def _table_exists(conn: duckdb.DuckDBPyConnection, table: str, tables: dict[str, bool] | None) -> bool:
+    exists = tables.get(table) if tables is not None else None
+    if exists is None:
+        exists = bool(conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                   [table]).fetchone()[0])
+        if tables is not None:
+            tables[table] = exists
+    return exists
+
+
+def _judge(claim: dict[str, Any], rows: list[tuple]) -> tuple[bool, str]:
+    """Does the stored value (``rows``: what the claim's row key selected) still format to the printed text?"""
     if len(rows) != 1:
         return False, f"row key matches {len(rows)} rows"
     stored = rows[0][0]
@@ -214,14 +210,75 @@ def resolve_claim(conn: duckdb.DuckDBPyConnection, claim: dict[str, Any]) -> tup
         f"stored value {stored!r} formats to {format_as(claim['format_kind'], float(stored))!r}")
 
 
+def resolve_claim(conn: duckdb.DuckDBPyConnection, claim: dict[str, Any],
+                  tables: dict[str, bool] | None = None) -> tuple[bool, str]:
+    """Re-read one claim's source value; (ok, reason). ``tables`` memoizes which tables exist (one check's claims
+    ask about the same dozen tables, and the warehouse does not change while the check reads it)."""
+    table, column = claim["table_name"], claim["column_name"]
+    row_key = json.loads(claim["row_key"])
+    if table == METHODOLOGY_TABLE:
+        value = METHODOLOGY.get(row_key.get("group", ""), {}).get(column)
+        if value is None:
+            return False, "unknown methodology constant"
+        return format_as(claim["format_kind"], value) == claim["claim_text"], "methodology constant differs"
+    if table not in SOURCE_TABLES:
+        return False, f"table {table!r} is not a source table"
+    if not _table_exists(conn, table, tables):
+        return False, f"table {table} does not exist"
+    where, params = _where(row_key)
+    rows = conn.execute(f"SELECT {_select_expr(column)} FROM {table} WHERE {where}", params).fetchall()
+    return _judge(claim, rows)
+
+
+def _resolve_one(conn: duckdb.DuckDBPyConnection, claim: dict[str, Any], tables: dict[str, bool]) -> tuple[bool, str]:
+    try:
+        return resolve_claim(conn, claim, tables)
+    except (duckdb.Error, ValueError) as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+def resolve_claims(conn: duckdb.DuckDBPyConnection, claims: list[dict[str, Any]]) -> list[tuple[bool, str]]:
+    """:func:`resolve_claim` for every claim, same answers, in a few queries instead of one (plus a table lookup)
+    per claim: the claims reading the same column of the same table are re-read by ONE query, a ``UNION ALL`` of
+    exactly the per-claim queries (same WHERE, same bound parameters), each branch tagged with its claim's position,
+    and each claim is judged on the rows its own branch returned. A group whose query fails is resolved claim by
+    claim, so an error names its own claim as before."""
+    tables: dict[str, bool] = {}
+    results: list[tuple[bool, str] | None] = [None] * len(claims)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, c in enumerate(claims):
+        if c["table_name"] in SOURCE_TABLES and c["table_name"] != METHODOLOGY_TABLE:
+            groups.setdefault((c["table_name"], c["column_name"]), []).append(i)
+        else:
+            results[i] = _resolve_one(conn, c, tables)
+    for (table, column), members in groups.items():
+        try:
+            if not _table_exists(conn, table, tables):
+                raise LookupError(table)
+            branches, params = [], []
+            for n, i in enumerate(members):
+                where, p = _where(json.loads(claims[i]["row_key"]))
+                branches.append(f"SELECT {n} AS claim_no, {_select_expr(column)} AS v FROM {table} WHERE {where}")
+                params += p
+            found: dict[int, list[tuple]] = {n: [] for n in range(len(members))}
+            for n, value in conn.execute(" UNION ALL ".join(branches), params).fetchall():
+                found[n].append((value,))
+        except (duckdb.Error, ValueError, LookupError):
+            for i in members:
+                results[i] = _resolve_one(conn, claims[i], tables)
+            continue
+        for n, i in enumerate(members):
+            try:
+                results[i] = _judge(claims[i], found[n])
+            except (duckdb.Error, ValueError) as exc:
+                results[i] = (False, f"{type(exc).__name__}: {exc}")
+    return [r for r in results if r is not None]
+
+
 def verify_claims(body: str, claims: list[dict[str, Any]], conn: duckdb.DuckDBPyConnection) -> ClaimCheckOutcome:
     n, orphans = find_orphans(body, claims)
     broken = []
-    for c in claims:
-        try:
-            ok, reason = resolve_claim(conn, c)
-        except (duckdb.Error, ValueError) as exc:
-            ok, reason = False, f"{type(exc).__name__}: {exc}"
+    for c, (ok, reason) in zip(claims, resolve_claims(conn, claims)):
         if not ok:
             broken.append({"claim": c["claim_text"], "table": c["table_name"], "row_key": c["row_key"],
                            "column": c["column_name"], "reason": reason})

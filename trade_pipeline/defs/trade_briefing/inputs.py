@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -48,14 +49,50 @@ def _read(warehouse: Warehouse, table: str, key: str) -> Rows:
     return df.to_dicts() if df.height else []
 
 
+def _week_shell(key: str) -> WeekInputs:
+    return WeekInputs(key=key, iso_week=iso_week_label(key), start=week_start(key), end=week_end(key),
+                      prev_key=previous_partition_key(key), last_year_key=same_week_last_year_key(key))
+
+
 def load_week_inputs(warehouse: Warehouse, key: str) -> WeekInputs:
-    ly = same_week_last_year_key(key)
-    inp = WeekInputs(key=key, iso_week=iso_week_label(key), start=week_start(key), end=week_end(key),
-                     prev_key=previous_partition_key(key), last_year_key=ly)
+    inp = _week_shell(key)
+    ly = inp.last_year_key
     inp.current = {t: _read(warehouse, t, key) for t in CURRENT_TABLES}
     inp.previous = {t: _read(warehouse, t, inp.prev_key) for t in PREVIOUS_TABLES}
     inp.last_year = {t: (_read(warehouse, t, ly) if ly else []) for t in LAST_YEAR_TABLES}
     return inp
+
+
+def load_weeks_inputs(warehouse: Warehouse, keys: list[str], chunk_weeks: int = 4) -> Iterator[WeekInputs]:
+    """:func:`load_week_inputs` for several weeks, in the order of ``keys``, with each table read once per chunk of
+    ``chunk_weeks`` weeks (one query over every week of the chunk it is needed for, in one warehouse session), so
+    memory stays bounded by the chunk. Call it only once the upstream tables of every week in ``keys`` are written
+    (a single-run backfill: the report's upstream steps have all run)."""
+    for first in range(0, len(keys), max(1, chunk_weeks)):
+        shells = [_week_shell(k) for k in keys[first:first + max(1, chunk_weeks)]]
+        needed: dict[str, set[str]] = {}
+        for inp in shells:
+            for t in CURRENT_TABLES:
+                needed.setdefault(t, set()).add(inp.key)
+            for t in PREVIOUS_TABLES:
+                needed.setdefault(t, set()).add(inp.prev_key)
+            if inp.last_year_key:
+                for t in LAST_YEAR_TABLES:
+                    needed.setdefault(t, set()).add(inp.last_year_key)
+        with warehouse.session(read_only=True):
+            frames = {t: warehouse.read_partitions(t, sorted(weeks)) for t, weeks in needed.items()}
+
+        def rows(table: str, key: str) -> Rows:
+            df = frames[table][key]
+            return df.to_dicts() if df.height else []
+
+        for inp in shells:
+            ly = inp.last_year_key
+            inp.current = {t: rows(t, inp.key) for t in CURRENT_TABLES}
+            inp.previous = {t: rows(t, inp.prev_key) for t in PREVIOUS_TABLES}
+            inp.last_year = {t: (rows(t, ly) if ly else []) for t in LAST_YEAR_TABLES}
+            yield inp
+        del frames
 
 
 class ExtractorFiles:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -89,11 +90,19 @@ def policy_items(inp: WeekInputs, rec: ClaimRecorder, files: ExtractorFiles) -> 
 
 
 def load_rules(path: Path = RULES_FILE) -> list[dict[str, Any]]:
-    rules = yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]
+    """The supply-chain rules file, parsed once per version of the file (path, mtime, size), not once per week.
+    The rule dicts are shared between callers: read them, never change them."""
+    stat = path.stat()
+    return list(_load_rules(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_rules(path: str, _mtime_ns: int, _size: int) -> tuple[dict[str, Any], ...]:
+    rules = yaml.safe_load(Path(path).read_text(encoding="utf-8"))["rules"]
     for rule in rules:
         if any(ch.isdigit() for ch in rule["text"] + rule["title"]):
             raise ValueError(f"supply-chain rule {rule['id']!r} contains a figure; rules must not print numbers")
-    return rules
+    return tuple(rules)
 
 
 def rule_matches(rule: dict[str, Any], row: dict[str, Any]) -> bool:

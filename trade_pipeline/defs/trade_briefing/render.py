@@ -7,6 +7,7 @@ ClaimRecorder, text escaped by it) are ``Markup``; anything else — a stray scr
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass
@@ -67,7 +68,10 @@ def short_title(title: Any) -> Markup:
     return Markup(str(text).split("；")[0])
 
 
+@functools.lru_cache(maxsize=1)
 def environment() -> Environment:
+    """The templates' environment, built once per process: jinja compiles each template on first use and keeps it
+    (re-checking the file's mtime), so the weeks of a backfill do not compile the report template again."""
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
         # autoescape on so macro output stays Markup (never escaped twice); finalize applies the markdown escaper

@@ -12,6 +12,7 @@ from dagster import (
     MetadataValue, TableColumn, TableSchema, asset,
 )
 
+from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import as_of_instant, iso_week_label, previous_partition_key, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
@@ -20,7 +21,7 @@ from trade_pipeline.defs.us_trade_census.metrics import (
     MOM_MATERIAL_USD, MOM_THRESHOLD_PCT, TOTAL_TOLERANCE_ABS_USD, TOTAL_TOLERANCE_REL, WeekDiagnostics,
     build_country_detail, build_monthly_flows, build_release_status, build_revisions, build_trade_balance,
 )
-from trade_pipeline.defs.us_trade_census.resources import PARTNERS, CensusTradeClient
+from trade_pipeline.defs.us_trade_census.resources import PARTNERS, RECORDS_MEMO, CensusTradeClient
 
 GROUP = "us_trade_census"
 OWNERS = ["team:trade-intel"]
@@ -44,8 +45,25 @@ def _list(items: list[str]) -> MetadataValue:
     return MetadataValue.json(shown)
 
 
-def _status(warehouse: Warehouse, key: str) -> dict:
-    df = warehouse.read_partition(T_STATUS, key)
+def _prefetch(warehouse: Warehouse, table: str, keys: list[str]) -> dict[str, pl.DataFrame]:
+    """week -> what ``warehouse.read_partition(table, week)`` returns, read ahead a chunk of weeks at a time."""
+    cache = warehouse.partition_cache([table], keys)
+    return _Weeks(lambda key: cache.get(table, key))
+
+
+class _Weeks(dict):
+    """``weeks[key]``: a week's frame, fetched through a PartitionCache on first use."""
+
+    def __init__(self, fetch):  # noqa: ANN001 - (week) -> DataFrame
+        super().__init__()
+        self._fetch = fetch
+
+    def __missing__(self, key: str) -> pl.DataFrame:
+        return self._fetch(key)
+
+
+def _status(warehouse: Warehouse, key: str, cache: dict[str, pl.DataFrame] | None = None) -> dict:
+    df = cache[key] if cache is not None else warehouse.read_partition(T_STATUS, key)
     if df.is_empty():
         raise RuntimeError(f"[census] no census_release_status row for week {key}: materialize census_monthly_flows "
                            f"for that week first")
@@ -79,23 +97,41 @@ def _status(warehouse: Warehouse, key: str) -> dict:
 )
 def census_monthly_flows(context: AssetExecutionContext, census: CensusTradeClient,
                          warehouse: Warehouse) -> MaterializeResult:
+    with released_after(RECORDS_MEMO):  # each distinct response parsed once for all the step's weeks
+        return _census_monthly_flows(context, census, warehouse)
+
+
+def _census_monthly_flows(context: AssetExecutionContext, census: CensusTradeClient,
+                          warehouse: Warehouse) -> MaterializeResult:
     weeks: dict[str, WeekDiagnostics] = {}
     rows = 0
     last_df = pl.DataFrame()
-    for key in sorted(context.partition_keys):
+    frames: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}
+    built: dict[tuple, tuple[pl.DataFrame, WeekDiagnostics]] = {}  # weeks with the same fetched bodies: built once
+    for key in sorted(context.partition_keys):  # fetch every week first: no warehouse lock held while fetching
         as_of = as_of_instant(key).date()
         latest = census.latest_released_month(as_of)
         context.log.info(f"[census] week {key}: data through {latest[0]}-{latest[1]:02d} (as of {as_of})")
         fetches = census.fetch_week(latest, log=context.log)
-        monthly, diag = build_monthly_flows(fetches, latest)
+        signatures = [f.signature() for f in fetches]
+        memo_key = (latest, tuple(signatures)) if all(sig is not None for sig in signatures) else None
+        if memo_key is None or memo_key not in built:
+            result = build_monthly_flows(fetches, latest)
+            if memo_key is not None:
+                built[memo_key] = result
+        else:
+            result = built[memo_key]
+        monthly, diag = result
         next_y, next_m, next_date = release_calendar.next_release(as_of)
         status = build_release_status(as_of.isoformat(), latest,
                                       release_calendar.release_date(*latest).isoformat(),
                                       (next_y, next_m, next_date.isoformat()), diag)
-        rows += warehouse.replace_partition(T_MONTHLY, key, monthly)
-        warehouse.replace_partition(T_STATUS, key, status)
+        frames[key] = (monthly, status)
         weeks[key] = diag
         last_df = monthly
+    with warehouse.session():  # each table's weeks: delete + insert in one transaction
+        rows += warehouse.replace_partitions(T_MONTHLY, {k: monthly for k, (monthly, _) in frames.items()})
+        warehouse.replace_partitions(T_STATUS, {k: status for k, (_, status) in frames.items()})
 
     def per_week(attr: str) -> dict[str, list[str]]:
         return {k: getattr(d, attr) for k, d in weeks.items() if getattr(d, attr)}
@@ -142,15 +178,25 @@ def census_monthly_flows(context: AssetExecutionContext, census: CensusTradeClie
     ),
 )
 def census_trade_balance(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    with warehouse.session():
+        return _census_trade_balance(context, warehouse)
+
+
+def _census_trade_balance(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     rows, facts, last = 0, {}, pl.DataFrame()
-    for key in sorted(context.partition_keys):
-        status = _status(warehouse, key)
-        monthly = warehouse.read_partition(T_MONTHLY, key)
+    written: dict[str, pl.DataFrame] = {}
+    keys = sorted(context.partition_keys)
+    statuses, monthlies = _prefetch(warehouse, T_STATUS, keys), _prefetch(warehouse, T_MONTHLY, keys)
+    for key in keys:
+        status = _status(warehouse, key, statuses)
+        monthly = monthlies[key]
         balance = build_trade_balance(monthly, (status["latest_year"], status["latest_month"]))
-        rows += warehouse.replace_partition(T_BALANCE, key, balance)
+        written[key] = balance
+        rows += balance.height
         last = balance
         facts[key] = {r["cty_code"]: round(r["balance_usd"]) for r in
                       balance.filter(pl.col("hs2") == "TOTAL").iter_rows(named=True)}
+    warehouse.replace_partitions(T_BALANCE, written)  # the weeks in one transaction
     return MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(last),
                                        "total_balance_usd_by_week": MetadataValue.json(facts)})
 
@@ -165,14 +211,24 @@ def census_trade_balance(context: AssetExecutionContext, warehouse: Warehouse) -
     description="Top 10 HS2 chapters per partner and direction (exports, imports), year to date, with shares and YoY.",
 )
 def census_country_detail(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    with warehouse.session():
+        return _census_country_detail(context, warehouse)
+
+
+def _census_country_detail(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     rows, last, tops = 0, pl.DataFrame(), {}
-    for key in sorted(context.partition_keys):
-        balance = warehouse.read_partition(T_BALANCE, key)
+    written: dict[str, pl.DataFrame] = {}
+    keys = sorted(context.partition_keys)
+    balances = _prefetch(warehouse, T_BALANCE, keys)
+    for key in keys:
+        balance = balances[key]
         detail = build_country_detail(balance.drop("week_start") if "week_start" in balance.columns else balance)
-        rows += warehouse.replace_partition(T_DETAIL, key, detail)
+        written[key] = detail
+        rows += detail.height
         last = detail
         tops[key] = {f"{r['cty_code']}/{r['flow']}": r["hs2"] for r in
                      detail.filter(pl.col("rank") == 1).iter_rows(named=True)}
+    warehouse.replace_partitions(T_DETAIL, written)  # the weeks in one transaction
     return MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(last),
                                        "top_chapter_by_week": MetadataValue.json(tops)})
 
@@ -190,17 +246,27 @@ def census_country_detail(context: AssetExecutionContext, warehouse: Warehouse) 
     ),
 )
 def census_revisions(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    with warehouse.session():
+        return _census_revisions(context, warehouse)
+
+
+def _census_revisions(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     rows, last, per_week, no_baseline = 0, pl.DataFrame(), {}, []
-    for key in sorted(context.partition_keys):
+    written: dict[str, pl.DataFrame] = {}
+    keys = sorted(context.partition_keys)
+    monthlies = _prefetch(warehouse, T_MONTHLY, sorted({*keys, *(previous_partition_key(k) for k in keys)}))
+    for key in keys:
         prev_key = previous_partition_key(key)
-        current = warehouse.read_partition(T_MONTHLY, key)
-        previous = warehouse.read_partition(T_MONTHLY, prev_key)
+        current = monthlies[key]
+        previous = monthlies[prev_key]
         if previous.is_empty():
             no_baseline.append(key)
         revisions = build_revisions(current, previous, prev_key)
-        rows += warehouse.replace_partition(T_REVISIONS, key, revisions)
+        written[key] = revisions
+        rows += revisions.height
         per_week[key] = revisions.height
         last = revisions
+    warehouse.replace_partitions(T_REVISIONS, written)  # the weeks in one transaction
     return MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(last),
                                        "revisions_by_week": MetadataValue.json(per_week),
                                        "weeks_without_previous_partition": MetadataValue.json(no_baseline)})
@@ -220,35 +286,64 @@ def census_revisions(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
     ),
 )
 def census_extractor_files(context: AssetExecutionContext, warehouse: Warehouse, site: Site) -> MaterializeResult:
+    with warehouse.session(read_only=True):  # reads only
+        return _census_extractor_files(context, warehouse, site)
+
+
+def _census_extractor_files(context: AssetExecutionContext, warehouse: Warehouse, site: Site) -> MaterializeResult:
+    keys = sorted(context.partition_keys)
+    status_rows = _prefetch(warehouse, T_STATUS, keys)
+    statuses = {key: _status(warehouse, key, status_rows) for key in keys}
+    # Pass 1 decides, week by week in ascending order, exactly what writing every week would do: a file is kept when
+    # the copy on disk was written by a later week, otherwise the week writes it (and the copy is then that week's).
+    # Only the last write of each file survives, so pass 2 renders just those — one render per file, not per week.
+    on_disk: dict[str, str | None] = {}  # path -> as-of week of the copy on disk, as the weeks go
+    final: dict[str, tuple[str, str, str]] = {}  # path -> (week, partner, view) whose render stays on disk
     written, kept = [], []
-    for key in sorted(context.partition_keys):
-        status = _status(warehouse, key)
-        label = iso_week_label(key)
+    for key in keys:
+        year = statuses[key]["latest_year"]
+        for cty in PARTNERS:
+            for view in EXTRACTOR_VIEWS:
+                rel = extractor.relative_path(view, cty, year)
+                if rel not in on_disk:
+                    target = site.path(rel)
+                    on_disk[rel] = extractor.existing_as_of(target.read_text(encoding="utf-8")) \
+                        if target.exists() else None
+                newer = on_disk[rel]
+                if newer and newer > key:
+                    kept.append(f"{rel} (kept: written by week {newer})")
+                    continue
+                on_disk[rel] = key  # the file carries its partition's as-of marker
+                final[rel] = (key, cty, view)
+                written.append(rel)
+    by_week: dict[str, list[tuple[str, str, str]]] = {}
+    for rel, (key, cty, view) in final.items():
+        by_week.setdefault(key, []).append((rel, cty, view))
+    for key, files in sorted(by_week.items()):
+        status, label = statuses[key], iso_week_label(key)
         monthly = warehouse.read_partition(T_MONTHLY, key)
         balance = warehouse.read_partition(T_BALANCE, key)
         detail = warehouse.read_partition(T_DETAIL, key)
         revisions = warehouse.read_partition(T_REVISIONS, key)
-        year = status["latest_year"]
-        for cty in PARTNERS:
-            docs = {
-                "monthly_export": lambda: extractor.render_monthly(monthly, cty, "export", status, label, key),
-                "monthly_import": lambda: extractor.render_monthly(monthly, cty, "import", status, label, key),
-                "trade_balance": lambda: extractor.render_balance(balance, monthly, cty, status, label, key),
-                "country_detail": lambda: extractor.render_detail(detail, revisions, cty, status, label, key),
-            }
-            for view, render in docs.items():
-                rel = extractor.relative_path(view, cty, year)
-                target = site.path(rel)
-                if target.exists():
-                    newer = extractor.existing_as_of(target.read_text(encoding="utf-8"))
-                    if newer and newer > key:
-                        kept.append(f"{rel} (kept: written by week {newer})")
-                        continue
-                site.write(rel, render())
-                written.append(rel)
+        for rel, cty, view in files:
+            site.write(rel, _render_view(view, cty, status, label, key, monthly, balance, detail, revisions))
     return MaterializeResult(metadata={"dagster/row_count": len(written), "files": _list(sorted(set(written))),
                                        "dagster/column_schema": EXTRACTOR_FILES_SCHEMA,
                                        "kept_newer_files": _list(kept)})
+
+
+EXTRACTOR_VIEWS = ("monthly_export", "monthly_import", "trade_balance", "country_detail")
+
+
+def _render_view(view: str, cty: str, status: dict, label: str, key: str, monthly: pl.DataFrame,
+                 balance: pl.DataFrame, detail: pl.DataFrame, revisions: pl.DataFrame) -> str:
+    if view == "monthly_export":
+        return extractor.render_monthly(monthly, cty, "export", status, label, key)
+    if view == "monthly_import":
+        return extractor.render_monthly(monthly, cty, "import", status, label, key)
+    if view == "trade_balance":
+        return extractor.render_balance(balance, monthly, cty, status, label, key)
+    return extractor.render_detail(detail, revisions, cty, status, label, key)
 
 
 #: What the Extractor asset produces, one row per file written (the UI's column schema of a file-producing asset).

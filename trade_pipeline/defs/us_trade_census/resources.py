@@ -8,12 +8,14 @@ spaces ("from 2025-01 to 2025-10") so httpx encodes them as '+'.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import date
 from typing import ClassVar
 
 from trade_pipeline.core.http import HttpResponse, SourceHttpError
+from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.source_client import SourceClient
 from trade_pipeline.defs.us_trade_census import release_calendar
 from trade_pipeline.defs.us_trade_census.wire import (
@@ -73,6 +75,18 @@ class CensusFetch:
     request_id: str = ""
     fetched_at: str = ""
     error: str = ""
+    content_sha256: str = ""  # digest of the response body ('' when unknown)
+
+    def signature(self) -> tuple | None:
+        """What this fetch's rows are built from (None when the body is unknown): equal signatures, equal rows."""
+        if self.status == "ok" and not self.content_sha256:
+            return None
+        return (self.request, self.status, self.content_sha256, self.request_id, self.fetched_at, self.error)
+
+
+#: Normalized records by response body digest + how they were filtered. The weeks of a backfill that share a
+#: release month send the same requests and get the same bodies: each is parsed once. Bounded by the bodies' bytes.
+RECORDS_MEMO: BoundedMemo[list[CensusRecord]] = BoundedMemo("census records", max_weight=32 * 2**20)
 
 
 def plan_requests(latest: tuple[int, int]) -> list[CensusRequest]:
@@ -145,13 +159,18 @@ class CensusTradeClient(SourceClient):
         resp = self._get(FLOW_ENDPOINT[req.flow], self.request_params(req, partners))
         if resp is None:
             return CensusFetch(req, "no_data")
-        rows = parse_table(resp.content, resp.request_key)
-        records = normalize_rows(rows, req.flow, frozenset(partners), resp.request_key)
-        if req.level == "TOTAL":
-            records = [r for r in records if r.hs2 == "TOTAL"]
-        else:
-            records = [r for r in records if r.hs2 != "TOTAL"]
-        return CensusFetch(req, "ok", records, resp.request_id, resp.fetched_at)
+        digest = hashlib.sha256(resp.content).hexdigest()
+        memo_key = (digest, req.flow, req.level, frozenset(partners), resp.request_key)
+        records = RECORDS_MEMO.get(memo_key)
+        if records is None:
+            rows = parse_table(resp.content, resp.request_key)
+            records = normalize_rows(rows, req.flow, frozenset(partners), resp.request_key)
+            if req.level == "TOTAL":
+                records = [r for r in records if r.hs2 == "TOTAL"]
+            else:
+                records = [r for r in records if r.hs2 != "TOTAL"]
+            RECORDS_MEMO.put(memo_key, records, weight=len(resp.content))
+        return CensusFetch(req, "ok", records, resp.request_id, resp.fetched_at, content_sha256=digest)
 
     def fetch_week(self, latest: tuple[int, int], partners: list[str] | None = None,
                    log=None) -> list[CensusFetch]:

@@ -1,0 +1,310 @@
+"""A single-run backfill does each week-independent piece of work once, and gives the same answers as before.
+
+- a two-week run of the Comtrade layer parses each distinct response once (the same ~53 replayed responses are asked
+  for every week), and writes exactly the rows a run without any memo writes;
+- a warehouse session opens the DuckDB file once for many reads and writes;
+- ``replace_partitions`` (several weeks, one transaction) leaves the table exactly as one ``replace_partition`` per
+  week does, and ``read_partitions`` returns exactly what ``read_partition`` returns week by week;
+- ``resolve_claims`` (a few UNION ALL queries) answers exactly as ``resolve_claim`` claim by claim, errors included.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from dagster import DagsterInstance, materialize
+from polars.testing import assert_frame_equal
+
+from trade_pipeline.core import warehouse as warehouse_module
+from trade_pipeline.core.memo import BoundedMemo
+from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline.defs.bilateral_trade_flows import fetch, parse, resources
+from trade_pipeline.defs.bilateral_trade_flows.assets import comtrade_commodity_flows, comtrade_partner_flows
+from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
+from trade_pipeline.defs.trade_briefing.claims import resolve_claim, resolve_claims
+
+W04, W05 = "2026-01-19", "2026-01-26"
+COMTRADE_TABLES = ("comtrade_partner_flows", "comtrade_requests", "comtrade_data_availability",
+                   "comtrade_commodity_flows", "comtrade_commodity_requests")
+
+
+MEMOS = (resources.ENVELOPE_MEMO, *parse.ROWS_MEMOS.values(), fetch.FRAME_MEMO)
+
+
+def _clear_memos() -> None:
+    for memo in MEMOS:
+        memo.clear()
+
+
+def _run_comtrade_two_weeks() -> None:
+    result = materialize([comtrade_partner_flows, comtrade_commodity_flows],
+                         resources={"warehouse": Warehouse(), "comtrade": ComtradeClient()},
+                         tags={"dagster/asset_partition_range_start": W04, "dagster/asset_partition_range_end": W05},
+                         instance=DagsterInstance.ephemeral(), raise_on_error=True)
+    assert result.success
+
+
+def _tables(tables: tuple[str, ...]) -> dict[str, pl.DataFrame]:
+    out = {}
+    with Warehouse().connect(read_only=True) as conn:
+        for table in tables:
+            df = conn.execute(f"SELECT * FROM {table}").pl()
+            out[table] = df.sort(df.columns, nulls_last=True)
+    return out
+
+
+def test_two_week_run_parses_each_distinct_response_once(monkeypatch: pytest.MonkeyPatch,
+                                                          isolated_data_dir: Path) -> None:
+    _clear_memos()
+    parsed: Counter[str] = Counter()  # body digest -> times the envelope was really parsed
+    fetched: Counter[str] = Counter()  # request key -> times a week asked for it
+    real_parse, real_fetch = resources.parse_envelope, ComtradeClient._fetch
+
+    def counting_parse(resp, source="comtrade"):  # noqa: ANN001, ANN202
+        parsed[resources.content_digest(resp.content)] += 1
+        return real_parse(resp, source)
+
+    def counting_fetch(self, kind, path, params, keyed):  # noqa: ANN001, ANN202
+        result = real_fetch(self, kind, path, params, keyed)
+        fetched[result.request_key] += 1
+        return result
+
+    monkeypatch.setattr(resources, "parse_envelope", counting_parse)
+    monkeypatch.setattr(ComtradeClient, "_fetch", counting_fetch)
+    _run_comtrade_two_weeks()
+
+    assert sum(fetched.values()) > len(fetched), "both weeks should ask for (some of) the same responses"
+    assert parsed and set(parsed.values()) == {1}, "a response body was parsed more than once in one run"
+    assert len(parsed) <= len(fetched)
+    partner, commodity = parse.ROWS_MEMOS["partner_flow_rows"].stats, parse.ROWS_MEMOS["commodity_rows"].stats
+    assert partner["hit"] > 0 and commodity["hit"] > 0
+    # Each distinct (response, result) pair is turned into rows once.
+    assert partner["miss"] <= len(fetched) and commodity["miss"] <= len(fetched)
+
+
+def test_memoized_run_writes_the_same_rows_as_an_unmemoized_run(monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    _clear_memos()
+    _run_comtrade_two_weeks()
+    memoized = _tables(COMTRADE_TABLES)
+
+    monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(tmp_path / "no_memo"))
+    _clear_memos()
+    for memo in MEMOS:
+        monkeypatch.setattr(memo, "max_weight", 0)  # remembers nothing: every week parses everything again
+    _run_comtrade_two_weeks()
+    plain = _tables(COMTRADE_TABLES)
+    assert all(memo.stats["hit"] == 0 and memo.stats["miss"] > 0 for memo in MEMOS)
+
+    for table in COMTRADE_TABLES:
+        assert memoized[table].height > 0, table
+        assert_frame_equal(memoized[table], plain[table])
+
+
+def _frame(n: int, offset: int = 0) -> pl.DataFrame:
+    return pl.DataFrame({"code": list(range(offset, offset + n)), "value": [i * 0.5 for i in range(n)],
+                         "label": [f"x{i}" for i in range(n)]},
+                        schema={"code": pl.Int64, "value": pl.Float64, "label": pl.Utf8})
+
+
+def test_a_session_opens_the_file_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    opened = []
+    real_connect = duckdb.connect
+
+    def counting_connect(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        opened.append(args[0] if args else kwargs.get("database"))
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(warehouse_module.duckdb, "connect", counting_connect)
+    wh = Warehouse(path=str(tmp_path / "w.duckdb"))
+    with wh.session():
+        for i, week in enumerate(("2026-01-05", "2026-01-12", "2026-01-19")):
+            wh.replace_partition("t_rows", week, _frame(3, offset=i))
+            assert wh.read_partition("t_rows", week)["code"].to_list() == [i, i + 1, i + 2]
+        wh.replace_partitions("t_other", {"2026-01-05": _frame(2), "2026-01-12": _frame(1)})
+        assert wh.has_table("t_other") and not wh.has_table("t_missing")
+        with wh.session():  # re-entrant
+            assert wh.query("SELECT count(*) AS n FROM t_rows")["n"][0] == 9
+        with wh.connect(read_only=True) as conn:  # a cursor of the session's connection
+            assert conn.execute("SELECT count(*) FROM t_other").fetchone()[0] == 3
+    assert len(opened) == 1
+    # After the session the warehouse works as before (short connections), and sees what the session wrote.
+    assert wh.row_counts() == {("t_rows", "2026-01-05"): 3, ("t_rows", "2026-01-12"): 3,
+                               ("t_rows", "2026-01-19"): 3, ("t_other", "2026-01-05"): 2,
+                               ("t_other", "2026-01-12"): 1}
+
+
+def _export(wh: Warehouse, table: str) -> tuple[list, pl.DataFrame]:
+    with wh.connect(read_only=True) as conn:
+        columns = conn.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                               "ORDER BY ordinal_position", [table]).fetchall()
+        rows = conn.execute(f"SELECT * FROM {table}").pl()  # insertion order: no ORDER BY on purpose
+    return columns, rows
+
+
+@pytest.mark.parametrize("in_session", [False, True])
+def test_replace_partitions_leaves_the_table_as_per_week_writes_do(tmp_path: Path, in_session: bool) -> None:
+    old = {"2026-01-12": _frame(4, 100)}
+    weeks = {"2026-01-05": _frame(3), "2026-01-12": _frame(0), "2026-01-19": _frame(5, 10)}
+    # weeks whose frame types differ (here Int64 vs Int32): written week by week, as before
+    mixed = {"2026-01-05": _frame(2).with_columns(extra=pl.lit(7, dtype=pl.Int64)),
+             "2026-01-12": _frame(2).with_columns(extra=pl.lit(8, dtype=pl.Int32))}
+    one, many = Warehouse(path=str(tmp_path / "one.duckdb")), Warehouse(path=str(tmp_path / "many.duckdb"))
+    for wh in (one, many):
+        for week, df in old.items():
+            wh.replace_partition("t_rows", week, df)
+    for week, df in weeks.items():
+        one.replace_partition("t_rows", week, df)
+    for week, df in mixed.items():
+        one.replace_partition("t_mixed", week, df)
+    if in_session:
+        with many.session():
+            assert many.replace_partitions("t_rows", weeks) == 8
+            assert many.replace_partitions("t_mixed", mixed) == 4
+    else:
+        assert many.replace_partitions("t_rows", weeks) == 8
+        assert many.replace_partitions("t_mixed", mixed) == 4
+    for table in ("t_rows", "t_mixed"):
+        (cols_one, rows_one), (cols_many, rows_many) = _export(one, table), _export(many, table)
+        assert cols_one == cols_many
+        assert_frame_equal(rows_one, rows_many)
+
+
+def test_a_failed_multi_week_write_changes_nothing(tmp_path: Path) -> None:
+    wh = Warehouse(path=str(tmp_path / "w.duckdb"))
+    wh.replace_partitions("t_rows", {"2026-01-05": _frame(3), "2026-01-12": _frame(2)})
+    bad = {"2026-01-05": _frame(1), "2026-01-12": pl.DataFrame({"code": ["x"], "value": [1.0], "label": ["y"]})}
+    with pytest.raises(Exception):
+        wh.replace_partitions("t_rows", bad)  # schemas differ: week by week, the second week fails
+    with pytest.raises(Exception):
+        wh.replace_partitions("t_rows", {"2026-01-05": pl.DataFrame({"code": ["a"], "value": [1.0], "label": ["b"]}),
+                                         "2026-01-12": pl.DataFrame({"code": ["c"], "value": [2.0], "label": ["d"]})})
+    counts = wh.row_counts()
+    assert counts[("t_rows", "2026-01-12")] == 2  # the failed one-transaction write left both weeks alone
+    assert counts[("t_rows", "2026-01-05")] == 1  # the week-by-week write got as far as its first week
+
+
+@pytest.mark.parametrize("in_session", [False, True])
+def test_read_partitions_returns_what_read_partition_returns(tmp_path: Path, in_session: bool) -> None:
+    wh = Warehouse(path=str(tmp_path / "w.duckdb"))
+    weeks = ["2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26"]
+    nothing = wh.read_partitions("t_rows", weeks)  # nothing written yet: like read_partition, no columns
+    assert list(nothing) == weeks and all(df.shape == (0, 0) for df in nothing.values())
+    for i, week in enumerate(weeks[:3]):
+        wh.replace_partition("t_rows", week, _frame(i * 2, offset=i * 10))  # 2026-01-05 has no rows
+    with wh.session() if in_session else _null():
+        got = wh.read_partitions("t_rows", weeks)
+    for week in weeks:
+        assert_frame_equal(got[week], wh.read_partition("t_rows", week))
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def test_resolve_claims_answers_like_resolve_claim(tmp_path: Path) -> None:
+    wh = Warehouse(path=str(tmp_path / "w.duckdb"))
+    week = "2026-01-26"
+    wh.replace_partition("partner_rankings", week, pl.DataFrame({
+        "reporter_code": [156, 156, 156, 842], "flow": ["X", "X", "X", "M"], "year": [2024, 2024, 2024, 2024],
+        "rank": [1, 2, 2, 1], "value_usd": [5.0e11, 4.0e11, 3.9e11, None], "partner_name": ["USA", "HKG", "JPN", "x"]}))
+    wh.replace_partition("mofcom_announcements", week, pl.DataFrame({
+        "announcement_id": ["mofcom-1", "mofcom-2"], "title": ["第61号公告", "清单"],
+        "fetch_status": ["ok", "title_only"], "publish_date": pl.Series([None, None], dtype=pl.Date)}))
+
+    def claim(table: str, row_key: dict, column: str, text: str, kind: str = "usd_amount",
+              value: float | None = 1.0) -> dict:
+        return {"table_name": table, "row_key": json.dumps(row_key, ensure_ascii=False), "column_name": column,
+                "claim_text": text, "format_kind": kind, "value": value}
+
+    from trade_pipeline.core.formatting import format_as
+    rank = {"week_start": week, "reporter_code": 156, "flow": "X", "year": 2024}
+    claims = [
+        claim("partner_rankings", {**rank, "rank": 1}, "value_usd", format_as("usd_amount", 5.0e11)),  # ok
+        claim("partner_rankings", {**rank, "rank": 1}, "value_usd", "999"),  # value differs
+        claim("partner_rankings", {**rank, "rank": 2}, "value_usd", "x"),  # two rows match
+        claim("partner_rankings", {**rank, "rank": 9}, "value_usd", "x"),  # no row
+        claim("partner_rankings", {"week_start": week, "reporter_code": 842, "flow": "M", "year": 2024, "rank": 1},
+              "value_usd", "x"),  # NULL
+        claim("partner_rankings", {**rank, "rank": 1}, "partner_name", "USA", kind="md_text", value=None),
+        claim("partner_rankings", {**rank, "rank": [1, 2]}, "count(*)", format_as("count", 3.0), kind="count"),
+        claim("partner_rankings", {**rank, "rank": 1}, "value_usd; DROP TABLE x", "x"),  # not an identifier
+        claim("partner_rankings", {**rank, "bad col": 1}, "value_usd", "x"),  # not an identifier
+        claim("partner_rankings", {**rank, "rank": {"between": [1, 2]}}, "count(distinct rank)",
+              format_as("count", 2.0), kind="count"),
+        claim("partner_rankings", {**rank, "no_such_column": 1}, "value_usd", "x"),  # DuckDB binder error
+        claim("mofcom_announcements", {"week_start": week, "fetch_status": {"ne": "ok"}}, "count(*)",
+              format_as("count", 1.0), kind="count"),
+        claim("mofcom_announcements", {"week_start": week, "publish_date": None}, "count(*)",
+              format_as("count", 2.0), kind="count"),
+        claim("trade_balances", {"week_start": week}, "balance_usd", "x"),  # table does not exist yet
+        claim("secrets", {"week_start": week}, "x", "x"),  # not a source table
+        claim("methodology", {"group": "hhi_levels"}, "low_below", format_as("count", 1500.0), kind="count"),
+        claim("methodology", {"group": "nope"}, "low_below", "1"),
+    ]
+    with wh.connect(read_only=True) as conn:
+        one_by_one = []
+        for c in claims:
+            try:
+                one_by_one.append(resolve_claim(conn, c))
+            except (duckdb.Error, ValueError) as exc:
+                one_by_one.append((False, f"{type(exc).__name__}: {exc}"))
+        batched = resolve_claims(conn, claims)
+    assert batched == one_by_one
+    assert batched[0][0] and batched[5][0] and batched[6][0] and batched[11][0] and batched[12][0]
+    assert not any(ok for ok, _ in batched[1:5]) and not batched[7][0] and not batched[10][0]
+
+
+def test_bounded_memo_evicts_least_recently_used_beyond_its_weight() -> None:
+    memo: BoundedMemo[str] = BoundedMemo("t", max_weight=10)
+    memo.put("a", "A", weight=4)
+    memo.put("b", "B", weight=4)
+    assert memo.get("a") == "A"  # a is now the most recently used
+    memo.put("c", "C", weight=4)  # 12 > 10: the least recently used (b) goes
+    assert memo.get("b") is None and memo.get("a") == "A" and memo.get("c") == "C"
+    memo.put("huge", "H", weight=11)  # heavier than the bound: not kept, nothing evicted
+    assert memo.get("huge") is None and len(memo) == 2
+    memo.discard("a")
+    assert memo.get("a") is None and memo.stats["hit"] == 3
+
+
+def test_partition_cache_reads_ahead_in_chunks_and_returns_what_read_partition_returns(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    wh = Warehouse(path=str(tmp_path / "w.duckdb"))
+    weeks = ["2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26", "2026-02-02"]
+    for i, week in enumerate(weeks):
+        wh.replace_partition("t_a", week, _frame(i, offset=i))
+        wh.replace_partition("t_b", week, _frame(2, offset=10 * i))
+    queries = []
+    real = Warehouse.read_partitions
+    monkeypatch.setattr(Warehouse, "read_partitions",
+                        lambda self, table, ws: queries.append((table, tuple(ws))) or real(self, table, ws))
+    cache = wh.partition_cache(["t_a", "t_b"], weeks, chunk_weeks=2)
+    for week in [*weeks, *reversed(weeks)]:
+        for table in ("t_a", "t_b"):
+            assert_frame_equal(cache.get(table, week), wh.read_partition(table, week))
+    # ascending: chunks 0, 1, 2 once each; descending: 2 is current, then 1 and 0 again — one query per table each
+    assert len(queries) == 2 * 5 and all(len(ws) <= 2 for _, ws in queries)
+    assert_frame_equal(cache.get("t_c", weeks[0]), wh.read_partition("t_c", weeks[0]))  # not cached: read directly
+
+
+def test_a_read_only_session_reads_without_creating_the_file_and_refuses_writes(tmp_path: Path) -> None:
+    wh = Warehouse(path=str(tmp_path / "missing.duckdb"))
+    with wh.session(read_only=True):
+        assert wh.read_partition("t_rows", "2026-01-05").is_empty() and not wh.has_table("t_rows")
+    assert not (tmp_path / "missing.duckdb").exists()
+    wh.replace_partition("t_rows", "2026-01-05", _frame(2))
+    with wh.session(read_only=True):
+        assert wh.read_partition("t_rows", "2026-01-05").height == 2
+        with pytest.raises(duckdb.Error):
+            wh.replace_partition("t_rows", "2026-01-05", _frame(1))
+    assert wh.row_counts() == {("t_rows", "2026-01-05"): 2}
