@@ -32,7 +32,6 @@ import logging
 import random
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -43,6 +42,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from trade_pipeline.core.memo import BoundedMemo
+from trade_pipeline.core.paths import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -194,17 +194,8 @@ class CaptureStore:
         return doc
 
     def put(self, key: str, doc: dict) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / _file_name(key)
-        # Atomic (a killed run never leaves half a capture behind) and private to this writer (two runs caching the
-        # same response at once must not rename each other's temp file away).
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-            tmp.replace(path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        # atomic and private to this writer: two runs caching the same response at once never collide
+        path = write_text_atomic(self.directory / _file_name(key), json.dumps(doc, ensure_ascii=False, indent=1))
         self._docs.discard(path)
         self._load_index()[key] = path
         return path

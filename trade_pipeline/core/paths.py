@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -21,3 +22,17 @@ def resolve(path: str | os.PathLike[str]) -> Path:
 
 def sample_captures_dir() -> Path:
     return PROJECT_ROOT / "data" / "sample" / "captures"
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically: a killed process never leaves half a file, and the temp file is private
+    to this writer (two processes writing the same path at once must not rename each other's temp file away)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from trade_pipeline.core.paths import data_dir, resolve
+from trade_pipeline.core.paths import data_dir, resolve, write_text_atomic
 
 
 class Site(ConfigurableResource):
@@ -27,14 +26,4 @@ class Site(ConfigurableResource):
         return target
 
     def write(self, relative: str, text: str) -> Path:
-        target = self.path(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # A private temp name per writer: two runs writing the same file at once must not rename each other's tmp.
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return target
+        return write_text_atomic(self.path(relative), text)

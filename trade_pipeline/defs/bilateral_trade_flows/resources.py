@@ -19,7 +19,6 @@ import fcntl
 import hashlib
 import json
 import os
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,6 +27,7 @@ from typing import ClassVar
 
 from trade_pipeline.core.http import HttpMode, HttpResponse, SourceHttpError
 from trade_pipeline.core.memo import BoundedMemo
+from trade_pipeline.core.paths import write_text_atomic
 from trade_pipeline.core.source_client import SourceClient
 from trade_pipeline.defs.bilateral_trade_flows.codes import HS2_CODES, TAIWAN_PARTNER_CODE
 
@@ -209,11 +209,7 @@ class ComtradeClient(SourceClient):
         return doc
 
     def _write_quota(self, doc: dict) -> None:
-        path = self.quota_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")  # private to this writer
-        tmp.write_text(json.dumps(doc), encoding="utf-8")
-        tmp.replace(path)
+        write_text_atomic(self.quota_path(), json.dumps(doc))
 
     @contextlib.contextmanager
     def _quota_lock(self) -> Iterator[None]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from trade_pipeline.core.partitions import partition_key_for_iso_week, week_end, week_start
+from trade_pipeline.core.paths import write_text_atomic
 from trade_pipeline.defs.trade_briefing import narrative, policy, watchlist
 from trade_pipeline.defs.trade_briefing.claims import ClaimRecorder
 from trade_pipeline.defs.trade_briefing.inputs import ExtractorFiles, WeekInputs
@@ -260,14 +260,7 @@ def renumber_nav_order(site_root: Path) -> list[str]:
             continue
         new_fm = re.sub(r"(?m)^nav_order: \d+$", f"nav_order: {i}", fm)
         if new_fm != fm:
-            # a private temp name: two runs renumbering at once must not rename each other's file away
-            tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-            try:
-                tmp.write_text(f"---\n{new_fm}\n---\n{body}", encoding="utf-8")
-                tmp.replace(path)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+            write_text_atomic(path, f"---\n{new_fm}\n---\n{body}")  # two runs renumbering at once never collide
             changed.append(week)
     return changed
 
