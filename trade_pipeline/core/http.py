@@ -323,13 +323,9 @@ class SourceHttp:
             self.stats.replayed += 1
             return _doc_to_response(doc, key, from_cache=True)
 
-        if use_cache and self.cache is not None:
-            doc = self.cache.get(key)
-            gone = doc is not None and int(doc["response"]["status"]) in NOT_FOUND_STATUSES
-            if doc is not None and (self._fresh(doc, cache_not_found_s) if gone and cache_not_found_s
-                                    else not gone and self._fresh(doc, max_age_s)):
-                self.stats.cache_hits += 1
-                return _doc_to_response(doc, key, from_cache=True)
+        if use_cache and (doc := self._cached(key, max_age_s, cache_not_found_s)) is not None:
+            self.stats.cache_hits += 1
+            return _doc_to_response(doc, key, from_cache=True)
 
         wire_params = params + list((secret_values or {}).items())
         secrets = [v for v in [*(secret_values or {}).values(), *(secret_headers or {}).values()] if v]
@@ -367,8 +363,7 @@ class SourceHttp:
         key = request_key(method, url, list(params or []), form, secret_names)
         if self.mode is HttpMode.REPLAY:
             return self.captures is not None and self.captures.get(key) is not None
-        doc = self.cache.get(key) if self.cache is not None else None
-        return doc is not None and int(doc["response"]["status"]) not in NOT_FOUND_STATUSES and self._fresh(doc, max_age_s)
+        return self._cached(key, max_age_s) is not None
 
     def close(self) -> None:
         if self._client is not None:
@@ -376,6 +371,16 @@ class SourceHttp:
             self._client = None
 
     # -- internals ------------------------------------------------------------------------------------------------
+    def _cached(self, key: str, max_age_s: float | None = None, cache_not_found_s: float | None = None) -> dict | None:
+        """The cached exchange :meth:`request` may answer ``key`` with: a fresh 2xx, or a 404/410 younger than
+        ``cache_not_found_s`` when the caller accepts those; else None."""
+        doc = self.cache.get(key) if self.cache is not None else None
+        if doc is None:
+            return None
+        if int(doc["response"]["status"]) in NOT_FOUND_STATUSES:
+            return doc if cache_not_found_s and self._fresh(doc, cache_not_found_s) else None
+        return doc if self._fresh(doc, max_age_s) else None
+
     def _fresh(self, doc: dict, max_age_s: float | None = None) -> bool:
         ttl = self.cache_ttl_s if max_age_s is None else (
             max_age_s if self.cache_ttl_s is None else min(max_age_s, self.cache_ttl_s))
