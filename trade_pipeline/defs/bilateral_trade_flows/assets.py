@@ -93,12 +93,6 @@ def _spec(asset_name: str, name: str, description: str) -> AssetCheckSpec:
     return AssetCheckSpec(name=name, asset=asset_name, description=description, blocking=False)
 
 
-def _prefetch(warehouse: Warehouse, tables: Iterable[str], keys: list[str]) -> PartitionCache:
-    """The weeks of ``tables`` read ahead a chunk of weeks at a time (one query per table and chunk). Only for tables
-    that are not written while the asset runs."""
-    return warehouse.partition_cache(list(tables), keys)
-
-
 def _read(warehouse: Warehouse, table: str, key: str, cache: PartitionCache | None = None) -> pl.DataFrame:
     df = cache.get(table, key) if cache is not None else warehouse.read_partition(table, key)
     return df.drop("week_start") if "week_start" in df.columns else df
@@ -188,7 +182,7 @@ def _comtrade_commodity_flows(context: AssetExecutionContext, comtrade: Comtrade
     frames, logs, out = [], [], {}
     keys = sorted(context.partition_keys)
     with warehouse.session(read_only=True):
-        cache = _prefetch(warehouse, [T_AVAILABILITY], keys)
+        cache = warehouse.partition_cache([T_AVAILABILITY], keys)
         availabilities = {key: _read(warehouse, T_AVAILABILITY, key, cache) for key in keys}
     for key in keys:  # fetch outside the session: no warehouse lock held while fetching
         availability = availabilities[key]
@@ -247,7 +241,7 @@ def partner_rankings(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
 def _partner_rankings(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     out, frames = [], {}
     keys = sorted(context.partition_keys)
-    cache = _prefetch(warehouse, [T_PARTNER_FLOWS, T_REQUESTS], keys)
+    cache = warehouse.partition_cache([T_PARTNER_FLOWS, T_REQUESTS], keys)
     for key in keys:
         flows, expected = _week_inputs(warehouse, key, cache)
         ranked = metrics.rankings(flows, expected) if not flows.is_empty() else pl.DataFrame(
@@ -300,7 +294,7 @@ def trade_balances(context: AssetExecutionContext, warehouse: Warehouse) -> Mate
 def _trade_balances(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     out, frames = [], {}
     keys = sorted(context.partition_keys)
-    cache = _prefetch(warehouse, [T_PARTNER_FLOWS, T_REQUESTS], keys)
+    cache = warehouse.partition_cache([T_PARTNER_FLOWS, T_REQUESTS], keys)
     for key in keys:
         flows, expected = _week_inputs(warehouse, key, cache)
         bal = metrics.balances(flows, expected) if not flows.is_empty() else pl.DataFrame(schema=metrics.BALANCE_SCHEMA)
@@ -345,7 +339,7 @@ def market_concentration(context: AssetExecutionContext, warehouse: Warehouse) -
 def _market_concentration(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     out = []
     keys = sorted(context.partition_keys)
-    cache = _prefetch(warehouse, [T_PARTNER_FLOWS, T_REQUESTS], keys)
+    cache = warehouse.partition_cache([T_PARTNER_FLOWS, T_REQUESTS], keys)
     for key in keys:
         flows, expected = _week_inputs(warehouse, key, cache)
         # not prefetched: last week's partition of this very table may be the one this loop just wrote
@@ -390,7 +384,7 @@ def commodity_structure(context: AssetExecutionContext, warehouse: Warehouse) ->
 def _commodity_structure(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     out, frames = [], {}
     keys = sorted(context.partition_keys)
-    cache = _prefetch(warehouse, [T_COMMODITY_FLOWS], keys)
+    cache = warehouse.partition_cache([T_COMMODITY_FLOWS], keys)
     for key in keys:
         comm = metrics.commodity_structure(_read(warehouse, T_COMMODITY_FLOWS, key, cache).pipe(
             lambda d: d if not d.is_empty() else pl.DataFrame(schema=commodity_frame([]).schema)))
@@ -421,7 +415,7 @@ def bilateral_extractor_files(context: AssetExecutionContext, warehouse: Warehou
     with warehouse.session(read_only=True):  # reads only
         # Newest week first: a file the run's latest week that has it already wrote is final on disk ("latest week
         # of the run wins"), so older weeks skip it instead of rendering and writing it to be overwritten.
-        cache = _prefetch(warehouse, [T_RANKINGS, T_CONCENTRATION, T_BALANCES, T_COMMODITY], keys)
+        cache = warehouse.partition_cache([T_RANKINGS, T_CONCENTRATION, T_BALANCES, T_COMMODITY], keys)
         for key in reversed(keys):
             paths = write_extractor_files(warehouse, site, key, skip=final, cache=cache)
             if key == keys[-1]:

@@ -44,23 +44,13 @@ class WeekInputs:
         return self.current.get(table, [])
 
 
-def _read(warehouse: Warehouse, table: str, key: str) -> Rows:
-    df = warehouse.read_partition(table, key)
-    return df.to_dicts() if df.height else []
-
-
 def _week_shell(key: str) -> WeekInputs:
     return WeekInputs(key=key, iso_week=iso_week_label(key), start=week_start(key), end=week_end(key),
                       prev_key=previous_partition_key(key), last_year_key=same_week_last_year_key(key))
 
 
 def load_week_inputs(warehouse: Warehouse, key: str) -> WeekInputs:
-    inp = _week_shell(key)
-    ly = inp.last_year_key
-    inp.current = {t: _read(warehouse, t, key) for t in CURRENT_TABLES}
-    inp.previous = {t: _read(warehouse, t, inp.prev_key) for t in PREVIOUS_TABLES}
-    inp.last_year = {t: (_read(warehouse, t, ly) if ly else []) for t in LAST_YEAR_TABLES}
-    return inp
+    return next(load_weeks_inputs(warehouse, [key]))
 
 
 def load_weeks_inputs(warehouse: Warehouse, keys: list[str], chunk_weeks: int = 4) -> Iterator[WeekInputs]:
@@ -92,7 +82,7 @@ def load_weeks_inputs(warehouse: Warehouse, keys: list[str], chunk_weeks: int = 
             inp.previous = {t: rows(t, inp.prev_key) for t in PREVIOUS_TABLES}
             inp.last_year = {t: (rows(t, ly) if ly else []) for t in LAST_YEAR_TABLES}
             yield inp
-        del frames
+        frames.clear()  # the chunk's frames are not held while the next chunk is read
 
 
 class ExtractorFiles:

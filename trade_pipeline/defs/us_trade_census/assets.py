@@ -15,7 +15,7 @@ from dagster import (
 from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import as_of_instant, iso_week_label, previous_partition_key, weekly_partitions
 from trade_pipeline.core.site import Site
-from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline.core.warehouse import PartitionCache, Warehouse
 from trade_pipeline.defs.us_trade_census import extractor, release_calendar
 from trade_pipeline.defs.us_trade_census.metrics import (
     MOM_MATERIAL_USD, MOM_THRESHOLD_PCT, TOTAL_TOLERANCE_ABS_USD, TOTAL_TOLERANCE_REL, WeekDiagnostics,
@@ -45,25 +45,8 @@ def _list(items: list[str]) -> MetadataValue:
     return MetadataValue.json(shown)
 
 
-def _prefetch(warehouse: Warehouse, table: str, keys: list[str]) -> dict[str, pl.DataFrame]:
-    """week -> what ``warehouse.read_partition(table, week)`` returns, read ahead a chunk of weeks at a time."""
-    cache = warehouse.partition_cache([table], keys)
-    return _Weeks(lambda key: cache.get(table, key))
-
-
-class _Weeks(dict):
-    """``weeks[key]``: a week's frame, fetched through a PartitionCache on first use."""
-
-    def __init__(self, fetch):  # noqa: ANN001 - (week) -> DataFrame
-        super().__init__()
-        self._fetch = fetch
-
-    def __missing__(self, key: str) -> pl.DataFrame:
-        return self._fetch(key)
-
-
-def _status(warehouse: Warehouse, key: str, cache: dict[str, pl.DataFrame] | None = None) -> dict:
-    df = cache[key] if cache is not None else warehouse.read_partition(T_STATUS, key)
+def _status(warehouse: Warehouse, key: str, cache: PartitionCache | None = None) -> dict:
+    df = cache.get(T_STATUS, key) if cache is not None else warehouse.read_partition(T_STATUS, key)
     if df.is_empty():
         raise RuntimeError(f"[census] no census_release_status row for week {key}: materialize census_monthly_flows "
                            f"for that week first")
@@ -186,10 +169,10 @@ def _census_trade_balance(context: AssetExecutionContext, warehouse: Warehouse) 
     rows, facts, last = 0, {}, pl.DataFrame()
     written: dict[str, pl.DataFrame] = {}
     keys = sorted(context.partition_keys)
-    statuses, monthlies = _prefetch(warehouse, T_STATUS, keys), _prefetch(warehouse, T_MONTHLY, keys)
+    cache = warehouse.partition_cache([T_STATUS, T_MONTHLY], keys)
     for key in keys:
-        status = _status(warehouse, key, statuses)
-        monthly = monthlies[key]
+        status = _status(warehouse, key, cache)
+        monthly = cache.get(T_MONTHLY, key)
         balance = build_trade_balance(monthly, (status["latest_year"], status["latest_month"]))
         written[key] = balance
         rows += balance.height
@@ -219,9 +202,9 @@ def _census_country_detail(context: AssetExecutionContext, warehouse: Warehouse)
     rows, last, tops = 0, pl.DataFrame(), {}
     written: dict[str, pl.DataFrame] = {}
     keys = sorted(context.partition_keys)
-    balances = _prefetch(warehouse, T_BALANCE, keys)
+    cache = warehouse.partition_cache([T_BALANCE], keys)
     for key in keys:
-        balance = balances[key]
+        balance = cache.get(T_BALANCE, key)
         detail = build_country_detail(balance.drop("week_start") if "week_start" in balance.columns else balance)
         written[key] = detail
         rows += detail.height
@@ -254,11 +237,11 @@ def _census_revisions(context: AssetExecutionContext, warehouse: Warehouse) -> M
     rows, last, per_week, no_baseline = 0, pl.DataFrame(), {}, []
     written: dict[str, pl.DataFrame] = {}
     keys = sorted(context.partition_keys)
-    monthlies = _prefetch(warehouse, T_MONTHLY, sorted({*keys, *(previous_partition_key(k) for k in keys)}))
+    cache = warehouse.partition_cache([T_MONTHLY], sorted({*keys, *(previous_partition_key(k) for k in keys)}))
     for key in keys:
         prev_key = previous_partition_key(key)
-        current = monthlies[key]
-        previous = monthlies[prev_key]
+        current = cache.get(T_MONTHLY, key)
+        previous = cache.get(T_MONTHLY, prev_key)
         if previous.is_empty():
             no_baseline.append(key)
         revisions = build_revisions(current, previous, prev_key)
@@ -292,8 +275,8 @@ def census_extractor_files(context: AssetExecutionContext, warehouse: Warehouse,
 
 def _census_extractor_files(context: AssetExecutionContext, warehouse: Warehouse, site: Site) -> MaterializeResult:
     keys = sorted(context.partition_keys)
-    status_rows = _prefetch(warehouse, T_STATUS, keys)
-    statuses = {key: _status(warehouse, key, status_rows) for key in keys}
+    cache = warehouse.partition_cache([T_STATUS], keys)
+    statuses = {key: _status(warehouse, key, cache) for key in keys}
     # Pass 1 decides, week by week in ascending order, exactly what writing every week would do: a file is kept when
     # the copy on disk was written by a later week, otherwise the week writes it (and the copy is then that week's).
     # Only the last write of each file survives, so pass 2 renders just those — one render per file, not per week.
