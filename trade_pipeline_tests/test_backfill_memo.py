@@ -66,7 +66,7 @@ def test_two_week_run_parses_each_distinct_response_once(monkeypatch: pytest.Mon
     real_parse, real_fetch = resources.parse_envelope, ComtradeClient._fetch
 
     def counting_parse(resp, source="comtrade"):  # noqa: ANN001, ANN202
-        parsed[resources.content_digest(resp.content)] += 1
+        parsed[resp.content_sha256] += 1
         return real_parse(resp, source)
 
     def counting_fetch(self, kind, path, params, keyed):  # noqa: ANN001, ANN202

@@ -92,6 +92,11 @@ class HttpResponse:
         """Short stable id of the request, stored with every row derived from this response."""
         return hashlib.sha256(self.request_key.encode()).hexdigest()[:16]
 
+    @property
+    def content_sha256(self) -> str:
+        """Digest of the body: what content-keyed memos of parsed responses are keyed on."""
+        return hashlib.sha256(self.content).hexdigest()
+
     def text(self, encoding: str = "utf-8") -> str:
         return self.content.decode(encoding)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -143,14 +142,10 @@ def parse_envelope(resp: HttpResponse, source: str = "comtrade") -> tuple[int, l
 ENVELOPE_MEMO: BoundedMemo[tuple[int, list[dict]]] = BoundedMemo("comtrade envelopes", max_weight=48 * 2**20)
 
 
-def content_digest(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
 def parse_envelope_memo(resp: HttpResponse, source: str = "comtrade") -> tuple[str, int, list[dict]]:
     """(body digest, count, data) of :func:`parse_envelope`, each distinct body parsed once per process. The data
     rows are shared between callers: never mutate them. Errors are not memoized (they raise every time)."""
-    digest = content_digest(resp.content)
+    digest = resp.content_sha256
     hit = ENVELOPE_MEMO.get(digest)
     if hit is None:
         hit = ENVELOPE_MEMO.put(digest, parse_envelope(resp, source), weight=len(resp.content))

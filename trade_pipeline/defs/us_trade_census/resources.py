@@ -8,7 +8,6 @@ spaces ("from 2025-01 to 2025-10") so httpx encodes them as '+'.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import date
@@ -159,7 +158,7 @@ class CensusTradeClient(SourceClient):
         resp = self._get(FLOW_ENDPOINT[req.flow], self.request_params(req, partners))
         if resp is None:
             return CensusFetch(req, "no_data")
-        digest = hashlib.sha256(resp.content).hexdigest()
+        digest = resp.content_sha256
         memo_key = (digest, req.flow, req.level, frozenset(partners), resp.request_key)
         records = RECORDS_MEMO.get(memo_key)
         if records is None:
