@@ -26,6 +26,7 @@ from dagster import (
     asset,
 )
 
+from trade_pipeline.core import contract
 from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import previous_partition_key, weekly_partitions
 from trade_pipeline.core.site import Site
@@ -54,15 +55,15 @@ KINDS = {"duckdb", "python"}
 OWNERS = ["team:trade-intel"]
 WARN = AssetCheckSeverity.WARN
 
-T_PARTNER_FLOWS = "comtrade_partner_flows"
-T_COMMODITY_FLOWS = "comtrade_commodity_flows"
-T_REQUESTS = "comtrade_requests"
-T_COMMODITY_REQUESTS = "comtrade_commodity_requests"
-T_AVAILABILITY = "comtrade_data_availability"
-T_RANKINGS = "partner_rankings"
-T_BALANCES = "trade_balances"
-T_CONCENTRATION = "market_concentration"
-T_COMMODITY = "commodity_structure"
+T_PARTNER_FLOWS = contract.COMTRADE_PARTNER_FLOWS
+T_COMMODITY_FLOWS = contract.COMTRADE_COMMODITY_FLOWS
+T_REQUESTS = contract.COMTRADE_REQUESTS
+T_COMMODITY_REQUESTS = contract.COMTRADE_COMMODITY_REQUESTS
+T_AVAILABILITY = contract.COMTRADE_AVAILABILITY
+T_RANKINGS = contract.PARTNER_RANKINGS
+T_BALANCES = contract.TRADE_BALANCES
+T_CONCENTRATION = contract.MARKET_CONCENTRATION
+T_COMMODITY = contract.COMMODITY_STRUCTURE
 
 
 def _schema(df: pl.DataFrame) -> TableSchema:
@@ -436,8 +437,7 @@ def write_extractor_files(warehouse: Warehouse, site: Site, key: str,
     comm = _read(warehouse, T_COMMODITY, key, cache)
     written = []
 
-    def put(rel: str, render) -> None:  # noqa: ANN001 - () -> str, called only when the file is written
-        path = f"{extractor.LAYER_DIR}/{rel}"
+    def put(path: str, render) -> None:  # noqa: ANN001 - () -> str, called only when the file is written
         if path in skip:
             return
         site.write(path, render())
@@ -445,24 +445,24 @@ def write_extractor_files(warehouse: Warehouse, site: Site, key: str,
 
     if not ranks.is_empty():
         for (reporter, flow, year), g in ranks.group_by(["reporter_code", "flow", "year"]):
-            view = "export" if flow == "X" else "import"
+            view = "export_flow" if flow == "X" else "import_flow"
 
             def flow_doc(reporter=reporter, flow=flow, year=year, g=g) -> str:
                 c = conc.filter((pl.col("reporter_code") == reporter) & (pl.col("flow") == flow)
                                 & (pl.col("year") == year))
                 return extractor.render_flow(key, reporter, flow, year, g, c.row(0, named=True) if c.height else None)
-            put(f"{view}_flow/{reporter}-{view}-{year}.md", flow_doc)
+            put(contract.comtrade_extractor_path(view, reporter, year), flow_doc)
     if not conc.is_empty():
         for (reporter, year), g in conc.group_by(["reporter_code", "year"]):
-            put(f"market_concentration/{reporter}-hhi-{year}.md",
+            put(contract.comtrade_extractor_path("market_concentration", reporter, year),
                 lambda reporter=reporter, year=year, g=g: extractor.render_concentration(key, reporter, year, g))
     if not bal.is_empty():
         for (reporter, year), g in bal.group_by(["reporter_code", "year"]):
-            put(f"trade_balance/{reporter}-balance-{year}.md",
+            put(contract.comtrade_extractor_path("trade_balance", reporter, year),
                 lambda reporter=reporter, year=year, g=g: extractor.render_balance(key, reporter, year, g))
     if not comm.is_empty():
         for (reporter, year), g in comm.group_by(["reporter_code", "year"]):
-            put(f"commodity_structure/{reporter}-commodity-{year}.md",
+            put(contract.comtrade_extractor_path("commodity_structure", reporter, year),
                 lambda reporter=reporter, year=year, g=g: extractor.render_commodity(key, reporter, year, g))
     return sorted(written)
 

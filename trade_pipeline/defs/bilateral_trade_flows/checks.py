@@ -23,7 +23,9 @@ from collections.abc import Iterable
 
 import polars as pl
 
-HHI_MAX = 10_000.0
+from trade_pipeline.core import contract
+
+HHI_MAX = contract.HHI_MAX
 HHI_TOLERANCE = 1e-6  # float rounding of a sum of squared shares; the same tolerance as the row flag
 BALANCE_TOLERANCE_USD = 0.005
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from trade_pipeline.core import contract
+
 from trade_pipeline.core.partitions import as_of_instant, iso_week_label
 from trade_pipeline.defs.bilateral_trade_flows.codes import FLOW_ZH, TAIWAN_ISO_CODE, TAIWAN_PARTNER_CODE
 
-LAYER_DIR = "Extractor/bilateral_trade_flows"
+
 REVIEW = "[REVIEW_NEEDED]"
 SOURCE_LINE = "UN Comtrade API v1（comtradeapi.un.org，HS，年度，cmdCode=TOTAL；數值為 primaryValue：出口 FOB、進口 CIF）"
 SOURCE_LINE_HS2 = ("UN Comtrade API v1（comtradeapi.un.org，HS，年度，cmdCode=HS 第 01–97 章，partnerCode=0 全世界；"
@@ -137,7 +139,9 @@ def render_concentration(key: str, reporter: int, year: int, conc: pl.DataFrame)
                    f"{_usd(r['total_usd'])} | {_num(r['hhi_prev_year'])} | {_num(r['hhi_change_vs_prev_year'])} | "
                    f"{_num(r['hhi_prev_week'])} | {_num(r['hhi_change_vs_prev_week'])} | "
                    f"{(REVIEW + ' ' + r['review_flags']) if r['review_flags'] else ''} |\n")
-    out.append("\nHHI = Σ(夥伴占比%)²，0–10,000；<1500 低、1500–2500 中、>2500 高。占比以排除 World 與 nes/特殊區域後之夥伴合計為分母。\n")
+    low, high = f"{contract.HHI_LOW_BELOW:.0f}", f"{contract.HHI_HIGH_ABOVE:.0f}"
+    out.append(f"\nHHI = Σ(夥伴占比%)²，0–10,000；<{low} 低、{low}–{high} 中、>{high} 高。"
+               "占比以排除 World 與 nes/特殊區域後之夥伴合計為分母。\n")
     return "".join(out)
 
 

@@ -16,6 +16,7 @@ import re
 
 import polars as pl
 
+from trade_pipeline.core import contract
 from trade_pipeline.defs.bilateral_trade_flows.codes import (
     TAIWAN_ISO_CODE,
     TAIWAN_PARTNER_CODE,
@@ -30,13 +31,10 @@ MIRROR_MIN_PARTNERS = 100  # fewer partners reporting trade with 490 → the mir
 LOW_CONFIDENCE_FLAGS = frozenset({"truncated", "partial_http_failure", "zero_records", "count_mismatch",
                                   "missing_value", "mirror_low_coverage"})
 GROUP = ["reporter_code", "flow", "year"]
-HHI_MAX = 10_000.0 + 1e-6
+HHI_MAX = contract.HHI_MAX + 1e-6
 
 
-def concentration_level(hhi: float | None) -> str | None:
-    if hhi is None:
-        return None
-    return "低" if hhi < 1500 else ("中" if hhi <= 2500 else "高")
+concentration_level = contract.concentration_level
 
 
 def confidence_for(reporter_code: int, is_mirror: bool, flags: str) -> str:
@@ -268,8 +266,8 @@ def concentration(flows: pl.DataFrame, prev_week: pl.DataFrame | None = None,
         _flag(pl.col("is_mirror") & has_stats & (pl.col("partner_count") < MIRROR_MIN_PARTNERS),
               "mirror_low_coverage"),
     ))
-    level = (pl.when(hhi.is_null()).then(_NO_FLAG).when(hhi < 1500).then(pl.lit("低"))
-             .when((hhi <= 2500) & ~hhi.is_nan()).then(pl.lit("中")).otherwise(pl.lit("高")))
+    level = (pl.when(hhi.is_null()).then(_NO_FLAG).when(hhi < contract.HHI_LOW_BELOW).then(pl.lit("低"))
+             .when((hhi <= contract.HHI_HIGH_ABOVE) & ~hhi.is_nan()).then(pl.lit("中")).otherwise(pl.lit("高")))
     return df.select(
         "reporter_code", _reporter_name_expr(keys).alias("reporter_name_zh"), "flow", "year", "hhi",
         level.alias("concentration_level"), "top3_share_pct", "top3_partner_codes", "top3_partner_names_zh",

@@ -22,6 +22,7 @@ from dagster import (
     MetadataValue, TableColumn, TableSchema, asset,
 )
 
+from trade_pipeline.core import contract
 from trade_pipeline.core.markdown import md_escape, md_list
 from trade_pipeline.core.partitions import iso_week_label, week_end, week_start, weekly_partitions
 from trade_pipeline.core.site import Site
@@ -38,7 +39,7 @@ from trade_pipeline.defs.cn_export_control.resources import (
 TABLE = "mofcom_announcements"
 GROUP = "cn_export_control"
 OWNERS = ["team:trade-intel"]
-EXTRACTOR_DIR = "Extractor/cn_export_control"
+EXTRACTOR_DIR = contract.MOFCOM_EXTRACTOR_DIR
 REVIEW_FLAGS_TITLE_ONLY = {"title_only"}
 
 CHECK_TITLE_ONLY = "article_text_fetched"
@@ -216,7 +217,7 @@ def week_frame(announcements: list[Announcement], partition_key: str, lookback_s
             "importance": score, "importance_rank": 0, "is_new_this_week": start <= a.publish_date <= end,
             "fetch_status": a.fetch_status, "fetch_problem": a.fetch_problem, "source": a.source,
             "attachments": ";".join(a.attachments), "body_text": "\n".join(a.paragraphs), "slug": a.slug,
-            "extractor_path": f"{EXTRACTOR_DIR}/{a.slug}.md",
+            "extractor_path": contract.mofcom_extractor_path(a.slug),
             "summary_zh_tw": summary_zh_tw(issuers=f.issuers, publish_date=a.publish_date, doc_number=f.doc_number,
                                            category=f.classification.category, items_zh_tw=f.items_zh_tw,
                                            entities=f.entities, countries=f.countries,

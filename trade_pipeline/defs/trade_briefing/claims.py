@@ -22,25 +22,22 @@ import duckdb
 import polars as pl
 from markupsafe import Markup
 
+from trade_pipeline.core import contract
 from trade_pipeline.core.formatting import MISSING, format_as
 from trade_pipeline.defs.trade_briefing.markdown import find_figures, md_escape, md_list, number_tokens
 
-CLAIMS_TABLE = "briefing_claims"
+CLAIMS_TABLE = contract.BRIEFING_CLAIMS
 TEXT_KIND = "md_text"
 LIST_KIND = "md_list"
 TEXT_KINDS = {TEXT_KIND: md_escape, LIST_KIND: md_list}
 
 #: Tables a claim may point at (the contract in docs/TABLES.md). Anything else is refused by the check.
-SOURCE_TABLES = frozenset({
-    "comtrade_partner_flows", "comtrade_commodity_flows", "partner_rankings", "trade_balances",
-    "market_concentration", "commodity_structure", "census_monthly_flows", "census_trade_balance",
-    "census_country_detail", "census_revisions", "census_release_status", "mofcom_announcements",
-})
+SOURCE_TABLES = contract.SOURCE_TABLES
 
 #: Method constants printed in the report (HHI bands of the US DOJ/FTC merger guidelines, used by the Comtrade layer).
 METHODOLOGY_TABLE = "methodology"
 METHODOLOGY: dict[str, dict[str, float]] = {
-    "hhi_levels": {"low_below": 1500.0, "high_above": 2500.0},
+    "hhi_levels": {"low_below": contract.HHI_LOW_BELOW, "high_above": contract.HHI_HIGH_ABOVE},
 }
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")

@@ -11,6 +11,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from trade_pipeline.core import contract
 from trade_pipeline.core.partitions import (
     iso_week_label, previous_partition_key, same_week_last_year_key, week_end, week_start,
 )
@@ -99,16 +100,10 @@ class ExtractorFiles:
         return None
 
     def comtrade(self, category: str, reporter_code: int, year: int) -> str | None:
-        stem = {"export_flow": "export", "import_flow": "import", "trade_balance": "balance",
-                "market_concentration": "hhi", "commodity_structure": "commodity"}[category]
-        return self.first_existing(f"Extractor/bilateral_trade_flows/{category}/{reporter_code}-{stem}-{year}.md")
+        return self.first_existing(contract.comtrade_extractor_path(category, reporter_code, year))
 
     def census(self, category: str, cty_code: str, year: int) -> str | None:
-        stem = {"monthly_export": "export", "monthly_import": "import", "trade_balance": "balance",
-                "country_detail": "detail"}[category]
-        base = f"Extractor/us_trade_census/{category}/us-{stem}-{cty_code}"
-        # The upstream layer names files by data year; the seed named them by report year (data year + 1).
-        return self.first_existing(f"{base}-{year}.md", f"{base}-{year + 1}.md", f"{base}.md")
+        return self.first_existing(contract.census_extractor_path(category, cty_code, year))
 
     def mofcom(self, extractor_path: str | None) -> str | None:
         if not extractor_path or not extractor_path.startswith("Extractor/"):

@@ -12,6 +12,7 @@ from dagster import (
     MetadataValue, TableColumn, TableSchema, asset,
 )
 
+from trade_pipeline.core import contract
 from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import as_of_instant, iso_week_label, previous_partition_key, weekly_partitions
 from trade_pipeline.core.site import Site
@@ -26,8 +27,8 @@ from trade_pipeline.defs.us_trade_census.resources import PARTNERS, RECORDS_MEMO
 GROUP = "us_trade_census"
 OWNERS = ["team:trade-intel"]
 KINDS = {"python", "duckdb", "polars"}
-T_MONTHLY, T_STATUS = "census_monthly_flows", "census_release_status"
-T_BALANCE, T_DETAIL, T_REVISIONS = "census_trade_balance", "census_country_detail", "census_revisions"
+T_MONTHLY, T_STATUS = contract.CENSUS_MONTHLY_FLOWS, contract.CENSUS_RELEASE_STATUS
+T_BALANCE, T_DETAIL, T_REVISIONS = contract.CENSUS_TRADE_BALANCE, contract.CENSUS_COUNTRY_DETAIL, contract.CENSUS_REVISIONS
 LIST_LIMIT = 50  # entries shown per list in check metadata
 
 CHECK_EXPECTED = "census_expected_series_present"
@@ -315,7 +316,7 @@ def _census_extractor_files(context: AssetExecutionContext, warehouse: Warehouse
                                        "kept_newer_files": _list(kept)})
 
 
-EXTRACTOR_VIEWS = ("monthly_export", "monthly_import", "trade_balance", "country_detail")
+EXTRACTOR_VIEWS = tuple(contract.CENSUS_VIEWS)
 
 
 def _render_view(view: str, cty: str, status: dict, label: str, key: str, monthly: pl.DataFrame,

@@ -11,17 +11,16 @@ import re
 
 import polars as pl
 
+from trade_pipeline.core import contract
+
 from trade_pipeline.core.formatting import MISSING, pct, signed_pct, signed_usd, usd_amount
 from trade_pipeline.defs.us_trade_census.resources import PARTNERS
 
-LAYER = "us_trade_census"
 AS_OF_MARKER = re.compile(r"<!-- as_of_partition: (\d{4}-\d{2}-\d{2}) -->")
-VIEWS = {"monthly_export": "export", "monthly_import": "import", "trade_balance": "balance", "country_detail": "detail"}
 FLOW_ZH = {"export": "出口", "import": "進口"}
 
 
-def relative_path(view: str, cty_code: str, year: int) -> str:
-    return f"Extractor/{LAYER}/{view}/us-{VIEWS[view]}-{cty_code}-{year}.md"
+relative_path = contract.census_extractor_path
 
 
 def existing_as_of(text: str) -> str | None:

@@ -1,0 +1,206 @@
+"""The contract between the layers and the briefing, defined once: table names, Extractor paths, HHI bands, review
+flags (code → kind and reader-facing words) and lineage (which upstream rows a derived row is computed from).
+
+Every module that names a warehouse table, builds or reads an Extractor path, bands an HHI or prints a flag takes it
+from here; docs/TABLES.md describes the same tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# --- warehouse tables ------------------------------------------------------------------------------------------------
+# bilateral_trade_flows (UN Comtrade)
+COMTRADE_PARTNER_FLOWS = "comtrade_partner_flows"
+COMTRADE_COMMODITY_FLOWS = "comtrade_commodity_flows"
+COMTRADE_REQUESTS = "comtrade_requests"
+COMTRADE_COMMODITY_REQUESTS = "comtrade_commodity_requests"
+COMTRADE_AVAILABILITY = "comtrade_data_availability"
+PARTNER_RANKINGS = "partner_rankings"
+TRADE_BALANCES = "trade_balances"
+MARKET_CONCENTRATION = "market_concentration"
+COMMODITY_STRUCTURE = "commodity_structure"
+# us_trade_census (US Census)
+CENSUS_MONTHLY_FLOWS = "census_monthly_flows"
+CENSUS_RELEASE_STATUS = "census_release_status"
+CENSUS_TRADE_BALANCE = "census_trade_balance"
+CENSUS_COUNTRY_DETAIL = "census_country_detail"
+CENSUS_REVISIONS = "census_revisions"
+# cn_export_control (MOFCOM)
+MOFCOM_ANNOUNCEMENTS = "mofcom_announcements"
+# trade_briefing
+BRIEFING_FACTS = "briefing_facts"
+BRIEFING_CLAIMS = "briefing_claims"
+# rows rejected at a parse boundary, every source (week, source, request, row as received, reason)
+QUARANTINED_ROWS = "quarantined_rows"
+
+#: Layer tables a report figure may come from.
+SOURCE_TABLES = frozenset({
+    COMTRADE_PARTNER_FLOWS, COMTRADE_COMMODITY_FLOWS, PARTNER_RANKINGS, TRADE_BALANCES, MARKET_CONCENTRATION,
+    COMMODITY_STRUCTURE, CENSUS_MONTHLY_FLOWS, CENSUS_TRADE_BALANCE, CENSUS_COUNTRY_DETAIL, CENSUS_REVISIONS,
+    CENSUS_RELEASE_STATUS, MOFCOM_ANNOUNCEMENTS,
+})
+
+# --- HHI bands (US DOJ/FTC merger guidelines, as the seed report uses them) ------------------------------------------
+HHI_LOW_BELOW = 1500.0  # HHI < 1500: 低 (unconcentrated)
+HHI_HIGH_ABOVE = 2500.0  # HHI > 2500: 高 (highly concentrated); 1500..2500: 中
+HHI_MAX = 10_000.0
+
+
+def concentration_level(hhi: float | None) -> str | None:
+    """'低' / '中' / '高' for an HHI (None for a missing one)."""
+    if hhi is None or hhi != hhi:
+        return None
+    return "低" if hhi < HHI_LOW_BELOW else ("中" if hhi <= HHI_HIGH_ABOVE else "高")
+
+
+# --- Extractor files (site-relative paths; writers and readers both build them here) ---------------------------------
+EXTRACTOR_ROOT = "Extractor"
+COMTRADE_LAYER = "bilateral_trade_flows"
+CENSUS_LAYER = "us_trade_census"
+MOFCOM_LAYER = "cn_export_control"
+COMTRADE_VIEWS = {"export_flow": "export", "import_flow": "import", "trade_balance": "balance",
+                  "market_concentration": "hhi", "commodity_structure": "commodity"}
+CENSUS_VIEWS = {"monthly_export": "export", "monthly_import": "import", "trade_balance": "balance",
+                "country_detail": "detail"}
+MOFCOM_EXTRACTOR_DIR = f"{EXTRACTOR_ROOT}/{MOFCOM_LAYER}"
+
+
+def comtrade_extractor_path(view: str, reporter_code: int, year: int) -> str:
+    """'Extractor/bilateral_trade_flows/market_concentration/156-hhi-2024.md'."""
+    return f"{EXTRACTOR_ROOT}/{COMTRADE_LAYER}/{view}/{int(reporter_code)}-{COMTRADE_VIEWS[view]}-{int(year)}.md"
+
+
+def census_extractor_path(view: str, cty_code: str, year: int) -> str:
+    """'Extractor/us_trade_census/trade_balance/us-balance-5700-2025.md' (year = data year of the latest month)."""
+    return f"{EXTRACTOR_ROOT}/{CENSUS_LAYER}/{view}/us-{CENSUS_VIEWS[view]}-{cty_code}-{int(year)}.md"
+
+
+def mofcom_extractor_path(slug: str) -> str:
+    return f"{MOFCOM_EXTRACTOR_DIR}/{slug}.md"
+
+
+# --- review flags ----------------------------------------------------------------------------------------------------
+QUALITY = "quality"  # the figure may be wrong or incomplete: propagates to every row derived from the flagged one
+NOTICE = "notice"  # the figure is right but worth a look (a genuine swing, an immediate control): this row only
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    kind: str  # QUALITY or NOTICE
+    zh: str  # reader-facing words, Traditional Chinese (never a rule key; no digits except a stated threshold)
+    en: str
+
+
+FLAGS: dict[str, Flag] = {f.code: f for f in (
+    # UN Comtrade
+    Flag("truncated", QUALITY, "回覆筆數達上限，資料可能不完整", "reply hit the record cap; data may be incomplete"),
+    Flag("partial_http_failure", QUALITY, "部分請求失敗，資料不完整", "some requests failed; data incomplete"),
+    Flag("zero_records", QUALITY, "請求的年度或流向沒有資料列", "no rows for a requested year or flow"),
+    Flag("count_mismatch", QUALITY, "回覆筆數與宣告不符", "reply row count differs from its stated count"),
+    Flag("missing_value", QUALITY, "數值缺漏", "value missing"),
+    Flag("mirror_low_coverage", QUALITY, "鏡像統計涵蓋夥伴過少", "mirror estimate covers too few partners"),
+    Flag("hhi_out_of_range", QUALITY, "HHI 超出可能範圍", "HHI outside its possible range"),
+    Flag("yoy_gt_50pct", NOTICE, "年增減幅度逾五成，請確認", "moved more than half year on year; please confirm"),
+    Flag("years_differ_2x", NOTICE, "兩個年度總額相差逾一倍，請確認", "the two years' totals differ more than twofold"),
+    # US Census
+    Flag("value_missing", QUALITY, "月份數值缺漏或遭隱藏（D）", "monthly value missing or suppressed (D)"),
+    Flag("value_unparseable", QUALITY, "數值無法解析", "value could not be parsed"),
+    Flag("ytd_unparseable", NOTICE, "官方累計值無法解析（以月值加總為準）",
+         "the API's year-to-date value could not be parsed (sum of months used)"),
+    Flag("total_derived_from_hs2", QUALITY, "國家總額請求失敗，以章別加總推得",
+         "country total request failed; derived from chapters"),
+    Flag("mom_gt_30pct", NOTICE, "月增減幅度逾三成", "moved more than 30 % month on month"),
+    Flag("total_ne_hs2_sum", QUALITY, "章別加總與國家總額不符", "chapters do not sum to the country total"),
+    Flag("ytd_mismatch", NOTICE, "月值累計與官方累計值不符", "sum of months differs from the API's year to date"),
+    Flag("hs2_fetch_failed", QUALITY, "章別資料請求失敗，章別數字不完整", "chapter requests failed; chapter figures incomplete"),
+    Flag("cty_name_unexpected", NOTICE, "國家名稱與代碼不符，請確認", "country name does not match its code"),
+    Flag("partial_fetch", QUALITY, "部分請求失敗，資料不完整", "some requests failed; data incomplete"),
+    Flag("series_missing", QUALITY, "應有的資料序列缺漏", "an expected series is missing"),
+    # MOFCOM
+    Flag("title_only", QUALITY, "僅有標題，內文未能取得", "title only; the text could not be fetched"),
+    Flag("garbled_text", QUALITY, "內文為亂碼", "text is garbled"),
+    Flag("changed_structure", QUALITY, "頁面結構改變，內文未能解析", "page structure changed; text not parsed"),
+    Flag("off_host_url", QUALITY, "連結指向站外，未擷取", "link points off the site; not fetched"),
+    Flag("category_undecided", QUALITY, "無法判定類別", "category could not be decided"),
+    Flag("content_title_mismatch", QUALITY, "內文與標題不符", "text does not match the title"),
+    Flag("immediate_major_control", NOTICE, "重大管制自公布日起立即生效", "major control in force from publication"),
+    # any source: rows of the group were rejected at the parse boundary (see quarantined_rows)
+    Flag("quarantined_rows", QUALITY, "部分原始資料列未通過驗證而被隔離", "some source rows failed validation and were quarantined"),
+)}
+
+UNKNOWN_FLAG = Flag("unknown", QUALITY, "未登錄的資料檢核旗標", "unregistered data-check flag")
+
+
+def flag_info(code: str) -> Flag:
+    """The registered flag (an unregistered code is treated as a quality problem, and labelled without its key)."""
+    return FLAGS.get(code, UNKNOWN_FLAG)
+
+
+def split_flags(value: str | None) -> list[str]:
+    """';'-joined codes → list (order kept, blanks and repeats dropped)."""
+    out: list[str] = []
+    for code in (value or "").split(";"):
+        code = code.strip()
+        if code and code not in out:
+            out.append(code)
+    return out
+
+
+def join_flags(codes: Iterable[str]) -> str:
+    return ";".join(sorted({c for c in codes if c}))
+
+
+def quality_flags(codes: Iterable[str]) -> list[str]:
+    return [c for c in codes if flag_info(c).kind == QUALITY]
+
+
+def flag_words(codes: Iterable[str], lang: str = "zh") -> list[str]:
+    """Reader-facing words of flag codes, de-duplicated, in code order."""
+    out: list[str] = []
+    for c in codes:
+        words = getattr(flag_info(c), lang)
+        if words not in out:
+            out.append(words)
+    return out
+
+
+# --- lineage ---------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Lineage:
+    """A derived row of ``table`` is computed from the rows of ``upstream`` (same week) that match ``on`` —
+    pairs (derived column, upstream column) that must be equal — and the static predicate ``where`` (SQL over the
+    aliases ``d`` = derived row, ``u`` = upstream row; code constants, never data). A quality flag on any such
+    upstream row (or on its own upstream rows, recursively) makes the derived row's figures need review."""
+
+    table: str
+    upstream: str
+    on: tuple[tuple[str, str], ...]
+    where: str = ""
+
+
+def _same(*cols: str) -> tuple[tuple[str, str], ...]:
+    return tuple((c, c) for c in cols)
+
+
+LINEAGE: tuple[Lineage, ...] = (
+    # shares, ranks, HHI and totals of a reporter × flow × year are computed over all its partner rows
+    Lineage(PARTNER_RANKINGS, COMTRADE_PARTNER_FLOWS, _same("reporter_code", "flow", "year")),
+    Lineage(MARKET_CONCENTRATION, COMTRADE_PARTNER_FLOWS, _same("reporter_code", "flow", "year")),
+    # a balance needs both flows of the pair
+    Lineage(TRADE_BALANCES, COMTRADE_PARTNER_FLOWS, _same("reporter_code", "partner_code", "year")),
+    Lineage(COMMODITY_STRUCTURE, COMTRADE_COMMODITY_FLOWS, _same("reporter_code", "flow", "year")),
+    # year to date = January..through_month of this year (and of last year, for the comparison columns)
+    Lineage(CENSUS_TRADE_BALANCE, CENSUS_MONTHLY_FLOWS, _same("cty_code", "hs2"),
+            "u.year IN (d.year, d.year - 1) AND u.month <= d.through_month"),
+    # a chapter's share of the deficit is over the partner's total
+    Lineage(CENSUS_TRADE_BALANCE, CENSUS_MONTHLY_FLOWS, _same("cty_code"),
+            "u.hs2 = 'TOTAL' AND u.year = d.year AND u.month <= d.through_month"),
+    Lineage(CENSUS_COUNTRY_DETAIL, CENSUS_MONTHLY_FLOWS, _same("cty_code", "flow", "year", "hs2"),
+            "u.month <= d.through_month"),
+    Lineage(CENSUS_COUNTRY_DETAIL, CENSUS_MONTHLY_FLOWS, _same("cty_code", "flow", "year"),
+            "u.hs2 = 'TOTAL' AND u.month <= d.through_month"),
+    Lineage(CENSUS_REVISIONS, CENSUS_MONTHLY_FLOWS, _same("cty_code", "flow", "year", "month", "hs2")),
+)
