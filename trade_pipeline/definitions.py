@@ -6,6 +6,7 @@ Four groups, one per folder under ``trade_pipeline/defs``, every asset partition
     us_trade_census        US Census monthly HS2 flows      → year to date, balances, country detail, revisions
     cn_export_control      MOFCOM announcements             → parsed, classified, deduplicated policy facts
     trade_briefing         the weekly Traditional-Chinese briefing that cites all three layers
+    data_quality           quarantined_rows: every row a source parser refused, per week, with why
 
 A week's partition holds each layer as it was knowable at the end of that week, so one partition key selects
 the whole graph and "上週" is the previous key.
@@ -20,6 +21,7 @@ from trade_pipeline.defs.bilateral_trade_flows import assets as comtrade_assets,
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
 from trade_pipeline.defs.cn_export_control import assets as mofcom_assets, checks as mofcom_checks
 from trade_pipeline.defs.cn_export_control.resources import MofcomClient
+from trade_pipeline.defs.data_quality import assets as quality_assets
 from trade_pipeline.defs.operations.schedules import SCHEDULES
 from trade_pipeline.defs.operations.sensors import SENSORS
 from trade_pipeline.defs.trade_briefing import assets as briefing_assets, checks as briefing_checks
@@ -37,7 +39,8 @@ weekly_briefing_job = define_asset_job(
 )
 
 defs = Definitions(
-    assets=[*comtrade_assets.ASSETS, *census_assets.ASSETS, *mofcom_assets.ASSETS, *briefing_assets.ASSETS],
+    assets=[*comtrade_assets.ASSETS, *census_assets.ASSETS, *mofcom_assets.ASSETS, *quality_assets.ASSETS,
+            *briefing_assets.ASSETS],
     asset_checks=[*comtrade_checks.CHECKS, *census_checks.CHECKS, *mofcom_checks.CHECKS, *briefing_checks.CHECKS],
     jobs=[weekly_briefing_job],
     schedules=SCHEDULES,

@@ -34,6 +34,41 @@ BRIEFING_FACTS = "briefing_facts"
 BRIEFING_CLAIMS = "briefing_claims"
 # rows rejected at a parse boundary, every source (week, source, request, row as received, reason)
 QUARANTINED_ROWS = "quarantined_rows"
+#: The fetching assets that quarantine rows (asset name → source). Each writes its own staging table
+#: (quarantine_staging_table(asset), see core/quarantine.py); the quarantined_rows asset depends on all of them and
+#: unions their weeks. A new fetching asset that quarantines rows is added here.
+QUARANTINE_CONTRIBUTORS: dict[str, str] = {
+    COMTRADE_PARTNER_FLOWS: "comtrade",
+    COMTRADE_COMMODITY_FLOWS: "comtrade",
+    CENSUS_MONTHLY_FLOWS: "census",
+    MOFCOM_ANNOUNCEMENTS: "mofcom",
+}
+
+
+def quarantine_staging_table(asset: str) -> str:
+    """'quarantine_staging_comtrade_partner_flows': one fetching asset's quarantined rows, per week."""
+    return f"quarantine_staging_{asset}"
+
+
+#: Reason codes of quarantined rows (core/quarantine.py) → what they mean; the row's ``reason`` column says the
+#: particulars (field, value received, value expected).
+QUARANTINE_REASONS: dict[str, str] = {
+    # any source
+    "reply_unreadable": "the reply could not be read as the source's format (kept as received, up to a limit)",
+    "not_requested": "the row answers another reporter/partner/year/flow/commodity than the request asked for",
+    "code_invalid": "a code field is not a code (not an integer, or not in the field's domain)",
+    "value_not_numeric": "a value field holds something other than a JSON number (a string, a boolean, an object)",
+    "value_not_finite": "a value field is a number that is not finite (NaN, Infinity, beyond float64)",
+    "value_negative": "a value field that the source defines as non-negative is negative",
+    "conflicting_duplicate": "the same key arrived more than once with different values; no copy is used",
+    "exact_duplicate": "the same row arrived more than once; one copy is kept",
+    # UN Comtrade
+    "aggregate_partner": "the partner is an aggregate (isAggregate, a reporter group such as the EU), not a country",
+    "unknown_partner_code": "the partner code is in neither the Comtrade partner reference nor ISO 3166",
+    # MOFCOM
+    "date_invalid": "a date on the list or the page is not a calendar date (e.g. 2025-02-30)",
+    "date_conflict": "the list and the page state different publication dates",
+}
 
 #: Layer tables a report figure may come from.
 SOURCE_TABLES = frozenset({
@@ -127,6 +162,18 @@ FLAGS: dict[str, Flag] = {f.code: f for f in (
     Flag("category_undecided", QUALITY, "無法判定類別", "category could not be decided"),
     Flag("content_title_mismatch", QUALITY, "內文與標題不符", "text does not match the title"),
     Flag("immediate_major_control", NOTICE, "重大管制自公布日起立即生效", "major control in force from publication"),
+    Flag("reply_mismatch", QUALITY, "回覆內容與請求不符，該組資料未採用",
+         "the reply does not answer the request; its rows were not used"),
+    Flag("partners_exceed_world", QUALITY, "各夥伴加總超過全世界總額", "partners sum to more than the World total"),
+    Flag("share_out_of_range", QUALITY, "占比超出可能範圍", "a share outside its possible range"),
+    Flag("balance_mismatch", QUALITY, "差額不等於出口減進口", "balance differs from exports minus imports"),
+    Flag("taiwan_dual_code", QUALITY, "台灣以兩個代碼出現，已合併加總", "Taiwan appeared under two codes; summed"),
+    Flag("duplicate_collapsed", NOTICE, "重複的原始資料列已合併為一筆", "a repeated source row was kept once"),
+    # MOFCOM dates
+    Flag("publish_date_invalid", QUALITY, "公告日期無效，日期不明或取自另一來源",
+         "the publication date is not a valid date; unknown or taken from the other source"),
+    Flag("publish_date_conflict", QUALITY, "列表與內文的公告日期不一致，採較早者",
+         "list and page disagree on the publication date; the earlier one is used"),
     # any source: rows of the group were rejected at the parse boundary (see quarantined_rows)
     Flag("quarantined_rows", QUALITY, "部分原始資料列未通過驗證而被隔離", "some source rows failed validation and were quarantined"),
 )}
