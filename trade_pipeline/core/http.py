@@ -78,6 +78,21 @@ class ReplayMissError(SourceHttpError):
     """Replay mode met a request that has no recorded exchange."""
 
 
+class CaptureFormatError(RuntimeError):
+    """A capture file that cannot be served: not JSON, or not in the capture format (no ``request``/``response``,
+    a status that is not a number, a body that does not decode).
+
+    Not a :class:`SourceHttpError` on purpose: a damaged capture is a broken local file, not an answer of the
+    source, so it stops the run (naming the source, the file and, when known, the request) instead of being
+    recorded as one failed request of the week.
+    """
+
+    def __init__(self, source: str, path: Path, problem: str, request: str | None = None):
+        self.source, self.path, self.problem, self.request = source, path, problem, request
+        super().__init__(f"[{source}] unusable capture file {path}: {problem}"
+                         + (f" — request: {request}" if request else ""))
+
+
 @dataclass(frozen=True)
 class HttpResponse:
     status: int
@@ -155,34 +170,67 @@ def _parse_retry_after(value: str | None) -> float | None:
 
 
 class CaptureStore:
-    """A directory of exchanges in the capture format, indexed by request key (file names do not matter)."""
+    """A directory of exchanges in the capture format, indexed by request key (file names do not matter).
 
-    def __init__(self, directory: Path):
+    ``strict`` (the capture directory of replay mode): a file that is not a readable exchange raises
+    :class:`CaptureFormatError` naming it. Otherwise (the response cache, record mode) such a file is logged and
+    ignored: the request is simply asked again.
+    """
+
+    def __init__(self, directory: Path, *, source: str | None = None, strict: bool = False):
         self.directory = directory
+        self.source = source or directory.name
+        self.strict = strict
         self._index: dict[str, Path] | None = None
         # Parsed documents by path, with the (mtime, size) they were read at: the weeks of a backfill replay the
         # same exchanges again and again; a file changed since (another run caching it) is read again.
         self._docs: BoundedMemo[tuple[int, int, dict]] = BoundedMemo(f"captures {directory}", max_weight=64 * 2**20)
+
+    def _unusable(self, path: Path, problem: str, request: str | None = None) -> None:
+        """A file that cannot be served: raise when strict, else log it (the caller then ignores the file)."""
+        error = CaptureFormatError(self.source, path, problem, request)
+        if self.strict:
+            raise error
+        log.warning("ignoring %s", error)
+
+    def _read(self, path: Path) -> dict | None:
+        """The JSON document of ``path``, or None (after :meth:`_unusable`) when it is not a JSON object."""
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            self._unusable(path, f"cannot be read ({exc.strerror or exc})")
+            return None
+        except (ValueError, UnicodeDecodeError) as exc:
+            self._unusable(path, f"not valid JSON ({exc})")
+            return None
+        if not isinstance(doc, dict):
+            self._unusable(path, f"not a capture object (a JSON {type(doc).__name__})")
+            return None
+        return doc
 
     def _load_index(self) -> dict[str, Path]:
         if self._index is None:
             index: dict[str, Path] = {}
             if self.directory.is_dir():
                 for path in sorted(self.directory.rglob("*.json")):
+                    doc = self._read(path)
+                    if doc is None:
+                        continue
                     try:
-                        doc = json.loads(path.read_text(encoding="utf-8"))
                         req = doc["request"]
                         key = request_key(req["method"], req["url"], [tuple(p) for p in req.get("params") or []],
                                           req.get("form"))
-                    except (ValueError, KeyError, TypeError) as exc:
-                        log.warning("ignoring unreadable capture %s: %s", path, exc)
+                    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                        self._unusable(path, f"no usable 'request' object ({type(exc).__name__}: {exc})")
                         continue
                     index[key] = path
             self._index = index
         return self._index
 
     def get(self, key: str) -> dict | None:
-        """The exchange recorded for ``key`` (shared with earlier callers: read it, never change it), or None."""
+        """The exchange recorded for ``key`` (shared with earlier callers: read it, never change it), or None.
+
+        The document returned has a well-formed ``response`` (:func:`_doc_to_response` cannot fail on it)."""
         path = self._load_index().get(key)
         if path is None:
             return None
@@ -193,7 +241,13 @@ class CaptureStore:
         known = self._docs.get(path) if stat is not None else None
         if known is not None and known[:2] == (stat.st_mtime_ns, stat.st_size):
             return known[2]
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = self._read(path)
+        if doc is None:
+            return None
+        problem = _response_problem(doc)
+        if problem is not None:
+            self._unusable(path, problem, key)
+            return None
         if stat is not None:
             self._docs.put(path, (stat.st_mtime_ns, stat.st_size, doc), weight=stat.st_size)
         return doc
@@ -204,6 +258,27 @@ class CaptureStore:
         self._docs.discard(path)
         self._load_index()[key] = path
         return path
+
+
+def _response_problem(doc: dict) -> str | None:
+    """Why ``doc["response"]`` cannot be turned into an :class:`HttpResponse` (None when it can)."""
+    resp = doc.get("response")
+    if not isinstance(resp, dict):
+        return "no 'response' object" if resp is None else f"'response' is a {type(resp).__name__}, not an object"
+    status = resp.get("status")
+    if isinstance(status, bool) or not isinstance(status, (int, str)) or not str(status).strip().isdigit():
+        return f"'response.status' is not an HTTP status: {status!r}"
+    headers = resp.get("headers")
+    if headers is not None and not isinstance(headers, dict):
+        return f"'response.headers' is a {type(headers).__name__}, not an object"
+    if "body_base64" in resp:
+        try:
+            base64.b64decode(resp["body_base64"], validate=True)
+        except (ValueError, TypeError) as exc:
+            return f"'response.body_base64' is not base64 ({exc})"
+    elif resp.get("body") is not None and not isinstance(resp["body"], str):
+        return f"'response.body' is a {type(resp['body']).__name__}, not text"
+    return None
 
 
 def _doc_to_response(doc: dict, key: str, from_cache: bool) -> HttpResponse:
@@ -267,8 +342,11 @@ class SourceHttp:
         self.mode = HttpMode(mode)
         if self.mode in (HttpMode.RECORD, HttpMode.REPLAY) and capture_dir is None:
             raise ValueError(f"[{source}] mode {self.mode.value} needs a capture directory")
-        self.captures = CaptureStore(capture_dir) if capture_dir else None
-        self.cache = CaptureStore(cache_dir) if cache_dir and self.mode is not HttpMode.REPLAY else None
+        # Replay serves every answer from the capture directory, so a damaged capture there stops the run naming
+        # the file; the cache (and a record target) only ever saves a request, so a damaged file there is ignored.
+        self.captures = CaptureStore(capture_dir, source=source, strict=self.mode is HttpMode.REPLAY) \
+            if capture_dir else None
+        self.cache = CaptureStore(cache_dir, source=source) if cache_dir and self.mode is not HttpMode.REPLAY else None
         self.cache_ttl_s = cache_ttl_s
         self.timeout_s = timeout_s
         self.max_attempts = max(1, max_attempts)
@@ -393,7 +471,7 @@ class SourceHttp:
             return True
         try:
             recorded = datetime.fromisoformat(doc.get("recorded_at", ""))
-        except ValueError:
+        except (TypeError, ValueError):
             return False
         return (datetime.now(timezone.utc) - recorded).total_seconds() <= ttl
 

@@ -228,3 +228,64 @@ def test_rate_limit_spaces_live_requests(httpserver: HTTPServer, tmp_path: Path)
     http.request("GET", httpserver.url_for("/data"), params=[("p", "1")])
     http.request("GET", httpserver.url_for("/data"), params=[("p", "2")])
     assert sleeps == [2.0]
+
+
+# --- damaged capture files: a clear error naming the source, the file and the request -------------------------------
+
+def _exchange(url: str, response: object = None) -> dict:
+    doc: dict = {"format": "trade_pipeline.capture/1", "source": "testsrc",
+                 "request": {"method": "GET", "url": url, "params": [["q", "1"]], "form": None},
+                 "recorded_at": "2026-01-28T00:00:00+00:00"}
+    if response is not None:
+        doc["response"] = response
+    return doc
+
+
+@pytest.mark.parametrize(("damage", "problem"), [
+    ("no_response", "no 'response' object"),
+    ("status_text", "'response.status' is not an HTTP status"),
+    ("body_number", "'response.body' is a int"),
+    ("bad_base64", "'response.body_base64' is not base64"),
+    ("invalid_json", "not valid JSON"),
+    ("json_array", "not a capture object"),
+    ("no_request", "no usable 'request' object"),
+])
+def test_a_damaged_capture_stops_replay_naming_the_source_file_and_request(tmp_path: Path, damage: str,
+                                                                           problem: str) -> None:
+    from trade_pipeline.core.http import CaptureFormatError
+
+    url = "https://api.example.org/data"
+    good = {"status": 200, "headers": {}, "body": "[1]"}
+    docs = {"no_response": _exchange(url), "status_text": _exchange(url, {**good, "status": "OK"}),
+            "body_number": _exchange(url, {**good, "body": 12}),
+            "bad_base64": _exchange(url, {"status": 200, "body_base64": "not base64!"}),
+            "json_array": [1, 2], "no_request": {"response": good}}
+    captures = tmp_path / "captures"
+    captures.mkdir()
+    path = captures / "exchange.json"
+    path.write_text('{"request": {"method": "GET", "url": "' if damage == "invalid_json" else json.dumps(docs[damage]),
+                    encoding="utf-8")
+    http, _ = make(tmp_path, mode="replay")
+    with pytest.raises(CaptureFormatError) as caught:
+        http.request("GET", url, params=[("q", "1")])
+    message = str(caught.value)
+    assert message.startswith("[testsrc] unusable capture file") and str(path) in message and problem in message
+    if damage in ("no_response", "status_text", "body_number", "bad_base64"):  # the request is known: named too
+        assert "request: GET https://api.example.org/data?q=1" in message
+    # A damaged capture is a broken local file, not a failed answer of the source: clients never take it for one.
+    assert not isinstance(caught.value, SourceHttpError)
+
+
+def test_a_damaged_file_in_the_response_cache_is_ignored_and_asked_again(httpserver: HTTPServer,
+                                                                         tmp_path: Path) -> None:
+    httpserver.expect_request("/data").respond_with_json({"fresh": True})
+    http, _ = make(tmp_path)
+    url = httpserver.url_for("/data")
+    http.request("GET", url)
+    [cached] = list((tmp_path / "cache").glob("*.json"))
+    doc = json.loads(cached.read_text(encoding="utf-8"))
+    del doc["response"]
+    cached.write_text(json.dumps(doc), encoding="utf-8")
+    again, _ = make(tmp_path)  # a new run reading the same cache
+    assert again.request("GET", url).json() == {"fresh": True}
+    assert again.stats.network_requests == 1 and again.stats.cache_hits == 0
