@@ -24,6 +24,7 @@ from dagster import DagsterInstance, materialize
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from trade_pipeline.core import contract
 from trade_pipeline.core.paths import sample_captures_dir
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
@@ -116,6 +117,46 @@ def test_every_stored_figure_prints_one_way_in_the_sample_report(w05, w05_data: 
             [W05]).fetchall()
         n = conn.execute("SELECT count(*) FROM briefing_claims WHERE week_start = ?::DATE", [W05]).fetchone()[0]
     assert n > 200 and clashes == []
+
+
+def _cited_extractor_file(site: Path, table: str, key: dict) -> Path | None:
+    """The Extractor file that shows the row ``key`` of ``table`` (None for tables without one)."""
+    view = {"market_concentration": "market_concentration", "trade_balances": "trade_balance",
+            "commodity_structure": "commodity_structure"}.get(table)
+    if table == "partner_rankings":
+        view = "export_flow" if key["flow"] == "X" else "import_flow"
+    if view is not None:
+        return site / contract.comtrade_extractor_path(view, key["reporter_code"], key["year"])
+    census_view = {"census_trade_balance": "trade_balance", "census_country_detail": "country_detail"}.get(table)
+    if census_view is None:
+        return None
+    [path] = sorted((site / "Extractor" / contract.CENSUS_LAYER / census_view).glob(
+        f"us-*-{key['cty_code']}-*.md"))
+    return path
+
+
+def test_a_figure_prints_the_same_in_the_report_and_in_the_extractor_file_it_cites(w05, w05_data: Path) -> None:
+    """Report and Extractor files format through core.formatting: the report's `HHI 1264.16` or `1,051 億` is
+    what the cited file prints for the same row and column (the file may add the 'USD ' prefix or a '+' sign)."""
+    site = w05_data / "site"
+    with Warehouse().connect(read_only=True) as conn:
+        claims = conn.execute(
+            "SELECT claim_text, table_name, row_key, column_name FROM briefing_claims "
+            "WHERE week_start = ?::DATE AND value IS NOT NULL AND column_name NOT LIKE 'count(%'", [W05]).fetchall()
+    checked, missing = Counter(), []
+    for text, table, row_key, column in claims:
+        path = _cited_extractor_file(site, table, json.loads(row_key))
+        if path is None:
+            continue
+        figure = text.removeprefix("USD ").removeprefix("+")
+        checked[(table, column)] += 1
+        if figure not in path.read_text(encoding="utf-8"):
+            missing.append(f"{table}.{column} printed {text!r} in the report; {path.relative_to(site)} does not")
+    assert not missing, "\n".join(missing[:20])
+    for wanted in (("market_concentration", "hhi"), ("partner_rankings", "value_usd"), ("trade_balances", "balance_usd"),
+                   ("commodity_structure", "share_pct"), ("census_trade_balance", "balance_usd"),
+                   ("census_country_detail", "value_usd")):
+        assert checked[wanted], f"no report figure of {wanted} compared"
 
 
 def test_rematerializing_a_week_keeps_row_counts(w05, w05_data: Path) -> None:

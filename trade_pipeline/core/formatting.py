@@ -11,12 +11,17 @@ Rules (one rounding rule everywhere: decimal ROUND_HALF_UP on the value as print
 - HHI prints with two decimals and no grouping (the seed's "1188.50"), counts as grouped integers.
 
 Because a figure is always formatted from the stored value by the same function, the same figure prints
-identically everywhere, and the report's claim check can re-format a stored value and compare strings.
+identically everywhere (report and Extractor files alike), and the report's claim check can re-format a stored
+value and compare strings. A NULL prints ``--`` (:func:`optional`, :func:`cell`); a value that is not a finite
+number (NaN, ±inf) is never printed: it raises :class:`NonFiniteValueError`, and callers name the figure's source
+with :func:`figure_source` so the error says which table, row, column and output file it came from.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Callable, Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 
 YI = Decimal(100_000_000)  # 億
@@ -24,9 +29,27 @@ ZHAO = Decimal(1_000_000_000_000)  # 兆
 MISSING = "--"
 
 
+class NonFiniteValueError(ValueError):
+    """A figure that is not a finite number (NaN, ±inf, None) reached formatting: it has no printed form."""
+
+
+@contextlib.contextmanager
+def figure_source(label: str) -> Iterator[None]:
+    """Name where the figures formatted inside the block come from (a table, row and column; an output file).
+
+    A :class:`NonFiniteValueError` raised inside is re-raised with ``label`` in front, so nested blocks read from
+    the outside in: ``"[comtrade] Extractor/…/842-hhi-2024.md from market_concentration week 2026-01-26: column
+    hhi: cannot format non-finite value nan"``.
+    """
+    try:
+        yield
+    except NonFiniteValueError as exc:
+        raise NonFiniteValueError(f"{label}: {exc}") from None
+
+
 def _dec(value: float | int) -> Decimal:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        raise ValueError(f"cannot format non-finite value {value!r}")
+        raise NonFiniteValueError(f"cannot format non-finite value {value!r}")
     # str() of a float is its shortest round-trip repr, so 0.125 rounds half-up to 0.13 as a reader expects.
     return Decimal(str(value))
 
@@ -96,6 +119,19 @@ def hhi(value: float | int) -> str:
     return f"{d:.2f}"
 
 
+def usd_exact(value: float | int) -> str:
+    """An exact USD amount, whole dollars, grouped: '123,456,789' (Extractor files print it next to the 億 form)."""
+    return _grouped(round_half_up(value, 0), 0)
+
+
+def signed_usd_exact(value: float | int) -> str:
+    """An exact USD change with an explicit sign: '+1,234', '-56', '0'."""
+    d = round_half_up(value, 0)
+    if d == 0:
+        return "0"
+    return f"{'+' if d > 0 else ''}{_grouped(d, 0)}"
+
+
 def count(value: int | float) -> str:
     """A count of things (partners, announcements): '220', '1,024'."""
     if isinstance(value, float):
@@ -119,8 +155,24 @@ FORMATTERS = {
     "signed_pct": signed_pct,
     "hhi": hhi,
     "count": count,
+    "usd_exact": usd_exact,
+    "signed_usd_exact": signed_usd_exact,
     "int": lambda v: f"{int(round_half_up(v, 0))}",
 }
+
+
+def optional(fn: Callable[[float | int], str], value: float | int | None) -> str:
+    """``fn(value)``, or ``--`` when the value is NULL (a NaN still raises :class:`NonFiniteValueError`)."""
+    return MISSING if value is None else fn(value)
+
+
+def cell(fn: Callable[[float | int], str], row: Mapping[str, object], column: str) -> str:
+    """``row[column]`` formatted with ``fn`` (``--`` when NULL); a non-finite value's error names the column."""
+    value = row.get(column)
+    if value is None:
+        return MISSING
+    with figure_source(f"column {column}"):
+        return fn(value)  # type: ignore[arg-type]
 
 
 def format_as(kind: str, value: float | int) -> str:

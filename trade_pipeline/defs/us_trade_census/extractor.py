@@ -2,18 +2,23 @@
 
 ``Extractor/us_trade_census/{monthly_export,monthly_import,trade_balance,country_detail}/us-{export,import,balance,
 detail}-<cty>-<year>.md`` where <year> is the **data year** (the year of the latest released month), not the year
-the data were fetched. Every amount goes through core.formatting (億, one rounding rule) next to the exact USD.
+the data were fetched. Every figure goes through core.formatting with the format kind the report uses for the same
+column (億 amounts ``usd_amount``, balances ``signed_usd``, shares ``pct``, MoM/YoY ``signed_pct``; the exact USD
+next to them ``usd_exact``), so a figure reads the same in the report and in the file it cites; NULL prints ``--``.
+A value that is not a finite number stops the render with an error naming the file, table and column.
 """
 
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager
 
 import polars as pl
 
 from trade_pipeline.core import contract
-
-from trade_pipeline.core.formatting import MISSING, pct, signed_pct, signed_usd, usd_amount
+from trade_pipeline.core.formatting import (
+    MISSING, cell, figure_source, optional, pct, signed_pct, signed_usd, signed_usd_exact, usd_amount, usd_exact,
+)
 from trade_pipeline.defs.us_trade_census.resources import PARTNERS
 
 AS_OF_MARKER = re.compile(r"<!-- as_of_partition: (\d{4}-\d{2}-\d{2}) -->")
@@ -28,18 +33,29 @@ def existing_as_of(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _amt(v: float | None) -> str:
-    return MISSING if v is None else usd_amount(v)
+def _amt(row: dict, column: str) -> str:
+    """An amount in 億 ('1,051 億'), '--' when NULL."""
+    return cell(usd_amount, row, column)
 
 
-def _usd(v: float | None) -> str:
-    return MISSING if v is None else f"{v:,.0f}"
+def _usd(row: dict, column: str) -> str:
+    """The exact USD amount ('105,123,456,789'), '--' when NULL."""
+    return cell(usd_exact, row, column)
 
 
-def _p(v: float | None, signed: bool = True) -> str:
-    if v is None:
-        return MISSING
-    return signed_pct(v) if signed else pct(v)
+def _bal(row: dict, column: str) -> str:
+    """A balance in 億 with its sign ('+6,971 億', '-1,754 億'), '--' when NULL."""
+    return cell(signed_usd, row, column)
+
+
+def _p(row: dict, column: str, signed: bool = True) -> str:
+    return cell(signed_pct if signed else pct, row, column)
+
+
+def _source(view: str, cty: str, status: dict, partition: str, tables: str) -> AbstractContextManager[None]:
+    """Name the file and tables a render formats, for the error a non-finite value raises."""
+    path = relative_path(view, cty, status["latest_year"])
+    return figure_source(f"[census] {path} from {tables} (week {partition}, partner {cty})")
 
 
 def _flags(text: str | None) -> str:
@@ -66,6 +82,11 @@ def _header(title: str, cty: str, status: dict, week_label: str, partition: str,
 
 
 def render_monthly(monthly: pl.DataFrame, cty: str, flow: str, status: dict, week_label: str, partition: str) -> str:
+    with _source(f"monthly_{flow}", cty, status, partition, "census_monthly_flows"):
+        return _render_monthly(monthly, cty, flow, status, week_label, partition)
+
+
+def _render_monthly(monthly: pl.DataFrame, cty: str, flow: str, status: dict, week_label: str, partition: str) -> str:
     year = status["latest_year"]
     endpoint = "exports/hs ALL_VAL_MO" if flow == "export" else "imports/hs GEN_VAL_MO"
     lines = _header(f"美國對{PARTNERS[cty][1]}{FLOW_ZH[flow]} — 每月（US {flow}s, {cty}）", cty, status, week_label,
@@ -75,8 +96,8 @@ def render_monthly(monthly: pl.DataFrame, cty: str, flow: str, status: dict, wee
     tot = monthly.filter((pl.col("cty_code") == cty) & (pl.col("flow") == flow) & (pl.col("hs2") == "TOTAL")).sort(
         ["year", "month"], descending=True)
     for r in tot.iter_rows(named=True):
-        lines.append(f"| {r['year']} | {r['month']:02d} | {_usd(r['value_usd'])} | {_amt(r['value_usd'])} | "
-                     f"{_amt(r['ytd_usd'])} | {_p(r['mom_pct'])} | {_p(r['yoy_pct'])} | {_flags(r['review_flags'])} |")
+        lines.append(f"| {r['year']} | {r['month']:02d} | {_usd(r, 'value_usd')} | {_amt(r, 'value_usd')} | "
+                     f"{_amt(r, 'ytd_usd')} | {_p(r, 'mom_pct')} | {_p(r, 'yoy_pct')} | {_flags(r['review_flags'])} |")
     latest_month = status["latest_month"]
     chapters = monthly.filter((pl.col("cty_code") == cty) & (pl.col("flow") == flow) & (pl.col("hs2") != "TOTAL")
                               & (pl.col("year") == year) & (pl.col("month") == latest_month)).sort(
@@ -85,13 +106,19 @@ def render_monthly(monthly: pl.DataFrame, cty: str, flow: str, status: dict, wee
               f"| HS2 | 章名 | {year}-{latest_month:02d} (億) | 年初至今 (億) | MoM | YoY | 標記 |",
               "|---|---|---:|---:|---:|---:|---|"]
     for r in chapters.iter_rows(named=True):
-        lines.append(f"| {r['hs2']} | {r['hs2_desc_zh']} | {_amt(r['value_usd'])} | {_amt(r['ytd_usd'])} | "
-                     f"{_p(r['mom_pct'])} | {_p(r['yoy_pct'])} | {_flags(r['review_flags'])} |")
+        lines.append(f"| {r['hs2']} | {r['hs2_desc_zh']} | {_amt(r, 'value_usd')} | {_amt(r, 'ytd_usd')} | "
+                     f"{_p(r, 'mom_pct')} | {_p(r, 'yoy_pct')} | {_flags(r['review_flags'])} |")
     return "\n".join(lines) + "\n"
 
 
 def render_balance(balance: pl.DataFrame, monthly: pl.DataFrame, cty: str, status: dict, week_label: str,
                    partition: str) -> str:
+    with _source("trade_balance", cty, status, partition, "census_trade_balance, census_monthly_flows"):
+        return _render_balance(balance, monthly, cty, status, week_label, partition)
+
+
+def _render_balance(balance: pl.DataFrame, monthly: pl.DataFrame, cty: str, status: dict, week_label: str,
+                    partition: str) -> str:
     year, through = status["latest_year"], status["latest_month"]
     lines = _header(f"美國與{PARTNERS[cty][1]}貿易差額（US trade balance, {cty}）", cty, status, week_label, partition,
                     "exports/hs − imports/hs")
@@ -100,13 +127,13 @@ def render_balance(balance: pl.DataFrame, monthly: pl.DataFrame, cty: str, statu
     lines += [f"## {year} 年 1–{through} 月累計", "",
               "| 項目 | 出口 (億) | 進口 (億) | 差額 (億) | 去年同期差額 (億) | 標記 |", "|---|---:|---:|---:|---:|---|"]
     for r in total.iter_rows(named=True):
-        lines.append(f"| 總計 | {_amt(r['export_ytd_usd'])} | {_amt(r['import_ytd_usd'])} | {signed_usd(r['balance_usd'])} | "
-                     f"{signed_usd(r['prev_year_balance_usd'])} | {_flags(r['review_flags'])} |")
+        lines.append(f"| 總計 | {_amt(r, 'export_ytd_usd')} | {_amt(r, 'import_ytd_usd')} | {_bal(r, 'balance_usd')} | "
+                     f"{_bal(r, 'prev_year_balance_usd')} | {_flags(r['review_flags'])} |")
     lines += ["", "## HS2 章別差額（逆差由大到小）", "",
               "| HS2 | 章名 | 出口 (億) | 進口 (億) | 差額 (億) | 占逆差 | 標記 |", "|---|---|---:|---:|---:|---:|---|"]
     for r in rows.filter(pl.col("hs2") != "TOTAL").sort("balance_usd").head(20).iter_rows(named=True):
-        lines.append(f"| {r['hs2']} | {r['hs2_desc_zh']} | {_amt(r['export_ytd_usd'])} | {_amt(r['import_ytd_usd'])} | "
-                     f"{signed_usd(r['balance_usd'])} | {_p(r['share_of_deficit_pct'], signed=False)} | "
+        lines.append(f"| {r['hs2']} | {r['hs2_desc_zh']} | {_amt(r, 'export_ytd_usd')} | {_amt(r, 'import_ytd_usd')} | "
+                     f"{_bal(r, 'balance_usd')} | {_p(r, 'share_of_deficit_pct', signed=False)} | "
                      f"{_flags(r['review_flags'])} |")
     lines += ["", "## 每月差額", "", "| 年 | 月 | 出口 (億) | 進口 (億) | 差額 (億) |", "|---|---|---:|---:|---:|"]
     tot = monthly.filter((pl.col("cty_code") == cty) & (pl.col("hs2") == "TOTAL")).pivot(
@@ -114,12 +141,19 @@ def render_balance(balance: pl.DataFrame, monthly: pl.DataFrame, cty: str, statu
     for r in tot.iter_rows(named=True):
         ex, im = r.get("export"), r.get("import")
         bal = signed_usd(ex - im) if ex is not None and im is not None else MISSING
-        lines.append(f"| {r['year']} | {r['month']:02d} | {_amt(ex)} | {_amt(im)} | {bal} |")
+        lines.append(f"| {r['year']} | {r['month']:02d} | {optional(usd_amount, ex)} | {optional(usd_amount, im)} | "
+                     f"{bal} |")
     return "\n".join(lines) + "\n"
 
 
 def render_detail(detail: pl.DataFrame, revisions: pl.DataFrame, cty: str, status: dict, week_label: str,
                   partition: str) -> str:
+    with _source("country_detail", cty, status, partition, "census_country_detail, census_revisions"):
+        return _render_detail(detail, revisions, cty, status, week_label, partition)
+
+
+def _render_detail(detail: pl.DataFrame, revisions: pl.DataFrame, cty: str, status: dict, week_label: str,
+                   partition: str) -> str:
     year, through = status["latest_year"], status["latest_month"]
     lines = _header(f"美國與{PARTNERS[cty][1]}貿易商品明細（US trade detail, {cty}）", cty, status, week_label, partition,
                     "exports/hs, imports/hs, COMM_LVL=HS2")
@@ -127,16 +161,16 @@ def render_detail(detail: pl.DataFrame, revisions: pl.DataFrame, cty: str, statu
         lines += [f"## {FLOW_ZH[flow]}前十大章（{year} 年 1–{through} 月累計）", "",
                   "| 排名 | HS2 | 章名 | 金額 (億) | 占比 | YoY | 標記 |", "|---:|---|---|---:|---:|---:|---|"]
         for r in detail.filter((pl.col("cty_code") == cty) & (pl.col("flow") == flow)).sort("rank").iter_rows(named=True):
-            lines.append(f"| {r['rank']} | {r['hs2']} | {r['hs2_desc_zh']} | {_amt(r['value_usd'])} | "
-                         f"{_p(r['share_pct'], signed=False)} | {_p(r['yoy_pct'])} | {_flags(r['review_flags'])} |")
+            lines.append(f"| {r['rank']} | {r['hs2']} | {r['hs2_desc_zh']} | {_amt(r, 'value_usd')} | "
+                         f"{_p(r, 'share_pct', signed=False)} | {_p(r, 'yoy_pct')} | {_flags(r['review_flags'])} |")
         lines.append("")
     rev = revisions.filter(pl.col("cty_code") == cty) if revisions.height else revisions
     lines += ["## 較上週修正", ""]
     if rev.height:
         lines += ["| 流向 | 年月 | HS2 | 上週 (USD) | 本週 (USD) | 變動 (USD) |", "|---|---|---|---:|---:|---:|"]
         for r in rev.iter_rows(named=True):
-            lines.append(f"| {FLOW_ZH[r['flow']]} | {r['year']}-{r['month']:02d} | {r['hs2']} | {_usd(r['previous_usd'])} | "
-                         f"{_usd(r['revised_usd'])} | {r['change_usd']:+,.0f} |")
+            lines.append(f"| {FLOW_ZH[r['flow']]} | {r['year']}-{r['month']:02d} | {r['hs2']} | {_usd(r, 'previous_usd')} | "
+                         f"{_usd(r, 'revised_usd')} | {cell(signed_usd_exact, r, 'change_usd')} |")
     else:
         lines.append("本週無修正。")
     return "\n".join(lines) + "\n"
