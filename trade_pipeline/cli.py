@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Sequence
@@ -198,18 +200,43 @@ class ProgressWatcher(threading.Thread):
         return weeks[0] if len(weeks) == 1 else f"{weeks[0]}..{weeks[-1]}, {len(weeks)} weeks as one run"
 
 
+_QUALIFIED_CLASS = re.compile(r"^(?:[A-Za-z_][\w]*\.)+(?=[A-Za-z_]\w*: )")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _error_cause(error) -> str:  # noqa: ANN001 - SerializableErrorInfo
+    """The message that names the cause: the first error of the chain that is not one of Dagster's wrappers
+    ("Error occurred while executing op …"), class name without its module, on one line."""
+    chain = []
+    while error is not None:
+        chain.append(error)
+        error = error.cause or getattr(error, "context", None)
+    own = [e for e in chain if not (e.cls_name or "").startswith("Dagster")] or chain[-1:]
+    if not own:
+        return "unknown error"
+    return _one_line(_QUALIFIED_CLASS.sub("", own[0].message.strip()))
+
+
 def _failure_summary(result) -> str:  # noqa: ANN001 - JobExecutionResult
-    lines = []
+    """One line: each distinct cause once, after the steps it failed (the source, file or request is in the
+    message of the error the layers raise)."""
+    causes: dict[str, list[str]] = {}
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data is not None:
             error = event.step_failure_data.error
-            message = (error.message if error else "unknown error").strip()
-            cause = error.cause if error else None
-            while cause is not None:  # the innermost cause names the source and request
-                message = f"{message} ← {cause.message.strip()}"
-                cause = cause.cause
-            lines.append(f"step {event.step_key} failed: {message}")
-    return "\n".join(lines) or "the run failed (see its events in `dagster dev`)"
+            causes.setdefault(_error_cause(error) if error else "unknown error", []).append(event.step_key)
+    if not causes:  # a failure outside any step (resource or run set-up)
+        for event in result.all_events:
+            data = event.event_specific_data
+            error = getattr(data, "error", None)
+            if event.is_run_failure and error is not None:
+                causes.setdefault(_error_cause(error), []).append("run")
+    if not causes:
+        return "the run failed (see its events in `dagster dev`)"
+    return "; ".join(f"{', '.join(steps)}: {cause}" for cause, steps in causes.items())
 
 
 def _materialized_partitions(instance, run_id: str, asset: str) -> set[str]:  # noqa: ANN001 - DagsterInstance
@@ -263,6 +290,43 @@ def open_instance():  # noqa: ANN201 - DagsterInstance, imported lazily
         return DagsterInstance.get()
 
 
+def require_writable(directory: Path, what: str) -> None:
+    """Create ``directory`` if needed and prove a file can be written in it; else a one-line CliError naming it.
+
+    Checked before the run starts, so a read-only data dir is one clear message instead of failures half-way
+    through (and nothing already there is touched).
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory, prefix=".trade-pipeline-write-probe-"):
+            pass
+    except OSError as exc:
+        raise CliError(f"{what} {directory} is not writable ({exc.strerror or exc}); point "
+                       f"TRADE_PIPELINE_DATA_DIR (and DAGSTER_HOME, or {STORAGE_ENV}/{COMPUTE_LOGS_ENV}) at a "
+                       f"writable directory") from exc
+
+
+def preflight() -> None:
+    """Every directory this run writes is writable (run storage, compute logs, the data dir with the warehouse,
+    the site and the cache), and an existing warehouse file can be opened for writing."""
+    from trade_pipeline.core.paths import data_dir
+
+    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT)
+    require_writable(Path(os.environ.get(STORAGE_ENV) or home / "data" / "dagster" / "storage"),
+                     "the Dagster run storage")
+    require_writable(Path(os.environ.get(COMPUTE_LOGS_ENV) or home / "data" / "dagster" / "compute_logs"),
+                     "the Dagster compute-log directory")
+    data = data_dir()
+    require_writable(data, "the data dir (warehouse, site, HTTP cache)")
+    warehouse = data / "warehouse.duckdb"
+    if warehouse.exists():
+        try:
+            with open(warehouse, "r+b"):
+                pass
+        except OSError as exc:
+            raise CliError(f"the warehouse {warehouse} cannot be opened for writing ({exc.strerror or exc})") from exc
+
+
 def run_weeks(plan: Plan, log_level: str) -> list[Path]:
     """Execute the job for the plan's weeks in this process, recorded in the instance; return the report paths."""
     from dagster import execute_job
@@ -288,7 +352,7 @@ def run_weeks(plan: Plan, log_level: str) -> list[Path]:
         watcher.poll()  # whatever landed after the last poll
         run_id = result.run_id
         if not result.success:
-            raise CliError(f"run {run_id} failed ({watcher.span()}):\n{_failure_summary(result)}")
+            raise CliError(f"run {run_id} failed ({watcher.span()}): {_failure_summary(result)}")
         # A report file may be left over from an earlier run: trust this run's materializations, then the files.
         rendered = _materialized_partitions(instance, run_id, REPORT_ASSET)
         missing_weeks = [k for k in plan.partition_keys if k not in rendered]
@@ -311,13 +375,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         prepare_environment(args.mode, args.capture_dir)
         plan = plan_weeks(args.week) if args.command == "briefing" else plan_weeks(args.first, args.last)
+        preflight()
         paths = run_weeks(plan, args.log_level)
     except CliError as exc:
-        _say(f"error: {exc}")
+        _say(f"error: {_one_line(str(exc))}")
         return 2 if isinstance(exc, UsageError) else 1
     except KeyboardInterrupt:
         _say("interrupted")
         return 130
+    except Exception as exc:  # outside the run (instance set-up, storage): one line; --log-level DEBUG re-raises
+        if args.log_level == "DEBUG":
+            raise
+        _say(f"error: {type(exc).__name__}: {_one_line(str(exc))} (rerun with --log-level DEBUG for the traceback)")
+        return 1
     for path in paths:
         print(path)
     return 0
