@@ -12,6 +12,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# opencc-python-reimplemented (dropped) installs the same 'opencc' module name as the maintained opencc
+	$(BIN)/python -m pip uninstall --quiet --yes opencc-python-reimplemented 2>/dev/null || true
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 

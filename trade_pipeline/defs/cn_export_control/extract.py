@@ -59,8 +59,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
 
+from trade_pipeline.defs.cn_export_control.zh_tw import to_zh_tw  # noqa: F401 (re-exported)
 from trade_pipeline.defs.cn_export_control.dictionary import (
     CATEGORY_ZH_TW, COMPOUND_ITEMS, CONTROLLED_ITEMS, COUNTRIES, ENTITY_LISTS, ISSUER_PREFIXES, ISSUERS, ITEMS_BY_KEY,
 )
@@ -483,25 +483,6 @@ def _char_overlap(a: str, b: str) -> float:
     if not sa or not sb:
         return 1.0
     return len(sa & sb) / min(len(sa), len(sb))
-
-
-@lru_cache(maxsize=1)
-def _converter():
-    import opencc  # maintained converter (opencc-python-reimplemented); imported lazily
-
-    return opencc.OpenCC("s2twp")
-
-
-def to_zh_tw(text: str) -> str:
-    """Simplified → Traditional (Taiwan phrasing) with OpenCC s2twp."""
-    return _convert(text) if text else text
-
-
-@lru_cache(maxsize=8192)
-def _convert(text: str) -> str:
-    # A pure function of the text, and the pure-Python converter is slow: every week of a backfill converts the
-    # same titles again, so each distinct text is converted once per process.
-    return _converter().convert(text)
 
 
 def summary_zh_tw(*, issuers: list[str], publish_date: date | None, doc_number: str, category: str,
