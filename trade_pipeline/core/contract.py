@@ -29,6 +29,16 @@ CENSUS_COUNTRY_DETAIL = "census_country_detail"
 CENSUS_REVISIONS = "census_revisions"
 # cn_export_control (MOFCOM)
 MOFCOM_ANNOUNCEMENTS = "mofcom_announcements"
+MOFCOM_PROVISIONS = "mofcom_provisions"
+MOFCOM_CONTROLS = "mofcom_controls"
+MOFCOM_CONTROL_TIMELINE = "mofcom_control_timeline"
+# policy_exposure (controlled items → HS 2022 → trade)
+CONTROLLED_HS_MAP = "controlled_hs_map"
+COMTRADE_CN_HS6_EXPORTS = "comtrade_cn_hs6_exports"
+CENSUS_HS6_IMPORTS = "census_hs6_imports"
+EXPOSURE_REQUESTS = "policy_exposure_requests"
+POLICY_TRADE_EXPOSURE = "policy_trade_exposure"
+POLICY_EXPOSURE_WATCHLIST = "policy_exposure_watchlist"
 # trade_briefing
 BRIEFING_FACTS = "briefing_facts"
 BRIEFING_CLAIMS = "briefing_claims"
@@ -74,7 +84,8 @@ QUARANTINE_REASONS: dict[str, str] = {
 SOURCE_TABLES = frozenset({
     COMTRADE_PARTNER_FLOWS, COMTRADE_COMMODITY_FLOWS, PARTNER_RANKINGS, TRADE_BALANCES, MARKET_CONCENTRATION,
     COMMODITY_STRUCTURE, CENSUS_MONTHLY_FLOWS, CENSUS_TRADE_BALANCE, CENSUS_COUNTRY_DETAIL, CENSUS_REVISIONS,
-    CENSUS_RELEASE_STATUS, MOFCOM_ANNOUNCEMENTS,
+    CENSUS_RELEASE_STATUS, MOFCOM_ANNOUNCEMENTS, MOFCOM_PROVISIONS, MOFCOM_CONTROLS, MOFCOM_CONTROL_TIMELINE,
+    CONTROLLED_HS_MAP, COMTRADE_CN_HS6_EXPORTS, CENSUS_HS6_IMPORTS, POLICY_TRADE_EXPOSURE, POLICY_EXPOSURE_WATCHLIST,
 })
 
 # --- HHI bands (US DOJ/FTC merger guidelines, as the seed report uses them) ------------------------------------------

@@ -31,12 +31,17 @@ from trade_pipeline.defs.cn_export_control.dictionary import CATEGORY_ZH_TW, ENT
 from trade_pipeline.defs.cn_export_control.extract import (
     country_codes, extract, find_controlled_items, find_doc_numbers, importance, summary_zh_tw, to_zh_tw,
 )
+from trade_pipeline.defs.cn_export_control import controls as control_rules
 from trade_pipeline.defs.cn_export_control.parse import ListRow, parse_article_html
+from trade_pipeline.defs.cn_export_control.provisions import extract_provisions, provision_record
 from trade_pipeline.defs.cn_export_control.resources import (
     ArticleFetch, MofcomClient, article_number, canonical_url,
 )
 
-TABLE = "mofcom_announcements"
+TABLE = contract.MOFCOM_ANNOUNCEMENTS
+T_PROVISIONS = contract.MOFCOM_PROVISIONS
+T_CONTROLS = contract.MOFCOM_CONTROLS
+T_TIMELINE = contract.MOFCOM_CONTROL_TIMELINE
 GROUP = "cn_export_control"
 OWNERS = ["team:trade-intel"]
 EXTRACTOR_DIR = contract.MOFCOM_EXTRACTOR_DIR
@@ -60,6 +65,9 @@ COLUMNS: list[tuple[str, pl.DataType, str]] = [
     ("suspended_until", pl.Date, "last day of a suspension the announcement states (至… / …一年), else NULL"),
     ("suspension_note", pl.Utf8, "the phrase that states the suspension period"),
     ("doc_number", pl.Utf8, "own document number, e.g. 商务部公告2025年第61号"),
+    ("doc_number_zh_tw", pl.Utf8, "the document number for readers (繁體), e.g. 商務部公告2025年第61號"),
+    ("effective_note_zh_tw", pl.Utf8, "effective_note for readers (繁體)"),
+    ("suspension_note_zh_tw", pl.Utf8, "suspension_note for readers (繁體)"),
     ("issuers", pl.Utf8, "issuing bodies, '、'-joined"),
     ("referenced_numbers", pl.Utf8, "other document numbers cited in the body, ';'-joined"),
     ("controlled_items", pl.Utf8, "controlled items (繁體), ';'-joined"),
@@ -210,6 +218,8 @@ def week_frame(announcements: list[Announcement], partition_key: str, lookback_s
             "suspended_until": f.suspension.until if f.suspension else None,
             "suspension_note": f.suspension.phrase if f.suspension else "",
             "doc_number": f.doc_number, "issuers": "、".join(f.issuers),
+            "doc_number_zh_tw": to_zh_tw(f.doc_number), "effective_note_zh_tw": to_zh_tw(f.effective_note),
+            "suspension_note_zh_tw": to_zh_tw(f.suspension.phrase) if f.suspension else "",
             "referenced_numbers": ";".join(f.referenced_numbers), "controlled_items": ";".join(f.items_zh_tw),
             "controlled_item_keys": ";".join(f.item_keys), "entities": ";".join(f.entities),
             "countries": ";".join(f.countries), "category": f.classification.category,
@@ -306,6 +316,110 @@ def mofcom_announcements(context: AssetExecutionContext, warehouse: Warehouse, m
     )
 
 
+PROVISION_COLUMNS: dict[str, pl.DataType] = {
+    "announcement_id": pl.Utf8, "doc_number": pl.Utf8, "doc_number_zh_tw": pl.Utf8, "seq": pl.Int64,
+    "clause_no": pl.Utf8, "clause_no_zh_tw": pl.Utf8, "level": pl.Int64, "kind": pl.Utf8, "kind_zh_tw": pl.Utf8,
+    "text_zh_hans": pl.Utf8, "text_zh_tw": pl.Utf8, "control_codes": pl.Utf8, "customs_codes": pl.Utf8,
+    "hs6_codes": pl.Utf8, "thresholds_zh_tw": pl.Utf8, "thresholds_json": pl.Utf8, "item_keys": pl.Utf8,
+    "entity_count": pl.Int64, "entity_name": pl.Utf8, "entity_name_zh_tw": pl.Utf8, "referenced_numbers": pl.Utf8,
+    "referenced_numbers_zh_tw": pl.Utf8, "effective_date": pl.Date, "suspension_start": pl.Date,
+    "suspension_until": pl.Date, "extractor_path": pl.Utf8, "review_flags": pl.Utf8,
+}
+
+
+def provisions_frame(announcements: pl.DataFrame, memo: dict | None = None) -> pl.DataFrame:
+    """Provisions of every announcement of one week (a memo keyed by id + body shares the work across weeks)."""
+    records: list[dict] = []
+    for a in announcements.iter_rows(named=True):
+        key = (a["announcement_id"], a["body_text"], a["attachments"], a["publish_date"], a["entities"])
+        found = memo.get(key) if memo is not None else None
+        if found is None:
+            paragraphs = [p for p in (a["body_text"] or "").split("\n") if p.strip()]
+            attachments = [tuple(item.partition("|")[::2]) for item in (a["attachments"] or "").split(";") if item]
+            found = [provision_record(p) for p in extract_provisions(
+                paragraphs, publish_date=a["publish_date"], entities=[e for e in (a["entities"] or "").split(";") if e],
+                attachments=attachments)]
+            if memo is not None:
+                memo[key] = found
+        flags = contract.join_flags(contract.quality_flags(contract.split_flags(a["review_flags"])))
+        for rec in found:
+            records.append({**rec, "announcement_id": a["announcement_id"], "doc_number": a["doc_number"] or "",
+                            "doc_number_zh_tw": to_zh_tw(a["doc_number"] or ""),
+                            "extractor_path": a["extractor_path"], "review_flags": flags})
+    df = pl.DataFrame(records, schema=PROVISION_COLUMNS) if records else pl.DataFrame(schema=PROVISION_COLUMNS)
+    return df.select(list(PROVISION_COLUMNS))
+
+
+def _table_schema(columns: dict[str, pl.DataType]) -> TableSchema:
+    return TableSchema(columns=[TableColumn(n, str(t)) for n, t in columns.items()])
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"python", "duckdb"},
+    owners=OWNERS,
+    deps=[mofcom_announcements],
+    description="Key provisions of each stored announcement, extracted deterministically from its text: numbered "
+                "clauses (一、/（一）/1./a.) with kind, control codes, customs codes (→ HS 2022 six digits), technical "
+                "thresholds, listed entities and counts, suspension windows, annexes; original text verbatim and zh-TW.",
+)
+def mofcom_provisions(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    keys = sorted(context.partition_keys)
+    with warehouse.session():
+        weeks = warehouse.read_partitions(TABLE, keys)
+        memo: dict = {}
+        frames = {key: provisions_frame(weeks[key], memo) if weeks[key].height else pl.DataFrame(
+            schema=PROVISION_COLUMNS) for key in keys}
+        warehouse.replace_partitions(T_PROVISIONS, frames)
+    last = frames[max(frames)]
+    kinds = {k: int(n) for k, n in last.group_by("kind").len().iter_rows()} if last.height else {}
+    return MaterializeResult(metadata={
+        "dagster/row_count": sum(f.height for f in frames.values()),
+        "dagster/column_schema": _table_schema(PROVISION_COLUMNS),
+        "weeks": MetadataValue.json({iso_week_label(k): f.height for k, f in frames.items()}),
+        "kinds_latest_week": MetadataValue.json(kinds),
+    })
+
+
+@asset(
+    partitions_def=weekly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"python", "duckdb"},
+    owners=OWNERS,
+    deps=[mofcom_announcements, mofcom_provisions],
+    description="The controls table (mofcom_controls: one row per listed measure with 文號, items, effective date "
+                "and status as of the week's end) and the timeline per material family (mofcom_control_timeline), "
+                "each row citing its announcement.",
+)
+def mofcom_controls(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    keys = sorted(context.partition_keys)
+    with warehouse.session():
+        anns = warehouse.read_partitions(TABLE, keys)
+        provs = warehouse.read_partitions(T_PROVISIONS, keys)
+        controls: dict[str, pl.DataFrame] = {}
+        steps: dict[str, pl.DataFrame] = {}
+        for key in keys:
+            if anns[key].height == 0:
+                controls[key] = pl.DataFrame(schema=control_rules.CONTROL_COLUMNS)
+            else:
+                controls[key] = control_rules.measures(anns[key], provs[key] if provs[key].height else pl.DataFrame(
+                    schema=PROVISION_COLUMNS), week_end(key))
+            steps[key] = control_rules.timeline(controls[key])
+        warehouse.replace_partitions(T_CONTROLS, controls)
+        warehouse.replace_partitions(T_TIMELINE, steps)
+    last = controls[max(controls)]
+    status_counts = {k: int(n) for k, n in last.group_by("status").len().iter_rows()} if last.height else {}
+    return MaterializeResult(metadata={
+        "dagster/row_count": sum(f.height for f in controls.values()),
+        "dagster/column_schema": _table_schema(control_rules.CONTROL_COLUMNS),
+        "rows/mofcom_control_timeline": sum(f.height for f in steps.values()),
+        "status_latest_week": MetadataValue.json(status_counts),
+    })
+
+
 def render_extractor_markdown(row: dict) -> str:
     """The cited Extractor file of one announcement: facts only, original text quoted, flags visible.
 
@@ -396,4 +510,4 @@ def mofcom_extractor_files(context: AssetExecutionContext, warehouse: Warehouse,
     })
 
 
-ASSETS = [mofcom_announcements, mofcom_extractor_files]
+ASSETS = [mofcom_announcements, mofcom_provisions, mofcom_controls, mofcom_extractor_files]
