@@ -4,7 +4,9 @@ Four groups, one per folder under ``trade_pipeline/defs``, every asset partition
 
     bilateral_trade_flows  UN Comtrade annual partner flows → rankings, balances, concentration (HHI), HS2 structure
     us_trade_census        US Census monthly HS2 flows      → year to date, balances, country detail, revisions
-    cn_export_control      MOFCOM announcements             → parsed, classified, deduplicated policy facts
+    cn_export_control      MOFCOM announcements             → parsed, classified, deduplicated policy facts, key
+                                                              provisions, controls table and timeline
+    policy_exposure        controlled items → HS 2022 codes → China's exports and US imports each measure touches
     trade_briefing         the weekly Traditional-Chinese briefing that cites all three layers
     data_quality           quarantined_rows: every row a source parser refused, per week, with why
 
@@ -23,6 +25,7 @@ from trade_pipeline.defs.cn_export_control import assets as mofcom_assets, check
 from trade_pipeline.defs.cn_export_control.resources import MofcomClient
 from trade_pipeline.defs.data_quality import assets as quality_assets
 from trade_pipeline.defs.operations.schedules import SCHEDULES
+from trade_pipeline.defs.policy_exposure import assets as exposure_assets
 from trade_pipeline.defs.operations.sensors import SENSORS
 from trade_pipeline.defs.trade_briefing import assets as briefing_assets, checks as briefing_checks
 from trade_pipeline.defs.us_trade_census import assets as census_assets, checks as census_checks
@@ -39,7 +42,8 @@ weekly_briefing_job = define_asset_job(
 )
 
 defs = Definitions(
-    assets=[*comtrade_assets.ASSETS, *census_assets.ASSETS, *mofcom_assets.ASSETS, *quality_assets.ASSETS,
+    assets=[*comtrade_assets.ASSETS, *census_assets.ASSETS, *mofcom_assets.ASSETS, *exposure_assets.ASSETS,
+            *quality_assets.ASSETS,
             *briefing_assets.ASSETS],
     asset_checks=[*comtrade_checks.CHECKS, *census_checks.CHECKS, *mofcom_checks.CHECKS, *briefing_checks.CHECKS],
     jobs=[weekly_briefing_job],

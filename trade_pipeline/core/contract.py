@@ -185,6 +185,13 @@ FLAGS: dict[str, Flag] = {f.code: f for f in (
          "the publication date is not a valid date; unknown or taken from the other source"),
     Flag("publish_date_conflict", QUALITY, "列表與內文的公告日期不一致，採較早者",
          "list and page disagree on the publication date; the earlier one is used"),
+    # policy_exposure (controlled HS codes × trade)
+    Flag("code_not_in_reply", QUALITY, "回覆中沒有此 HS 碼的資料列，數字從缺", "the reply has no row for this HS code; figure missing"),
+    Flag("year_not_released", QUALITY, "截至本週尚無已發布的年度資料", "no year released by the week's end"),
+    Flag("shares_inconsistent", QUALITY, "分項加總超過總額，資料不一致", "the parts exceed the total; data inconsistent"),
+    Flag("partner_row_absent", NOTICE, "夥伴國無資料列，以零計", "no row for a partner; counted as zero"),
+    Flag("no_hs_mapping", NOTICE, "此管制物項沒有對應的 HS 碼，無法估算貿易額",
+         "no HS code maps to this controlled item; trade not estimated"),
     # any source: rows of the group were rejected at the parse boundary (see quarantined_rows)
     Flag("quarantined_rows", QUALITY, "部分原始資料列未通過驗證而被隔離", "some source rows failed validation and were quarantined"),
 )}
@@ -261,4 +268,15 @@ LINEAGE: tuple[Lineage, ...] = (
     Lineage(CENSUS_COUNTRY_DETAIL, CENSUS_MONTHLY_FLOWS, _same("cty_code", "flow", "year"),
             "u.hs2 = 'TOTAL' AND u.month <= d.through_month"),
     Lineage(CENSUS_REVISIONS, CENSUS_MONTHLY_FLOWS, _same("cty_code", "flow", "year", "month", "hs2")),
+    # cn_export_control: provisions and measures come from their announcement; timeline steps from their measure
+    Lineage(MOFCOM_PROVISIONS, MOFCOM_ANNOUNCEMENTS, _same("announcement_id")),
+    Lineage(MOFCOM_CONTROLS, MOFCOM_ANNOUNCEMENTS, _same("announcement_id")),
+    Lineage(MOFCOM_CONTROL_TIMELINE, MOFCOM_CONTROLS, _same("measure_id")),
+    # exposure: China's exports of the code in its year (all six partner rows); US imports of the code, both years'
+    # months through the latest month (China and all countries)
+    Lineage(POLICY_TRADE_EXPOSURE, COMTRADE_CN_HS6_EXPORTS, (("hs6", "hs6"), ("cn_export_year", "year"))),
+    Lineage(POLICY_TRADE_EXPOSURE, CENSUS_HS6_IMPORTS, _same("hs6"),
+            "u.year IN (d.us_import_year, d.us_import_year - 1) AND u.month <= d.us_import_through_month"),
+    Lineage(POLICY_TRADE_EXPOSURE, MOFCOM_CONTROLS, _same("measure_id")),
+    Lineage(POLICY_EXPOSURE_WATCHLIST, POLICY_TRADE_EXPOSURE, (("exposure_row_key", "row_key"),)),
 )

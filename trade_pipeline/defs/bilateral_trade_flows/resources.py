@@ -110,6 +110,20 @@ def mirror_params(partner: int, flows: Sequence[str], years: Sequence[int], prev
     return params + ([("maxRecords", str(PREVIEW_RECORD_CAP))] if preview else [])
 
 
+#: Partners of the exposure requests: World (0) and the five reporters the briefing follows (490 = Taiwan).
+EXPOSURE_PARTNERS: tuple[int, ...] = (0, 842, 392, 410, 276, 490)
+
+
+def hs6_exports_params(reporter: int, codes: Sequence[str], years: Sequence[int], partners: Sequence[int],
+                       preview: bool) -> list[tuple[str, str]]:
+    """A reporter's exports of HS6 subheadings to the listed partners (World included), one flow, given years.
+    Keyed: the whole code list in one call; preview: one code per call (the builder passes one)."""
+    params = [("reporterCode", str(reporter)), ("period", _csv(years)), ("flowCode", "X"), ("cmdCode", _csv(codes)),
+              ("partnerCode", _csv(partners)), ("partner2Code", "0"), ("motCode", "0"), ("customsCode", "C00"),
+              ("breakdownMode", "classic"), ("includeDesc", "true")]
+    return params + ([("maxRecords", str(PREVIEW_RECORD_CAP))] if preview else [])
+
+
 def availability_params(years: Sequence[int]) -> list[tuple[str, str]]:
     """Data availability (sources.md 1.12) of every reporter for the candidate years, in one call."""
     return [("period", _csv(years))]
@@ -340,6 +354,25 @@ class ComtradeClient(SourceClient):
     def mirror(self, flows: Sequence[str], years: Sequence[int], partner: int = TAIWAN_PARTNER_CODE) -> list[FetchResult]:
         return self._fetch_flows_years("mirror", mirror_params, partner, flows, years)
 
+    def hs6_exports(self, reporter: int, codes: Sequence[str], year: int,
+                    partners: Sequence[int] = EXPOSURE_PARTNERS) -> list[FetchResult]:
+        """Exports of ``codes`` (HS6) by ``reporter`` to ``partners`` in ``year``: keyed, one call for the whole list
+        (split into one call per code when it comes back capped); preview, one call per code. Each request goes
+        through :meth:`_try_fetch` (quota reserved before sending; a failure covers that request only)."""
+        codes = sorted(dict.fromkeys(codes))
+        if not codes:
+            return []
+        keyed = self.uses_keyed_endpoint()
+        if keyed:
+            first = self._try_fetch("hs6_exports", KEYED_PATH,
+                                    hs6_exports_params(reporter, codes, [year], partners, False), keyed)
+            if first.failed or not first.truncated or len(codes) == 1:
+                return [first]
+            return [self._try_fetch("hs6_exports", KEYED_PATH, hs6_exports_params(reporter, [c], [year], partners,
+                                                                                   False), keyed) for c in codes]
+        return [self._try_fetch("hs6_exports", PREVIEW_PATH, hs6_exports_params(reporter, [c], [year], partners, True),
+                                keyed) for c in codes]
+
     def availability(self, years: Sequence[int]) -> FetchResult:
         # Public and key-free in every mode: it costs no quota.
         return self._fetch("availability", AVAILABILITY_PATH, availability_params(years), keyed=False)
@@ -348,6 +381,10 @@ class ComtradeClient(SourceClient):
         """Calls a week needs with an empty cache (no truncation): availability + partner totals + HS2 + mirror."""
         per_subject = 1 if self.uses_keyed_endpoint() else flows * years
         return 1 + reporters * per_subject * 2 + per_subject
+
+    def exposure_requests_per_cold_week(self, codes: int) -> int:
+        """Calls the exposure layer adds to a cold week (no truncation): keyed 1, preview one per HS6 code."""
+        return 1 if self.uses_keyed_endpoint() else codes
 
 
 def _is_clean_envelope(resp: HttpResponse) -> bool:

@@ -420,7 +420,21 @@ def mofcom_controls(context: AssetExecutionContext, warehouse: Warehouse) -> Mat
     })
 
 
-def render_extractor_markdown(row: dict) -> str:
+_FETCH_STATUS_ZH = {"ok": "已取得內文", "title_only": "僅有標題", "garbled": "內文為亂碼", "failed": "擷取失敗"}
+
+
+def _money(v: float | None) -> str:
+    if v is None:
+        return "—"
+    return f"{v / 1e6:,.1f} 百萬美元"
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v:.1f} %"
+
+
+def render_extractor_markdown(row: dict, provisions: list[dict] | None = None, control: dict | None = None,
+                              exposure: list[dict] | None = None) -> str:
     """The cited Extractor file of one announcement: facts only, original text quoted, flags visible.
 
     Every scraped value is escaped (``core.markdown``): a title carrying HTML, Liquid ``{{ }}``, table pipes or
@@ -436,28 +450,54 @@ def render_extractor_markdown(row: dict) -> str:
         "",
         f"- **原始標題（簡體）**: {e(row['title'])}",
         f"- **來源網址**: {e(row['url'])}",
-        f"- **文號**: {e(row['doc_number']) or '（未標示）'}",
-        f"- **發布機關**: {e(row['issuers']) or '（未標示）'}",
+        f"- **文號**: {e(row.get('doc_number_zh_tw') or to_zh_tw(row['doc_number'])) or '（未標示）'}",
+        *([f"- **文號（簡體原文）**: {e(row['doc_number'])}"] if row.get("doc_number") else []),
+        f"- **發布機關**: {e(to_zh_tw(row['issuers'])) or '（未標示）'}",
         f"- **發布日期**: {row['publish_date'] or '不明'}",
         f"- **生效日期**: {row['effective_date'] or '未載明'}",
-        f"- **生效條款**: {e(row['effective_note']) or '—'}",
-        *([f"- **暫停期間**: {row['effective_date'] or '?'} 至 {row['suspended_until']}（{e(row['suspension_note'])}）"]
+        f"- **生效條款**: {e(row.get('effective_note_zh_tw') or to_zh_tw(row['effective_note'])) or '—'}",
+        *([f"- **暫停期間**: {row['effective_date'] or '?'} 至 {row['suspended_until']}"
+           f"（{e(row.get('suspension_note_zh_tw') or to_zh_tw(row['suspension_note']))}）"]
           if row.get("suspended_until") else []),
+        *([f"- **措施狀態（截至 {control['status_as_of']}）**: {e(control['status_zh_tw'])}"] if control else []),
         f"- **管制物項**: {lst(row['controlled_items']) or '—'}",
-        f"- **列名實體**: {lst(row['entities']) or '—'}",
+        f"- **列名實體**: {lst(to_zh_tw(row['entities'])) or '—'}",
         f"- **涉及國家／地區**: {lst(row['countries']) or '—'}",
-        f"- **引用文號**: {lst(row['referenced_numbers']) or '—'}",
-        f"- **類別**: {row['category']}（{CATEGORY_ZH_TW.get(row['category'], '')}）",
-        f"- **信心度**: {row['confidence']}（規則：{e(row['category_rule'])}）",
-        f"- **擷取狀態**: {row['fetch_status']}" + (f"（{e(row['fetch_problem'])}）" if row['fetch_problem'] else ""),
+        f"- **引用文號**: {lst(to_zh_tw(row['referenced_numbers'])) or '—'}",
+        f"- **類別**: {CATEGORY_ZH_TW.get(row['category'], '未分類')}",
+        f"- **信心度**: {row['confidence']}",
+        f"- **擷取狀態**: {_FETCH_STATUS_ZH.get(row['fetch_status'], '不明')}",
         f"- **欄目**: {row['column_ids']}",
-        f"- **旗標**: {', '.join(e(f) for f in flags) if flags else '無'}",
+        f"- **資料檢核**: {'；'.join(contract.flag_words(flags)) if flags else '無'}",
         "",
         "## 摘要（由萃取事實組成）",
         "",
         e(row["summary_zh_tw"]),
         "",
     ]
+    kept = [p for p in (provisions or []) if p["kind"] not in ("procedure", "other")]
+    if kept:
+        lines += ["## 重點條款（依原文萃取，繁體）", "", "| 條次 | 類型 | 內容 | 技術門檻 | 海關商品編號（HS 六位碼） |",
+                  "|---|---|---|---|---|"]
+        for p in kept:
+            codes = p["customs_codes"].replace(";", "、")
+            hs6 = p["hs6_codes"].replace(";", "、")
+            lines.append(f"| {e(p['clause_no_zh_tw']) or '—'} | {p['kind_zh_tw']} | {e(p['text_zh_tw'])} | "
+                         f"{e(p['thresholds_zh_tw']) or '—'} | {(e(codes) + '（' + hs6 + '）') if codes else '—'} |")
+        lines.append("")
+    if exposure:
+        lines += ["## 貿易曝險（HS 六位碼，範圍可能大於管制物項）", "",
+                  "| HS 碼 | 品項 | 中國出口（年度） | 輸美占比 | 美國進口（年初至今） | 自中國 | 中國占比 | 自中國年增減 | 資料檢核 |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for x in exposure:
+            xf = contract.split_flags(x["review_flags"])
+            mark = "[REVIEW_NEEDED] " if contract.quality_flags(xf) else ""
+            lines.append(
+                f"| {x['hs6'] or '—'} | {e(x['items_zh_tw'])} | {_money(x['cn_export_world_usd'])}"
+                f"（{x['cn_export_year'] or '—'}） | {_pct(x['share_to_842_pct'])} | {_money(x['us_import_ytd_usd'])} | "
+                f"{_money(x['us_import_from_cn_ytd_usd'])} | {_pct(x['cn_share_of_us_imports_pct'])} | "
+                f"{_pct(x['us_import_from_cn_yoy_pct'])} | {mark}{'；'.join(contract.flag_words(xf)) or '無'} |")
+        lines.append("")
     if row.get("attachments"):
         lines += ["## 附件", ""]
         for item in row["attachments"].split(";"):
@@ -479,20 +519,34 @@ def render_extractor_markdown(row: dict) -> str:
     group_name=GROUP,
     kinds={"markdown"},
     owners=OWNERS,
-    deps=[mofcom_announcements],
-    description="One Extractor markdown file per announcement of the week: Extractor/cn_export_control/<slug>.md.",
+    deps=[mofcom_announcements, mofcom_provisions, mofcom_controls, "policy_trade_exposure"],
+    description="One Extractor markdown file per announcement of the week: Extractor/cn_export_control/<slug>.md "
+                "(facts, key provisions, status, exposure figures, original text).",
 )
 def mofcom_extractor_files(context: AssetExecutionContext, warehouse: Warehouse, site: Site) -> MaterializeResult:
     written: dict[str, int] = {}
     flagged = 0
+    keys = sorted(context.partition_keys)
     with warehouse.session(read_only=True):
-        weeks = {key: warehouse.read_partition(TABLE, key) for key in sorted(context.partition_keys)}
+        weeks = {key: warehouse.read_partition(TABLE, key) for key in keys}
+        provs = warehouse.read_partitions(T_PROVISIONS, keys)
+        ctrls = warehouse.read_partitions(T_CONTROLS, keys)
+        expos = warehouse.read_partitions(contract.POLICY_TRADE_EXPOSURE, keys)
+
+    def grouped(df: pl.DataFrame, col: str) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for r in df.iter_rows(named=True) if df.height else []:
+            out.setdefault(r[col], []).append(r)
+        return out
     # Weeks in ascending order as before: the newest week's version of a file is the one left on disk. A file whose
     # text an earlier week of this run already wrote identically is not written again.
     last_text: dict[str, str] = {}
     for key, df in weeks.items():
+        p_by, c_by, x_by = grouped(provs[key], "announcement_id"), grouped(ctrls[key], "measure_id"), grouped(
+            expos[key], "measure_id")
         for row in df.iter_rows(named=True):
-            text = render_extractor_markdown(row)
+            aid = row["announcement_id"]
+            text = render_extractor_markdown(row, p_by.get(aid), (c_by.get(aid) or [None])[0], x_by.get(aid))
             if last_text.get(row["extractor_path"]) != text:
                 site.write(row["extractor_path"], text)
                 last_text[row["extractor_path"]] = text

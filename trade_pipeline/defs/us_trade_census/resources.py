@@ -100,6 +100,41 @@ def plan_requests(latest: tuple[int, int]) -> list[CensusRequest]:
     return plan
 
 
+#: Census Schedule C codes of the exposure requests: China and the all-countries total ('-', sources.md 2.3).
+EXPOSURE_COUNTRIES: tuple[str, ...] = ("5700", "-")
+
+
+def hs6_import_params(codes: list[str], year: int, first_month: int, last_month: int,
+                      countries: tuple[str, ...] = EXPOSURE_COUNTRIES) -> list[tuple[str, str]]:
+    """US general imports at HS6 for the listed codes and countries, one year's months, in one request.
+
+    ``CTY_CODE=-`` (all countries) as a predicate and repeated ``CTY_CODE`` are used by public clients; repeating
+    ``I_COMMODITY`` to ask for several codes at once is the API's documented predicate form but **unconfirmed** for
+    intltrade, so the parser checks that every asked code came back (a missing code is flagged, never zero)."""
+    req = CensusRequest(flow="import", level="HS6", year=year, first_month=first_month, last_month=last_month)
+    params: list[tuple[str, str]] = [("get", "CTY_NAME,GEN_VAL_MO,I_COMMODITY")]
+    params += [("CTY_CODE", c) for c in countries]
+    params.append(("COMM_LVL", "HS6"))
+    params += [("I_COMMODITY", c) for c in sorted(dict.fromkeys(codes))]
+    params.append(("time", req.time_predicate()))
+    return params
+
+
+@dataclass
+class CensusRawFetch:
+    """One exposure request: 'ok' (rows as parsed by header), 'no_data' (204) or 'failed' (error kept)."""
+
+    year: int
+    first_month: int
+    last_month: int
+    status: str
+    rows: list[dict] = field(default_factory=list)
+    request_key: str = ""
+    request_id: str = ""
+    fetched_at: str = ""
+    error: str = ""
+
+
 class CensusTradeClient(SourceClient):
     """Census intltrade client. ``base_url`` empty = the public API; tests point it at a loopback server.
 
@@ -193,6 +228,22 @@ class CensusTradeClient(SourceClient):
                                   f"{latest[0]}-{latest[1]:02d}", "every request failed; first error: "
                                   + results[0].error)
         return results
+
+    def hs6_imports(self, codes: list[str], year: int, first_month: int, last_month: int) -> CensusRawFetch:
+        """US imports of ``codes`` (HS6) from China and from all countries, months first..last of ``year``, one
+        request. Never raises except for an auth failure: a failed request is a 'failed' fetch naming the request."""
+        params = hs6_import_params(codes, year, first_month, last_month)
+        try:
+            resp = self._get(FLOW_ENDPOINT["import"], params)
+            if resp is None:
+                return CensusRawFetch(year, first_month, last_month, "no_data")
+            rows = parse_table(resp.content, resp.request_key)
+        except CensusAuthError:
+            raise
+        except (SourceHttpError, CensusFormatError) as exc:
+            return CensusRawFetch(year, first_month, last_month, "failed", error=str(exc)[:500])
+        return CensusRawFetch(year, first_month, last_month, "ok", rows, resp.request_key, resp.request_id,
+                              resp.fetched_at)
 
     # -- internals --------------------------------------------------------------------------------------------------
     def _get(self, endpoint: str, params: list[tuple[str, str]], use_cache: bool = True) -> HttpResponse | None:
