@@ -118,12 +118,31 @@ def main() -> int:
             error = f"{type(exc).__name__}: {exc}"
         out["retries_at_budget_edge"] = {"budget": 3, "calls_before": 2, "requests_on_wire": wire.requests,
                                          "quota_file_calls": c.keyed_calls_today(), "error": error}
+        # 6. the exposure request (China's HS6 exports, whole code list in one keyed call) is metered by the same
+        #    guard: with the budget spent it is refused before the wire; a cold week with a key asks for it once
+        from trade_pipeline.defs.policy_exposure.mapping import all_codes, load_map
+        codes = all_codes(load_map())
+        wire = Wire()
+        c = client(Path(tmp) / "s6", wire, budget=1)
+        first = c.hs6_exports(156, codes, 2024)
+        refusal = None
+        try:
+            c.hs6_exports(156, codes, 2023)
+        except ct.ComtradeQuotaError as exc:
+            refusal = str(exc)
+        out["exposure_quota_guard"] = {"hs6_codes": len(codes), "first_call_requests": len(first),
+                                       "requests_on_wire": wire.requests, "refusal": refusal,
+                                       "cold_week_keyed_calls": c.requests_per_cold_week(6)
+                                       + c.exposure_requests_per_cold_week(len(codes))}
     s1, s2, s3, s4 = (out[k] for k in ("budget_3", "default_budget_at_499", "retries_counted", "server_403_quota"))
     s5 = out["retries_at_budget_edge"]
     out["proven"] = bool(s1["requests_on_wire"] == 3 and s1["refusal"] and s2["requests_on_wire"] == 0 and s2["refusal"]
                          and s3["requests_on_wire"] == 3 and s3["quota_file_calls"] == 3 and s3["refusal"]
                          and s4["first_error"] and s4["requests_on_wire"] == 1 and s4["refusal"]
-                         and s5["quota_file_calls"] <= 3)
+                         and s5["quota_file_calls"] <= 3
+                         and out["exposure_quota_guard"]["requests_on_wire"] == 1
+                         and bool(out["exposure_quota_guard"]["refusal"])
+                         and out["exposure_quota_guard"]["cold_week_keyed_calls"] <= 30)
     print(json.dumps(out, ensure_ascii=False))
     return 0 if out["proven"] else 1
 
