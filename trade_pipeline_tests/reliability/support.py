@@ -100,7 +100,7 @@ LAYER_TABLES = {
                  "commodity_structure"},
     "census": {"census_monthly_flows", "census_release_status", "census_trade_balance", "census_country_detail",
                "census_revisions"},
-    "mofcom": {"mofcom_announcements"},
+    "mofcom": {"mofcom_announcements", "mofcom_provisions", "mofcom_controls", "mofcom_control_timeline"},
 }
 CLIENT_KEY = {"comtrade": "comtrade", "census": "census", "mofcom": "mofcom"}
 

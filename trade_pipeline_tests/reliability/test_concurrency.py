@@ -15,6 +15,7 @@ from pathlib import Path
 
 from trade_pipeline.core.paths import PROJECT_ROOT
 from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline_tests.reliability import support
 from trade_pipeline_tests.reliability.support import WEEK_A, WEEK_B
 
 RUN = r'''
@@ -44,7 +45,7 @@ def test_concurrent_runs_same_and_different_weeks(baseline, isolated_data_dir: P
     errors = [p.stderr.read().decode() for p in procs]
     assert [p.wait(30) for p in procs] == [0, 0, 0], [e[-3000:] for e in errors]
     assert not any("WarehouseLockTimeout" in e or "Could not set lock" in e for e in errors)
-    expected = {k: n for k, n in baseline.counts.items() if k[0] == "mofcom_announcements"}
+    expected = {k: n for k, n in baseline.counts.items() if k[0] in support.LAYER_TABLES["mofcom"]}
     assert Warehouse().row_counts() == expected
     ids = Warehouse().query("SELECT week_start, announcement_id, count(*) AS n FROM mofcom_announcements "
                             "GROUP BY ALL HAVING count(*) > 1")
