@@ -8,6 +8,10 @@ Runs go through the instance at ``$DAGSTER_HOME`` (default: the project root, wh
 data/dagster), so they appear in `dagster dev`'s run history exactly like `dg launch` runs. Reports go to stdout,
 logs and progress to stderr; the exit status is 0 on success, 1 when the run fails, 2 on bad arguments.
 Dagster is imported only once the arguments are valid, so `--help` and usage errors answer at once.
+
+Before a run starts, runs of the instance left STARTED/STARTING by a process that no longer exists (a killed
+`trade-pipeline`, a dead run worker) are marked failed (defs/operations/run_health.py), so the daemon's run queue
+is not blocked by them. A failed run ends in one line, `[trade-pipeline] error: …`, naming each cause.
 """
 
 from __future__ import annotations
@@ -338,10 +342,16 @@ def run_weeks(plan: Plan, log_level: str) -> list[Path]:
         DEFINITIONS_MODULE, DEFINITIONS_ATTRIBUTE, working_directory=str(PROJECT_ROOT)
     ).get_reconstructable_job(JOB_NAME)
     invocation = uuid.uuid4().hex
-    tags = {**plan.tags, **WAREHOUSE_TAG, "trade_pipeline/launched_by": "cli", INVOCATION_TAG: invocation}
+    from trade_pipeline.defs.operations.run_health import cli_run_tags, fail_dead_runs
+
+    # pid + host: a later process (or the daemon's run monitoring) can tell when this one died without reporting
+    tags = {**plan.tags, **WAREHOUSE_TAG, "trade_pipeline/launched_by": "cli", INVOCATION_TAG: invocation,
+            **cli_run_tags()}
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
 
     with open_instance() as instance:
+        # A run left STARTED by a process that is gone would block the daemon's queue for good: fail it first.
+        fail_dead_runs(instance, say=_say)
         watcher = ProgressWatcher(instance, invocation, plan)
         watcher.start()
         try:
