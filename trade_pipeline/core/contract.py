@@ -80,6 +80,22 @@ QUARANTINE_REASONS: dict[str, str] = {
     "date_conflict": "the list and the page state different publication dates",
 }
 
+#: The columns that identify one row of a table within its week (a figure's source row is week_start + these).
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    COMTRADE_PARTNER_FLOWS: ("reporter_code", "partner_code", "flow", "year", "source_kind"),
+    COMTRADE_COMMODITY_FLOWS: ("reporter_code", "flow", "year", "hs2"),
+    PARTNER_RANKINGS: ("reporter_code", "flow", "year", "rank"),
+    TRADE_BALANCES: ("reporter_code", "partner_code", "year"),
+    MARKET_CONCENTRATION: ("reporter_code", "flow", "year"),
+    COMMODITY_STRUCTURE: ("reporter_code", "flow", "year", "hs2"),
+    CENSUS_MONTHLY_FLOWS: ("cty_code", "flow", "year", "month", "hs2"),
+    CENSUS_TRADE_BALANCE: ("cty_code", "year", "hs2"),
+    CENSUS_COUNTRY_DETAIL: ("cty_code", "flow", "rank"),
+    CENSUS_REVISIONS: ("cty_code", "flow", "year", "month", "hs2"),
+    CENSUS_RELEASE_STATUS: (),
+    MOFCOM_ANNOUNCEMENTS: ("announcement_id",),
+}
+
 #: Layer tables a report figure may come from.
 SOURCE_TABLES = frozenset({
     COMTRADE_PARTNER_FLOWS, COMTRADE_COMMODITY_FLOWS, PARTNER_RANKINGS, TRADE_BALANCES, MARKET_CONCENTRATION,
@@ -158,7 +174,7 @@ FLAGS: dict[str, Flag] = {f.code: f for f in (
          "the API's year-to-date value could not be parsed (sum of months used)"),
     Flag("total_derived_from_hs2", QUALITY, "國家總額請求失敗，以章別加總推得",
          "country total request failed; derived from chapters"),
-    Flag("mom_gt_30pct", NOTICE, "月增減幅度逾三成", "moved more than 30 % month on month"),
+    Flag("mom_gt_30pct", NOTICE, "月增減幅度逾三成", "moved more than thirty percent month on month"),
     Flag("total_ne_hs2_sum", QUALITY, "章別加總與國家總額不符", "chapters do not sum to the country total"),
     Flag("ytd_mismatch", NOTICE, "月值累計與官方累計值不符", "sum of months differs from the API's year to date"),
     Flag("hs2_fetch_failed", QUALITY, "章別資料請求失敗，章別數字不完整", "chapter requests failed; chapter figures incomplete"),
@@ -192,6 +208,8 @@ FLAGS: dict[str, Flag] = {f.code: f for f in (
     Flag("partner_row_absent", NOTICE, "夥伴國無資料列，以零計", "no row for a partner; counted as zero"),
     Flag("no_hs_mapping", NOTICE, "此管制物項沒有對應的 HS 碼，無法估算貿易額",
          "no HS code maps to this controlled item; trade not estimated"),
+    # any layer table: a stored number that is NaN or infinite (never printed as a number)
+    Flag("value_not_finite", QUALITY, "數值不是有限數（NaN 或無限大）", "value is not finite (NaN or infinity)"),
     # any source: rows of the group were rejected at the parse boundary (see quarantined_rows)
     Flag("quarantined_rows", QUALITY, "部分原始資料列未通過驗證而被隔離", "some source rows failed validation and were quarantined"),
 )}

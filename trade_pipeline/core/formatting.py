@@ -95,6 +95,11 @@ def signed_usd(value: float | int) -> str:
     return "+" + text
 
 
+def usd_signed(value: float | int) -> str:
+    """A balance in running text, currency and sign shown: 'USD +6,971 億', 'USD -1,754 億'."""
+    return f"USD {signed_usd(value)}"
+
+
 def pct(value: float | int) -> str:
     """Percent value (14.76 means 14.76 %) with two decimals: '14.76%'."""
     d = round_half_up(value, 2)
@@ -151,6 +156,7 @@ FORMATTERS = {
     "usd": usd,
     "usd_amount": usd_amount,
     "signed_usd": signed_usd,
+    "usd_signed": usd_signed,
     "pct": pct,
     "signed_pct": signed_pct,
     "hhi": hhi,

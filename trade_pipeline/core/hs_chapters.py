@@ -134,6 +134,20 @@ HS2_CHAPTERS: dict[str, tuple[str, str]] = {
     "99": ("特殊進口申報規定（美國國家章）", "Special import reporting provisions (US national chapter)"),
 }
 
+#: The one short name per chapter used in running text (the full titles stay in tables and Extractor files).
+#: Chapters not listed print their title up to its first '；'.
+HS2_SHORT_ZH: dict[str, str] = {
+    "02": "肉類", "03": "水產品", "04": "乳品及禽蛋", "08": "果實及堅果", "10": "穀類", "12": "油料種子",
+    "15": "油脂", "22": "飲料及酒類", "23": "飼料", "26": "礦砂", "27": "礦物燃料", "28": "無機化學品",
+    "29": "有機化學品", "30": "醫藥品", "32": "染料及塗料", "33": "香精及化妝品", "34": "清潔劑及蠟",
+    "38": "雜項化學產品", "39": "塑膠及其製品", "40": "橡膠及其製品", "44": "木及木製品", "47": "紙漿",
+    "48": "紙及紙板", "52": "棉花", "61": "針織成衣", "62": "梭織成衣", "64": "鞋類", "71": "珠寶及貴金屬",
+    "72": "鋼鐵", "73": "鋼鐵製品", "74": "銅及其製品", "76": "鋁及其製品", "81": "其他卑金屬", "82": "工具",
+    "84": "機械", "85": "電機設備", "86": "鐵道車輛", "87": "車輛及零件", "88": "航空器", "89": "船舶",
+    "90": "光學及精密儀器", "93": "武器及彈藥", "94": "家具及燈具", "95": "玩具及運動用品", "96": "雜項製品",
+    "97": "藝術品及古董", "98": "特殊分類", "99": "特殊進口申報",
+}
+
 TOTAL_CODES = frozenset({"TOTAL", "-", ""})
 TOTAL_NAME_ZH = "總計"
 TOTAL_NAME_EN = "Total, all commodities"
@@ -160,6 +174,17 @@ def hs2_name_zh(code: str | int, english_fallback: str | None = None) -> str:
     if key in HS2_CHAPTERS:
         return HS2_CHAPTERS[key][0]
     return english_fallback or f"HS {key}"
+
+
+def hs2_short_zh(code: str | int) -> str:
+    """The chapter's short name for running text ('84' → '機械'); the title up to its first '；' otherwise."""
+    try:
+        key = normalize_hs2(code)
+    except ValueError:
+        return str(code)
+    if key == "TOTAL":
+        return TOTAL_NAME_ZH
+    return HS2_SHORT_ZH.get(key) or hs2_name_zh(key).split("；")[0]
 
 
 def hs2_name_en(code: str | int) -> str:
