@@ -5,12 +5,10 @@
 - a warehouse session opens the DuckDB file once for many reads and writes;
 - ``replace_partitions`` (several weeks, one transaction) leaves the table exactly as one ``replace_partition`` per
   week does, and ``read_partitions`` returns exactly what ``read_partition`` returns week by week;
-- ``resolve_claims`` (a few UNION ALL queries) answers exactly as ``resolve_claim`` claim by claim, errors included.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -26,7 +24,6 @@ from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.defs.bilateral_trade_flows import fetch, parse, resources
 from trade_pipeline.defs.bilateral_trade_flows.assets import comtrade_commodity_flows, comtrade_partner_flows
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
-from trade_pipeline.defs.trade_briefing.claims import resolve_claim, resolve_claims
 
 W04, W05 = "2026-01-19", "2026-01-26"
 COMTRADE_TABLES = ("comtrade_partner_flows", "comtrade_requests", "comtrade_data_availability",
@@ -209,59 +206,6 @@ class _null:
 
     def __exit__(self, *exc: object) -> None:
         return None
-
-
-def test_resolve_claims_answers_like_resolve_claim(tmp_path: Path) -> None:
-    wh = Warehouse(path=str(tmp_path / "w.duckdb"))
-    week = "2026-01-26"
-    wh.replace_partition("partner_rankings", week, pl.DataFrame({
-        "reporter_code": [156, 156, 156, 842], "flow": ["X", "X", "X", "M"], "year": [2024, 2024, 2024, 2024],
-        "rank": [1, 2, 2, 1], "value_usd": [5.0e11, 4.0e11, 3.9e11, None], "partner_name": ["USA", "HKG", "JPN", "x"]}))
-    wh.replace_partition("mofcom_announcements", week, pl.DataFrame({
-        "announcement_id": ["mofcom-1", "mofcom-2"], "title": ["第61号公告", "清单"],
-        "fetch_status": ["ok", "title_only"], "publish_date": pl.Series([None, None], dtype=pl.Date)}))
-
-    def claim(table: str, row_key: dict, column: str, text: str, kind: str = "usd_amount",
-              value: float | None = 1.0) -> dict:
-        return {"table_name": table, "row_key": json.dumps(row_key, ensure_ascii=False), "column_name": column,
-                "claim_text": text, "format_kind": kind, "value": value}
-
-    from trade_pipeline.core.formatting import format_as
-    rank = {"week_start": week, "reporter_code": 156, "flow": "X", "year": 2024}
-    claims = [
-        claim("partner_rankings", {**rank, "rank": 1}, "value_usd", format_as("usd_amount", 5.0e11)),  # ok
-        claim("partner_rankings", {**rank, "rank": 1}, "value_usd", "999"),  # value differs
-        claim("partner_rankings", {**rank, "rank": 2}, "value_usd", "x"),  # two rows match
-        claim("partner_rankings", {**rank, "rank": 9}, "value_usd", "x"),  # no row
-        claim("partner_rankings", {"week_start": week, "reporter_code": 842, "flow": "M", "year": 2024, "rank": 1},
-              "value_usd", "x"),  # NULL
-        claim("partner_rankings", {**rank, "rank": 1}, "partner_name", "USA", kind="md_text", value=None),
-        claim("partner_rankings", {**rank, "rank": [1, 2]}, "count(*)", format_as("count", 3.0), kind="count"),
-        claim("partner_rankings", {**rank, "rank": 1}, "value_usd; DROP TABLE x", "x"),  # not an identifier
-        claim("partner_rankings", {**rank, "bad col": 1}, "value_usd", "x"),  # not an identifier
-        claim("partner_rankings", {**rank, "rank": {"between": [1, 2]}}, "count(distinct rank)",
-              format_as("count", 2.0), kind="count"),
-        claim("partner_rankings", {**rank, "no_such_column": 1}, "value_usd", "x"),  # DuckDB binder error
-        claim("mofcom_announcements", {"week_start": week, "fetch_status": {"ne": "ok"}}, "count(*)",
-              format_as("count", 1.0), kind="count"),
-        claim("mofcom_announcements", {"week_start": week, "publish_date": None}, "count(*)",
-              format_as("count", 2.0), kind="count"),
-        claim("trade_balances", {"week_start": week}, "balance_usd", "x"),  # table does not exist yet
-        claim("secrets", {"week_start": week}, "x", "x"),  # not a source table
-        claim("methodology", {"group": "hhi_levels"}, "low_below", format_as("count", 1500.0), kind="count"),
-        claim("methodology", {"group": "nope"}, "low_below", "1"),
-    ]
-    with wh.connect(read_only=True) as conn:
-        one_by_one = []
-        for c in claims:
-            try:
-                one_by_one.append(resolve_claim(conn, c))
-            except (duckdb.Error, ValueError) as exc:
-                one_by_one.append((False, f"{type(exc).__name__}: {exc}"))
-        batched = resolve_claims(conn, claims)
-    assert batched == one_by_one
-    assert batched[0][0] and batched[5][0] and batched[6][0] and batched[11][0] and batched[12][0]
-    assert not any(ok for ok, _ in batched[1:5]) and not batched[7][0] and not batched[10][0]
 
 
 def test_bounded_memo_evicts_least_recently_used_beyond_its_weight() -> None:

@@ -12,7 +12,7 @@ EXPECTED = {
     "us_trade_census": {"census_monthly_flows", "census_trade_balance", "census_country_detail", "census_revisions",
                         "census_extractor_files"},
     "cn_export_control": {"mofcom_announcements", "mofcom_extractor_files"},
-    "trade_briefing": {"trade_briefing", "trade_briefing_index"},
+    "trade_briefing": {"briefing_facts", "trade_briefing", "trade_briefing_index"},
 }
 
 
@@ -43,10 +43,11 @@ def test_every_asset_is_weekly_single_run_and_documented() -> None:
         assert node.kinds, name
 
 
-def test_report_depends_on_all_three_layers() -> None:
+def test_report_depends_on_all_three_layers_through_its_facts() -> None:
     graph = _asset_graph()
-    upstream = {k.to_user_string() for k in graph.get(AssetKey("trade_briefing")).parent_keys}
-    assert {"market_concentration", "census_trade_balance", "mofcom_announcements"} <= upstream
+    facts = {k.to_user_string() for k in graph.get(AssetKey("briefing_facts")).parent_keys}
+    assert {"market_concentration", "census_trade_balance", "mofcom_announcements"} <= facts
+    assert {k.to_user_string() for k in graph.get(AssetKey("trade_briefing")).parent_keys} == {"briefing_facts"}
 
 
 def test_the_weekly_job_covers_the_whole_graph() -> None:

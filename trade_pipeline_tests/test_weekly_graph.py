@@ -112,10 +112,11 @@ def test_every_stored_figure_prints_one_way_in_the_sample_report(w05, w05_data: 
     """The seed printed HS84 as both 1,051 and 1,052 億: here one stored value has one printed form per format."""
     with Warehouse().connect(read_only=True) as conn:
         clashes = conn.execute(
-            "SELECT table_name, row_key, column_name, format_kind, list(DISTINCT claim_text) FROM briefing_claims "
+            "SELECT table_name, row_key, column_name, kind, list(DISTINCT claim_text) FROM briefing_claims "
             "WHERE week_start = ?::DATE AND value IS NOT NULL GROUP BY ALL HAVING count(DISTINCT claim_text) > 1",
             [W05]).fetchall()
-        n = conn.execute("SELECT count(*) FROM briefing_claims WHERE week_start = ?::DATE", [W05]).fetchone()[0]
+        n = conn.execute("SELECT count(*) FROM briefing_claims WHERE week_start = ?::DATE AND slot IS NOT NULL",
+                         [W05]).fetchone()[0]
     assert n > 200 and clashes == []
 
 
@@ -175,7 +176,7 @@ def test_a_two_week_range_is_one_run_and_fills_last_week(tmp_path: Path) -> None
     site = tmp_path / "data" / "site"
     w06 = (site / REPORT.format("2026-W06")).read_text(encoding="utf-8")
     conc = w06.split("## 四、市場集中度變化")[1].split("\n## ")[0]
-    us = next(line for line in conc.splitlines() if line.startswith("| 美國 (842)"))
+    us = next(line for line in conc.splitlines() if line.startswith("| 美國（842）"))
     header = next(line for line in conc.splitlines() if line.startswith("| 國家"))
     cells = [c.strip() for c in us.strip("|").split("|")]
     names = [c.strip() for c in header.strip("|").split("|")]

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from trade_pipeline.core.warehouse import Warehouse
-from trade_pipeline.defs.trade_briefing.inputs import load_week_inputs
+from trade_pipeline.core.partitions import iso_week_label
+from trade_pipeline.defs.trade_briefing.facts import week_facts
 from trade_pipeline.defs.trade_briefing.render import render_report
 from trade_pipeline_tests.reliability import support
 from trade_pipeline_tests.reliability.support import CANONICAL, WEEK_B
@@ -51,8 +52,10 @@ def test_hostile_title_is_data_in_tables_extractor_and_report(world, captures: P
     assert "49" not in md.replace("2026", "")
 
     # The report: the title is printed escaped — no raw HTML, no template syntax, no extra table columns.
-    report = render_report(load_week_inputs(Warehouse(), WEEK_B), support.data_dir() / "site",
-                           datetime(2026, 2, 2, tzinfo=timezone.utc), []).markdown
+    site = support.data_dir() / "site"
+    ((_, facts),) = list(week_facts(Warehouse(), [WEEK_B], site))
+    report = render_report(list(facts), iso_week_label(WEEK_B), site, datetime(2026, 2, 2, tzinfo=timezone.utc),
+                           []).markdown
     assert "alert(1)" in report, "the hostile announcement is not in the report (test would prove nothing)"
     assert "&lt;script&gt;alert(1)" in report
     for raw in ("<script>", "{{ 7*7 }}", "{%", "%}", "{{", "}}", " 49 "):

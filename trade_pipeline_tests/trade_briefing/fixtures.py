@@ -103,13 +103,17 @@ ANNOUNCEMENTS: list[dict[str, Any]] = [
 
 
 def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    return pl.DataFrame(rows, infer_schema_length=None)
+    df = pl.DataFrame(rows, infer_schema_length=None)
+    # an all-null measure (e.g. hhi_prev_week of a first week) is a DOUBLE column, as the layers write it
+    numeric = [c for c, t in df.schema.items() if t == pl.Null and (c.endswith(("_usd", "_pct")) or c.startswith("hhi"))]
+    return df.with_columns(pl.col(numeric).cast(pl.Float64)) if numeric else df
 
 
 def seed_week(warehouse: Warehouse, site_root: Path | None, key: str, *, hhi_shift: float = 0.0,
-              revisions: bool = False, announcements: list[dict[str, Any]] | None = None,
-              skip: tuple[str, ...] = ()) -> None:
-    """Write one week's partition of every table the report reads (and the Extractor files it cites)."""
+              prev_shift: float | None = None, revisions: bool = False,
+              announcements: list[dict[str, Any]] | None = None, skip: tuple[str, ...] = ()) -> None:
+    """Write one week's partition of every table the report reads (and the Extractor files it cites).
+    ``prev_shift``: the export HHI shift of the previous week, which the layer stores as hhi_prev_week."""
     as_of = date.fromisoformat(key)
     week_end = date.fromordinal(as_of.toordinal() + 6)
     # Point in time: a week's partition holds the announcements published by that week's end.
@@ -129,7 +133,9 @@ def seed_week(warehouse: Warehouse, site_root: Path | None, key: str, *, hhi_shi
                            concentration_level=level, top3_share_pct=r["top3"] if flow == "X" else sum(s for *_, s in ranked),
                            top3_partner_codes=",".join(str(p[0]) for p in ranked),
                            top3_partner_names_zh="、".join(p[1] for p in ranked), partner_count=r["count"],
-                           total_usd=total, hhi_prev_year=None, hhi_prev_week=None, is_mirror=r["mirror"],
+                           total_usd=total, hhi_prev_year=None,
+                           hhi_prev_week=(r["hhi"] + prev_shift) if prev_shift is not None and flow == "X" else None,
+                           is_mirror=r["mirror"],
                            confidence=r["conf"], review_flags=""))
         exports = {pc: v for pc, _, v, _ in r["X"]}
         imports = {pc: v for pc, _, v, _ in r["M"]}
@@ -217,8 +223,8 @@ def write_extractor_files(site_root: Path, announcements: list[dict[str, Any]]) 
 
 def seed_three_weeks(warehouse: Warehouse, site_root: Path) -> None:
     seed_week(warehouse, site_root, W04, hhi_shift=-2.0)
-    seed_week(warehouse, site_root, W05, revisions=True)
-    seed_week(warehouse, site_root, W06, hhi_shift=3.5)
+    seed_week(warehouse, site_root, W05, prev_shift=-2.0, revisions=True)
+    seed_week(warehouse, site_root, W06, hhi_shift=3.5, prev_shift=0.0)
 
 
 GENERATED_AT = datetime(2026, 1, 28, 12, 0, 0).isoformat() + "Z"

@@ -1,22 +1,33 @@
-"""Assets of the trade_briefing layer: the weekly Traditional-Chinese report and the index of reports."""
+"""Assets of the trade_briefing layer.
+
+    layer tables ── briefing_facts ── trade_briefing ── trade_briefing_index
+
+``briefing_facts`` states every fact the report can print, computed once from the layer tables with its source cell
+and effective review flags. ``trade_briefing`` renders the report from those stored facts, verifies every printed
+figure in place against facts recomputed from the layer tables, and only then publishes (claims + files); the index
+follows a successful publish.
+"""
 
 # No `from __future__ import annotations` here: Dagster resolves the Config/resource annotations at definition time.
-
 
 from datetime import datetime, timezone
 
 from dagster import (
-    AssetExecutionContext, BackfillPolicy, Config, MaterializeResult, MetadataValue, TableColumn, TableSchema, asset,
+    AssetExecutionContext, BackfillPolicy, Config, Failure, MaterializeResult, MetadataValue, TableColumn, TableSchema,
+    asset,
 )
 
+from trade_pipeline.core import contract
 from trade_pipeline.core.partitions import iso_week_label, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
 from trade_pipeline.defs.cn_export_control.resources import MofcomClient
-from trade_pipeline.defs.trade_briefing.claims import CLAIMS_SCHEMA, CLAIMS_TABLE
-from trade_pipeline.defs.trade_briefing.inputs import load_weeks_inputs
+from trade_pipeline.defs.trade_briefing.facts import missing_layers, week_facts
+from trade_pipeline.defs.trade_briefing.facts.model import FACTS_SCHEMA, facts_from_frame
 from trade_pipeline.defs.trade_briefing.markdown import split_front_matter
+from trade_pipeline.defs.trade_briefing.printing import CLAIMS_SCHEMA
+from trade_pipeline.defs.trade_briefing.publish import VerificationFailed, outcomes_metadata, publish
 from trade_pipeline.defs.trade_briefing.render import (
     REPORT_DIR, existing_reports, render_index, render_report, renumber_nav_order,
 )
@@ -24,14 +35,18 @@ from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
 
 GROUP = "trade_briefing"
 OWNERS = ["team:trade-intel"]
-#: Upstream assets, by name (the layers are independent packages; the report reads their tables).
+#: Upstream assets, by name (the layers are independent packages; the facts read their tables).
 BRIEFING_DEPS = [
     "partner_rankings", "trade_balances", "market_concentration", "commodity_structure", "bilateral_extractor_files",
     "census_monthly_flows", "census_trade_balance", "census_country_detail", "census_revisions",
     "census_extractor_files", "mofcom_announcements", "mofcom_extractor_files",
 ]
-_CLAIMS_COLUMNS = TableSchema(columns=[TableColumn("week_start", "DATE")] + [
-    TableColumn(name, "DOUBLE" if dtype == CLAIMS_SCHEMA["value"] else "VARCHAR") for name, dtype in CLAIMS_SCHEMA.items()])
+
+
+def _schema(schema: dict) -> TableSchema:
+    names = {"Utf8": "VARCHAR", "String": "VARCHAR", "Float64": "DOUBLE", "Int32": "INTEGER", "Boolean": "BOOLEAN"}
+    return TableSchema(columns=[TableColumn("week_start", "DATE")] + [
+        TableColumn(n, names.get(str(t), str(t))) for n, t in schema.items()])
 
 
 class BriefingConfig(Config):
@@ -49,8 +64,50 @@ def resolve_generated_at(value: str) -> datetime:
 
 
 @asset(
-    name="trade_briefing",
+    name=contract.BRIEFING_FACTS,
     deps=BRIEFING_DEPS,
+    partitions_def=weekly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"duckdb", "python"},
+    owners=OWNERS,
+    description=(
+        "Every statement the week's report makes, as data: one row per slot (e.g. concentration.rows.1.hhi) with "
+        "its value, format kind, the layer cell it comes from (table/row/column), the rows it depends on and its "
+        "effective review flags (own + upstream quality flags by lineage). Computed once; the report only formats "
+        "these. A week with no rows in a layer the report needs is refused."
+    ),
+)
+def briefing_facts(context: AssetExecutionContext, warehouse: Warehouse, site: Site) -> MaterializeResult:
+    keys = sorted(context.partition_keys)
+    frames, refused, counts = {}, [], {}
+    for inp, book in week_facts(warehouse, keys, site.root_dir()):
+        missing = missing_layers(inp)
+        if missing:
+            refused.append(f"{inp.iso_week} ({inp.key}): no rows in {'; '.join(missing)}")
+            continue
+        frames[inp.key] = book.frame()
+        counts[inp.iso_week] = frames[inp.key].height
+    if refused:
+        raise Failure(
+            description="Refused: the report needs every layer, and these weeks have none of its rows — "
+                        "materialize those layers for the weeks first; nothing was written or published.\n  "
+                        + "\n  ".join(refused),
+            metadata={"refused_weeks": MetadataValue.json(refused)})
+    with warehouse.session():
+        total = warehouse.replace_partitions(contract.BRIEFING_FACTS, frames)
+    flagged = {w: int((f["review_flags"] != "").sum()) for w, f in zip(counts, frames.values())}
+    return MaterializeResult(metadata={
+        "dagster/row_count": total,
+        "dagster/column_schema": _schema(FACTS_SCHEMA),
+        "facts_by_week": MetadataValue.json(counts),
+        "flagged_facts_by_week": MetadataValue.json(flagged),
+    })
+
+
+@asset(
+    name="trade_briefing",
+    deps=[briefing_facts],
     partitions_def=weekly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
@@ -58,9 +115,9 @@ def resolve_generated_at(value: str) -> datetime:
     owners=OWNERS,
     description=(
         "The weekly Traditional-Chinese trade briefing (Narrator/trade_briefing/YYYY-Www-trade-briefing.md): "
-        "summary, exports, imports, policy updates, concentration (HHI) with last week's trend, watch list, "
-        "limitations and sources, rendered from the three layers' tables. Every printed figure is recorded in "
-        "briefing_claims with the table/row/column it came from."
+        "summary, exports, imports, policy updates, concentration (HHI), watch list, limitations and sources, "
+        "rendered from briefing_facts. Every printed figure is recorded in briefing_claims with its slot and place; "
+        "the report is verified against the layer tables before it replaces the published one."
     ),
 )
 def trade_briefing(
@@ -76,32 +133,42 @@ def trade_briefing(
     # The clients are asked one thing only: is this run built from the embedded sample (then the report says so)?
     sample = [name for name, client in (("UN Comtrade", comtrade), ("US Census", census), ("MOFCOM", mofcom))
               if client.uses_embedded_sample()]
-    written, claims_total, last, claims = [], 0, None, {}
-    # Every upstream table is written for all the run's weeks: read each once (one session), render week by week.
-    for inputs in load_weeks_inputs(warehouse, sorted(context.partition_keys)):
-        report = render_report(inputs, site.root_dir(), generated_at, sample)
-        site.write(report.relpath, report.markdown)
-        claims[inputs.key] = report.claims
-        written.append(report.relpath)
-        last = report
-        context.log.info(f"{report.iso_week}: wrote {report.relpath} ({report.claims.height} claims, "
-                         f"{len(report.cited)} Extractor files cited)")
-    assert last is not None
-    with warehouse.session():
-        claims_total = warehouse.replace_partitions(CLAIMS_TABLE, claims)  # the weeks in one transaction
+    keys = sorted(context.partition_keys)
+    root = site.root_dir()
+    with warehouse.session(read_only=True):
+        stored = {k: df for k, df in warehouse.read_partitions(contract.BRIEFING_FACTS, keys).items()}
+    reports, empty = {}, []
+    for key in keys:
+        facts = facts_from_frame(stored[key].drop("week_start") if "week_start" in stored[key].columns
+                                 else stored[key])
+        if not facts:
+            empty.append(f"{iso_week_label(key)} ({key})")
+            continue
+        reports[key] = [render_report(facts, iso_week_label(key), root, generated_at, sample)]
+    if empty:
+        raise Failure(description="No briefing_facts for " + ", ".join(empty) + ": materialize briefing_facts "
+                                  "for these weeks first; nothing was published.")
+    try:
+        written = publish(warehouse, root, reports)
+    except VerificationFailed as exc:
+        raise Failure(description=str(exc), metadata=outcomes_metadata(exc.outcomes)) from None
+    last = reports[keys[-1]][0]
+    claims = sum(r.claims.height for eds in reports.values() for r in eds)
+    for key, eds in reports.items():
+        context.log.info(f"{eds[0].iso_week}: published {eds[0].relpath} ({eds[0].printed_facts} printed facts "
+                         f"verified in place, {len(eds[0].cited)} Extractor files cited)")
     return MaterializeResult(metadata={
-        "dagster/row_count": claims_total,
-        "dagster/column_schema": _CLAIMS_COLUMNS,
+        "dagster/row_count": claims,
+        "dagster/column_schema": _schema(CLAIMS_SCHEMA),
         "reports": MetadataValue.json(written),
-        "weeks": MetadataValue.json([iso_week_label(k) for k in sorted(context.partition_keys)]),
+        "weeks": MetadataValue.json([iso_week_label(k) for k in keys]),
         "cited_extractor_files": len(last.cited),
         "embedded_sample": MetadataValue.json(sample),
         "generated_at": generated_at.isoformat(),
         # The UI renders markdown only: the YAML front matter would show as one big heading, so the preview is the
-        # front matter's title as a heading, then the body. In a single-run backfill every week's event carries
-        # this run's metadata: the preview is the last week's (preview_week says which).
+        # front matter's title as a heading, then the body.
         "preview_week": last.iso_week,
-        "preview": MetadataValue.md(f"# {last.facts['front']['title']} 貿易動態週報\n\n"
+        "preview": MetadataValue.md(f"# {last.front['title']} 貿易動態週報\n\n"
                                     + split_front_matter(last.markdown)[1].lstrip()),
     })
 
@@ -136,4 +203,4 @@ def trade_briefing_index(context: AssetExecutionContext, site: Site) -> Material
     })
 
 
-ASSETS = [trade_briefing, trade_briefing_index]
+ASSETS = [briefing_facts, trade_briefing, trade_briefing_index]

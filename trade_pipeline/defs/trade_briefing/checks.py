@@ -1,4 +1,4 @@
-"""Asset checks on trade_briefing: they re-read the written report(s) of the checked week(s) from the site."""
+"""Asset checks on trade_briefing: they re-read the published report(s) of the checked week(s) from the site."""
 
 
 from pathlib import Path
@@ -9,11 +9,9 @@ from trade_pipeline.core.partitions import iso_week_label, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.defs.trade_briefing.assets import trade_briefing
-from trade_pipeline.defs.trade_briefing.claims import CLAIMS_TABLE
+from trade_pipeline.defs.trade_briefing.publish import outcomes_metadata, verify_published
 from trade_pipeline.defs.trade_briefing.render import report_relpath
-from trade_pipeline.defs.trade_briefing.validation import (
-    check_claims, front_matter_problems, missing_citations, period_problems,
-)
+from trade_pipeline.defs.trade_briefing.validation import front_matter_problems, missing_citations, period_problems
 
 
 def _report(site: Site, key: str) -> tuple[str, str | None]:
@@ -23,30 +21,17 @@ def _report(site: Site, key: str) -> tuple[str, str | None]:
 
 
 @asset_check(asset=trade_briefing, partitions_def=weekly_partitions, blocking=True,
-             description="Every figure printed in the report has a recorded claim that formats to it, and every "
-                         "claim still resolves to that value in DuckDB (table/row/column).")
+             description="trade-pipeline verify on the week's published report: every printed figure is at its "
+                         "recorded place, equals its fact recomputed from the layer tables (value, unit, format), "
+                         "carries [REVIEW_NEEDED] when flagged, and no number stands outside a recorded place.")
 def trade_briefing_claims_traced(context: AssetCheckExecutionContext, warehouse: Warehouse, site: Site) -> AssetCheckResult:
-    weeks, orphans, broken, figures = {}, [], [], 0
-    with warehouse.session(read_only=True), warehouse.connect(read_only=True) as conn:
-        has_claims = warehouse.has_table(CLAIMS_TABLE, conn)
-        for key in sorted(context.partition_keys):
-            rel, text = _report(site, key)
-            if text is None:
-                orphans.append({"week": key, "problem": f"{rel} not found"})
-                continue
-            claims = []
-            if has_claims:
-                claims = conn.execute(f"SELECT * FROM {CLAIMS_TABLE} WHERE week_start = ?::DATE", [key]).pl().to_dicts()
-            outcome = check_claims(text, claims, conn)
-            figures += outcome.figures
-            weeks[iso_week_label(key)] = {"figures": outcome.figures, "claims": len(claims),
-                                          "orphans": len(outcome.orphans), "broken_claims": len(outcome.broken_claims)}
-            orphans += [{"week": key, **o} for o in outcome.orphans]
-            broken += [{"week": key, **b} for b in outcome.broken_claims]
+    paths = [site.path(report_relpath(iso_week_label(k))) for k in sorted(context.partition_keys)]
+    outcomes = verify_published(warehouse, site.root_dir(), paths)
+    meta = outcomes_metadata(outcomes)
     return AssetCheckResult(
-        passed=not orphans and not broken,
-        metadata={"figures_checked": figures, "weeks": MetadataValue.json(weeks),
-                  "orphan_figures": MetadataValue.json(orphans[:50]), "broken_claims": MetadataValue.json(broken[:50])},
+        passed=all(o.passed for o in outcomes),
+        metadata={"figures_checked": sum(o.figures for o in outcomes), "claims_checked": sum(o.claims for o in outcomes),
+                  "reports": MetadataValue.json(meta["reports"]), "mismatches": MetadataValue.json(meta["mismatches"])},
     )
 
 

@@ -1,8 +1,8 @@
-"""Assemble one week's facts and render the report (and the index) from the jinja templates.
+"""Render one week's report (and the index) from its stored facts: the templates choose wording, facts are printed.
 
-Escaping: every ``{{ }}`` output goes through ``finalize``. Values already made safe (figures from the
-ClaimRecorder, text escaped by it) are ``Markup``; anything else — a stray scraped string — is escaped with
-``md_escape``. Templates are files in ``templates/``; data is never compiled as a template.
+Escaping: every ``{{ }}`` output goes through ``finalize``: printed facts come back from the :class:`Printer` as
+placeholder tokens (Markup), static strings are escaped with ``md_escape``. Templates are files in ``templates/``;
+data is never compiled as a template.
 """
 
 from __future__ import annotations
@@ -16,24 +16,31 @@ from typing import Any
 
 import polars as pl
 import yaml
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from markupsafe import Markup
 
-from trade_pipeline.core.partitions import partition_key_for_iso_week, week_end, week_start
+from trade_pipeline.core import contract
+from trade_pipeline.core.partitions import iso_week_label, partition_key_for_iso_week, week_end, week_start
 from trade_pipeline.core.paths import write_text_atomic
-from trade_pipeline.defs.trade_briefing import narrative, policy, watchlist
-from trade_pipeline.defs.trade_briefing.claims import ClaimRecorder
-from trade_pipeline.defs.trade_briefing.inputs import ExtractorFiles, WeekInputs
-from trade_pipeline.defs.trade_briefing.markdown import EXTRACTOR_PATH_RE, md_escape, split_front_matter, yaml_scalar
+from trade_pipeline.defs.trade_briefing.facts.model import ABSENT, Fact, FactTree, build_tree
+from trade_pipeline.defs.trade_briefing.markdown import md_escape, split_front_matter, yaml_scalar
+from trade_pipeline.defs.trade_briefing.printing import Printer, plain
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 REPORT_DIR = "Narrator/trade_briefing"
 REPORT_RE = re.compile(r"^(\d{4}-W\d{2})-trade-briefing\.md$")
 RELATED_WEEKS = 4  # previous weeks linked from the front matter
 LAYER_SOURCES = {
-    "bilateral_trade_flows": ("UN Comtrade Database", "https://comtradeplus.un.org/"),
-    "us_trade_census": ("U.S. Census Bureau Foreign Trade", "https://www.census.gov/foreign-trade/"),
-    "cn_export_control": ("中國商務部出口管制資訊網", "http://exportcontrol.mofcom.gov.cn/"),
+    contract.COMTRADE_LAYER: ("UN Comtrade Database", "https://comtradeplus.un.org/"),
+    contract.CENSUS_LAYER: ("U.S. Census Bureau Foreign Trade", "https://www.census.gov/foreign-trade/"),
+    contract.MOFCOM_LAYER: ("中國商務部出口管制資訊網", "http://exportcontrol.mofcom.gov.cn/"),
+}
+#: Reader-facing names of the statements a flag can touch (数據期間與限制), by slot prefix.
+SUBJECT_WORDS = {
+    "exports": "出口", "imports": "進口", "census.partners": "US Census", "census.revisions": "US Census 修正",
+    "census.last_year": "US Census 去年同週", "census.largest_deficit_balance": "US Census 最大逆差",
+    "concentration.rows": "HHI", "concentration.low": "最低 HHI", "concentration.high": "最高 HHI",
+    "summary.surplus": "最大雙邊順差", "summary": "摘要", "limits": "資料說明", "watch": "觀察清單",
 }
 
 
@@ -57,25 +64,46 @@ def existing_reports(site_root: Path) -> list[str]:
 def _finalize(value: Any) -> Markup:
     if isinstance(value, Markup):
         return value
-    if value is None:
+    if isinstance(value, Fact):
+        raise TypeError(f"fact {value.slot} printed without `| p` (it would escape its claim)")
+    if value is None or value is ABSENT:
         return Markup("--")
     return Markup(md_escape(value))
 
 
-def short_title(title: Any) -> Markup:
-    """An HS chapter title up to its first '；' (the seed's short form: HS85 電機與設備及其零件)."""
-    text = title if isinstance(title, Markup) else Markup(md_escape(title))
-    return Markup(str(text).split("；")[0])
+@pass_context
+def _print(ctx: Any, fact: Any) -> Markup:
+    return ctx["printer"](fact)
+
+
+@pass_context
+def _ref(ctx: Any, path: Any) -> Any:
+    return ctx["F"].get_path(str(path))
+
+
+def _words(codes: Any, lang: str = "zh") -> str:
+    return "、".join(contract.flag_words(contract.split_flags(str(codes or "")), lang))
+
+
+@pass_context
+def _subject(ctx: Any, path: Any) -> Markup:
+    """'exports.842' → 美國出口 (the subtree's name, printed as a fact, and the statement's kind)."""
+    path = str(path)
+    node = ctx["F"].get_path(path)
+    prefix = next((k for k in sorted(SUBJECT_WORDS, key=len, reverse=True) if path == k or path.startswith(k + ".")),
+                  None)
+    word = SUBJECT_WORDS.get(prefix or "", "其他數字")
+    name = node.get("name") if isinstance(node, FactTree) else None
+    if isinstance(name, Fact) and not name.missing:
+        return Markup(f"{ctx['printer'](name)}{word}")
+    return Markup(word)
 
 
 @functools.lru_cache(maxsize=1)
 def environment() -> Environment:
-    """The templates' environment, built once per process: jinja compiles each template on first use and keeps it
-    (re-checking the file's mtime), so the weeks of a backfill do not compile the report template again."""
+    """The templates' environment, built once per process (jinja keeps each compiled template)."""
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
-        # autoescape on so macro output stays Markup (never escaped twice); finalize applies the markdown escaper
-        # first, so values are md-escaped rather than HTML-escaped.
         autoescape=True,
         finalize=_finalize,
         undefined=StrictUndefined,
@@ -83,9 +111,13 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["p"] = _print
+    env.filters["ref"] = _ref
+    env.filters["words"] = _words
+    env.filters["subject"] = _subject
+    env.filters["plain"] = plain
     env.filters["yaml"] = lambda v: Markup(yaml_scalar(v))
     env.filters["md"] = lambda v: v if isinstance(v, Markup) else Markup(md_escape(v))
-    env.filters["short_title"] = short_title
     return env
 
 
@@ -96,149 +128,78 @@ class RenderedReport:
     markdown: str
     claims: pl.DataFrame
     cited: list[str]
-    facts: dict[str, Any]
+    front: dict[str, Any]
+
+    @property
+    def printed_facts(self) -> int:
+        """Facts printed (the claims table also holds one layout row per line)."""
+        return self.claims.filter(pl.col("slot").is_not_null()).height
 
 
-def _summary(inp: WeekInputs, rec: ClaimRecorder, files: ExtractorFiles, exports: list[dict[str, Any]],
-             census: dict[str, Any] | None, conc: dict[str, Any], policies: list[dict[str, Any]]) -> dict[str, Any]:
-    # reported series only: the Taiwan mirror estimate (158) is mentioned separately, never counted as a reporter
-    reporters_x = sorted({r["reporter_code"] for r in inp.rows("market_concentration")
-                          if r["flow"] == "X" and not r.get("is_mirror")})
-    ann = inp.rows("mofcom_announcements")
-    fresh = policy.new_this_week(inp)
-    controlled = []
-    for p in policies:
-        for item in policy.split_items(p["row"].get("controlled_items")):
-            if item not in controlled:
-                controlled.append(item)
-    return {
-        "reporter_count": rec.count(len(reporters_x), "market_concentration",
-                                    {"week_start": inp.key, "flow": "X", "is_mirror": False},
-                                    distinct="reporter_code") if reporters_x else None,
-        "reporter_names": [e["name"] for e in exports if not e["missing"] and not e["is_mirror"]],
-        "mirror_names": [e["name"] for e in exports if not e["missing"] and e["is_mirror"]],
-        "years": sorted({e["year"] for e in exports if e["year"]}),
-        "surplus": narrative.largest_surplus(inp, rec, files),
-        "census": census,
-        "low": conc["low"], "high": conc["high"],
-        "announcements": rec.count(len(ann), "mofcom_announcements", {"week_start": inp.key}) if ann else None,
-        "new_announcements": rec.count(len(fresh), "mofcom_announcements", {
-            "week_start": inp.key, "publish_date": {"between": [inp.start.isoformat(), inp.end.isoformat()]}}),
-        "has_new": bool(fresh),
-        "top_policy": policies[0] if policies else None,
-        "controlled": [Markup(md_escape(c)) for c in controlled if not any(ch.isdigit() for ch in c)],
-        "revisions": rec.count(len(inp.rows("census_revisions")), "census_revisions", {"week_start": inp.key})
-        if inp.rows("census_revisions") else None,
-    }
-
-
-def _limitations(inp: WeekInputs, rec: ClaimRecorder, exports: list[dict[str, Any]], imports: list[dict[str, Any]],
-                 census: dict[str, Any] | None) -> dict[str, Any]:
-    years_by_reporter = {}
-    for r in inp.rows("partner_rankings"):
-        years_by_reporter.setdefault(r["reporter_code"], set()).add(r["year"])
-    ann = inp.rows("mofcom_announcements")
-    status_counts = []
-    for status, label in policy.FETCH_NOTE.items():
-        n = sum(1 for r in ann if r.get("fetch_status") == status)
-        if n:
-            status_counts.append({"label": label, "count": rec.count(
-                n, "mofcom_announcements", {"week_start": inp.key, "fetch_status": status})})
-    flagged = sum(1 for r in ann if (r.get("review_flags") or "") != "")
-    dates = sorted(d for r in ann if (d := policy._as_date(r.get("publish_date"))))
-    release = inp.rows("census_release_status")
-    totals = [r for r in inp.rows("census_trade_balance") if r["hs2"] == "TOTAL"]
-    return {
-        "comtrade": [{"name": e["name"], "code": e["code"], "year": e["year"],
-                      "available": sorted(years_by_reporter.get(e["code"], set())),
-                      "is_mirror": e["is_mirror"], "confidence": e.get("confidence", ""),
-                      "missing": e["missing"], "flags": e["flags"]} for e in exports],
-        "import_flags": [{"name": i["name"], "flags": i["flags"]} for i in imports if i.get("review")],
-        "census": census,
-        "census_partners": rec.count(len(totals), "census_trade_balance", {"week_start": inp.key, "hs2": "TOTAL"})
-        if totals else None,
-        "census_as_of": release[0].get("as_of") if release else None,
-        "announcements": rec.count(len(ann), "mofcom_announcements", {"week_start": inp.key}) if ann else None,
-        "first_date": dates[0] if dates else None, "last_date": dates[-1] if dates else None,
-        "status_counts": status_counts,
-        "flagged": rec.count(flagged, "mofcom_announcements", {"week_start": inp.key, "review_flags": {"ne": ""}})
-        if flagged else None,
-        "max_items": policy.MAX_POLICY_ITEMS,
-    }
-
-
-def _cited_by_layer(markdown: str) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {layer: [] for layer in LAYER_SOURCES}
-    for path in EXTRACTOR_PATH_RE.findall(markdown):
-        layer = path.split("/")[1]
-        if layer in out and path not in out[layer]:
-            out[layer].append(path)
-    # EXTRACTOR_PATH_RE admits only [\w./-] text: safe to print as is (a code span shows backslashes literally)
-    return {k: [Markup(p) for p in sorted(v)] for k, v in out.items()}
-
-
-def front_matter_facts(inp: WeekInputs, site_root: Path, policies: list[dict[str, Any]], year: int | None) -> dict[str, Any]:
-    others = [w for w in existing_reports(site_root) if w != inp.iso_week]
-    newer = [w for w in others if w > inp.iso_week]
-    older = [w for w in others if w < inp.iso_week][:RELATED_WEEKS]
-    y, w = inp.iso_week.split("-W")
-    top = policies[0]["row"] if policies else None
-    items = []
-    for p in policies[:3]:
-        for item in policy.split_items(p["row"].get("controlled_items")):
-            if item not in items:
-                items.append(item)
-    head = (top.get("title_zh_tw") or top.get("title")) if top else "本週無新政策"
+def front_matter(tree: FactTree, iso_week: str, site_root: Path, generated_at: datetime) -> dict[str, Any]:
+    others = [w for w in existing_reports(site_root) if w != iso_week]
+    newer = [w for w in others if w > iso_week]
+    older = [w for w in others if w < iso_week][:RELATED_WEEKS]
+    y, w = iso_week.split("-W")
+    top = tree.get_path("policies.entries.1")
+    head = plain(top.title) if top else "本週無新政策"
+    items = [i for i in plain(tree.get_path("summary.controlled") or None).split("、") if i][:6]
+    # a backfilled week sorts by its own as-of date (its Sunday); a report made before then carries its run date
+    as_of = week_end(partition_key_for_iso_week(iso_week))
+    generated = generated_at.astimezone(timezone.utc).date()
     return {
         "title": f"{y} 年第 {w} 週",
         "nav_order": len(newer) + 1,
-        "description": f"{md_escape(head)}；各報告國出口市場 HHI 集中度分析",
+        "description": f"{head}；各報告國出口市場 HHI 集中度分析",
+        "date": min(as_of, generated).isoformat(),
         "keywords": ", ".join(["國際貿易", "中國", *items, "出口管制", "HHI", "市場集中度", y]),
         "related_reports": [report_url(o) for o in older],
     }
 
 
-def render_report(inp: WeekInputs, site_root: Path, generated_at: datetime, sample_sources: list[str]) -> RenderedReport:
-    rec = ClaimRecorder(inp.iso_week)
-    files = ExtractorFiles(site_root)
-    codes = narrative.reporters(inp)
-    exports = [narrative.country_flow(inp, rec, files, rc, "X") for rc in codes]
-    imports = [narrative.country_flow(inp, rec, files, rc, "M") for rc in codes]
-    census = narrative.census_facts(inp, rec, files)
-    conc = narrative.concentration_table(inp, rec, files)
-    policies = policy.policy_items(inp, rec, files)
-    impacts = policy.supply_chain_impacts(policies)
-    watch = watchlist.watch_items(inp, rec, files, census, exports, conc, policies)
-    facts = {
-        "iso_week": inp.iso_week, "key": inp.key, "start": inp.start, "end": inp.end,
-        "prev_iso_week": narrative_week(inp.prev_key), "last_year_iso_week": narrative_week(inp.last_year_key),
-        "generated_at": generated_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "date": generated_at.astimezone(timezone.utc).date().isoformat(),
-        "sample_sources": sample_sources,
-        "front": front_matter_facts(inp, site_root, policies, None),
-        "summary": _summary(inp, rec, files, exports, census, conc, policies),
-        "exports": exports, "imports": imports, "census": census, "concentration": conc,
-        "policies": policies, "impacts": impacts, "watch": watch,
-        "limitations": _limitations(inp, rec, exports, imports, census),
-        "layer_sources": LAYER_SOURCES,
-    }
-    template = environment().get_template("trade_briefing.md.j2")
-    # Two passes: the 資料來源 section lists exactly the files the body cites.
-    first = template.render(**facts, cited={k: [] for k in LAYER_SOURCES})
-    cited = _cited_by_layer(first)
-    markdown = template.render(**facts, cited=cited)
-    claims = rec.frame().unique(maintain_order=True)
-    _, body = split_front_matter(markdown)
-    # Keep only claims whose text is printed: the table is "one row per number printed in the report".
-    claims = claims.filter(pl.lit(body).str.contains(pl.col("claim_text"), literal=True))
-    return RenderedReport(inp.iso_week, report_relpath(inp.iso_week), markdown, claims,
-                          sorted({p for v in cited.values() for p in v}), facts)
+def _cited(tree: FactTree) -> dict[str, list[Fact]]:
+    """Per layer, the Extractor files the week's facts come from (one fact per path, in path order)."""
+    out: dict[str, dict[str, Fact]] = {layer: {} for layer in LAYER_SOURCES}
+
+    def walk(node: Any) -> None:
+        for child in node.values():
+            if isinstance(child, FactTree):
+                walk(child)
+            elif child.kind == "code" and child.text and child.text.startswith(f"{contract.EXTRACTOR_ROOT}/"):
+                layer = child.text.split("/")[1]
+                if layer in out:
+                    out[layer].setdefault(child.text, child)
+
+    walk(tree)
+    return {layer: [paths[p] for p in sorted(paths)] for layer, paths in out.items()}
 
 
-def narrative_week(key: str | None) -> str | None:
-    from trade_pipeline.core.partitions import iso_week_label
+def _body_start(rendered: str) -> int:
+    """Index of the first body line (after the closing '---' of the front matter)."""
+    lines = rendered.split("\n")
+    if lines and lines[0] == "---":
+        for i in range(1, len(lines)):
+            if lines[i] == "---":
+                return i + 1
+    return 0
 
-    return iso_week_label(key) if key else None
+
+def render_report(facts: list[Fact], iso_week: str, site_root: Path, generated_at: datetime,
+                  sample_sources: list[str], template: str = "trade_briefing.md.j2",
+                  relpath: str | None = None) -> RenderedReport:
+    tree = build_tree(facts)
+    relpath = relpath or report_relpath(iso_week)
+    printer = Printer(iso_week, relpath)
+    front = front_matter(tree, iso_week, site_root, generated_at)
+    cited = _cited(tree)
+    rendered = environment().get_template(template).render(
+        F=tree, printer=printer, front=front, sample_sources=sample_sources, layer_sources=LAYER_SOURCES,
+        generated_at=generated_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        cited={layer: [printer(f) for f in fs] for layer, fs in cited.items()},
+    )
+    markdown, claims = printer.resolve(rendered, _body_start(rendered))
+    return RenderedReport(iso_week, relpath, markdown, printer.frame(claims, split_front_matter(markdown)[1]),
+                          sorted(f.text for fs in cited.values() for f in fs), front)
 
 
 # --- index --------------------------------------------------------------------------------------------------------
@@ -250,7 +211,8 @@ def read_front_matter(path: Path) -> dict[str, Any]:
 
 
 def renumber_nav_order(site_root: Path) -> list[str]:
-    """Keep nav_order newest = 1 across the reports present (a newer week shifts the older ones)."""
+    """Keep nav_order newest = 1 across the reports present (a newer week shifts the older ones). Only the front
+    matter changes, so claim positions (lines of the body) stay valid."""
     changed = []
     for i, week in enumerate(existing_reports(site_root), start=1):
         path = site_root / report_relpath(week)
@@ -276,3 +238,7 @@ def render_index(site_root: Path) -> tuple[str, list[dict[str, Any]]]:
                         "start": week_start(key), "end": week_end(key), "file": f"{week}-trade-briefing.md"})
     text = environment().get_template("index.md.j2").render(entries=entries)
     return text, entries
+
+
+def narrative_week(key: str | None) -> str | None:
+    return iso_week_label(key) if key else None

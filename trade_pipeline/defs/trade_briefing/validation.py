@@ -1,27 +1,20 @@
-"""Validation of a rendered report: claims traced, cited files present, front matter YAML, ISO-week period."""
+"""Validation of a rendered report's frame: cited files present, front matter YAML, ISO-week period (the figures
+are verified by verify.py)."""
 
 from __future__ import annotations
 
 import re
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import yaml
 
 from trade_pipeline.core.partitions import iso_week_label, week_end, week_start
-from trade_pipeline.defs.trade_briefing.claims import ClaimCheckOutcome, verify_claims
 from trade_pipeline.defs.trade_briefing.markdown import EXTRACTOR_PATH_RE, split_front_matter
 
 PERIOD_RE = re.compile(r"報告期間：(\d{4}-\d{2}-\d{2}) — (\d{4}-\d{2}-\d{2})")
 REQUIRED_FRONT_MATTER = ("layout", "title", "parent", "nav_order", "description", "date", "article_section",
                          "keywords", "related_reports")
-
-
-def check_claims(markdown: str, claims: list[dict[str, Any]], conn: duckdb.DuckDBPyConnection) -> ClaimCheckOutcome:
-    _, body = split_front_matter(markdown)
-    return verify_claims(body, claims, conn)
 
 
 def missing_citations(markdown: str, site_root: Path) -> tuple[list[str], list[str]]:
