@@ -2,6 +2,7 @@
 
     trade-pipeline briefing 2026-W05                 one week   → prints the report path
     trade-pipeline backfill 2026-W02 2026-W14        one run over the range → prints every report path
+    trade-pipeline verify [PATH…]                    re-check published reports figure by figure (exit 1 on any)
     options: --mode live|record|replay  --capture-dir DIR  --log-level LEVEL
 
 Runs go through the instance at ``$DAGSTER_HOME`` (default: the project root, whose dagster.yaml keeps storage under
@@ -86,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
                               help="materialize a range of ISO weeks as ONE run and print every report path")
     backfill.add_argument("first", help="first ISO week, e.g. 2026-W02")
     backfill.add_argument("last", help="last ISO week (inclusive), e.g. 2026-W14")
+    verify = sub.add_parser("verify", help="re-check published reports figure by figure against the warehouse; "
+                                           "exit 1 listing every mismatch (slot, place, printed, expected)")
+    verify.add_argument("paths", nargs="*", type=Path,
+                        help="report files (default: every report under the site's Narrator/trade_briefing/)")
     return parser
 
 
@@ -379,9 +384,36 @@ def run_weeks(plan: Plan, log_level: str) -> list[Path]:
     return paths
 
 
+def verify_reports(paths: list[Path]) -> int:
+    """`trade-pipeline verify`: every figure of the given (or every published) report, in place, against the
+    warehouse as it is now. Prints one line per mismatch on stdout; exit 0 when all verify, 1 otherwise."""
+    from trade_pipeline.core.site import Site
+    from trade_pipeline.core.warehouse import Warehouse
+    from trade_pipeline.defs.trade_briefing.publish import verify_published
+
+    site = Site()
+    outcomes = verify_published(Warehouse(), site.root_dir(), [p.resolve() for p in paths] or None)
+    if not outcomes:
+        raise CliError(f"no published reports under {site.root_dir()} (run `trade-pipeline briefing WEEK` first)")
+    bad = 0
+    for o in outcomes:
+        for m in o.mismatches:
+            print(m)
+        bad += len(o.mismatches)
+        _say(f"{o.report}: {o.figures} figures, {o.claims} printed facts checked, "
+             f"{'OK' if o.passed else f'{len(o.mismatches)} mismatch(es)'}")
+    return 1 if bad else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "verify":
+        try:
+            return verify_reports(args.paths)
+        except CliError as exc:
+            _say(f"error: {exc}")
+            return 1
     try:
         prepare_environment(args.mode, args.capture_dir)
         plan = plan_weeks(args.week) if args.command == "briefing" else plan_weeks(args.first, args.last)
