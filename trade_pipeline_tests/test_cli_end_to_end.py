@@ -153,7 +153,7 @@ def test_backfill_writes_eight_reports_and_fills_last_week_after_the_first(backf
     # 2026-W02..W08: 上週 is a number, and it is exactly the HHI the previous week's report printed for that row.
     for previous, week in zip(WEEKS, WEEKS[1:]):
         intro, rows = tables[week]
-        assert f"「上週」取自上週（{previous}）分區" in intro, f"{week}: intro does not cite {previous}"
+        assert f"「上週」為上週（{previous}）分區的 HHI" in intro, f"{week}: intro does not cite {previous}"
         last_hhi = {row["國家"]: row["HHI 指數"] for row in tables[previous][1]}
         assert rows and {row["國家"] for row in rows} == set(last_hhi), week
         for row in rows:

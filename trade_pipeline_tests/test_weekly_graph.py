@@ -113,7 +113,8 @@ def test_every_stored_figure_prints_one_way_in_the_sample_report(w05, w05_data: 
     with Warehouse().connect(read_only=True) as conn:
         clashes = conn.execute(
             "SELECT table_name, row_key, column_name, kind, list(DISTINCT claim_text) FROM briefing_claims "
-            "WHERE week_start = ?::DATE AND value IS NOT NULL GROUP BY ALL HAVING count(DISTINCT claim_text) > 1",
+            "WHERE week_start = ?::DATE AND value IS NOT NULL AND table_name IS NOT NULL GROUP BY ALL "
+            "HAVING count(DISTINCT claim_text) > 1",
             [W05]).fetchall()
         n = conn.execute("SELECT count(*) FROM briefing_claims WHERE week_start = ?::DATE AND slot IS NOT NULL",
                          [W05]).fetchone()[0]

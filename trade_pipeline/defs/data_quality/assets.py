@@ -168,6 +168,7 @@ def quarantined_rows(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
         context.log.warning(f"{c['week']}: {c['rows']} {c['source']} rows {c['action']} ({c['reason_code']})")
     return MaterializeResult(
         metadata={"dagster/row_count": sum(f.height for f in frames.values()),
+                  "dagster/column_schema": _schema(),
                   "rows_by_week": MetadataValue.json(by_week),
                   "by_week_source_reason": MetadataValue.md(_counts_markdown(counts)),
                   "latest_week_rows": MetadataValue.json(sample)},
