@@ -31,6 +31,7 @@ from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import previous_partition_key, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import PartitionCache, Warehouse
+from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
 from trade_pipeline.defs.bilateral_trade_flows import checks as rules, extractor, metrics
 from trade_pipeline.defs.bilateral_trade_flows.codes import ALL_REPORTERS, TAIWAN_ISO_CODE
 from trade_pipeline.defs.bilateral_trade_flows.fetch import (
@@ -156,6 +157,8 @@ def _comtrade_partner_flows(context: AssetExecutionContext, comtrade: ComtradeCl
                "responses reached the record cap; rows kept and flagged 'truncated'"),
     ]
     flows = pl.concat(flows_total) if flows_total else pl.DataFrame()
+    add_week_metadata(context, week_rows({k: w.flows for k, (w, _) in weeks.items()}, T_PARTNER_FLOWS, **{
+        T_REQUESTS: {k: w.requests for k, (w, _) in weeks.items()}, T_AVAILABILITY: {k: a for k, (_, a) in weeks.items()}}))
     return _result({T_PARTNER_FLOWS: flows, T_REQUESTS: requests}, T_PARTNER_FLOWS, checks,
                    years_by_week=facts, endpoint=comtrade.endpoint_label(),
                    network_requests=comtrade.http.stats.network_requests,
@@ -214,6 +217,8 @@ def _comtrade_commodity_flows(context: AssetExecutionContext, comtrade: Comtrade
         _check("no_truncation", rules.requests_with_status(requests, ["truncated"], cols),
                "HS2 responses reached the record cap"),
     ]
+    add_week_metadata(context, week_rows({k: f for k, (f, _) in out.items()}, T_COMMODITY_FLOWS,
+                                         **{T_COMMODITY_REQUESTS: {k: lf for k, (_, lf) in out.items()}}))
     return _result({T_COMMODITY_FLOWS: pl.concat(frames) if frames else pl.DataFrame()}, T_COMMODITY_FLOWS, checks)
 
 
@@ -259,6 +264,7 @@ def _partner_rankings(context: AssetExecutionContext, warehouse: Warehouse) -> M
         _check("truncated_rows_flagged", _unflagged_truncation(warehouse, df, keys, cache),
                "rows built from truncated responses without the flag"),
     ]
+    add_week_metadata(context, week_rows(frames, T_RANKINGS))
     return _result({T_RANKINGS: df}, T_RANKINGS, checks)
 
 
@@ -314,6 +320,7 @@ def _trade_balances(context: AssetExecutionContext, warehouse: Warehouse) -> Mat
         "zero_records|partial_http_failure")).select(cols).iter_rows(named=True)] if df.height else []
     checks = [_check("balance_equals_export_minus_import", mismatch, "balance differs from export − import"),
               _check("both_flows_present", missing, "reporter-years with a flow missing")]
+    add_week_metadata(context, week_rows(frames, T_BALANCES))
     return _result({T_BALANCES: df}, T_BALANCES, checks)
 
 
@@ -349,6 +356,7 @@ def _market_concentration(context: AssetExecutionContext, warehouse: Warehouse) 
             schema=metrics.CONCENTRATION_SCHEMA)
         warehouse.replace_partition(T_CONCENTRATION, key, conc)
         out.append(conc.with_columns(week=pl.lit(key)))
+        add_week_metadata(context, week_rows({key: conc}, T_CONCENTRATION))
     df = pl.concat(out) if out else pl.DataFrame(schema=metrics.CONCENTRATION_SCHEMA)
     cols = ["week", "reporter_code", "flow", "year", "hhi", "total_yoy_pct", "review_flags"]
     out_of_range = rules.hhi_out_of_range(df, cols)
@@ -398,6 +406,7 @@ def _commodity_structure(context: AssetExecutionContext, warehouse: Warehouse) -
     checks = [_check("shares_sum_to_100", sums, "shares do not sum to 100 %"),
               _check("no_truncated_metric", _rows_with_flag(df, "truncated", ["week", "reporter_code", "flow", "year"]),
                      "HS2 structure from truncated responses")]
+    add_week_metadata(context, week_rows(frames, T_COMMODITY))
     return _result({T_COMMODITY: df}, T_COMMODITY, checks)
 
 
@@ -418,10 +427,12 @@ def bilateral_extractor_files(context: AssetExecutionContext, warehouse: Warehou
         # of the run wins"), so older weeks skip it instead of rendering and writing it to be overwritten.
         cache = warehouse.partition_cache([T_RANKINGS, T_CONCENTRATION, T_BALANCES, T_COMMODITY], keys)
         for key in reversed(keys):
-            paths = write_extractor_files(warehouse, site, key, skip=final, cache=cache)
+            covered: list[str] = []  # the week's files, written now or already final from a later week
+            paths = write_extractor_files(warehouse, site, key, skip=final, cache=cache, covered=covered)
             if key == keys[-1]:
                 written = paths
             final.update(paths)
+            add_week_metadata(context, {key: {"dagster/row_count": len(covered), "files_written": len(paths)}})
     listing = pl.DataFrame({"path": written})
     return MaterializeResult(metadata={"dagster/row_count": len(written), "dagster/column_schema": _schema(listing),
                                        "files": MetadataValue.json(written[:200])})
@@ -429,8 +440,9 @@ def bilateral_extractor_files(context: AssetExecutionContext, warehouse: Warehou
 
 def write_extractor_files(warehouse: Warehouse, site: Site, key: str,
                           skip: set[str] | frozenset[str] = frozenset(),
-                          cache: PartitionCache | None = None) -> list[str]:
-    """Write the week's Extractor files (except the site-relative paths in ``skip``); return the paths written."""
+                          cache: PartitionCache | None = None, covered: list[str] | None = None) -> list[str]:
+    """Write the week's Extractor files (except the site-relative paths in ``skip``); return the paths written.
+    ``covered`` receives every path of the week, skipped or not."""
     ranks = _read(warehouse, T_RANKINGS, key, cache)
     conc = _read(warehouse, T_CONCENTRATION, key, cache)
     bal = _read(warehouse, T_BALANCES, key, cache)
@@ -438,6 +450,8 @@ def write_extractor_files(warehouse: Warehouse, site: Site, key: str,
     written = []
 
     def put(path: str, render) -> None:  # noqa: ANN001 - () -> str, called only when the file is written
+        if covered is not None:
+            covered.append(path)
         if path in skip:
             return
         site.write(path, render())

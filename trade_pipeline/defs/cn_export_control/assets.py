@@ -27,6 +27,7 @@ from trade_pipeline.core.markdown import md_escape, md_list
 from trade_pipeline.core.partitions import iso_week_label, week_end, week_start, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
 from trade_pipeline.defs.cn_export_control.dictionary import CATEGORY_ZH_TW, ENTITY_LISTS, ISSUERS, ITEMS_BY_KEY
 from trade_pipeline.defs.cn_export_control.extract import (
     country_codes, extract, find_controlled_items, find_doc_numbers, importance, summary_zh_tw, to_zh_tw,
@@ -296,6 +297,7 @@ def mofcom_announcements(context: AssetExecutionContext, warehouse: Warehouse, m
         warehouse.replace_partitions(TABLE, frames)  # the weeks' delete + insert in one transaction
     last = frames[max(frames)]
     status_counts = {s: int(n) for s, n in last.group_by("fetch_status").len().iter_rows()} if last.height else {}
+    add_week_metadata(context, week_rows(frames))
     return MaterializeResult(
         metadata={
             "dagster/row_count": sum(df.height for df in frames.values()),
@@ -375,6 +377,7 @@ def mofcom_provisions(context: AssetExecutionContext, warehouse: Warehouse) -> M
         warehouse.replace_partitions(T_PROVISIONS, frames)
     last = frames[max(frames)]
     kinds = {k: int(n) for k, n in last.group_by("kind").len().iter_rows()} if last.height else {}
+    add_week_metadata(context, week_rows(frames))
     return MaterializeResult(metadata={
         "dagster/row_count": sum(f.height for f in frames.values()),
         "dagster/column_schema": _table_schema(PROVISION_COLUMNS),
@@ -412,6 +415,7 @@ def mofcom_controls(context: AssetExecutionContext, warehouse: Warehouse) -> Mat
         warehouse.replace_partitions(T_TIMELINE, steps)
     last = controls[max(controls)]
     status_counts = {k: int(n) for k, n in last.group_by("status").len().iter_rows()} if last.height else {}
+    add_week_metadata(context, week_rows(controls, **{T_TIMELINE: steps}))
     return MaterializeResult(metadata={
         "dagster/row_count": sum(f.height for f in controls.values()),
         "dagster/column_schema": _table_schema(control_rules.CONTROL_COLUMNS),
@@ -552,6 +556,7 @@ def mofcom_extractor_files(context: AssetExecutionContext, warehouse: Warehouse,
                 last_text[row["extractor_path"]] = text
             flagged += bool(row["review_flags"])
         written[iso_week_label(key)] = df.height
+    add_week_metadata(context, week_rows(weeks))  # one file per announcement of the week
     return MaterializeResult(metadata={
         "dagster/row_count": sum(written.values()),
         "files_per_week": MetadataValue.json(written),

@@ -29,6 +29,7 @@ from dagster import (
 from trade_pipeline.core import contract, quarantine
 from trade_pipeline.core.partitions import iso_week_label, weekly_partitions
 from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
 
 GROUP = "data_quality"
 TABLE = contract.QUARANTINED_ROWS
@@ -166,6 +167,7 @@ def quarantined_rows(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
     ]
     for c in counts:
         context.log.warning(f"{c['week']}: {c['rows']} {c['source']} rows {c['action']} ({c['reason_code']})")
+    add_week_metadata(context, week_rows(frames))
     return MaterializeResult(
         metadata={"dagster/row_count": sum(f.height for f in frames.values()),
                   "dagster/column_schema": _schema(),

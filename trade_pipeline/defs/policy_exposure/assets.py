@@ -25,6 +25,7 @@ from dagster import (
 from trade_pipeline.core import contract
 from trade_pipeline.core.partitions import as_of_instant, iso_week_label, weekly_partitions
 from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
 from trade_pipeline.defs.bilateral_trade_flows.fetch import released_pairs, select_years
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
 from trade_pipeline.defs.policy_exposure import exposure as rules
@@ -56,6 +57,7 @@ def controlled_hs_map(context: AssetExecutionContext, warehouse: Warehouse) -> M
     keys = sorted(context.partition_keys)
     with warehouse.session():
         warehouse.replace_partitions(contract.CONTROLLED_HS_MAP, {k: mapping for k in keys})
+    add_week_metadata(context, week_rows({k: mapping for k in keys}))
     return MaterializeResult(metadata={"dagster/row_count": mapping.height * len(keys),
                                        "dagster/column_schema": _schema(MAP_COLUMNS),
                                        "hs6_codes": len(all_codes(mapping))})
@@ -175,6 +177,9 @@ def policy_exposure_inputs(context: AssetExecutionContext, warehouse: Warehouse,
         warehouse.replace_partitions(contract.CENSUS_HS6_IMPORTS, us_frames)
         warehouse.replace_partitions(contract.EXPOSURE_REQUESTS, log_frames)
     last = log_frames[max(log_frames)]
+    add_week_metadata(context, week_rows({k: cn_frames[k].height + us_frames[k].height for k in cn_frames}, **{
+        contract.COMTRADE_CN_HS6_EXPORTS: cn_frames, contract.CENSUS_HS6_IMPORTS: us_frames,
+        contract.EXPOSURE_REQUESTS: log_frames}))
     return MaterializeResult(metadata={
         "dagster/row_count": sum(f.height for f in cn_frames.values()) + sum(f.height for f in us_frames.values()),
         "dagster/column_schema": _schema(rules.COMTRADE_COLUMNS),
@@ -242,6 +247,7 @@ def policy_trade_exposure(context: AssetExecutionContext, warehouse: Warehouse,
         pl.element().is_in(contract.quality_flags(contract.FLAGS))).list.any()).height)
         for k, f in frames.items() if f.height}
     bad = {k: v for k, v in flagged.items() if v}
+    add_week_metadata(context, week_rows(frames, **{contract.POLICY_EXPOSURE_WATCHLIST: watch}))
     return MaterializeResult(
         metadata={"dagster/row_count": sum(f.height for f in frames.values()),
                   "dagster/column_schema": _schema(rules.EXPOSURE_COLUMNS),

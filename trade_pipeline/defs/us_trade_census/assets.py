@@ -17,6 +17,7 @@ from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import as_of_instant, iso_week_label, previous_partition_key, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import PartitionCache, Warehouse
+from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
 from trade_pipeline.defs.us_trade_census import extractor, release_calendar
 from trade_pipeline.defs.us_trade_census.metrics import (
     MOM_MATERIAL_USD, MOM_THRESHOLD_PCT, TOTAL_TOLERANCE_ABS_USD, TOTAL_TOLERANCE_REL, WeekDiagnostics,
@@ -132,6 +133,8 @@ def _census_monthly_flows(context: AssetExecutionContext, census: CensusTradeCli
               check(CHECK_FETCH, "failed_requests", "failed_requests"),
               check(CHECK_TOTALS, "total_mismatches", "mismatches")]
     latest_key = max(weeks)
+    add_week_metadata(context, week_rows({k: m for k, (m, _) in frames.items()},
+                                         **{T_STATUS: {k: s for k, (_, s) in frames.items()}}))
     return MaterializeResult(
         metadata={
             "dagster/row_count": rows,
@@ -181,6 +184,7 @@ def _census_trade_balance(context: AssetExecutionContext, warehouse: Warehouse) 
         facts[key] = {r["cty_code"]: round(r["balance_usd"]) for r in
                       balance.filter(pl.col("hs2") == "TOTAL").iter_rows(named=True)}
     warehouse.replace_partitions(T_BALANCE, written)  # the weeks in one transaction
+    add_week_metadata(context, week_rows(written))
     return MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(last),
                                        "total_balance_usd_by_week": MetadataValue.json(facts)})
 
@@ -213,6 +217,7 @@ def _census_country_detail(context: AssetExecutionContext, warehouse: Warehouse)
         tops[key] = {f"{r['cty_code']}/{r['flow']}": r["hs2"] for r in
                      detail.filter(pl.col("rank") == 1).iter_rows(named=True)}
     warehouse.replace_partitions(T_DETAIL, written)  # the weeks in one transaction
+    add_week_metadata(context, week_rows(written))
     return MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(last),
                                        "top_chapter_by_week": MetadataValue.json(tops)})
 
@@ -251,6 +256,7 @@ def _census_revisions(context: AssetExecutionContext, warehouse: Warehouse) -> M
         per_week[key] = revisions.height
         last = revisions
     warehouse.replace_partitions(T_REVISIONS, written)  # the weeks in one transaction
+    add_week_metadata(context, week_rows(written))
     return MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(last),
                                        "revisions_by_week": MetadataValue.json(per_week),
                                        "weeks_without_previous_partition": MetadataValue.json(no_baseline)})
@@ -311,6 +317,9 @@ def _census_extractor_files(context: AssetExecutionContext, warehouse: Warehouse
         revisions = warehouse.read_partition(T_REVISIONS, key)
         for rel, cty, view in files:
             site.write(rel, _render_view(view, cty, status, label, key, monthly, balance, detail, revisions))
+    # each week's snapshot is one file per partner and view (written now, or kept as a later week wrote it)
+    add_week_metadata(context, {k: {"dagster/row_count": len(PARTNERS) * len(EXTRACTOR_VIEWS),
+                                    "files_written": len(by_week.get(k, []))} for k in keys})
     return MaterializeResult(metadata={"dagster/row_count": len(written), "files": _list(sorted(set(written))),
                                        "dagster/column_schema": EXTRACTOR_FILES_SCHEMA,
                                        "kept_newer_files": _list(kept)})
