@@ -1,14 +1,16 @@
 """Effective review flags: a row's own flags plus the QUALITY flags of every upstream row it is computed from.
 
-The lineage is declared once in :data:`trade_pipeline.core.contract.LINEAGE`; this module resolves it for one week
-with one query per declared edge, straight on the warehouse (the upstream tables are never loaded into Python). An
-upstream table that has lineage of its own is resolved first and joined as a registered frame, so flags travel any
-number of steps. NOTICE flags (a genuine swing, an immediate control) stay on their own row.
+The lineage is declared once in :data:`trade_pipeline.core.contract.LINEAGE`; this module resolves it for a set of
+weeks with one query per table and declared edge (all weeks at once), straight on the warehouse: the upstream tables
+are never loaded into Python, and only flagged rows come back. An upstream table that has lineage of its own is
+resolved first and joined as a registered frame, so flags travel any number of steps. NOTICE flags (a genuine
+swing, an immediate control) stay on their own row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 import duckdb
 import polars as pl
@@ -16,103 +18,102 @@ import polars as pl
 from trade_pipeline.core import contract
 
 FLAGS_COLUMN = "review_flags"
-#: key tuple (values of contract.TABLE_KEYS[table], in order) -> effective flag codes
+#: (week_start ISO, *values of contract.TABLE_KEYS[table]) -> effective flag codes; rows without flags are absent
 FlagMap = dict[tuple, tuple[str, ...]]
 
 
-def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [r[0] for r in conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-        [table]).fetchall()]
-
-
-def _key_tuple(row: tuple, n: int) -> tuple:
-    return tuple(row[:n])
+def _week(value: object) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 class LineageResolver:
-    """Effective flags of the rows of one week, memoized per table for the resolver's life (one week's read)."""
+    """Effective flags of the rows of some weeks, resolved per table on first use and kept for the resolver's life
+    (one read of those weeks: build one per run step, not per process)."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection, week_start: str):
-        self.conn, self.week = conn, week_start
+    def __init__(self, conn: duckdb.DuckDBPyConnection, week_starts: Iterable[str]):
+        self.conn = conn
+        self.weeks = sorted({_week(w) for w in week_starts if w})
         self._maps: dict[str, FlagMap] = {}
-        self._cols: dict[str, list[str]] = {}
+        self._cols: dict[str, set[str]] | None = None
 
-    def columns(self, table: str) -> list[str]:
-        if table not in self._cols:
-            self._cols[table] = _columns(self.conn, table)
-        return self._cols[table]
+    def _columns(self, table: str) -> set[str]:
+        if self._cols is None:
+            cols: dict[str, set[str]] = {}
+            for t, c in self.conn.execute("SELECT table_name, column_name FROM information_schema.columns").fetchall():
+                cols.setdefault(t, set()).add(c)
+            self._cols = cols
+        return self._cols.get(table, set())
 
     def flags(self, table: str) -> FlagMap:
-        """key tuple -> effective flags (own, then upstream quality flags), for every row of ``table`` this week."""
         if table not in self._maps:
             self._maps[table] = self._resolve(table, set())
         return self._maps[table]
 
-    def row_flags(self, table: str, row: dict) -> tuple[str, ...]:
-        keys = contract.TABLE_KEYS[table]
-        return self.flags(table).get(tuple(row.get(k) for k in keys), ())
+    def row_flags(self, table: str, row: dict, week: str | None = None) -> tuple[str, ...]:
+        """Effective flags of one row (it carries the table's key columns, and its week_start unless ``week``)."""
+        key = (week or _week(row.get("week_start")), *(row.get(k) for k in contract.TABLE_KEYS[table]))
+        return self.flags(table).get(key, ())
+
+    def _in_weeks(self, alias: str) -> tuple[str, list[str]]:
+        return f"{alias}.week_start IN ({', '.join('?::DATE' for _ in self.weeks)})", list(self.weeks)
 
     def _resolve(self, table: str, visiting: set[str]) -> FlagMap:
         if table in visiting:
             raise ValueError(f"lineage cycle through {table}")
-        cols = self.columns(table)
-        if not cols:
+        cols = self._columns(table)
+        if not cols or not self.weeks:
             return {}
         keys = contract.TABLE_KEYS[table]
-        key_sql = ", ".join(f'"{k}"' for k in keys) or "NULL"
-        own = f'"{FLAGS_COLUMN}"' if FLAGS_COLUMN in cols else "''"
         out: dict[tuple, list[str]] = {}
-        for row in self.conn.execute(f"SELECT {key_sql}, {own} FROM {table} WHERE week_start = ?::DATE",
-                                     [self.week]).fetchall():
-            key = _key_tuple(row, len(keys))
-            out.setdefault(key, [])
-            for code in contract.split_flags(row[-1]):
-                if code not in out[key]:
-                    out[key].append(code)
+        if FLAGS_COLUMN in cols:
+            key_sql = "".join(f', d."{k}"' for k in keys)
+            where, params = self._in_weeks("d")
+            for row in self.conn.execute(
+                    f"SELECT CAST(d.week_start AS VARCHAR){key_sql}, d.\"{FLAGS_COLUMN}\" FROM {table} d "
+                    f"WHERE {where} AND coalesce(d.\"{FLAGS_COLUMN}\", '') <> ''", params).fetchall():
+                out[tuple(row[:-1])] = contract.split_flags(row[-1])
         for edge in (e for e in contract.LINEAGE if e.table == table):
             for key, codes in self._upstream(edge, keys, visiting | {table}).items():
                 bucket = out.setdefault(key, [])
-                for code in contract.quality_flags(codes):
-                    if code not in bucket:
-                        bucket.append(code)
-        return {k: tuple(v) for k, v in out.items()}
+                bucket += [c for c in contract.quality_flags(codes) if c not in bucket]
+        return {k: tuple(v) for k, v in out.items() if v}
 
     def _upstream(self, edge: contract.Lineage, keys: tuple[str, ...], visiting: set[str]) -> dict[tuple, list[str]]:
         """Derived row key -> flags found on its upstream rows (quality filtering is the caller's)."""
-        up_cols = self.columns(edge.upstream)
-        if not up_cols or (FLAGS_COLUMN not in up_cols and not any(e.table == edge.upstream for e in contract.LINEAGE)):
+        up_cols = self._columns(edge.upstream)
+        chained = any(e.table == edge.upstream for e in contract.LINEAGE)
+        if not up_cols or (FLAGS_COLUMN not in up_cols and not chained):
             return {}
-        d_keys = ", ".join(f'd."{k}"' for k in keys) or "NULL"
-        on = " AND ".join(f'd."{dc}" = u."{uc}"' for dc, uc in edge.on)
+        d_keys = "".join(f', d."{k}"' for k in keys)
+        on = "".join(f' AND d."{dc}" = u."{uc}"' for dc, uc in edge.on)
         cond = f" AND ({edge.where})" if edge.where else ""
-        upstream_has_lineage = any(e.table == edge.upstream for e in contract.LINEAGE)
-        if upstream_has_lineage:
-            # flags that travelled to the upstream rows from further up: join its resolved map as a frame
+        d_where, d_params = self._in_weeks("d")
+        u_where, u_params = self._in_weeks("u")
+        name = f"__eff_{edge.upstream}"
+        if chained:
+            # flags that reached the upstream rows from further up: join its resolved map as a frame
             up_keys = contract.TABLE_KEYS[edge.upstream]
-            resolved = self._maps.get(edge.upstream) or self._resolve(edge.upstream, visiting)
-            self._maps[edge.upstream] = resolved
-            frame = pl.DataFrame({**{k: [key[i] for key in resolved] for i, k in enumerate(up_keys)},
+            resolved = self._maps.get(edge.upstream)
+            if resolved is None:
+                resolved = self._maps[edge.upstream] = self._resolve(edge.upstream, visiting)
+            if not resolved:
+                return {}
+            frame = pl.DataFrame({"__week": [k[0] for k in resolved],
+                                  **{k: [key[i + 1] for key in resolved] for i, k in enumerate(up_keys)},
                                   "__flags": [";".join(v) for v in resolved.values()]})
-            name = f"__eff_{edge.upstream}"
             self.conn.register(name, frame.to_arrow())
-            join_keys = " AND ".join(f'u."{k}" = e."{k}"' for k in up_keys)
-            source = (f"(SELECT u.*, e.__flags AS __f FROM {edge.upstream} u JOIN {name} e ON {join_keys} "
-                      f"WHERE u.week_start = ?::DATE)")
-            params = [self.week, self.week]
+            join = "".join(f' AND u."{k}" = e."{k}"' for k in up_keys)
+            source = (f"(SELECT u.*, e.__flags AS __f FROM {edge.upstream} u JOIN {name} e "
+                      f"ON CAST(u.week_start AS VARCHAR) = e.__week{join} WHERE {u_where})")
         else:
-            source = f"(SELECT *, \"{FLAGS_COLUMN}\" AS __f FROM {edge.upstream} WHERE week_start = ?::DATE)"
-            params = [self.week, self.week]
-        sql = (f"SELECT {d_keys}, string_agg(DISTINCT u.__f, ';') FROM {edge.table} d JOIN {source} u "
-               f"ON {on}{cond} WHERE d.week_start = ?::DATE AND u.__f IS NOT NULL AND u.__f <> '' "
-               f"GROUP BY ALL")
+            source = (f"(SELECT *, \"{FLAGS_COLUMN}\" AS __f FROM {edge.upstream} u WHERE {u_where} "
+                      f"AND coalesce(\"{FLAGS_COLUMN}\", '') <> '')")
+        sql = (f"SELECT CAST(d.week_start AS VARCHAR){d_keys}, string_agg(DISTINCT u.__f, ';') "
+               f"FROM {edge.table} d JOIN {source} u ON d.week_start = u.week_start{on}{cond} "
+               f"WHERE {d_where} GROUP BY ALL")
         try:
-            rows = self.conn.execute(sql, params).fetchall()
+            rows = self.conn.execute(sql, u_params + d_params).fetchall()
         finally:
-            if upstream_has_lineage:
-                self.conn.unregister(f"__eff_{edge.upstream}")
-        return {_key_tuple(r, len(keys)): contract.split_flags(r[-1]) for r in rows}
-
-
-def resolve_weeks(conn: duckdb.DuckDBPyConnection, week_starts: Iterable[str]) -> dict[str, LineageResolver]:
-    return {w: LineageResolver(conn, w) for w in week_starts}
+            if chained:
+                self.conn.unregister(name)
+        return {tuple(r[:-1]): contract.split_flags(r[-1]) for r in rows}

@@ -19,7 +19,7 @@ from trade_pipeline.core.warehouse import Warehouse
 
 CURRENT_TABLES = (
     "partner_rankings", "trade_balances", "market_concentration", "commodity_structure",
-    "census_trade_balance", "census_country_detail", "census_revisions", "census_monthly_flows",
+    "census_trade_balance", "census_country_detail", "census_revisions",
     "census_release_status", "mofcom_announcements",
 )
 PREVIOUS_TABLES = ("market_concentration", "census_trade_balance")

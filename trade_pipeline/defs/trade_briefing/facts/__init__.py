@@ -10,6 +10,7 @@ import duckdb
 
 from trade_pipeline.core import contract
 from trade_pipeline.core.lineage import LineageResolver
+from trade_pipeline.core.partitions import previous_partition_key, same_week_last_year_key
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.defs.trade_briefing.facts import census, comtrade, policy, watch
 from trade_pipeline.defs.trade_briefing.facts.model import FIGURE_KINDS, FactBook, FactTree
@@ -136,9 +137,10 @@ def _flag_index(book: FactBook) -> None:
             book.enum(f"limits.flags.{i}.subjects.{j}", sub)
 
 
-def build_week_facts(inp: WeekInputs, resolvers: dict[str, LineageResolver], site_root: Path) -> FactBook:
-    """Every fact of one week's report, from the week's rows (``inp``) and effective flags (``resolvers``)."""
-    book = FactBook(inp.key, resolvers)
+def build_week_facts(inp: WeekInputs, lineage: LineageResolver | None, site_root: Path) -> FactBook:
+    """Every fact of one week's report, from the week's rows (``inp``) and effective flags (``lineage``, covering
+    the week and the weeks it compares with)."""
+    book = FactBook(inp.key, lineage)
     files = ExtractorFiles(site_root)
     _week(book, inp)
     codes = comtrade.reporters(inp)
@@ -163,8 +165,8 @@ def week_facts(warehouse: Warehouse, keys: list[str], site_root: Path,
                conn: duckdb.DuckDBPyConnection | None = None) -> Iterator[tuple[WeekInputs, FactBook]]:
     """(inputs, facts) of each week in ``keys``, in order, read in one read-only warehouse session."""
     with warehouse.session(read_only=True), warehouse.connect(read_only=True) as own:
-        c = conn or own
+        weeks = set(keys) | {previous_partition_key(k) for k in keys} | {
+            w for k in keys if (w := same_week_last_year_key(k))}
+        lineage = LineageResolver(conn or own, weeks)  # every week's flags in one query per table and edge
         for inp in load_weeks_inputs(warehouse, keys):
-            weeks = [inp.key, inp.prev_key] + ([inp.last_year_key] if inp.last_year_key else [])
-            resolvers = {w: LineageResolver(c, w) for w in weeks}
-            yield inp, build_week_facts(inp, resolvers, site_root)
+            yield inp, build_week_facts(inp, lineage, site_root)

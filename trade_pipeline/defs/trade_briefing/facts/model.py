@@ -40,20 +40,14 @@ FACTS_SCHEMA = {
 }
 
 
-def jsonable(v: Any) -> Any:
-    if isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, date):
-        return v.isoformat()
-    if isinstance(v, (list, tuple)):
-        return [jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): jsonable(x) for k, x in v.items()}
-    return v
-
-
 def dumps(v: Any) -> str:
-    return json.dumps(jsonable(v), ensure_ascii=False, sort_keys=True)
+    return json.dumps(v, ensure_ascii=False, sort_keys=True, default=_json_default)
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, (date, datetime)):
+        return v.isoformat()
+    raise TypeError(f"not JSON serializable: {type(v).__name__}")
 
 
 @dataclass(frozen=True)
@@ -65,7 +59,7 @@ class Fact:
     source_table: str | None = None
     source_key: str | None = None  # JSON row key (week_start + contract.TABLE_KEYS) or a filter for aggregates
     source_column: str | None = None
-    depends_on: str = "[]"  # JSON list of [table, row key]
+    depends_on: str = "[]"  # JSON list of [table, key columns, [key values of each row]]
     flags: tuple[str, ...] = ()
 
     @property
@@ -198,8 +192,8 @@ class FactBook:
     """Collects a week's facts while the builders run; flags come from the week's lineage resolver."""
 
     week_start: str
-    #: week_start -> resolver of that week's effective flags (the week itself, last week, the same week last year)
-    lineage: dict[str, LineageResolver] = field(default_factory=dict)
+    #: effective flags of the rows of this week and of the weeks it compares with (None: the rows' own flags)
+    lineage: LineageResolver | None = None
     facts: dict[str, Fact] = field(default_factory=dict)
 
     # --- row identity and flags -------------------------------------------------------------------------------
@@ -210,11 +204,15 @@ class FactBook:
     def row_key(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         return {"week_start": self._week_of(row), **{k: row.get(k) for k in contract.TABLE_KEYS[table]}}
 
+    def _dep_refs(self, table: str, rows: list[dict[str, Any]]) -> list[Any]:
+        """[table, key columns, [row key values…]] — the rows a statement depends on, compactly."""
+        keys = contract.TABLE_KEYS[table]
+        return [table, ["week_start", *keys], [[self._week_of(r), *(r.get(k) for k in keys)] for r in rows]]
+
     def _row_flags(self, table: str, row: dict[str, Any]) -> list[str]:
-        resolver = self.lineage.get(self._week_of(row))
-        if resolver is None:
+        if self.lineage is None:
             return contract.split_flags(row.get("review_flags"))
-        return list(resolver.row_flags(table, row))
+        return list(self.lineage.row_flags(table, row, self._week_of(row)))
 
     def flags_of(self, table: str, row: dict[str, Any] | None) -> list[str]:
         """Effective flags of a layer row (own + upstream quality flags)."""
@@ -222,13 +220,13 @@ class FactBook:
 
     def _dep_flags(self, depends: Iterable[tuple[str, dict[str, Any]]]) -> tuple[list[str], list[list[Any]]]:
         flags: list[str] = []
-        refs: list[list[Any]] = []
+        by_table: dict[str, list[dict[str, Any]]] = {}
         for table, row in depends:
-            refs.append([table, self.row_key(table, row)])
+            by_table.setdefault(table, []).append(row)
             for code in contract.quality_flags(self._row_flags(table, row)):
                 if code not in flags:
                     flags.append(code)
-        return flags, refs
+        return flags, [self._dep_refs(t, rows) for t, rows in by_table.items()]
 
     def _add(self, fact: Fact) -> Fact:
         shadowing = [p for p in fact.slot.split(".") if p in _RESERVED]
