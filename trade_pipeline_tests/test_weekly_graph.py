@@ -265,13 +265,17 @@ def test_w05_report_has_the_seed_sections_in_order(w05_data: Path, seed_report: 
 
 
 class RecordedUpstream:
-    """Answers each request with the embedded sample's recorded response for the same method, path and parameters."""
+    """Answers each request with the embedded sample's recorded response for the same method, path and parameters.
+
+    Reads every capture under the sample's source folders, nested ones included (``comtrade/exposure/…``), as replay
+    does (``CaptureStore`` indexes its directory recursively): the loopback upstream serves exactly what replay
+    would."""
 
     def __init__(self) -> None:
         self.exchanges: dict[tuple, dict] = {}
         self.hits: Counter[str] = Counter()
         self.log: list[tuple[str, str, int]] = []  # (source, path, status) of every request answered
-        for path in sample_captures_dir().glob("*/*.json"):
+        for path in sorted(sample_captures_dir().glob("*/**/*.json")):
             doc = json.loads(path.read_text(encoding="utf-8"))
             req = doc["request"]
             self.exchanges[self._key(req["method"], urlsplit(req["url"]).path, req["params"], req.get("form"))] = doc
@@ -310,6 +314,9 @@ def test_second_run_of_a_week_in_live_mode_makes_no_http_request(httpserver: HTT
     first = run_graph(resources, key=W05)
     cold = dict(upstream.hits)
     assert cold.get("comtrade", 0) > 0 and cold.get("census", 0) > 0 and cold.get("mofcom", 0) > 0
+    # the sample answers every Comtrade/Census request the live clients make (exposure requests included): a request
+    # it does not hold would 404, be retried by every later run, and leave its figures missing
+    assert [r for r in upstream.log if r[0] in ("comtrade", "census") and r[2] == 404] == []
     assert failed_checks(first) == []
     report = (tmp_path / "data" / "site" / REPORT.format("2026-W05")).read_text(encoding="utf-8")
     assert "[內建樣本]" not in report  # live data: no sample banner
