@@ -27,6 +27,7 @@ from werkzeug import Request, Response
 from trade_pipeline.core import contract
 from trade_pipeline.core.paths import sample_captures_dir
 from trade_pipeline.core.site import Site
+from trade_pipeline.core.partitions import iso_week_label
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.definitions import defs
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
@@ -186,10 +187,17 @@ def test_a_two_week_range_is_one_run_and_fills_last_week(tmp_path: Path) -> None
     index = (site / "Narrator/trade_briefing/index.md").read_text(encoding="utf-8")
     assert index.index("2026-W06") < index.index("2026-W05")
     assert not _weeks_without_their_own_row_counts(instance, [W05, W06])
+    from dagster import AssetKey, AssetRecordsFilter
+
+    for week, title in ((W05, "2026 年第 05 週"), (W06, "2026 年第 06 週")):  # each week previews its own report
+        (record,) = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=AssetKey("trade_briefing"), asset_partitions=[week]), limit=1).records
+        meta = record.asset_materialization.metadata
+        assert meta["preview"].value.startswith(f"# {title}") and meta["preview_week"].value == iso_week_label(week)
 
 
 #: Assets whose per-week metadata is not applied yet (their owners add core.week_metadata; remove when done).
-WEEK_METADATA_PENDING = {"trade_briefing", "briefing_facts"}  # the lead's trade_briefing folder
+WEEK_METADATA_PENDING: set[str] = set()
 #: Assets whose rows live in a table of another name.
 ASSET_TABLE = {"trade_briefing": "briefing_claims"}
 

@@ -21,6 +21,7 @@ from trade_pipeline.core import contract
 from trade_pipeline.core.partitions import iso_week_label, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
 from trade_pipeline.defs.cn_export_control.resources import MofcomClient
 from trade_pipeline.defs.trade_briefing.facts import missing_layers, week_facts
@@ -96,6 +97,7 @@ def briefing_facts(context: AssetExecutionContext, warehouse: Warehouse, site: S
             metadata={"refused_weeks": MetadataValue.json(refused)})
     with warehouse.session():
         total = warehouse.replace_partitions(contract.BRIEFING_FACTS, frames)
+    add_week_metadata(context, week_rows(frames))
     flagged = {w: int((f["review_flags"] != "").sum()) for w, f in zip(counts, frames.values())}
     return MaterializeResult(metadata={
         "dagster/row_count": total,
@@ -152,6 +154,13 @@ def trade_briefing(
         written = publish(warehouse, root, reports)
     except VerificationFailed as exc:
         raise Failure(description=str(exc), metadata=outcomes_metadata(exc.outcomes)) from None
+    # each week's materialization: that week's claims and its own report as the preview
+    add_week_metadata(context, {key: {
+        "dagster/row_count": sum(r.claims.height for r in eds),
+        "reports": MetadataValue.json([r.relpath for r in eds]),
+        "preview_week": eds[0].iso_week,
+        "preview": MetadataValue.md(_preview(eds[0])),
+    } for key, eds in reports.items()})
     last = reports[keys[-1]][0]
     claims = sum(r.claims.height for eds in reports.values() for r in eds)
     for key, eds in reports.items():
@@ -165,12 +174,15 @@ def trade_briefing(
         "cited_extractor_files": len(last.cited),
         "embedded_sample": MetadataValue.json(sample),
         "generated_at": generated_at.isoformat(),
-        # The UI renders markdown only: the YAML front matter would show as one big heading, so the preview is the
-        # front matter's title as a heading, then the body.
         "preview_week": last.iso_week,
-        "preview": MetadataValue.md(f"# {last.front['title']} 貿易動態週報\n\n"
-                                    + split_front_matter(last.markdown)[1].lstrip()),
+        "preview": MetadataValue.md(_preview(last)),
     })
+
+
+def _preview(report) -> str:  # noqa: ANN001 - RenderedReport
+    # The UI renders markdown only: the YAML front matter would show as one big heading, so the preview is the
+    # front matter's title as a heading, then the body.
+    return f"# {report.front['title']} 貿易動態週報\n\n" + split_front_matter(report.markdown)[1].lstrip()
 
 
 @asset(
