@@ -35,7 +35,7 @@ LAYER_SOURCES = {
     contract.CENSUS_LAYER: ("U.S. Census Bureau Foreign Trade", "https://www.census.gov/foreign-trade/"),
     contract.MOFCOM_LAYER: ("中國商務部出口管制資訊網", "http://exportcontrol.mofcom.gov.cn/"),
 }
-#: Reader-facing names of the statements a flag can touch (数據期間與限制), by slot prefix.
+#: Reader-facing names of the statements a flag can touch (數據期間與限制), by slot prefix.
 SUBJECT_WORDS = {
     "exports": "出口", "imports": "進口", "census.partners": "US Census", "census.revisions": "US Census 修正",
     "census.last_year": "US Census 去年同週", "census.largest_deficit_balance": "US Census 最大逆差",

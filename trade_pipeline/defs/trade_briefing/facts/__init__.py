@@ -117,7 +117,7 @@ def _limitations(book: FactBook, inp: WeekInputs, tree: FactTree) -> None:
 
 
 def _flag_index(book: FactBook) -> None:
-    """数據期間與限制: every flag on a figure the report can print, in words, with the statements it touches."""
+    """數據期間與限制: every flag on a figure the report can print, in words, with the statements it touches."""
     subjects: dict[str, list[str]] = {}
     for f in list(book):
         if not f.flags or f.kind not in FIGURE_KINDS:
