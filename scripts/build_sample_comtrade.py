@@ -8,9 +8,15 @@ What is real and what is filler is documented in data/sample/captures/comtrade/R
   China customs, Japan MOF, Korea KITA, Destatis converted at the annual EUR/USD rate, Taiwan MOF); where the
   seed report only had a 2023+2024 sum, the sum was split in proportion to the published annual figures.
   They are approximations, not bit-exact Comtrade records.
+- 2022 (needed by the 2025 weeks: until a reporter's 2024 data appear, it uses 2022 and 2023) is filler derived
+  from 2023 (world total × a factor in [1.00, 1.12), partners × a factor in [0.90, 1.10)), except the real Comtrade
+  records of the comtradr vignette (ropensci/comtradr inst/extdata/vignette_data_{1,2}.rda, as in
+  ../shared/realdata/raw/comtrade/comtradr_vignette/): US imports from Germany, Japan and Mexico and China's exports
+  to Korea, Mexico and the US in 2022, carried below to the dollar.
 - Everything else (small partners, nes/special areas, HS2 chapters outside the top ones, mirror reporters other
   than the five targets, release dates) is deterministic filler: a SHA-256 of the keys drives it, so every run
-  writes byte-identical files.
+  writes byte-identical files. Release dates move through the year: each reporter's year Y appears between March
+  and mid-September of Y+1, so the 2025 weeks switch from 2022/2023 to 2023/2024 reporter by reporter.
 
 Queries are built with the client's own parameter builders, so replay keys match what the client sends.
 """
@@ -21,7 +27,7 @@ import hashlib
 import json
 import shutil
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +36,9 @@ sys.path.insert(0, str(ROOT))
 import pycountry  # noqa: E402
 
 from trade_pipeline.core.http import CAPTURE_FORMAT, CaptureStore, request_key  # noqa: E402
+from trade_pipeline.core.partitions import FIRST_WEEK_START  # noqa: E402
 from trade_pipeline.defs.bilateral_trade_flows.codes import COMTRADE_TO_ISO_NUMERIC, HS2_CODES  # noqa: E402
+from trade_pipeline.defs.bilateral_trade_flows.fetch import candidate_years  # noqa: E402
 from trade_pipeline.defs.bilateral_trade_flows.resources import (  # noqa: E402
     AVAILABILITY_PATH,
     DEFAULT_BASE_URL,
@@ -42,9 +50,14 @@ from trade_pipeline.defs.bilateral_trade_flows.resources import (  # noqa: E402
 )
 
 OUT = ROOT / "data" / "sample" / "captures" / "comtrade"
+# Every reply was "recorded" at one instant, as a backfill run today would fetch today's data; which reporter-years a
+# week may use is decided by the availability list's firstReleased dates (point in time), not by this stamp.
 RECORDED_AT = "2026-02-16T08:00:00+00:00"
-YEARS = (2023, 2024)
-DA_YEARS = (2022, 2023, 2024, 2025)  # candidate years of every 2026 week; 2025 is not released in the sample
+YEARS = (2022, 2023, 2024)
+BASE_YEAR = 2023  # the year the published tables below are anchored on; 2022 and 2024 filler follow its shape
+LAST_WEEK_START = "2026-02-16"  # ISO 2026-W08, the sample's last as-of week
+WEEKS = [(date.fromisoformat(FIRST_WEEK_START) + timedelta(days=7 * i)).isoformat()
+         for i in range((date.fromisoformat(LAST_WEEK_START) - date.fromisoformat(FIRST_WEEK_START)).days // 7 + 1)]
 
 REPORTERS = {842: ("USA", "USA"), 156: ("CHN", "China"), 392: ("JPN", "Japan"), 410: ("KOR", "Rep. of Korea"),
              276: ("DEU", "Germany"), 490: ("S19", "Other Asia, nes")}
@@ -208,6 +221,14 @@ def filler(total: float, partners: list[int], known_min: float, salt: str) -> di
         s -= 0.05
 
 
+# REAL: Comtrade records for 2022 (primaryValue, USD) from the comtradr vignette data (ropensci/comtradr
+# inst/extdata/vignette_data_1.rda and vignette_data_2.rda, e2300df1; ../shared/realdata/raw/comtrade/comtradr_vignette/).
+REAL_2022_USD: dict[tuple[int, str], dict[int, float]] = {
+    (842, "M"): {276: 150408499381.0, 392: 154445161543.0, 484: 459177656357.0},
+    (156, "X"): {410: 162621428186.0, 484: 77534943659.0, 842: 582756110047.0},
+}
+
+
 def partner_values(reporter: int) -> dict[tuple[str, int], dict[int, float]]:
     """(flow, year) -> partner -> USD, including World (0) and the special areas."""
     out = {}
@@ -218,21 +239,30 @@ def partner_values(reporter: int) -> dict[tuple[str, int], dict[int, float]]:
         candidates = [p for p in candidates if not (reporter == 490 and p == 490)]
         known = {p: v for p, v in table.items() if p != "world"}
         fill_partners = [p for p in candidates if p not in known]
-        for i, year in enumerate(YEARS):
-            world = table["world"][i] * 1e9
+        for year in YEARS:
+            if year == 2022:  # FILLER (2023 × a factor), except the real vignette records
+                world = table["world"][0] * 1e9 * (1.0 + 0.12 * u("world2022", reporter, flow))
+                real = REAL_2022_USD.get((reporter, flow), {})
+                known_usd = {p: real.get(p, v[0] * 1e9 * (0.9 + 0.2 * u("p2022", reporter, flow, p)))
+                             for p, v in known.items()}
+            else:
+                i = year - BASE_YEAR
+                world = table["world"][i] * 1e9
+                known_usd = {p: v[i] * 1e9 for p, v in known.items()}
             values: dict[int, float] = {0: world}
             special = 0.0
             for code, (_, _, share) in SPECIAL_AREAS.items():
                 if u("special", reporter, flow, code) > 0.2:
                     values[code] = world * share * (0.8 + 0.4 * u("sv", reporter, flow, code, year))
                     special += values[code]
-            known_usd = {p: v[i] * 1e9 for p, v in known.items()}
             values.update(known_usd)
             rest = world - special - sum(known_usd.values())
-            # 2024 filler follows 2023's shape with a per-partner growth factor, then matches the residual
+            assert rest > 0, (reporter, flow, year)
+            # 2022 / 2024 filler follows 2023's shape with a per-partner growth factor, then matches the residual
             base = filler(rest, fill_partners, min(known_usd.values()), f"{reporter}/{flow}")
-            if year == YEARS[1]:
-                base = {p: v * (0.9 + 0.22 * u("growth", reporter, flow, p)) for p, v in base.items()}
+            if year != BASE_YEAR:
+                salt = "growth" if year == 2024 else f"growth{year}"
+                base = {p: v * (0.9 + 0.22 * u(salt, reporter, flow, p)) for p, v in base.items()}
                 k = rest / sum(base.values())
                 base = {p: v * k for p, v in base.items()}
             values.update(base)
@@ -242,7 +272,9 @@ def partner_values(reporter: int) -> dict[tuple[str, int], dict[int, float]]:
 
 def hs2_values(reporter: int, flow: str, year: int, world: float) -> dict[str, float]:
     top = HS2_TOP[(reporter, flow)]
-    drift = {c: 1 + (0.06 * (u("hsd", reporter, flow, c) - 0.5) if year == YEARS[1] else 0) for c in HS2_CODES}
+    keys = {2024: (), 2022: (2022,)}  # 2023 is the base year; the other years drift a little from its shares
+    drift = {c: 1 + (0.06 * (u("hsd", reporter, flow, c, *keys[year]) - 0.5) if year in keys else 0)
+             for c in HS2_CODES}
     covered = world * 0.995  # chapter 99 / unallocated remainder
     top_usd = {c: covered * s / 100 * drift[c] for c, s in top.items()}
     others = [c for c in HS2_CODES if c not in top]
@@ -263,8 +295,11 @@ def capture(store: CaptureStore, path: str, params: list[tuple[str, str]], rows:
 
 
 def release_dates(reporter: int, year: int) -> tuple[str, str] | None:
-    """firstReleased / lastReleased of an annual dataset, or None when it is not released by RECORDED_AT."""
-    if year == 2025:
+    """firstReleased / lastReleased of an annual dataset, or None when it is not released by RECORDED_AT.
+
+    FILLER dates: year Y appears between 1 March and mid-September of Y+1 (so every 2023 dataset is out before the
+    first week, 2025-W02, and the 2024 datasets arrive one by one through 2025)."""
+    if year >= 2025:
         return None  # nobody's 2025 annual data is out in the sample (weeks 2026-W01..W08 use 2023/2024)
     if reporter not in REPORTERS and year == 2024:
         roll = u("late", reporter)
@@ -328,11 +363,18 @@ def main() -> None:
                                     reporter_meta=REPORTERS.get(reporter) or UNIVERSE[reporter]))
             capture(store, PREVIEW_PATH, mirror_params(490, [flow], [year], True), rows, "0.52 secs")
 
-    # 4. data availability (getDa) for every reporter, candidate years 2022-2025
+    # 4. data availability (getDa) for every reporter: one reply per set of candidate years the weeks ask for
+    #    (2021-2024 for the 2025 weeks, 2022-2025 for the 2026 weeks)
+    for da_years in sorted({tuple(candidate_years(week)) for week in WEEKS}):
+        availability(store, da_years)
+    print(f"wrote {len(list(OUT.glob('*.json')))} captures to {OUT}")
+
+
+def availability(store: CaptureStore, da_years: tuple[int, ...]) -> None:
     da_rows = []
     for reporter in sorted(set(UNIVERSE) | set(REPORTERS)):
         iso, desc = REPORTERS.get(reporter) or UNIVERSE[reporter]
-        for year in DA_YEARS:
+        for year in da_years:
             dates = release_dates(reporter, year)
             if dates is None:
                 continue
@@ -343,8 +385,7 @@ def main() -> None:
                             "isExtendedPartner2": True, "isExtendedCmd": True, "isExtendedCustoms": True,
                             "isExtendedMot": True, "totalRecords": 20000 + int(400000 * u("recs", reporter, year)),
                             "firstReleased": dates[0], "lastReleased": dates[1]})
-    capture(store, AVAILABILITY_PATH, availability_params(DA_YEARS), da_rows, "0.12 secs")
-    print(f"wrote {len(list(OUT.glob('*.json')))} captures to {OUT}")
+    capture(store, AVAILABILITY_PATH, availability_params(da_years), da_rows, "0.12 secs")
 
 
 if __name__ == "__main__":

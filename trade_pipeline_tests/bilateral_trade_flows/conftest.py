@@ -74,8 +74,9 @@ class FakeComtrade:
             doc = json.loads(path.read_text(encoding="utf-8"))
             params = dict(doc["request"]["params"])
             body = json.loads(doc["response"]["body"])
-            if "getDa" in doc["request"]["url"]:
-                self.availability += body["data"]
+            if "getDa" in doc["request"]["url"]:  # one reply per candidate-year set: each dataset listed once
+                known = {r["datasetCode"] for r in self.availability}
+                self.availability += [r for r in body["data"] if r["datasetCode"] not in known]
                 continue
             key = (params.get("reporterCode"), params.get("partnerCode"), params["cmdCode"], params["flowCode"],
                    params["period"])
