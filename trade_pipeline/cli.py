@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                               help="materialize a range of ISO weeks as ONE run and print every report path")
     backfill.add_argument("first", help="first ISO week, e.g. 2026-W02")
     backfill.add_argument("last", help="last ISO week (inclusive), e.g. 2026-W14")
+    backfill.add_argument("--no-history", action="store_true",
+                          help="do not add the comparison weeks (上週 of the first week, 去年同週 of each week) that "
+                               "the warehouse lacks ahead of the range; by default they join the same run")
     verify = sub.add_parser("verify", help="re-check published reports figure by figure against the warehouse; "
                                            "exit 1 listing every mismatch (slot, place, printed, expected)")
     verify.add_argument("paths", nargs="*", type=Path,
@@ -119,11 +122,13 @@ def prepare_environment(mode: str | None, capture_dir: Path | None, environ: dic
 
 @dataclass
 class Plan:
-    """What one invocation materializes."""
+    """What one invocation materializes: ``partition_keys`` (the run's range) and the weeks whose reports it prints
+    (``iso_weeks``; the same weeks unless history weeks were added ahead of them, ``history_keys``)."""
 
     partition_keys: list[str]
     iso_weeks: list[str]
     tags: dict[str, str] = field(default_factory=dict)
+    history_keys: list[str] = field(default_factory=list)
 
 
 def plan_weeks(first: str, last: str | None = None) -> Plan:
@@ -146,6 +151,47 @@ def plan_weeks(first: str, last: str | None = None) -> Plan:
     else:
         tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
     return Plan(keys, [iso_week_label(k) for k in keys], tags)
+
+
+# The tables a report compares against in other weeks (上週 = previous partition, 去年同週 = the same ISO week one year
+# earlier): a week counts as stored when both hold rows for it.
+HISTORY_TABLES = ("market_concentration", "census_trade_balance")
+
+
+def comparison_keys(keys: list[str]) -> set[str]:
+    """The partitions the reports of ``keys`` compare against and that are outside ``keys``: 上週 of the first week
+    and 去年同週 of every week, where those are weekly partitions (weeks before the first partition have none)."""
+    from trade_pipeline.core.partitions import previous_partition_key, same_week_last_year_key, weekly_partitions
+
+    wanted = {previous_partition_key(keys[0]), *(same_week_last_year_key(k) for k in keys)}
+    return {k for k in wanted if k and k not in keys and weekly_partitions.has_partition_key(k)}
+
+
+def with_history(plan: Plan, stored: Callable[[list[str]], set[str]]) -> Plan:
+    """Widen a backfill so one run also materializes the comparison weeks its reports need and the warehouse does not
+    hold yet (``stored(keys)`` says which it holds): the range grows back to the earliest of them, as one contiguous
+    run, so 上週 and 去年同週 are filled on a fresh warehouse too. Their reports are written as well; only the
+    requested weeks are printed."""
+    from trade_pipeline.core.partitions import iso_week_label, iso_week_range
+
+    needed = comparison_keys(plan.partition_keys)
+    missing = sorted(needed - stored(sorted(needed))) if needed else []
+    if not missing or missing[0] > plan.partition_keys[0]:
+        return plan
+    keys = iso_week_range(iso_week_label(missing[0]), iso_week_label(plan.partition_keys[-1]))
+    history = [k for k in keys if k < plan.partition_keys[0]]
+    tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+    return Plan(keys, plan.iso_weeks, tags, history)
+
+
+def warehouse_weeks(keys: list[str]) -> set[str]:
+    """Which of ``keys`` the warehouse already holds in every table a report compares against."""
+    from trade_pipeline.core.warehouse import Warehouse
+
+    warehouse = Warehouse()
+    with warehouse.session(read_only=True):
+        held = [warehouse.stored_weeks(t, keys) for t in HISTORY_TABLES]
+    return set.intersection(*held)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -205,7 +251,9 @@ class ProgressWatcher(threading.Thread):
                 _say(f"{asset}: materialized {weeks}")
 
     def span(self) -> str:
-        weeks = self.plan.iso_weeks
+        from trade_pipeline.core.partitions import iso_week_label
+
+        weeks = [iso_week_label(k) for k in self.plan.partition_keys]
         return weeks[0] if len(weeks) == 1 else f"{weeks[0]}..{weeks[-1]}, {len(weeks)} weeks as one run"
 
 
@@ -418,6 +466,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         prepare_environment(args.mode, args.capture_dir)
         plan = plan_weeks(args.week) if args.command == "briefing" else plan_weeks(args.first, args.last)
         preflight()
+        if args.command == "backfill" and not args.no_history:
+            plan = with_history(plan, warehouse_weeks)
+            if plan.history_keys:
+                from trade_pipeline.core.partitions import iso_week_label
+
+                _say(f"also materializing {iso_week_label(plan.history_keys[0])}..{iso_week_label(plan.history_keys[-1])}"
+                     f" ({len(plan.history_keys)} weeks) ahead of the range, in the same run: the reports compare "
+                     f"against them (上週 / 去年同週) and the warehouse does not hold them yet (--no-history skips this)")
         paths = run_weeks(plan, args.log_level)
     except CliError as exc:
         _say(f"error: {_one_line(str(exc))}")

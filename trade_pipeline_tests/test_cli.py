@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from trade_pipeline.cli import (
-    COMPUTE_LOGS_ENV, STORAGE_ENV, CliError, UsageError, main, plan_weeks, prepare_environment, report_relpath,
+    COMPUTE_LOGS_ENV, HISTORY_TABLES, STORAGE_ENV, CliError, UsageError, comparison_keys, main, plan_weeks,
+    prepare_environment, report_relpath, warehouse_weeks, with_history,
 )
 from trade_pipeline.core.paths import PROJECT_ROOT
 
@@ -28,6 +29,41 @@ def test_range_plans_one_run_over_the_partition_range() -> None:
     assert plan.tags == {"dagster/asset_partition_range_start": "2026-01-05",
                          "dagster/asset_partition_range_end": "2026-03-30"}
     assert plan_weeks("2026-W01", "2026-W01").tags == {"dagster/partition": "2025-12-29"}
+
+
+def test_a_backfill_adds_the_comparison_weeks_the_warehouse_lacks_ahead_of_the_range() -> None:
+    # 2025-W06..2026-W05: 上週 of the first week is 2025-W05; 去年同週 of 2026-W02..W05 are 2025-W02..W05; the
+    # others' (2024-W06..2025-W01) precede the first partition and cannot be added.
+    requested = plan_weeks("2025-W06", "2026-W05")
+    assert comparison_keys(requested.partition_keys) == {"2025-01-06", "2025-01-13", "2025-01-20", "2025-01-27"}
+    plan = with_history(requested, lambda keys: set())
+    assert plan.history_keys == ["2025-01-06", "2025-01-13", "2025-01-20", "2025-01-27"]
+    assert plan.partition_keys == plan.history_keys + requested.partition_keys  # one contiguous run
+    assert plan.iso_weeks == requested.iso_weeks  # only the requested reports are printed
+    assert plan.tags == {"dagster/asset_partition_range_start": "2025-01-06",
+                         "dagster/asset_partition_range_end": "2026-01-26"}
+    # already stored: nothing is added; partly stored: the range grows back to the earliest missing week only
+    assert with_history(requested, lambda keys: set(keys)) == requested
+    partly = with_history(requested, lambda keys: {"2025-01-06", "2025-01-13"})
+    assert partly.history_keys == ["2025-01-20", "2025-01-27"]
+    # a range whose comparisons are all inside it or before the first partition stays as asked
+    assert with_history(plan_weeks("2025-W02", "2025-W10"), lambda keys: set()).history_keys == []
+
+
+def test_stored_comparison_weeks_are_read_from_the_warehouse(tmp_path: Path, monkeypatch) -> None:
+    import polars as pl
+
+    from trade_pipeline.core.warehouse import Warehouse
+
+    monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(tmp_path))
+    assert warehouse_weeks(["2025-01-06"]) == set()  # no warehouse file yet
+    wh = Warehouse()
+    frame = pl.DataFrame({"x": [1]})
+    wh.replace_partition(HISTORY_TABLES[0], "2025-01-06", frame)
+    wh.replace_partition(HISTORY_TABLES[0], "2025-01-13", frame)
+    wh.replace_partition(HISTORY_TABLES[1], "2025-01-13", frame)
+    # a week counts only when every comparison table holds it
+    assert warehouse_weeks(["2025-01-06", "2025-01-13", "2025-01-20"]) == {"2025-01-13"}
 
 
 @pytest.mark.parametrize(("first", "last", "message"), [

@@ -251,6 +251,18 @@ class Warehouse(ConfigurableResource):
         empty = df.clear()
         return {w: groups.get((w,), empty) for w in weeks}
 
+    def stored_weeks(self, table: str, week_starts: list[str]) -> set[str]:
+        """Which of ``week_starts`` have at least one row in ``table`` (none when the table or the file is absent)."""
+        _check_ident(table)
+        weeks = sorted(set(week_starts))
+        with self.connect(read_only=True) as conn:
+            if not weeks or not self.has_table(table, conn):
+                return set()
+            placeholders = ", ".join("?::DATE" for _ in weeks)
+            rows = conn.execute(f"SELECT DISTINCT CAST({PARTITION_COLUMN} AS VARCHAR) FROM {table} "
+                                f"WHERE {PARTITION_COLUMN} IN ({placeholders})", weeks).fetchall()
+        return {r[0] for r in rows}
+
     def partition_cache(self, tables: list[str], week_starts: list[str], chunk_weeks: int = 8) -> "PartitionCache":
         """A :class:`PartitionCache` of ``tables`` over ``week_starts``."""
         return PartitionCache(self, tables, week_starts, chunk_weeks)
