@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -389,6 +388,4 @@ def availability(store: CaptureStore, da_years: tuple[int, ...]) -> None:
 
 
 if __name__ == "__main__":
-    if "--clean" in sys.argv and OUT.exists():
-        shutil.rmtree(OUT)
-    main()
+    main()  # replaces this folder's own *.json only (sub-folders, e.g. exposure/, belong to other builders)

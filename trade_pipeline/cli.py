@@ -153,9 +153,6 @@ def plan_weeks(first: str, last: str | None = None) -> Plan:
     return Plan(keys, [iso_week_label(k) for k in keys], tags)
 
 
-# The tables a report compares against in other weeks (上週 = previous partition, 去年同週 = the same ISO week one year
-# earlier): a week counts as stored when both hold rows for it.
-HISTORY_TABLES = ("market_concentration", "census_trade_balance")
 
 
 def comparison_keys(keys: list[str]) -> set[str]:
@@ -184,13 +181,20 @@ def with_history(plan: Plan, stored: Callable[[list[str]], set[str]]) -> Plan:
     return Plan(keys, plan.iso_weeks, tags, history)
 
 
+def history_tables() -> tuple[str, ...]:
+    """The tables a report reads in other weeks (上週 = previous partition, 去年同週 = same ISO week a year earlier)."""
+    from trade_pipeline.defs.trade_briefing.inputs import LAST_YEAR_TABLES, PREVIOUS_TABLES
+
+    return tuple(sorted(set(PREVIOUS_TABLES) | set(LAST_YEAR_TABLES)))
+
+
 def warehouse_weeks(keys: list[str]) -> set[str]:
     """Which of ``keys`` the warehouse already holds in every table a report compares against."""
     from trade_pipeline.core.warehouse import Warehouse
 
     warehouse = Warehouse()
     with warehouse.session(read_only=True):
-        held = [warehouse.stored_weeks(t, keys) for t in HISTORY_TABLES]
+        held = [warehouse.stored_weeks(t, keys) for t in history_tables()]
     return set.intersection(*held)
 
 

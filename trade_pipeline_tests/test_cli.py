@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from trade_pipeline.cli import (
-    COMPUTE_LOGS_ENV, HISTORY_TABLES, STORAGE_ENV, CliError, UsageError, comparison_keys, main, plan_weeks,
-    prepare_environment, report_relpath, warehouse_weeks, with_history,
+    COMPUTE_LOGS_ENV, STORAGE_ENV, CliError, UsageError, comparison_keys, main, plan_weeks,
+    history_tables, prepare_environment, report_relpath, warehouse_weeks, with_history,
 )
 from trade_pipeline.core.paths import PROJECT_ROOT
 
@@ -59,9 +59,10 @@ def test_stored_comparison_weeks_are_read_from_the_warehouse(tmp_path: Path, mon
     assert warehouse_weeks(["2025-01-06"]) == set()  # no warehouse file yet
     wh = Warehouse()
     frame = pl.DataFrame({"x": [1]})
-    wh.replace_partition(HISTORY_TABLES[0], "2025-01-06", frame)
-    wh.replace_partition(HISTORY_TABLES[0], "2025-01-13", frame)
-    wh.replace_partition(HISTORY_TABLES[1], "2025-01-13", frame)
+    first, second = history_tables()
+    wh.replace_partition(first, "2025-01-06", frame)
+    wh.replace_partition(first, "2025-01-13", frame)
+    wh.replace_partition(second, "2025-01-13", frame)
     # a week counts only when every comparison table holds it
     assert warehouse_weeks(["2025-01-06", "2025-01-13", "2025-01-20"]) == {"2025-01-13"}
 
