@@ -312,12 +312,12 @@ def release_dates(reporter: int, year: int) -> tuple[str, str] | None:
     return start.isoformat(timespec="microseconds") + "0", last.isoformat(timespec="microseconds") + "0"
 
 
-def main() -> None:
-    if OUT.exists():
-        for old in OUT.glob("*.json"):
+def main(out: Path = OUT) -> None:
+    if out.exists():
+        for old in out.glob("*.json"):
             old.unlink()
-    OUT.mkdir(parents=True, exist_ok=True)
-    store = CaptureStore(OUT)
+    out.mkdir(parents=True, exist_ok=True)
+    store = CaptureStore(out)
     values = {r: partner_values(r) for r in REPORTERS}
 
     # 1. partner totals (1.7 recipe, preview): one capture per reporter × flow × year
@@ -366,7 +366,7 @@ def main() -> None:
     #    (2021-2024 for the 2025 weeks, 2022-2025 for the 2026 weeks)
     for da_years in sorted({tuple(candidate_years(week)) for week in WEEKS}):
         availability(store, da_years)
-    print(f"wrote {len(list(OUT.glob('*.json')))} captures to {OUT}")
+    print(f"wrote {len(list(out.glob('*.json')))} captures to {out}")
 
 
 def availability(store: CaptureStore, da_years: tuple[int, ...]) -> None:
@@ -388,4 +388,5 @@ def availability(store: CaptureStore, da_years: tuple[int, ...]) -> None:
 
 
 if __name__ == "__main__":
-    main()  # replaces this folder's own *.json only (sub-folders, e.g. exposure/, belong to other builders)
+    # replaces the folder's own *.json only (sub-folders, e.g. exposure/, belong to other builders)
+    main(Path(sys.argv[sys.argv.index("--out") + 1]) if "--out" in sys.argv else OUT)
