@@ -19,6 +19,7 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 from trade_pipeline.core.partitions import weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline.defs.briefing_charts.assets import build_chart_assets
 from trade_pipeline.defs.bilateral_trade_flows import assets as comtrade_assets, checks as comtrade_checks
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
 from trade_pipeline.defs.cn_export_control import assets as mofcom_assets, checks as mofcom_checks
@@ -41,10 +42,13 @@ weekly_briefing_job = define_asset_job(
     description="Materialize every layer and the briefing for one ISO week (or a range, as one run).",
 )
 
+_LAYER_ASSETS = [*comtrade_assets.ASSETS, *census_assets.ASSETS, *mofcom_assets.ASSETS, *exposure_assets.ASSETS,
+                 *quality_assets.ASSETS, *briefing_assets.ASSETS]
+# The charts depend on the optional layer tables (policy_trade_exposure) that the graph actually has.
+_CHART_ASSETS = build_chart_assets(key.to_user_string() for a in _LAYER_ASSETS for key in a.keys)
+
 defs = Definitions(
-    assets=[*comtrade_assets.ASSETS, *census_assets.ASSETS, *mofcom_assets.ASSETS, *exposure_assets.ASSETS,
-            *quality_assets.ASSETS,
-            *briefing_assets.ASSETS],
+    assets=[*_LAYER_ASSETS, *_CHART_ASSETS],
     asset_checks=[*comtrade_checks.CHECKS, *census_checks.CHECKS, *mofcom_checks.CHECKS, *briefing_checks.CHECKS],
     jobs=[weekly_briefing_job],
     schedules=SCHEDULES,

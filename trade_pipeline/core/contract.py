@@ -42,6 +42,8 @@ POLICY_EXPOSURE_WATCHLIST = "policy_exposure_watchlist"
 # trade_briefing
 BRIEFING_FACTS = "briefing_facts"
 BRIEFING_CLAIMS = "briefing_claims"
+BRIEFING_CHARTS = "briefing_charts"  # one row per chart and week: file, title, alt text, key figure and its source
+BRIEFING_CHART_DATA = "briefing_chart_data"  # one row per plotted point: value and the layer cell it comes from
 # rows rejected at a parse boundary, every source (week, source, request, row as received, reason)
 QUARANTINED_ROWS = "quarantined_rows"
 #: The fetching assets that quarantine rows (asset name → source). Each writes its own staging table
@@ -141,6 +143,21 @@ def census_extractor_path(view: str, cty_code: str, year: int) -> str:
 
 def mofcom_extractor_path(slug: str) -> str:
     return f"{MOFCOM_EXTRACTOR_DIR}/{slug}.md"
+
+
+# --- report charts (site-relative; beside the reports, one folder per ISO week) -------------------------------------
+REPORT_DIR = "Narrator/trade_briefing"
+CHARTS_DIR = f"{REPORT_DIR}/charts"
+
+
+def chart_relpath(iso_week: str, chart_id: str) -> str:
+    """'Narrator/trade_briefing/charts/2026-W05/us_balance_monthly.svg'."""
+    return f"{CHARTS_DIR}/{iso_week}/{chart_id}.svg"
+
+
+def chart_report_link(iso_week: str, chart_id: str) -> str:
+    """The chart's link relative to the week's report file (Narrator/trade_briefing/<week>-trade-briefing.md)."""
+    return f"charts/{iso_week}/{chart_id}.svg"
 
 
 # --- review flags ----------------------------------------------------------------------------------------------------

@@ -1,0 +1,91 @@
+"""Chart rules on small hand-made weeks: flags travel to the points they touch and are drawn, missing values are kept
+(as NULL, flagged) and never drawn as zero, the optional exposure chart draws when its table exists and skips
+cleanly when it does not, and scraped text stays text in the SVG."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from trade_pipeline.core import contract
+from trade_pipeline.defs.briefing_charts.data import WeekTables, build_charts
+from trade_pipeline.defs.briefing_charts.render import REVIEW_COLOR, render_svg
+
+KEY, WEEK = "2026-01-26", "2026-W05"
+
+
+def _census(cty: str, name: str, flow: str, month: int, value, flags: str = "") -> dict:
+    return {"cty_code": cty, "cty_name": name.upper(), "cty_name_zh": name, "flow": flow, "year": 2025, "month": month,
+            "hs2": "TOTAL", "value_usd": value, "review_flags": flags}
+
+
+def _week(census: list[dict], exposure: list[dict] | None = None) -> WeekTables:
+    tables = WeekTables(KEY, WEEK, {
+        contract.CENSUS_MONTHLY_FLOWS: census,
+        contract.CENSUS_TRADE_BALANCE: [
+            {"cty_code": "5700", "cty_name": "CHINA", "cty_name_zh": "中國", "year": 2025, "through_month": 2,
+             "hs2": "TOTAL", "balance_usd": -3.0e10, "review_flags": ""}],
+        contract.MARKET_CONCENTRATION: [], contract.PARTNER_RANKINGS: [],
+    })
+    if exposure is not None:
+        tables.rows_by_table[contract.POLICY_TRADE_EXPOSURE] = exposure
+    return tables
+
+
+def _chart(tables: WeekTables, chart_id: str):
+    return next(c for c in build_charts(tables) if c.chart_id == chart_id)
+
+
+def test_quality_flags_mark_a_balance_point_and_notices_do_not() -> None:
+    chart = _chart(_week([
+        _census("5700", "中國", "export", 1, 1.0e10), _census("5700", "中國", "import", 1, 2.5e10, "mom_gt_30pct"),
+        _census("5700", "中國", "export", 2, 1.2e10, "partial_fetch"), _census("5700", "中國", "import", 2, 2.0e10),
+    ]), "us_balance_monthly")
+    jan, feb = chart.points
+    assert (jan.x, jan.y, jan.flags) == ("2025-01", 1.0e10 - 2.5e10, ())  # a notice stays on its own row
+    assert (feb.x, feb.y, feb.flags) == ("2025-02", 1.2e10 - 2.0e10, ("partial_fetch",))
+    zh, en = chart.alt_texts()
+    assert "[REVIEW_NEEDED]" in zh and "[REVIEW_NEEDED]" in en
+    svg = render_svg(chart, zh)
+    labels = [el.get("aria-label") for el in ET.fromstring(svg).iter() if el.get("aria-roledescription") == "point"]
+    assert sorted(labels) == ["中國 2025-01：USD -150 億", "中國 2025-02：USD -80 億 [REVIEW_NEEDED]"]
+    assert REVIEW_COLOR in svg and "需人工審核" in svg
+
+
+def test_a_missing_value_or_flow_is_stored_flagged_and_never_drawn_as_zero() -> None:
+    chart = _chart(_week([
+        _census("5700", "中國", "export", 1, 1.0e10), _census("5700", "中國", "import", 1, 2.5e10),
+        _census("5700", "中國", "export", 2, None, "value_missing"), _census("5700", "中國", "import", 2, 2.0e10),
+        _census("5700", "中國", "export", 3, float("nan")), _census("5700", "中國", "import", 3, 2.0e10),
+        _census("5700", "中國", "export", 4, 1.0e10),  # April's import row is absent
+    ]), "us_balance_monthly")
+    by_month = {p.x: p for p in chart.points}
+    assert set(by_month) == {"2025-01", "2025-02", "2025-03", "2025-04"}  # nothing dropped
+    assert by_month["2025-02"].y is None and "value_missing" in by_month["2025-02"].flags
+    assert by_month["2025-03"].y is None and "value_not_finite" in by_month["2025-03"].flags
+    assert by_month["2025-04"].y is None and "series_missing" in by_month["2025-04"].flags
+    for code in ("value_not_finite", "series_missing", "missing_value"):
+        assert code in contract.FLAGS  # every flag a chart sets is registered, with reader-facing words
+    svg = render_svg(chart, chart.alt_texts()[0])
+    points = [el.get("aria-label") for el in ET.fromstring(svg).iter() if el.get("aria-roledescription") == "point"]
+    assert points == ["中國 2025-01：USD -150 億"]  # the other months have no mark, and no zero
+
+
+def test_exposure_chart_skips_cleanly_without_its_table_and_draws_with_it() -> None:
+    absent = _chart(_week([]), "policy_exposure")
+    assert absent.skip_reason and absent.source_absent and absent.points == []
+    incomplete = _chart(_week([], exposure=[{"hs_code": "850760"}]), "policy_exposure")
+    assert incomplete.skip_reason and "缺少欄位" in incomplete.skip_reason and not incomplete.source_absent
+    rows = [
+        {"announcement_id": "a1178", "doc_number": "商務部公告2025年第58號", "hs_code": "850760", "item_zh": "鋰離子電池",
+         "cn_share_of_us_imports_pct": 71.25, "review_flags": ""},
+        {"announcement_id": "a1177", "doc_number": "商務部公告2025年第57號", "hs_code": "280530",
+         "item_zh": "<script>alert(1)</script>", "cn_share_of_us_imports_pct": 35.5, "review_flags": "partial_fetch"},
+    ]
+    chart = _chart(_week([], exposure=rows), "policy_exposure")
+    assert chart.skip_reason is None and [p.y for p in chart.points] == [71.25, 35.5]
+    assert chart.key.value == 71.25 and chart.key.text_zh == "71.25%" and "71.25%" in chart.alt_texts()[0]
+    assert chart.points[1].flags == ("partial_fetch",)
+    svg = render_svg(chart, chart.alt_texts()[0])
+    root = ET.fromstring(svg)  # scraped text is escaped text in the SVG, never markup
+    assert not [el for el in root.iter() if el.tag.endswith("script")]
+    assert any("<script>alert(1)</script>" in (t.text or "") for t in root.iter() if t.tag.endswith("text"))
