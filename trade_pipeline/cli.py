@@ -3,6 +3,7 @@
     trade-pipeline briefing 2026-W05                 one week   → prints the report path
     trade-pipeline backfill 2026-W02 2026-W14        one run over the range → prints every report path
     trade-pipeline verify [PATH…]                    re-check published reports figure by figure (exit 1 on any)
+    trade-pipeline site                              data/site → data/site_html (HTML) → prints its index.html
     options: --mode live|record|replay  --capture-dir DIR  --log-level LEVEL
 
 Runs go through the instance at ``$DAGSTER_HOME`` (default: the project root, whose dagster.yaml keeps storage under
@@ -94,7 +95,27 @@ def build_parser() -> argparse.ArgumentParser:
                                            "exit 1 listing every mismatch (slot, place, printed, expected)")
     verify.add_argument("paths", nargs="*", type=Path,
                         help="report files (default: every report under the site's Narrator/trade_briefing/)")
+    site = sub.add_parser("site", help="build the site folder (reports, charts, Extractor files) into HTML and "
+                                       "print the path of its index.html")
+    site.add_argument("--source", type=Path, help="site folder of markdown (default: the Site resource's, data/site)")
+    site.add_argument("--out", type=Path, help="output folder, replaced as a whole (default: data/site_html)")
     return parser
+
+
+def build_html_site(source: Path | None, out: Path | None) -> Path:
+    """`trade-pipeline site`: build the HTML site; warn about links that lead nowhere; return its index.html."""
+    from trade_pipeline.core.paths import data_dir
+    from trade_pipeline.core.site import Site
+    from trade_pipeline.site_html.build import SiteBuildError, build_site
+
+    try:
+        result = build_site(source or Site().root_dir(), out or data_dir() / "site_html")
+    except SiteBuildError as exc:
+        raise CliError(str(exc)) from exc
+    for page, target in result.broken_links:
+        _say(f"warning: {page}: link to {target} leads to no page or file of the site")
+    _say(f"site: {len(result.pages)} pages, {len(result.assets)} files copied → {result.out_dir}")
+    return result.index
 
 
 def prepare_environment(mode: str | None, capture_dir: Path | None, environ: dict[str, str] | None = None) -> Path:
@@ -466,6 +487,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except CliError as exc:
             _say(f"error: {exc}")
             return 1
+    if args.command == "site":
+        try:
+            print(build_html_site(args.source, args.out))
+        except CliError as exc:
+            _say(f"error: {exc}")
+            return 1
+        return 0
     try:
         prepare_environment(args.mode, args.capture_dir)
         plan = plan_weeks(args.week) if args.command == "briefing" else plan_weeks(args.first, args.last)
