@@ -110,7 +110,7 @@ def build_html_site(source: Path | None, out: Path | None) -> Path:
 
     try:
         result = build_site(source or Site().root_dir(), out or data_dir() / "site_html")
-    except SiteBuildError as exc:
+    except (SiteBuildError, OSError) as exc:  # no site yet, a folder that is not a built site, a disk error
         raise CliError(str(exc)) from exc
     for page, target in result.broken_links:
         _say(f"warning: {page}: link to {target} leads to no page or file of the site")
