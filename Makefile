@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 WEEK ?= 2026-W05
 STAMP := $(VENV)/.installed
 
-.PHONY: briefing test setup dev backfill bench clean-state
+.PHONY: briefing test setup dev backfill bench clean-state site
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ briefing: $(STAMP)
 
 test: $(STAMP)
 	DAGSTER_HOME= $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 1; fi; exit $$rc
+
+site: $(STAMP)
+	$(BIN)/trade-pipeline site
 
 dev: $(STAMP)
 	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -w workspace.yaml
