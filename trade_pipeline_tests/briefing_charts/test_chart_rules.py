@@ -68,6 +68,16 @@ def test_a_missing_value_or_flow_is_stored_flagged_and_never_drawn_as_zero() -> 
     svg = render_svg(chart, chart.alt_texts()[0])
     points = [el.get("aria-label") for el in ET.fromstring(svg).iter() if el.get("aria-roledescription") == "point"]
     assert points == ["中國 2025-01：USD -150 億"]  # the other months have no mark, and no zero
+    texts = [t.text for t in ET.fromstring(svg).iter() if t.tag.endswith("text")]
+    assert texts.count("缺值") == 3  # … but the word 缺值 in red where each missing point would be
+    assert chart.key is not None and "[REVIEW_NEEDED]" in chart.alt_texts()[0]
+    # without a year-to-date row there is no key figure: the alt text says what the chart shows, with no figure
+    no_key = _week(_week([]).rows(contract.CENSUS_MONTHLY_FLOWS))
+    no_key.rows_by_table[contract.CENSUS_MONTHLY_FLOWS] = [
+        _census("5700", "中國", "export", 1, 1.0e10), _census("5700", "中國", "import", 1, 2.5e10)]
+    no_key.rows_by_table[contract.CENSUS_TRADE_BALANCE] = []
+    chart = _chart(no_key, "us_balance_monthly")
+    assert chart.key is None and chart.alt_texts()[0].startswith("圖為 2025 年 1 月至 2025 年 1 月")
 
 
 def test_exposure_chart_skips_cleanly_without_its_table_and_draws_with_it() -> None:
@@ -89,3 +99,13 @@ def test_exposure_chart_skips_cleanly_without_its_table_and_draws_with_it() -> N
     root = ET.fromstring(svg)  # scraped text is escaped text in the SVG, never markup
     assert not [el for el in root.iter() if el.tag.endswith("script")]
     assert any("<script>alert(1)</script>" in (t.text or "") for t in root.iter() if t.tag.endswith("text"))
+
+
+def test_charts_differing_only_in_a_value_are_drawn_apart() -> None:
+    """The per-step SVG memo is keyed by everything a chart is drawn from: a revised value is a new drawing."""
+    rows = [_census("5700", "中國", "export", 1, 1.0e10), _census("5700", "中國", "import", 1, 2.5e10)]
+    revised = [dict(rows[0]), dict(rows[1], value_usd=2.6e10)]
+    first = _chart(_week(rows), "us_balance_monthly")
+    second = _chart(_week(revised), "us_balance_monthly")
+    svg1, svg2 = render_svg(first, "同一圖說"), render_svg(second, "同一圖說")
+    assert svg1 != svg2 and "USD -160 億" in svg2 and render_svg(first, "同一圖說") == svg1

@@ -273,3 +273,18 @@ def test_chart_page_and_site_build_from_the_w05_run(w05: Path, tmp_path: Path) -
         assert (result.page_path(chart_page_relpath(WEEK)).parent / f"{chart_id}.svg").is_file()
     report = result.page_path(f"Narrator/trade_briefing/{WEEK}-trade-briefing.md").read_text(encoding="utf-8")
     assert 'href="charts/2026-W05/index.html"' in report  # the chart page links back to its report: a backlink
+
+
+def test_a_range_run_draws_each_week_from_its_own_rows(w05: Path, tmp_path: Path, monkeypatch) -> None:
+    """W04..W05 as one run (charts of identical content are drawn once per step): W05's files are byte for byte the
+    single-week run's, and W04's balance chart — one Census month fewer — is its own."""
+    monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(tmp_path))
+    tags = {"dagster/asset_partition_range_start": "2026-01-19", "dagster/asset_partition_range_end": W05}
+    assert materialize([*defs.assets], resources=RESOURCES, tags=tags, instance=DagsterInstance.ephemeral(),
+                       raise_on_error=True).success
+    single = w05 / "site" / contract.CHARTS_DIR / WEEK
+    ranged = tmp_path / "site" / contract.CHARTS_DIR / WEEK
+    assert {p.name: p.read_bytes() for p in single.iterdir()} == {p.name: p.read_bytes() for p in ranged.iterdir()}
+    w04 = (tmp_path / "site" / contract.chart_relpath("2026-W04", "us_balance_monthly")).read_text(encoding="utf-8")
+    assert "2025-11" not in w04 and "2025-10" in w04
+    assert w04 != (ranged / "us_balance_monthly.svg").read_text(encoding="utf-8")

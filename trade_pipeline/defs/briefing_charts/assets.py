@@ -24,11 +24,12 @@ from dagster import (
 
 from trade_pipeline.core import contract
 from trade_pipeline.core.markdown import md_escape
+from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import iso_week_label, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.defs.briefing_charts.data import CHART_TABLES, ChartData, OwnFlags, WeekTables, build_charts, key_json
-from trade_pipeline.defs.briefing_charts.render import prepare_fonts, render_svg
+from trade_pipeline.defs.briefing_charts.render import SVG_MEMO, prepare_fonts, render_svg
 
 GROUP = "trade_briefing"
 OWNERS = ["team:trade-intel"]
@@ -59,18 +60,39 @@ def chart_page_relpath(iso_week: str) -> str:
     return f"{contract.CHARTS_DIR}/{iso_week}/index.md"
 
 
+#: What the charts read of each table (static SQL over code constants): only the rows they plot or name, so a
+#: backfill does not turn every week's HS2 detail into Python rows.
+_READS = {
+    contract.CENSUS_MONTHLY_FLOWS: f"SELECT * FROM {contract.CENSUS_MONTHLY_FLOWS} WHERE hs2 = 'TOTAL'",
+    contract.CENSUS_TRADE_BALANCE: f"SELECT * FROM {contract.CENSUS_TRADE_BALANCE} WHERE hs2 = 'TOTAL'",
+    contract.MARKET_CONCENTRATION: f"SELECT * FROM {contract.MARKET_CONCENTRATION} WHERE flow = 'X'",
+    contract.PARTNER_RANKINGS: f"SELECT * FROM {contract.PARTNER_RANKINGS} WHERE flow = 'X' AND rank <= 3",
+    # the English names of the ranked partners (for alt_en)
+    contract.COMTRADE_PARTNER_FLOWS: (
+        f"SELECT f.week_start, f.reporter_code, f.partner_code, f.flow, f.year, min(f.partner_name) AS partner_name "
+        f"FROM {contract.COMTRADE_PARTNER_FLOWS} f JOIN {contract.PARTNER_RANKINGS} r "
+        f"USING (week_start, reporter_code, partner_code, flow, year) WHERE r.flow = 'X' AND r.rank <= 3 "
+        f"GROUP BY ALL"),
+    contract.POLICY_TRADE_EXPOSURE: f"SELECT * FROM {contract.POLICY_TRADE_EXPOSURE}",
+}
+
+
 def read_week_tables(warehouse: Warehouse, keys: list[str]) -> list[WeekTables]:
     """The chart tables' rows for each week (one session; a table that does not exist stays absent)."""
-    weeks = [WeekTables(k, iso_week_label(k)) for k in keys]
+    weeks = {k: WeekTables(k, iso_week_label(k)) for k in keys}
+    placeholders = ", ".join("?::DATE" for _ in keys)
     with warehouse.session(read_only=True):
         for table in CHART_TABLES:
-            if not warehouse.has_table(table):
+            needed = [table] + ([contract.PARTNER_RANKINGS] if table == contract.COMTRADE_PARTNER_FLOWS else [])
+            if not all(warehouse.has_table(t) for t in needed):
                 continue
-            frames = warehouse.read_partitions(table, keys)
-            for w in weeks:
-                df = frames.get(w.key)
-                w.rows_by_table[table] = df.to_dicts() if df is not None and df.height else []
-    return weeks
+            sql = f"SELECT * FROM ({_READS[table]}) WHERE week_start IN ({placeholders})"
+            df = warehouse.query(sql, list(keys))
+            for w in weeks.values():
+                w.rows_by_table[table] = []
+            for row in df.to_dicts():
+                weeks[str(row["week_start"])].rows_by_table[table].append(row)
+    return [weeks[k] for k in keys]
 
 
 def chart_rows(tables: WeekTables, charts: list[ChartData], svgs: dict[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -166,22 +188,24 @@ def build_chart_assets(available: Iterable[str] = ()) -> list[AssetsDefinition]:
                                 "font; install fonts-noto-cjk or fonts-wqy-microhei (.ci/install-browser does)")
         keys = sorted(context.partition_keys)
         data_frames, meta_frames, written, skipped = {}, {}, [], {}
-        for tables in read_week_tables(warehouse, keys):
-            charts = build_charts(tables, OwnFlags())
-            svgs = {}
-            for chart in charts:
-                relpath = contract.chart_relpath(tables.iso_week, chart.chart_id)
-                if chart.skip_reason is not None:
-                    skipped[f"{tables.iso_week}/{chart.chart_id}"] = chart.skip_reason
-                    site.path(relpath).unlink(missing_ok=True)  # never leave an earlier run's chart standing
-                    continue
-                svgs[chart.chart_id] = render_svg(chart, chart.alt_texts()[0])
-                site.write(relpath, svgs[chart.chart_id])
-                written.append(relpath)
-            data_frames[tables.key], meta_frames[tables.key] = chart_rows(tables, charts, svgs)
-            site.write(chart_page_relpath(tables.iso_week), chart_page(tables.iso_week, charts, meta_frames[tables.key]))
-            context.log.info(f"{tables.iso_week}: {len(svgs)} chart(s) written, "
-                             f"{len(charts) - len(svgs)} skipped")
+        with released_after(SVG_MEMO):  # identical charts of several weeks are drawn once per step
+            for tables in read_week_tables(warehouse, keys):
+                charts = build_charts(tables, OwnFlags())
+                svgs = {}
+                for chart in charts:
+                    relpath = contract.chart_relpath(tables.iso_week, chart.chart_id)
+                    if chart.skip_reason is not None:
+                        skipped[f"{tables.iso_week}/{chart.chart_id}"] = chart.skip_reason
+                        site.path(relpath).unlink(missing_ok=True)  # never leave an earlier run's chart standing
+                        continue
+                    svgs[chart.chart_id] = render_svg(chart, chart.alt_texts()[0])
+                    site.write(relpath, svgs[chart.chart_id])
+                    written.append(relpath)
+                data_frames[tables.key], meta_frames[tables.key] = chart_rows(tables, charts, svgs)
+                site.write(chart_page_relpath(tables.iso_week),
+                           chart_page(tables.iso_week, charts, meta_frames[tables.key]))
+                context.log.info(f"{tables.iso_week}: {len(svgs)} chart(s) written, "
+                                 f"{len(charts) - len(svgs)} skipped")
         with warehouse.session():
             points = warehouse.replace_partitions(contract.BRIEFING_CHART_DATA, data_frames)
             charts_n = warehouse.replace_partitions(contract.BRIEFING_CHARTS, meta_frames)

@@ -110,6 +110,8 @@ class ChartData:
     key: KeyFigure | None = None
     #: alt text with the key figure; built by the chart's builder from the figure's printed form
     alt: Callable[[str, str], tuple[str, str]] | None = None
+    #: alt text when there is no key figure to state (what the chart shows, no figure)
+    plain: tuple[str, str] = ("", "")
     x_title: str = ""
     y_title: str = ""
     series_title: str = ""
@@ -126,12 +128,13 @@ class ChartData:
         """(zh, en) alt text; the key figure appears once, as FORMATTERS[key.kind] prints it (zh), with
         [REVIEW_NEEDED] after it when the figure's row is flagged."""
         if self.key is None or self.alt is None:
-            return "", ""
-        mark = " [REVIEW_NEEDED]" if self.key.flags else ""
-        zh, en = self.alt(self.key.text_zh + mark, self.key.text_en + mark)
+            zh, en = self.plain
+        else:
+            mark = " [REVIEW_NEEDED]" if self.key.flags else ""
+            zh, en = self.alt(self.key.text_zh + mark, self.key.text_en + mark)
         if self.flagged_points:
-            zh += "圖中標紅框的數據點需人工審核 [REVIEW_NEEDED]。"
-            en += " Points outlined in red need review [REVIEW_NEEDED]."
+            zh += "圖中標紅框或標「缺值」的數據點需人工審核 [REVIEW_NEEDED]。"
+            en += " Points outlined in red or marked 缺值 (missing) need review [REVIEW_NEEDED]."
         return zh, en
 
 
@@ -262,6 +265,7 @@ def us_balance_monthly(tables: WeekTables, flags: FlagSource) -> ChartData:
 
     key = None
     alt = None
+    first, last = min(p.x for p in points), max(p.x for p in points)
     if ytd:
         worst = ytd[0]
         key = KeyFigure("usd", _finite(worst["balance_usd"]), ytd_table, row_key(tables, ytd_table, worst),
@@ -269,7 +273,6 @@ def us_balance_monthly(tables: WeekTables, flags: FlagSource) -> ChartData:
         who = str(worst.get("cty_name_zh") or label.get(str(worst["cty_code"])) or worst["cty_code"])
         who_en = str(worst.get("cty_name") or worst["cty_code"]).title()
         year, through = int(worst["year"]), int(worst["through_month"])
-        first, last = min(p.x for p in points), max(p.x for p in points)
         deficit = key.value < 0
 
         def alt(fig_zh: str, fig_en: str) -> tuple[str, str]:
@@ -281,9 +284,12 @@ def us_balance_monthly(tables: WeekTables, flags: FlagSource) -> ChartData:
                   f"the chart shows each partner's monthly balance (exports minus imports), {first} to {last}.")
             return zh, en
 
+    plain = (f"圖為 {_ym_zh(first)}至 {_ym_zh(last)}美國對各夥伴每月貿易差額（出口減進口）；本週沒有可引用的累計差額。",
+             f"The chart shows the US monthly trade balance (exports minus imports) with each partner, {first} to "
+             f"{last}; no year-to-date balance is available this week.")
     return ChartData(
         chart_id=US_BALANCE, title_zh=title, source_zh="資料來源：US Census Bureau（國家總額，出口減進口）",
-        points=points, key=key, alt=alt, x_title="月份", y_title="差額（USD 億）", series_title="夥伴",
+        points=points, key=key, alt=alt, plain=plain, x_title="月份", y_title="差額（USD 億）", series_title="夥伴",
         series_order=[label[c] for c in partners], x_order=sorted({p.x for p in points}))
 
 
@@ -344,7 +350,9 @@ def hhi_vs_prev_year(tables: WeekTables, flags: FlagSource) -> ChartData:
 
     return ChartData(
         chart_id=HHI, title_zh=title, source_zh="資料來源：UN Comtrade（出口，依夥伴計算之 HHI）",
-        points=points, key=key, alt=alt, x_title="報告國", y_title="HHI", series_title="年度",
+        points=points, key=key, alt=alt,
+        plain=("圖為各報告國最新年度與前一年度的出口市場 HHI；本週沒有可引用的數值。",
+               "The chart compares each reporter's export-market HHI with the previous year; no value is available."), x_title="報告國", y_title="HHI", series_title="年度",
         series_order=[prev, cur], x_order=x_order)
 
 
@@ -413,7 +421,9 @@ def top_partner_shares(tables: WeekTables, flags: FlagSource) -> ChartData:
 
     return ChartData(
         chart_id=SHARES, title_zh=title, source_zh="資料來源：UN Comtrade（出口，夥伴排名）",
-        points=points, key=key, alt=alt, x_title="報告國", y_title="占出口總額（%）", series_title="排名",
+        points=points, key=key, alt=alt,
+        plain=("圖為各報告國前三大出口市場的占比；本週沒有可引用的數值。",
+               "The chart shows each reporter's top three export markets' shares; no value is available."), x_title="報告國", y_title="占出口總額（%）", series_title="排名",
         series_order=series_order, x_order=x_order)
 
 

@@ -70,5 +70,8 @@ def policy_exposure(tables: WeekTables, flags: FlagSource) -> ChartData:
 
     return ChartData(
         chart_id=EXPOSURE, title_zh=title, source_zh="資料來源：US Census Bureau、中國商務部公告（管制物項對應 HS）",
-        points=points, key=key, alt=alt, x_title="管制物項", y_title="美國自中國進口占比（%）", series_title="公告",
+        points=points, key=key, alt=alt,
+        plain=("圖為各管制物項美國自中國進口的占比；本週沒有可引用的數值。",
+               "The chart shows China's share of US imports of each controlled code; no value is available."),
+        x_title="管制物項", y_title="美國自中國進口占比（%）", series_title="公告",
         series_order=sorted({p.series for p in points}), x_order=[p.x for p in points])

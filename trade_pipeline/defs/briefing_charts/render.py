@@ -9,6 +9,7 @@ Flagged points are drawn with a red outline and the subtitle says what that mean
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ import vl_convert as vlc
 
 from trade_pipeline.core import contract
 from trade_pipeline.core.formatting import hhi, pct, usd
+from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.defs.briefing_charts.data import (
     HHI, SHARES, US_BALANCE, ChartData, Point,
 )
@@ -31,6 +33,7 @@ FONT_STACK = ("Noto Sans CJK TC, Noto Sans TC, WenQuanYi Micro Hei, PingFang TC,
               "Heiti TC, sans-serif")
 FONT_DIR_ENV = "TRADE_PIPELINE_FONT_DIR"
 WIDTH = 640
+POINTS = "points"  # the top-level dataset of a chart's points (one copy in the spec, referenced by every layer)
 REVIEW_COLOR = "#d62728"
 YI = 1e8
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#9d755d", "#eeca3b"]
@@ -69,7 +72,7 @@ def _values(chart: ChartData, scale: float = 1.0) -> list[dict[str, Any]]:
         out.append({
             "seq": i, "series": p.series, "x": p.x,
             "y": None if p.y is None else p.y / scale,
-            "label": p.label, "flagged": bool(p.flags),
+            "y0": 0, "label": p.label, "flagged": bool(p.flags),
             "text": _bar_label(chart, p), "desc": point_description(chart, p),
         })
     return out
@@ -91,9 +94,7 @@ def point_description(chart: ChartData, p: Point) -> str:
 
 
 def _bar_label(chart: ChartData, p: Point) -> str:
-    if p.y is None:
-        return "缺值 [REVIEW_NEEDED]"
-    if chart.chart_id in (SHARES, EXPOSURE):
+    if p.y is not None and chart.chart_id in (SHARES, EXPOSURE):
         return f"{p.label} {pct(p.y)}".strip()
     return ""
 
@@ -101,14 +102,9 @@ def _bar_label(chart: ChartData, p: Point) -> str:
 def _title(chart: ChartData) -> alt.TitleParams:
     subtitle = [chart.source_zh]
     if chart.flagged_points:
-        subtitle.append("紅框：來源資料帶有檢核旗標，需人工審核 [REVIEW_NEEDED]")
+        subtitle.append("紅框或「缺值」：來源資料帶有檢核旗標或缺漏，需人工審核 [REVIEW_NEEDED]")
     return alt.TitleParams(chart.title_zh, subtitle=subtitle, anchor="start", fontSize=15, subtitleFontSize=11,
                            subtitleColor="#555")
-
-
-def _flag_stroke() -> dict[str, Any]:
-    return {"stroke": alt.condition("datum.flagged", alt.value(REVIEW_COLOR), alt.value(None)),
-            "strokeWidth": alt.condition("datum.flagged", alt.value(2.5), alt.value(0))}
 
 
 def _color(chart: ChartData) -> alt.Color:
@@ -117,47 +113,81 @@ def _color(chart: ChartData) -> alt.Color:
                      legend=alt.Legend(orient="bottom", direction="horizontal", columns=6))
 
 
+def _flagged(data: alt.NamedData) -> alt.Chart:
+    """The flagged points only: drawn again on top, outlined in red (no accessible label: the mark below has it)."""
+    return alt.Chart(data).transform_filter(FLAGGED)
+
+
+def _missing(data: alt.NamedData) -> alt.Chart:
+    """The points without a value: the word 缺值 in red where the mark would start (never a zero-sized mark)."""
+    return alt.Chart(data).transform_filter(MISSING)
+
+
+def _missing_text(offset: dict[str, float], **encoding: Any) -> alt.Chart:
+    return _missing(alt.NamedData(POINTS)).mark_text(color=REVIEW_COLOR, fontSize=10, fontWeight="bold",
+                                                     aria=False, **offset).encode(text=alt.TextValue("缺值"),
+                                                                                  **encoding)
+
+
+# Channels are built as objects, not shorthand strings or dicts: Altair validates every wrapped dict against the
+# Vega-Lite schema, which cost more than drawing the chart.
+FLAGGED = alt.FieldEqualPredicate(field="flagged", equal=True)
+MISSING = alt.FieldValidPredicate(field="y", valid=False)
+NO_DESCRIPTION = alt.DescriptionValue(None)
+
+
 def _line(chart: ChartData) -> alt.TopLevelMixin:
-    data = alt.Data(values=_values(chart, YI))
+    data = alt.NamedData(POINTS)
     x = alt.X("x:O", title=chart.x_title, sort=chart.x_order, scale=alt.Scale(domain=chart.x_order),
               axis=alt.Axis(labelAngle=-45))
     y = alt.Y("y:Q", title=chart.y_title, axis=alt.Axis(format=",.0f"))
-    base = alt.Chart(data)
-    zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#888").encode(y="zero:Q")
+    zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#888").encode(y=alt.Y("zero:Q"))
     # a missing month breaks the line (never bridged, never drawn as zero)
-    lines = base.mark_line(strokeWidth=2, invalid="break-paths-show-domains").encode(
-        x=x, y=y, color=_color(chart), detail="series:N", description=alt.value(None))
-    points = base.mark_point(filled=True, size=36).encode(
-        x=x, y=y, color=_color(chart), order="seq:Q", description="desc:N", **_flag_stroke())
-    return alt.layer(zero, lines, points).properties(width=WIDTH, height=300)
+    lines = alt.Chart(data).mark_line(strokeWidth=2, invalid="break-paths-show-domains").encode(
+        x=x, y=y, color=_color(chart), detail=alt.Detail("series:N"), description=NO_DESCRIPTION)
+    points = alt.Chart(data).mark_point(filled=True, size=36).encode(
+        x=x, y=y, color=_color(chart), order=alt.Order("seq:Q"), description=alt.Description("desc:N"))
+    rings = _flagged(data).mark_point(filled=False, size=150, strokeWidth=2.5, color=REVIEW_COLOR, aria=False).encode(
+        x=x, y=y)
+    missing = _missing_text({"dy": 10}, x=x, y=alt.Y("y0:Q"))
+    return alt.layer(zero, lines, points, rings, missing).properties(width=WIDTH, height=300)
 
 
 def _hhi(chart: ChartData) -> alt.TopLevelMixin:
-    data = alt.Data(values=_values(chart))
+    data = alt.NamedData(POINTS)
     x = alt.X("x:N", title=chart.x_title, sort=chart.x_order, scale=alt.Scale(domain=chart.x_order),
               axis=alt.Axis(labelAngle=0, labelLimit=120))
+    offset = alt.XOffset("series:N", sort=chart.series_order, scale=alt.Scale(domain=chart.series_order))
+    y = alt.Y("y:Q", title=chart.y_title)
     bars = alt.Chart(data).mark_bar(invalid="break-paths-show-domains").encode(
-        x=x, xOffset=alt.XOffset("series:N", sort=chart.series_order), y=alt.Y("y:Q", title=chart.y_title),
-        color=_color(chart), order="seq:Q", description="desc:N", **_flag_stroke())
+        x=x, xOffset=offset, y=y, color=_color(chart), order=alt.Order("seq:Q"),
+        description=alt.Description("desc:N"))
+    outline = _flagged(data).mark_bar(fillOpacity=0, stroke=REVIEW_COLOR, strokeWidth=2.5, aria=False).encode(
+        x=x, xOffset=offset, y=y)
     bands = [{"band": contract.HHI_LOW_BELOW, "text": "中度集中"}, {"band": contract.HHI_HIGH_ABOVE, "text": "高度集中"}]
-    rules = alt.Chart(alt.Data(values=bands)).mark_rule(strokeDash=[4, 4], color="#888").encode(y="band:Q")
+    rules = alt.Chart(alt.Data(values=bands)).mark_rule(strokeDash=[4, 4], color="#888").encode(y=alt.Y("band:Q"))
     labels = alt.Chart(alt.Data(values=bands)).mark_text(align="right", dy=-6, color="#555", fontSize=10).encode(
-        y="band:Q", x=alt.value(WIDTH), text="text:N")
-    return alt.layer(bars, rules, labels).properties(width=WIDTH, height=300)
+        y=alt.Y("band:Q"), x=alt.XValue(WIDTH), text=alt.Text("text:N"))
+    missing = _missing_text({"dy": -8}, x=x, xOffset=offset, y=alt.Y("y0:Q"))
+    return alt.layer(bars, outline, rules, labels, missing).properties(width=WIDTH, height=300)
 
 
 def _hbars(chart: ChartData) -> alt.TopLevelMixin:
-    data = alt.Data(values=_values(chart))
+    data = alt.NamedData(POINTS)
     rows = max(1, len(chart.points))
     y = alt.Y("x:N", title=None, sort=chart.x_order, scale=alt.Scale(domain=chart.x_order),
               axis=alt.Axis(labelLimit=220))
-    offset = alt.YOffset("series:N", sort=chart.series_order)
+    offset = alt.YOffset("series:N", sort=chart.series_order, scale=alt.Scale(domain=chart.series_order))
     x = alt.X("y:Q", title=chart.y_title, axis=alt.Axis(format=".0f"))
     bars = alt.Chart(data).mark_bar(invalid="break-paths-show-domains").encode(
-        y=y, yOffset=offset, x=x, color=_color(chart), order="seq:Q", description="desc:N", **_flag_stroke())
+        y=y, yOffset=offset, x=x, color=_color(chart), order=alt.Order("seq:Q"),
+        description=alt.Description("desc:N"))
+    outline = _flagged(data).mark_bar(fillOpacity=0, stroke=REVIEW_COLOR, strokeWidth=2.5, aria=False).encode(
+        y=y, yOffset=offset, x=x)
     text = alt.Chart(data).mark_text(align="left", dx=3, fontSize=10, color="#333").encode(
-        y=y, yOffset=offset, x=alt.X("y:Q"), text="text:N", description=alt.value(None))
-    return alt.layer(bars, text).properties(width=WIDTH - 180, height=max(160, 15 * rows))
+        y=y, yOffset=offset, x=alt.X("y:Q"), text=alt.Text("text:N"), description=NO_DESCRIPTION)
+    missing = _missing_text({"dx": 14}, y=y, yOffset=offset, x=alt.X("y0:Q"))
+    return alt.layer(bars, outline, text, missing).properties(width=WIDTH - 180, height=max(160, 15 * rows))
 
 
 LAYOUTS = {US_BALANCE: _line, HHI: _hhi, SHARES: _hbars, EXPOSURE: _hbars}
@@ -172,14 +202,38 @@ def chart_spec(chart: ChartData, description: str) -> dict[str, Any]:
             .configure_view(stroke=None)
             .configure_axis(labelFontSize=11, titleFontSize=12, grid=True, gridColor="#e6e6e6")
             .configure_legend(labelFontSize=11, titleFontSize=12, symbolType="square"))
-    return spec.to_dict(validate=True)
+    out = spec.to_dict(validate=False)
+    # The points go in once, as a top-level dataset, after Altair has built the spec: Altair deep-copies inline data
+    # on every operation, which made a chart of a hundred points cost a second to specify.
+    out.setdefault("datasets", {})[POINTS] = _values(chart, YI if chart.chart_id == US_BALANCE else 1.0)
+    return out
+
+
+#: SVGs by digest of everything a chart is drawn from: the weeks of a backfill mostly redraw identical charts (annual
+#: Comtrade data, monthly Census releases), so each distinct chart is specified and converted once per step.
+SVG_MEMO: BoundedMemo[str] = BoundedMemo("chart svgs", max_weight=16 * 2**20)
+
+
+def chart_digest(chart: ChartData, description: str) -> str:
+    content = {
+        "chart": [chart.chart_id, chart.title_zh, chart.source_zh, chart.x_title, chart.y_title, chart.series_title,
+                  chart.series_order, chart.x_order, description],
+        "points": [[p.series, p.x, p.y, p.label, list(p.flags)] for p in chart.points],
+        "fonts": [FONT_STACK, os.environ.get(FONT_DIR_ENV, ""), cjk_font_family() or ""],
+    }
+    return hashlib.sha256(json.dumps(content, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
 def render_svg(chart: ChartData, description: str) -> str:
     """The chart's SVG text."""
     prepare_fonts()
+    digest = chart_digest(chart, description)
+    cached = SVG_MEMO.get(digest)
+    if cached is not None:
+        return cached
     spec = chart_spec(chart, description)
     svg = vlc.vegalite_to_svg(json.dumps(spec, ensure_ascii=False, sort_keys=True))
-    return svg if svg.endswith("\n") else svg + "\n"
+    svg = svg if svg.endswith("\n") else svg + "\n"
+    return SVG_MEMO.put(digest, svg, weight=len(svg))
 
 
