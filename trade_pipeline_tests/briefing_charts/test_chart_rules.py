@@ -83,18 +83,30 @@ def test_a_missing_value_or_flow_is_stored_flagged_and_never_drawn_as_zero() -> 
 def test_exposure_chart_skips_cleanly_without_its_table_and_draws_with_it() -> None:
     absent = _chart(_week([]), "policy_exposure")
     assert absent.skip_reason and absent.source_absent and absent.points == []
-    incomplete = _chart(_week([], exposure=[{"hs_code": "850760"}]), "policy_exposure")
+    incomplete = _chart(_week([], exposure=[{"hs6": "850760"}]), "policy_exposure")
     assert incomplete.skip_reason and "缺少欄位" in incomplete.skip_reason and not incomplete.source_absent
+
+    def row(measure: int, hs6: str, item: str, share, flags: str = "") -> dict:
+        return {"row_key": f"mofcom-{measure}|{hs6}", "doc_number_zh_tw": f"公告第{measure}號", "hs6": hs6,
+                "hs6_desc_zh_tw": item, "cn_share_of_us_imports_pct": share, "us_import_year": 2025,
+                "us_import_through_month": 11, "review_flags": flags}
+
     rows = [
-        {"announcement_id": "a1178", "doc_number": "商務部公告2025年第58號", "hs_code": "850760", "item_zh": "鋰離子電池",
-         "cn_share_of_us_imports_pct": 71.25, "review_flags": ""},
-        {"announcement_id": "a1177", "doc_number": "商務部公告2025年第57號", "hs_code": "280530",
-         "item_zh": "<script>alert(1)</script>", "cn_share_of_us_imports_pct": 35.5, "review_flags": "partial_fetch"},
+        row(1178, "850760", "鋰離子蓄電池", 71.25),
+        row(1177, "280530", "<script>alert(1)</script>", 35.5, "partial_fetch"),
+        row(1171, "280530", "<script>alert(1)</script>", 35.5),  # the same code under a second measure: one bar
+        row(1180, "", "", None, "no_hs_mapping"),  # a measure without a code: no trade figure to chart
     ]
     chart = _chart(_week([], exposure=rows), "policy_exposure")
     assert chart.skip_reason is None and [p.y for p in chart.points] == [71.25, 35.5]
     assert chart.key.value == 71.25 and chart.key.text_zh == "71.25%" and "71.25%" in chart.alt_texts()[0]
-    assert chart.points[1].flags == ("partial_fetch",)
+    assert "2025 年 1-11 月" in chart.alt_texts()[0]
+    # the bar of a code listed twice carries the flags of both rows, and points at the first by row key
+    assert chart.points[1].flags == ("partial_fetch",) and chart.points[1].source_row_key["row_key"] == "mofcom-1171|280530"
+    # two measures disagreeing about one code: two bars, each named with its measure
+    split = _chart(_week([], exposure=[row(1177, "280530", "稀土", 35.5), row(1171, "280530", "稀土", 30.0)]),
+                   "policy_exposure")
+    assert [p.x for p in split.points] == ["HS 280530 稀土（公告第1177號）", "HS 280530 稀土（公告第1171號）"]
     svg = render_svg(chart, chart.alt_texts()[0])
     root = ET.fromstring(svg)  # scraped text is escaped text in the SVG, never markup
     assert not [el for el in root.iter() if el.tag.endswith("script")]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -29,6 +30,7 @@ W05, WEEK = "2026-01-26", "2026-W05"
 SVG_NS = "{http://www.w3.org/2000/svg}"
 RESOURCES = {"warehouse": Warehouse(), "site": Site(), "comtrade": ComtradeClient(), "census": CensusTradeClient(),
              "mofcom": MofcomClient()}
+CHART_IDS = ("us_balance_monthly", "hhi_vs_prev_year", "top_partner_shares", "policy_exposure")
 CHARTS_ASSET = next(a for a in defs.assets if "briefing_charts" in {k.to_user_string() for k in a.keys})
 
 
@@ -67,12 +69,7 @@ def _points(db, chart_id: str) -> list[dict]:
 
 def test_the_three_charts_exist_as_svg_files_that_parse(w05: Path, db) -> None:
     charts = {c["chart_id"]: c for c in _charts(db)}
-    assert {k for k, c in charts.items() if c["status"] == "ok"} == {
-        "us_balance_monthly", "hhi_vs_prev_year", "top_partner_shares"}
-    # issue 14's table is not in this graph yet: that chart is stored as skipped, with its reason, and has no file
-    exposure = charts["policy_exposure"]
-    assert exposure["status"] == "skipped" and contract.POLICY_TRADE_EXPOSURE in exposure["skip_reason"]
-    assert not (w05 / "site" / contract.chart_relpath(WEEK, "policy_exposure")).exists()
+    assert {k for k, c in charts.items() if c["status"] == "ok"} == set(CHART_IDS)
     for c in charts.values():
         if c["status"] != "ok":
             continue
@@ -164,7 +161,8 @@ def test_plotted_marks_in_the_svg_equal_the_stored_rows(w05: Path, db) -> None:
         expected = []
         fmt = {"us_balance_monthly": lambda p: f"{p['series']} {p['x']}：{FORMATTERS['usd'](p['y'])}",
                "hhi_vs_prev_year": lambda p: f"{p['x']} {p['series']}：HHI {FORMATTERS['hhi'](p['y'])}",
-               "top_partner_shares": lambda p: f"{p['x']} {p['series']}（{p['label']}）：{FORMATTERS['pct'](p['y'])}"}
+               "top_partner_shares": lambda p: f"{p['x']} {p['series']}（{p['label']}）：{FORMATTERS['pct'](p['y'])}",
+               "policy_exposure": lambda p: f"{p['x']}：{FORMATTERS['pct'](p['y'])}"}
         for p in points:
             if p["y"] is not None:  # a missing value has no mark (it is stored, flagged)
                 label = fmt[c["chart_id"]](p) + (" [REVIEW_NEEDED]" if p["review_flags"] else "")
@@ -172,7 +170,8 @@ def test_plotted_marks_in_the_svg_equal_the_stored_rows(w05: Path, db) -> None:
                 stored[label] = (p["x"], p["y"] / unit)
         assert marks == sorted(expected), c["chart_id"]
         for label, (category, value) in stored.items():
-            assert plotted[label][0] == category, (c["chart_id"], label)
+            shown = plotted[label][0]  # an axis label too long for its room ends in an ellipsis
+            assert shown == category or (shown.endswith("…") and category.startswith(shown[:-1])), (c["chart_id"], label)
             assert plotted[label][1] == pytest.approx(value, rel=1e-6, abs=1e-6), (c["chart_id"], label)
 
 
@@ -208,6 +207,14 @@ def test_stored_chart_rows_equal_an_independent_recomputation(db) -> None:
     got = {(json.loads(p["source_row_key"])["reporter_code"], json.loads(p["source_row_key"])["rank"]):
            (p["y"], p["label"]) for p in _points(db, "top_partner_shares")}
     assert got == expected and len(got) == 21
+
+    # policy exposure: one bar per controlled code (its first measure's row), the highest shares of US imports
+    expected = db.execute(
+        "SELECT min(row_key), cn_share_of_us_imports_pct FROM policy_trade_exposure WHERE week_start = ?::DATE "
+        "AND hs6 <> '' GROUP BY hs6, cn_share_of_us_imports_pct "
+        "ORDER BY cn_share_of_us_imports_pct DESC NULLS LAST, hs6 LIMIT 15", [W05]).fetchall()
+    got = [(json.loads(p["source_row_key"])["row_key"], p["y"]) for p in _points(db, "policy_exposure")]
+    assert got == [tuple(r) for r in expected] and len(got) == 15
 
 
 def _cell(db, table: str, key: dict, column: str):
@@ -246,29 +253,48 @@ def test_a_rerun_writes_identical_bytes_and_rows(w05: Path, db) -> None:
     before = {p.name: p.read_bytes() for p in files}
     rows_before = (_charts(db), {c["chart_id"]: _points(db, c["chart_id"]) for c in _charts(db)})
     db.close()
-    # a chart file of an earlier run that this run does not draw must not stay standing beside the report
-    stale = site / contract.chart_relpath(WEEK, "policy_exposure")
-    stale.write_text("<svg/>", encoding="utf-8")
     result = materialize([CHARTS_ASSET], resources=RESOURCES, partition_key=W05,
                          instance=DagsterInstance.ephemeral(), raise_on_error=True)
     assert result.success
     after = {p.name: p.read_bytes() for p in sorted((site / contract.CHARTS_DIR / WEEK).iterdir())}
-    assert after == before and set(before) == {"us_balance_monthly.svg", "hhi_vs_prev_year.svg",
-                                               "top_partner_shares.svg", "index.md"}
-    assert not stale.exists()
+    assert after == before and set(before) == {f"{c}.svg" for c in CHART_IDS} | {"index.md"}
     with duckdb.connect(str(w05 / "warehouse.duckdb"), read_only=True) as conn:
         assert (_charts(conn), {c["chart_id"]: _points(conn, c["chart_id"]) for c in _charts(conn)}) == rows_before
 
 
+def test_without_the_exposure_table_that_chart_is_skipped_cleanly(w05: Path, tmp_path: Path, monkeypatch) -> None:
+    """A warehouse without policy_trade_exposure (the optional layer absent): the other charts are drawn as before,
+    the exposure chart is stored as skipped with its reason, its file of an earlier run is removed, and the chart
+    page does not mention it."""
+    data = tmp_path / "copy"
+    shutil.copytree(w05, data)
+    with duckdb.connect(str(data / "warehouse.duckdb")) as conn:
+        conn.execute(f"DROP TABLE {contract.POLICY_TRADE_EXPOSURE}")
+    monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
+    stale = data / "site" / contract.chart_relpath(WEEK, "policy_exposure")
+    assert stale.is_file()
+    assert materialize([CHARTS_ASSET], resources=RESOURCES, partition_key=W05, instance=DagsterInstance.ephemeral(),
+                       raise_on_error=True).success
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
+        charts = {c["chart_id"]: c for c in _charts(conn)}
+    assert charts["policy_exposure"]["status"] == "skipped"
+    assert contract.POLICY_TRADE_EXPOSURE in charts["policy_exposure"]["skip_reason"]
+    assert charts["policy_exposure"]["relpath"] is None and not stale.exists()
+    assert all(charts[c]["status"] == "ok" for c in CHART_IDS[:3])
+    for chart_id in CHART_IDS[:3]:
+        assert (data / "site" / contract.chart_relpath(WEEK, chart_id)).read_bytes() == \
+            (w05 / "site" / contract.chart_relpath(WEEK, chart_id)).read_bytes()
+    assert "policy_exposure" not in (data / "site" / chart_page_relpath(WEEK)).read_text(encoding="utf-8")
+
+
 def test_chart_page_and_site_build_from_the_w05_run(w05: Path, tmp_path: Path) -> None:
     page = (w05 / "site" / chart_page_relpath(WEEK)).read_text(encoding="utf-8")
-    for chart_id in ("us_balance_monthly", "hhi_vs_prev_year", "top_partner_shares"):
+    for chart_id in CHART_IDS:
         assert f"]({chart_id}.svg)" in page
-    assert "policy_exposure" not in page  # an optional table that does not exist is not advertised
     result = build_site(w05 / "site", tmp_path / "html")
     assert result.broken_links == []
     html = result.page_path(chart_page_relpath(WEEK)).read_text(encoding="utf-8")
-    for chart_id in ("us_balance_monthly", "hhi_vs_prev_year", "top_partner_shares"):
+    for chart_id in CHART_IDS:
         assert f'src="{chart_id}.svg"' in html
         assert (result.page_path(chart_page_relpath(WEEK)).parent / f"{chart_id}.svg").is_file()
     report = result.page_path(f"Narrator/trade_briefing/{WEEK}-trade-briefing.md").read_text(encoding="utf-8")

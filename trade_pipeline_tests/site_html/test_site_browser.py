@@ -21,7 +21,7 @@ from trade_pipeline_tests.operations.test_ui_browser import CHROMIUM, CHROMIUM_A
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 WEEK = "2026-W05"
-CHARTS = ("us_balance_monthly", "hhi_vs_prev_year", "top_partner_shares")
+CHARTS = ("us_balance_monthly", "hhi_vs_prev_year", "top_partner_shares", "policy_exposure")
 
 
 def _require_browser() -> None:
@@ -126,7 +126,8 @@ def test_w05_chart_page_shows_the_charts(site: Path, page, screenshots: Path) ->
 
     charts = site / "Narrator" / "trade_briefing" / "charts" / WEEK / "index.html"
     page.goto(charts.as_uri())
-    for title in ("美國對主要貿易夥伴每月貿易差額", "各報告國出口市場集中度（HHI）與前一年度比較", "各報告國前三大出口市場占比"):
+    for title in ("美國對主要貿易夥伴每月貿易差額", "各報告國出口市場集中度（HHI）與前一年度比較", "各報告國前三大出口市場占比",
+                  "管制物項：美國自中國進口占比"):
         expect(page.get_by_role("heading", name=title)).to_be_visible()
     images = _images_loaded(page)
     assert sorted(Path(i["src"]).stem for i in images) == sorted(CHARTS)

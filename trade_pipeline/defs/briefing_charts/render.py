@@ -89,13 +89,15 @@ def point_description(chart: ChartData, p: Point) -> str:
     else:
         value = pct(p.y)
     what = {US_BALANCE: f"{p.series} {p.x}", HHI: f"{p.x} {p.series}", SHARES: f"{p.x} {p.series}（{p.label}）",
-            EXPOSURE: f"{p.x}（{p.series}）"}[chart.chart_id]
+            EXPOSURE: p.x}[chart.chart_id]
     return f"{what}：{value}" + (" [REVIEW_NEEDED]" if p.flags else "")
 
 
 def _bar_label(chart: ChartData, p: Point) -> str:
-    if p.y is not None and chart.chart_id in (SHARES, EXPOSURE):
+    if p.y is not None and chart.chart_id == SHARES:
         return f"{p.label} {pct(p.y)}".strip()
+    if p.y is not None and chart.chart_id == EXPOSURE:
+        return pct(p.y)
     return ""
 
 
@@ -110,7 +112,8 @@ def _title(chart: ChartData) -> alt.TitleParams:
 def _color(chart: ChartData) -> alt.Color:
     return alt.Color("series:N", title=chart.series_title, sort=chart.series_order,
                      scale=alt.Scale(domain=chart.series_order, range=PALETTE[:max(1, len(chart.series_order))]),
-                     legend=alt.Legend(orient="bottom", direction="horizontal", columns=6))
+                     legend=alt.Legend(orient="bottom", direction="horizontal", columns=6)
+                     if len(chart.series_order) > 1 else None)
 
 
 def _flagged(data: alt.NamedData) -> alt.Chart:
