@@ -314,3 +314,27 @@ def test_a_range_run_draws_each_week_from_its_own_rows(w05: Path, tmp_path: Path
     w04 = (tmp_path / "site" / contract.chart_relpath("2026-W04", "us_balance_monthly")).read_text(encoding="utf-8")
     assert "2025-11" not in w04 and "2025-10" in w04
     assert w04 != (ranged / "us_balance_monthly.svg").read_text(encoding="utf-8")
+
+
+def test_a_quality_flag_upstream_marks_the_points_computed_from_it(w05: Path, tmp_path: Path, monkeypatch) -> None:
+    """A truncated Comtrade reply for the US 2024 exports (a QUALITY flag on the partner-flow rows) reaches, by
+    lineage, the US HHI bars and top-partner bars — drawn outlined, with [REVIEW_NEEDED] in their labels — and
+    nothing else."""
+    data = tmp_path / "copy"
+    shutil.copytree(w05, data)
+    with duckdb.connect(str(data / "warehouse.duckdb")) as conn:
+        conn.execute("UPDATE comtrade_partner_flows SET review_flags = 'truncated' WHERE week_start = ?::DATE "
+                     "AND reporter_code = 842 AND flow = 'X' AND year = 2024", [W05])
+    monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
+    assert materialize([CHARTS_ASSET], resources=RESOURCES, partition_key=W05, instance=DagsterInstance.ephemeral(),
+                       raise_on_error=True).success
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
+        flagged = {(p["chart_id"], p["x"], p["series"]) for c in _charts(conn) for p in _points(conn, c["chart_id"])
+                   if "truncated" in p["review_flags"]}
+        charts = {c["chart_id"]: c for c in _charts(conn)}
+    assert flagged == {("hhi_vs_prev_year", "美國", "2024 年"), ("hhi_vs_prev_year", "美國", "2023 年"),
+                       *(("top_partner_shares", "美國", f"第 {n} 大") for n in (1, 2, 3))}
+    assert charts["hhi_vs_prev_year"]["flagged_points"] == 2 and "[REVIEW_NEEDED]" in charts["hhi_vs_prev_year"]["alt_zh"]
+    assert charts["us_balance_monthly"]["flagged_points"] == 0
+    svg = (data / "site" / contract.chart_relpath(WEEK, "hhi_vs_prev_year")).read_bytes()
+    assert "美國 2024 年：HHI 713.24 [REVIEW_NEEDED]" in plotted_values(svg)

@@ -23,12 +23,16 @@ from dagster import (
 )
 
 from trade_pipeline.core import contract
+from trade_pipeline.core.lineage import LineageResolver
 from trade_pipeline.core.markdown import md_escape
 from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import iso_week_label, weekly_partitions
 from trade_pipeline.core.site import Site
+from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
 from trade_pipeline.core.warehouse import Warehouse
-from trade_pipeline.defs.briefing_charts.data import CHART_TABLES, ChartData, OwnFlags, WeekTables, build_charts, key_json
+from trade_pipeline.defs.briefing_charts.data import (
+    CHART_TABLES, ChartData, LineageFlags, WeekTables, build_charts, key_json,
+)
 from trade_pipeline.defs.briefing_charts.render import SVG_MEMO, prepare_fonts, render_svg
 
 GROUP = "trade_briefing"
@@ -188,9 +192,13 @@ def build_chart_assets(available: Iterable[str] = ()) -> list[AssetsDefinition]:
                                 "font; install fonts-noto-cjk or fonts-wqy-microhei (.ci/install-browser does)")
         keys = sorted(context.partition_keys)
         data_frames, meta_frames, written, skipped = {}, {}, [], {}
+        with warehouse.session(read_only=True):
+            weeks = read_week_tables(warehouse, keys)
+            with warehouse.connect(read_only=True) as conn:  # effective flags, by lineage, for all the weeks
+                flags = LineageFlags(LineageResolver(conn, keys))
+                built = [(tables, build_charts(tables, flags)) for tables in weeks]
         with released_after(SVG_MEMO):  # identical charts of several weeks are drawn once per step
-            for tables in read_week_tables(warehouse, keys):
-                charts = build_charts(tables, OwnFlags())
+            for tables, charts in built:
                 svgs = {}
                 for chart in charts:
                     relpath = contract.chart_relpath(tables.iso_week, chart.chart_id)
@@ -209,6 +217,9 @@ def build_chart_assets(available: Iterable[str] = ()) -> list[AssetsDefinition]:
         with warehouse.session():
             points = warehouse.replace_partitions(contract.BRIEFING_CHART_DATA, data_frames)
             charts_n = warehouse.replace_partitions(contract.BRIEFING_CHARTS, meta_frames)
+        # each week's materialization counts that week's rows (a range run returns one result for all its weeks)
+        add_week_metadata(context, week_rows(meta_frames, name=contract.BRIEFING_CHARTS,
+                                             **{contract.BRIEFING_CHART_DATA: data_frames}))
         return MaterializeResult(metadata={
             "dagster/row_count": charts_n,
             "dagster/column_schema": TableSchema(columns=[TableColumn("week_start", "DATE")] + [

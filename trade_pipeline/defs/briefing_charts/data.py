@@ -25,13 +25,6 @@ from trade_pipeline.core.formatting import FORMATTERS, round_half_up
 CELL = "cell"  # y is the cell source_table.source_column of the row source_row_key
 EXPORT_MINUS_IMPORT = "export_minus_import"  # y = value of the flow='export' row − value of the flow='import' row
 
-#: The columns that identify one row of a table within its week (the same as the report's claims use).
-ROW_KEYS: dict[str, tuple[str, ...]] = {
-    contract.CENSUS_MONTHLY_FLOWS: ("cty_code", "flow", "year", "month", "hs2"),
-    contract.CENSUS_TRADE_BALANCE: ("cty_code", "year", "hs2"),
-    contract.MARKET_CONCENTRATION: ("reporter_code", "flow", "year"),
-    contract.PARTNER_RANKINGS: ("reporter_code", "flow", "year", "rank"),
-}
 #: Tables the charts read (the policy-exposure table only when it exists).
 CHART_TABLES = (contract.CENSUS_MONTHLY_FLOWS, contract.CENSUS_TRADE_BALANCE, contract.MARKET_CONCENTRATION,
                 contract.PARTNER_RANKINGS, contract.COMTRADE_PARTNER_FLOWS, contract.POLICY_TRADE_EXPOSURE)
@@ -51,6 +44,20 @@ class OwnFlags:
 
     def row_flags(self, table: str, row: Row) -> tuple[str, ...]:
         return tuple(contract.split_flags(row.get("review_flags")))
+
+
+class LineageFlags:
+    """Effective flags: a row's own plus the QUALITY flags of the rows it is computed from (``core.lineage``), for
+    the tables the contract keys; own flags for any other table."""
+
+    def __init__(self, resolver: Any):  # core.lineage.LineageResolver over the run's weeks
+        self.resolver = resolver
+
+    def row_flags(self, table: str, row: Row) -> tuple[str, ...]:
+        own = contract.split_flags(row.get("review_flags"))
+        if table not in contract.TABLE_KEYS:
+            return tuple(own)
+        return _merge(own, self.resolver.row_flags(table, row))
 
 
 @dataclass
@@ -158,9 +165,10 @@ def jsonable(value: Any) -> Any:
 
 
 def row_key(tables: WeekTables, table: str, row: Row, drop: Iterable[str] = ()) -> dict[str, Any]:
-    """{'week_start': …, <ROW_KEYS[table] columns>} of a row (minus ``drop``: a key that names several rows)."""
+    """{'week_start': …, <contract.TABLE_KEYS[table] columns>} of a row (the form the report's facts use), minus
+    ``drop`` (a key that names several rows)."""
     skip = set(drop)
-    return {"week_start": tables.key, **{k: jsonable(row.get(k)) for k in ROW_KEYS[table] if k not in skip}}
+    return {"week_start": tables.key, **{k: jsonable(row.get(k)) for k in contract.TABLE_KEYS[table] if k not in skip}}
 
 
 def key_json(key: dict[str, Any]) -> str:
