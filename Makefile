@@ -12,9 +12,12 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# opencc-python-reimplemented (dropped) installs the same 'opencc' module name as the maintained opencc
-	$(BIN)/python -m pip uninstall --quiet --yes opencc-python-reimplemented 2>/dev/null || true
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# An older venv may still hold opencc-python-reimplemented (dropped): it shares the 'opencc' folder with the
+	# maintained OpenCC, so removing it deletes OpenCC's files too; reinstall OpenCC after removing it.
+	if $(BIN)/python -m pip show --quiet opencc-python-reimplemented >/dev/null 2>&1; then \
+	  $(BIN)/python -m pip uninstall --quiet --yes opencc-python-reimplemented && \
+	  $(BIN)/python -m pip install --quiet --force-reinstall --no-deps OpenCC; fi
 	touch $(STAMP)
 
 setup: $(STAMP)
