@@ -269,6 +269,224 @@ def test_w05_report_has_the_seed_sections_in_order(w05_data: Path, seed_report: 
         assert marker in ours, marker
 
 
+# --- section 三 (政策更新) of the W05 sample report: provisions, controls, timeline, exposure; text quality ------------
+
+#: Characters of Taiwan-standard text that OpenCC's one-character s2tw lookup respells (its first candidate is
+#: another character): 占比, 台灣, 上游, 族群, 公里, 若干, 岩石, 山岳, 傑/杰 (names), 范 (a surname), 注意, 公布,
+#: 湧/涌, 公厘, 准許. They are Traditional characters in their own right, so they are not "simplified only".
+TRADITIONAL_AS_WELL = frozenset("占台游群里干岩岳杰范注布涌厘准")
+
+
+def simplified_only(text: str) -> list[tuple[int, str]]:
+    """(offset, character) of each character that exists only in Simplified Chinese: OpenCC's s2tw maps it to
+    another character and it is not one of the characters Traditional text uses as well."""
+    import opencc
+
+    convert = opencc.OpenCC("s2tw").convert
+    seen: dict[str, bool] = {}
+    out = []
+    for i, ch in enumerate(text):
+        if ord(ch) < 0x2E80 or ch in TRADITIONAL_AS_WELL:
+            continue
+        if ch not in seen:
+            seen[ch] = convert(ch) != ch
+        if seen[ch]:
+            out.append((i, ch))
+    return out
+
+
+def rule_keys_in(text: str, keys: set[str]) -> list[str]:
+    """Rule keys (flag codes, category keys, enum values) found as whole words in the text (markdown escapes
+    removed: `immediate\\_major\\_control` is the key `immediate_major_control`). Cited file paths
+    (`Extractor/…/mofcom-gacc-2024-33-antimony-a1024.md`) and links are names, not words: they are left out."""
+    plain = re.sub(r"(?:Extractor|Narrator)/\S+?\.md|https?://\S+", " ", text.replace("\\_", "_"))
+    return sorted(k for k in keys if re.search(rf"(?<![A-Za-z0-9_]){re.escape(k)}(?![A-Za-z0-9_])", plain))
+
+
+def _stored_keys(conn) -> set[str]:
+    """Every coded value a reader must never see: registered flag codes, the five categories, exposure rule keys,
+    and the coded columns of the section's tables (kinds, statuses, families, scopes, bases)."""
+    from trade_pipeline.defs.policy_exposure.exposure import WATCH_RULES
+    from trade_pipeline.defs.trade_briefing.facts.policy import CATEGORY_ZH
+
+    keys = set(contract.FLAGS) | set(CATEGORY_ZH) | {r.key for r in WATCH_RULES}
+    for table, column in (("mofcom_announcements", "category"), ("mofcom_announcements", "fetch_status"),
+                          ("mofcom_provisions", "kind"), ("mofcom_controls", "measure_kind"),
+                          ("mofcom_controls", "status"), ("mofcom_control_timeline", "family_key"),
+                          ("mofcom_control_timeline", "event"), ("policy_trade_exposure", "hs6_scope"),
+                          ("policy_trade_exposure", "basis_kinds"), ("policy_exposure_watchlist", "rule_key")):
+        for (value,) in conn.execute(f"SELECT DISTINCT {column} FROM {table} WHERE week_start = ?::DATE", [W05]).fetchall():
+            keys |= set(contract.split_flags(value))
+    # the report's own structural values (watch item kinds, labels): identifiers, never words
+    for (value,) in conn.execute("SELECT DISTINCT text_value FROM briefing_facts WHERE week_start = ?::DATE "
+                                 "AND kind = 'enum' AND text_value IS NOT NULL", [W05]).fetchall():
+        keys |= {v for v in contract.split_flags(value) if re.fullmatch(r"[a-z]+(?:_[a-z0-9]+)+", v)}
+    return {k for k in keys if k}
+
+
+def test_w05_report_body_has_no_simplified_characters_and_no_rule_keys(w05, w05_data: Path) -> None:
+    from trade_pipeline.defs.trade_briefing.markdown import split_front_matter
+
+    body = split_front_matter((w05_data / "site" / REPORT.format("2026-W05")).read_text(encoding="utf-8"))[1]
+    found = simplified_only(body)
+    lines = body.split("\n")
+    where = [f"line {body.count(chr(10), 0, i) + 1}: {ch!r} in {lines[body.count(chr(10), 0, i)][:80]!r}"
+             for i, ch in found[:10]]
+    assert not found, "simplified characters in the report body:\n" + "\n".join(where)
+    with Warehouse().connect(read_only=True) as conn:
+        keys = _stored_keys(conn)
+    assert {"immediate_major_control", "controlled_item_change", "cn_supplies_half_of_us_imports", "in_force",
+            "rare_earth"} <= keys
+    assert rule_keys_in(body, keys) == []
+
+
+def test_the_text_checks_catch_what_they_look_for() -> None:
+    """The two scanners above, on the strings issue 14 found in the report."""
+    assert [ch for _, ch in simplified_only("文號：商务部、海关总署公告2025年第57号，自2025年11月8日起正式实施")] == \
+        list("务关总号实")
+    assert simplified_only("商務部、海關總署公告2025年第57號；占比 12.00%；台灣；上游；公布") == []
+    assert rule_keys_in("[REVIEW_NEEDED]（immediate\\_major\\_control）", {"immediate_major_control"}) == \
+        ["immediate_major_control"]
+    assert rule_keys_in("Elbit Systems of America, LLC", {"in_force", "item"}) == []
+    assert rule_keys_in("來源：Extractor/cn_export_control/mofcom-gacc-2024-33-antimony-a1024.md；antimony",
+                        {"antimony"}) == ["antimony"]
+    assert rule_keys_in("來源：Extractor/cn_export_control/mofcom-gacc-2024-33-antimony-a1024.md", {"antimony"}) == []
+
+
+def _section3(report: str) -> str:
+    return report.split("## 三、政策更新")[1].split("\n## ")[0]
+
+
+def test_w05_section_three_shows_provisions_controls_timeline_and_exposure(w05, w05_data: Path) -> None:
+    report = (w05_data / "site" / REPORT.format("2026-W05")).read_text(encoding="utf-8")
+    sec = _section3(report)
+    for heading in ("### 本週管制政策動態", "### 管制措施一覽", "### 管制演進時間軸", "### 管制物項的貿易曝險",
+                    "### 潛在供應鏈影響"):
+        assert heading in sec, heading
+    assert "摘要：" not in sec  # the line that only restated title, date and category is gone
+    with Warehouse().connect(read_only=True) as conn:
+        q = lambda sql: conn.execute(sql, [W05]).fetchall()  # noqa: E731
+        thresholds = [t for (t,) in q("SELECT thresholds_zh_tw FROM mofcom_provisions WHERE week_start = ?::DATE "
+                                      "AND announcement_id = 'mofcom-1178' AND thresholds_zh_tw <> ''")]
+        controls = q("SELECT doc_number_zh_tw, title_zh_tw, status_zh_tw FROM mofcom_controls "
+                     "WHERE week_start = ?::DATE")
+        steps = q("SELECT count(*) FROM mofcom_control_timeline WHERE week_start = ?::DATE")[0][0]
+        measures = q("SELECT measure_id, any_value(doc_number_zh_tw), count(*) FILTER (WHERE hs6 <> '') "
+                     "FROM policy_trade_exposure WHERE week_start = ?::DATE GROUP BY 1")
+    # 第58號's provisions: the clauses with their thresholds (≥ 300 Wh/kg, ≥ 2.5 g/cm³) in Traditional characters
+    item58 = sec.split("公告2025年第58號 公布對鋰電池")[1].split("\n7. ")[0]
+    assert "重點條款：" in item58 and "一（一） 〈管制物項〉重量能量密度≥300Wh/kg的鋰離子電池電芯及模組" in item58
+    assert len(thresholds) == 2 and all(f"技術門檻：{t}" in item58 for t in thresholds)
+    # the controls table: one row per stored measure, each with its status as of the week's end
+    table = sec.split("### 管制措施一覽")[1].split("### ")[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| 文號")]
+    assert len(rows) == len(controls) == 21
+    for doc, title, status in controls:
+        assert any((doc or title) in r and status in r for r in rows), doc or title
+    assert "截至 2026-02-01" in table
+    # the timeline: one row per stored step
+    tl = sec.split("### 管制演進時間軸")[1].split("### ")[0]
+    assert len([line for line in tl.splitlines() if line.startswith("| ") and not line.startswith("| 物項族群")]) == steps
+    # the exposure tables: one per goods measure, each row a code
+    exp = sec.split("### 管制物項的貿易曝險")[1].split("\n### ")[0]
+    assert exp.count("\n#### ") == len(measures)
+    for _, doc, codes in measures:
+        block = exp.split(f"#### {doc}")[1].split("\n#### ")[0]
+        body_rows = [line for line in block.splitlines() if re.match(r"^\| \d{6}", line)]
+        assert len(body_rows) == codes, doc
+        if not codes:
+            assert "此管制物項沒有對應的 HS 碼，無法估算貿易額" in block
+    assert "上限" in exp and "†" in exp  # broader subheadings are said to be an upper bound
+
+
+def _claims(conn, table: str) -> list[tuple]:
+    return conn.execute("SELECT slot, kind, claim_text, value, text_value, row_key, column_name FROM briefing_claims "
+                        "WHERE week_start = ?::DATE AND table_name = ?", [W05, table]).fetchall()
+
+
+def test_w05_exposure_figures_in_the_report_are_the_stored_rows(w05, w05_data: Path) -> None:
+    """Every figure printed from policy_trade_exposure (and its watch list) is the stored cell, formatted the one
+    way; every code of every goods measure is printed."""
+    from trade_pipeline.core.formatting import format_as
+
+    with Warehouse().connect(read_only=True) as conn:
+        stored = {r["row_key"]: r for r in conn.execute(
+            "SELECT * FROM policy_trade_exposure WHERE week_start = ?::DATE", [W05]).pl().to_dicts()}
+        watch = {(r["rule_key"], r["exposure_row_key"]): r for r in conn.execute(
+            "SELECT * FROM policy_exposure_watchlist WHERE week_start = ?::DATE", [W05]).pl().to_dicts()}
+        claims = _claims(conn, "policy_trade_exposure")
+        watch_claims = _claims(conn, "policy_exposure_watchlist")
+    compared = Counter()
+    for slot, kind, text, value, text_value, row_key, column in claims:
+        row = stored[json.loads(row_key)["row_key"]]
+        cell = row[column]
+        if kind in ("usd", "usd_amount", "pct", "signed_pct", "year", "month"):
+            assert value == (None if cell is None else float(cell)), (slot, column)
+            if cell is not None and kind not in ("year", "month"):
+                assert text == format_as(kind, cell), (slot, text)
+            compared[column] += 1
+        else:
+            assert text_value == cell, (slot, column)
+    mapped = {k for k, r in stored.items() if r["hs6"]}
+    printed = {json.loads(rk)["row_key"] for (_, _, _, _, _, rk, c) in claims if c == "cn_export_world_usd"}
+    assert printed == mapped and len(mapped) > 50
+    for column in ("cn_export_world_usd", "share_to_842_pct", "share_rest_pct", "us_import_ytd_usd",
+                   "us_import_from_cn_ytd_usd", "cn_share_of_us_imports_pct", "us_import_from_cn_yoy_pct",
+                   "us_import_yoy_pct"):
+        assert compared[column] >= len(mapped), column
+    for slot, kind, text, value, text_value, row_key, column in watch_claims:
+        key = json.loads(row_key)
+        row = watch[(key["rule_key"], key["exposure_row_key"])]
+        if column == "value":
+            assert value == row["value"] and text == format_as(kind, row["value"]), slot
+
+
+def test_w05_exposure_watch_list_items_fire_with_their_figures(w05, w05_data: Path) -> None:
+    from trade_pipeline.core.formatting import pct
+
+    report = (w05_data / "site" / REPORT.format("2026-W05")).read_text(encoding="utf-8")
+    watch_section = report.split("## 五、觀察清單")[1].split("\n## ")[0]
+    with Warehouse().connect(read_only=True) as conn:
+        rows = conn.execute("SELECT rule_zh_tw, hs6, hs6_desc_zh_tw, value, doc_number_zh_tw "
+                            "FROM policy_exposure_watchlist WHERE week_start = ?::DATE", [W05]).fetchall()
+    assert {r[0] for r in rows} == {"中國供應美國此管制 HS 碼進口的 50 % 以上", "中國此管制 HS 碼出口有 25 % 以上輸往美國"}
+    for rule, hs6, desc, value, doc in rows:
+        [item] = [line for line in watch_section.splitlines() if f"**管制物項貿易曝險：{rule}**" in line]
+        assert f"HS {hs6}（{desc}）{pct(value)}" in item and doc in item, (rule, hs6)
+    li = next(line for line in watch_section.splitlines() if "鋰離子蓄電池" in line)
+    assert "HS 850760（鋰離子蓄電池）67.12%（2025 年累計至 11 月，美國自中國進口 USD 170 億）" in li
+
+
+def test_a_quality_flag_on_an_exposure_source_row_marks_every_figure_built_on_it(w05, w05_data: Path,
+                                                                                tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch
+                                                                                ) -> None:
+    """A capped Comtrade reply for one code (its comtrade_cn_hs6_exports rows flagged `truncated`) reaches, by
+    lineage, the exposure rows of that code under every measure and the watch item that quotes it — and nothing
+    else in the exposure tables."""
+    import shutil
+
+    from trade_pipeline_tests.trade_briefing.support import facts_of
+
+    copy = tmp_path / "copy"
+    shutil.copytree(w05_data, copy, ignore=shutil.ignore_patterns("dagster", "cache"))
+    monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(copy))
+    wh = Warehouse()
+    with wh.connect() as conn:
+        conn.execute("UPDATE comtrade_cn_hs6_exports SET review_flags = 'truncated' "
+                     "WHERE week_start = ?::DATE AND hs6 = '850760'", [W05])
+    facts = {f.slot: f for f in facts_of(wh, copy / "site", W05)}
+    exposure = [f for s, f in facts.items() if s.startswith("exposure.measures.") and f.kind in ("usd_amount", "pct",
+                                                                                             "signed_pct")]
+    flagged = {f.source_key for f in exposure if "truncated" in f.flags}
+    assert flagged and all(json.loads(k)["row_key"].endswith("|850760") for k in flagged)
+    assert all("truncated" not in f.flags for f in exposure if not json.loads(f.source_key)["row_key"].endswith("|850760"))
+    watched = [f for s, f in facts.items() if s.startswith("watch.entries.") and f.source_table in (
+        "policy_exposure_watchlist", "policy_trade_exposure") and f.kind in ("pct", "usd")]
+    assert watched and {("850760" in f.source_key) for f in watched if "truncated" in f.flags} == {True}
+    assert any("truncated" in f.flags for f in watched)
+
+
 # --- live clients against recorded exchanges on loopback --------------------------------------------------------
 
 

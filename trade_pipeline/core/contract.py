@@ -96,6 +96,13 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     CENSUS_REVISIONS: ("cty_code", "flow", "year", "month", "hs2"),
     CENSUS_RELEASE_STATUS: (),
     MOFCOM_ANNOUNCEMENTS: ("announcement_id",),
+    MOFCOM_PROVISIONS: ("announcement_id", "seq"),
+    MOFCOM_CONTROLS: ("measure_id",),
+    MOFCOM_CONTROL_TIMELINE: ("family_key", "step_no"),
+    COMTRADE_CN_HS6_EXPORTS: ("reporter_code", "hs6", "year", "partner_code"),
+    CENSUS_HS6_IMPORTS: ("cty_code", "hs6", "year", "month"),
+    POLICY_TRADE_EXPOSURE: ("row_key",),
+    POLICY_EXPOSURE_WATCHLIST: ("rule_key", "exposure_row_key"),
 }
 
 #: Layer tables a report figure may come from.

@@ -41,6 +41,7 @@ BRIEFING_DEPS = [
     "partner_rankings", "trade_balances", "market_concentration", "commodity_structure", "bilateral_extractor_files",
     "census_monthly_flows", "census_trade_balance", "census_country_detail", "census_revisions",
     "census_extractor_files", "mofcom_announcements", "mofcom_extractor_files",
+    "mofcom_provisions", "mofcom_controls", "policy_trade_exposure",
 ]
 
 

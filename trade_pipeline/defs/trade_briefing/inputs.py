@@ -21,6 +21,9 @@ CURRENT_TABLES = (
     "partner_rankings", "trade_balances", "market_concentration", "commodity_structure",
     "census_trade_balance", "census_country_detail", "census_revisions",
     "census_release_status", "mofcom_announcements",
+    # section 三: key provisions, the controls table, the timeline, the exposure tables and their watch list
+    "mofcom_provisions", "mofcom_controls", "mofcom_control_timeline", "policy_trade_exposure",
+    "policy_exposure_watchlist",
 )
 PREVIOUS_TABLES = ("market_concentration", "census_trade_balance")
 LAST_YEAR_TABLES = ("market_concentration", "census_trade_balance")

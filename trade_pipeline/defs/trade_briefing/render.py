@@ -41,6 +41,7 @@ SUBJECT_WORDS = {
     "census.last_year": "US Census 去年同週", "census.largest_deficit_balance": "US Census 最大逆差",
     "concentration.rows": "HHI", "concentration.low": "最低 HHI", "concentration.high": "最高 HHI",
     "summary.surplus": "最大雙邊順差", "summary": "摘要", "limits": "資料說明", "watch": "觀察清單",
+    "policies": "政策條目", "controls": "管制措施一覽", "exposure": "管制物項貿易曝險",
 }
 
 

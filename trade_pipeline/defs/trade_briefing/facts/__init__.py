@@ -12,7 +12,7 @@ from trade_pipeline.core import contract
 from trade_pipeline.core.lineage import LineageResolver
 from trade_pipeline.core.partitions import previous_partition_key, same_week_last_year_key
 from trade_pipeline.core.warehouse import Warehouse
-from trade_pipeline.defs.trade_briefing.facts import census, comtrade, policy, watch
+from trade_pipeline.defs.trade_briefing.facts import census, comtrade, controls, policy, watch
 from trade_pipeline.defs.trade_briefing.facts.model import FIGURE_KINDS, FactBook, FactTree
 from trade_pipeline.defs.trade_briefing.facts.policy import as_date, split_items
 from trade_pipeline.defs.trade_briefing.inputs import ExtractorFiles, WeekInputs, load_weeks_inputs
@@ -152,6 +152,9 @@ def build_week_facts(inp: WeekInputs, lineage: LineageResolver | None, site_root
     census.census_facts(book, inp, files)
     comtrade.concentration_table(book, inp, files)
     chosen = policy.policy_facts(book, inp, files)
+    measures = controls.controls_table(book, inp, files)
+    controls.timeline_facts(book, inp, files)
+    controls.exposure_facts(book, inp, files, chosen, measures)
     policy.impact_facts(book, chosen, files)
     tree = book.tree()
     watch.watch_facts(book, inp, files, tree, chosen)

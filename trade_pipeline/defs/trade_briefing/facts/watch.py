@@ -6,6 +6,10 @@ Rules, in the order items are listed (an item's figures are the facts of the slo
 2. ``expiring_suspension`` — suspended measures whose end date (the layer's ``suspended_until``; else "至YYYY年M月D日"
    or one year from the effective date when the text says 暫停…一年) falls within a year of the week's end.
 3. ``new_controls`` — announcements published this week that change controlled items or regulations.
+3a. ``exposure`` — one item per exposure rule of ``policy_exposure_watchlist`` that some controlled HS code crosses
+   (China supplies ≥ 50 % of US imports of it; China sends ≥ 25 % of its exports of it to the US; US imports of it
+   from China fell by half or more), each code with the figure that crossed, its period, the trade it stands for
+   and the measures that control it.
 4. ``concentration`` — a reporter whose export HHI is 中/高, or whose partner coverage looks truncated.
 5. ``dual_dependence`` — a reporter (not the US or China) whose two largest export markets are the US and China.
 6. ``revisions`` — Census months revised since last week by at least 1 億.
@@ -20,13 +24,17 @@ from datetime import date, timedelta
 from typing import Any
 
 from trade_pipeline.core import contract
+from trade_pipeline.defs.policy_exposure.exposure import WATCH_RULES
 from trade_pipeline.defs.trade_briefing.facts.model import FactBook, FactTree
-from trade_pipeline.defs.trade_briefing.facts.policy import as_date, is_new, title_column
+from trade_pipeline.defs.trade_briefing.facts.policy import as_date, is_new, title_cell
 from trade_pipeline.defs.trade_briefing.inputs import ExtractorFiles, WeekInputs
 
 SUSPENSION_HORIZON = timedelta(days=366)
 US, CHINA = 842, 156
 ANN = contract.MOFCOM_ANNOUNCEMENTS
+WATCH = contract.POLICY_EXPOSURE_WATCHLIST
+EXPOSURE = contract.POLICY_TRADE_EXPOSURE
+CONTROLS = contract.MOFCOM_CONTROLS
 MAX_TITLES = 5
 _UNTIL = re.compile(r"至\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _UNTIL_ISO = re.compile(r"至\s*(\d{4})-(\d{2})-(\d{2})")
@@ -87,7 +95,7 @@ def watch_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles, tree: Fa
         s = items.add("expiring_suspension")
         book.ident(f"{s}.end", "date", end)
         for j, r in enumerate(rows, start=1):
-            book.cell(f"{s}.titles.{j}", "md_text", ANN, r, title_column(r))
+            title_cell(book, f"{s}.titles.{j}", r)
             if src := files.mofcom(r.get("extractor_path")):
                 book.ident(f"{s}.evidence.{j}", "code", src)
 
@@ -96,10 +104,12 @@ def watch_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles, tree: Fa
     if fresh:
         s = items.add("new_controls", speculative=False)
         for j, r in enumerate(fresh, start=1):
-            book.cell(f"{s}.titles.{j}", "md_text", ANN, r, title_column(r))
+            title_cell(book, f"{s}.titles.{j}", r)
             book.cell(f"{s}.effective.{j}", "date", ANN, r, "effective_date")
             if src := files.mofcom(r.get("extractor_path")):
                 book.ident(f"{s}.evidence.{j}", "code", src)
+
+    exposure_items(book, inp, files, items)
 
     for i, row in (tree.get_path("concentration.rows") or {}).items():
         if row.missing or row.is_mirror:
@@ -132,8 +142,58 @@ def watch_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles, tree: Fa
         s = items.add("fetch_failures", speculative=False)
         book.aggregate(f"{s}.count", "count", len(failed), ANN, {"fetch_status": {"ne": "ok"}}, "count(*)")
         for j, r in enumerate(failed[:MAX_TITLES], start=1):
-            book.cell(f"{s}.titles.{j}", "md_text", ANN, r, title_column(r))
+            title_cell(book, f"{s}.titles.{j}", r)
         for j, r in enumerate(failed, start=1):
             if src := files.mofcom(r.get("extractor_path")):
                 book.ident(f"{s}.evidence.{j}", "code", src)
     book.flag("watch.present", items.n > 0)
+
+
+def exposure_items(book: FactBook, inp: WeekInputs, files: ExtractorFiles, items: _Items) -> None:
+    """One watch item per exposure rule crossed: its words (the layer's ``rule_zh_tw``), then each code that crossed
+    it — the figure (the watch row's ``value``, from the exposure row's column), its period and the trade it stands
+    for (China's exports to the US, or US imports from China), and every measure controlling the code. Codes
+    furthest past the threshold first; rules in the layer's order."""
+    exposure = {str(r.get("row_key")): r for r in inp.rows(EXPOSURE)}
+    controls = {str(r.get("measure_id")): r for r in inp.rows(CONTROLS)}
+    rule_order = {rule.key: (n, rule.op) for n, rule in enumerate(WATCH_RULES)}
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for r in inp.rows(WATCH):
+        by_rule.setdefault(str(r.get("rule_key")), []).append(r)
+    for rule_key in sorted(by_rule, key=lambda k: (rule_order.get(k, (len(rule_order), ""))[0], k)):
+        rows = by_rule[rule_key]
+        falling = rule_order.get(rule_key, (0, ">="))[1] == "<="
+        codes: dict[str, list[dict[str, Any]]] = {}
+        for r in sorted(rows, key=lambda r: ((r.get("value") or 0.0) * (1 if falling else -1), str(r.get("hs6")),
+                                             str(r.get("measure_id")))):
+            codes.setdefault(str(r.get("hs6")), []).append(r)
+        s = items.add("exposure")
+        book.cell(f"{s}.rule", "md_text", WATCH, rows[0], "rule_zh_tw", depends=[(WATCH, r) for r in rows])
+        cited: list[str] = []
+        for k, (hs6, hits) in enumerate(codes.items(), start=1):
+            w = hits[0]
+            c = f"{s}.codes.{k}"
+            column = str(w.get("column_name") or "")
+            book.cell(f"{c}.hs6", "code", WATCH, w, "hs6")
+            book.cell(f"{c}.desc", "md_text", WATCH, w, "hs6_desc_zh_tw")
+            book.cell(f"{c}.value", "signed_pct" if column.endswith("_yoy_pct") else "pct", WATCH, w, "value")
+            exp = exposure.get(str(w.get("exposure_row_key")))
+            on_exports = column.startswith("share_to_")
+            book.enum(f"{c}.basis", "cn_exports" if on_exports else "us_imports")
+            if exp is None:  # the exposure row it quotes is gone: the amount prints as missing
+                book.cell(f"{c}.amount", "usd", EXPOSURE, None, "")
+            else:
+                if on_exports:
+                    book.cell(f"{c}.year", "year", EXPOSURE, exp, "cn_export_year")
+                    book.cell(f"{c}.amount", "usd", EXPOSURE, exp, "cn_export_to_842_usd")
+                else:
+                    book.cell(f"{c}.year", "year", EXPOSURE, exp, "us_import_year")
+                    book.cell(f"{c}.through_month", "month", EXPOSURE, exp, "us_import_through_month")
+                    book.cell(f"{c}.amount", "usd", EXPOSURE, exp, "us_import_from_cn_ytd_usd")
+            for m, hit in enumerate(hits, start=1):
+                book.cell(f"{c}.measures.{m}", "md_text", WATCH, hit, "doc_number_zh_tw")
+                control = controls.get(str(hit.get("measure_id")))
+                src = files.mofcom(control.get("extractor_path")) if control is not None else None
+                if src and src not in cited:
+                    cited.append(src)
+                    book.ident(f"{s}.evidence.{len(cited)}", "code", src)
