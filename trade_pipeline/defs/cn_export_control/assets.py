@@ -59,7 +59,7 @@ COLUMNS: list[tuple[str, pl.DataType, str]] = [
     ("url", pl.Utf8, "canonical article URL (http://exportcontrol.mofcom.gov.cn/…)"),
     ("column_ids", pl.Utf8, "list columns the article was seen in, e.g. '1,9'"),
     ("title", pl.Utf8, "original title (Simplified Chinese), from the list row"),
-    ("title_zh_tw", pl.Utf8, "title in Traditional Chinese (OpenCC s2twp)"),
+    ("title_zh_tw", pl.Utf8, "title in Traditional Chinese (OpenCC s2tw + glossary)"),
     ("publish_date", pl.Date, "article publishTime (else the list date)"),
     ("effective_date", pl.Date, "earliest effective date found in the body"),
     ("effective_note", pl.Utf8, "every effective-date clause found (date：phrase)"),

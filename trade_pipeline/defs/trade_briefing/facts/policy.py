@@ -70,7 +70,7 @@ def is_new(inp: WeekInputs, row: dict[str, Any]) -> bool:
 
 def zh_cell(book: FactBook, slot: str, kind: str, table: str, row: dict[str, Any], column: str) -> Fact | None:
     """A reader-facing text in Traditional Chinese: ``<column>_zh_tw`` when the row has it, else ``column``
-    converted (the layer's s2twp converter as the fact's transform). None when the row has neither."""
+    converted (the layer's zh-TW converter as the fact's transform). None when the row has neither."""
     if str(row.get(f"{column}_zh_tw") or "").strip():
         return book.cell(slot, kind, table, row, f"{column}_zh_tw")
     if str(row.get(column) or "").strip():
