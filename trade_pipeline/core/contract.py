@@ -27,6 +27,8 @@ CENSUS_RELEASE_STATUS = "census_release_status"
 CENSUS_TRADE_BALANCE = "census_trade_balance"
 CENSUS_COUNTRY_DETAIL = "census_country_detail"
 CENSUS_REVISIONS = "census_revisions"
+# every expected partner × flow × month × level (TOTAL / HS2) of a week: answered, derived or missing, and why
+CENSUS_COVERAGE = "census_series_coverage"
 # cn_export_control (MOFCOM)
 MOFCOM_ANNOUNCEMENTS = "mofcom_announcements"
 MOFCOM_PROVISIONS = "mofcom_provisions"
@@ -205,6 +207,10 @@ FLAGS: dict[str, Flag] = {f.code: f for f in (
     Flag("cty_name_unexpected", NOTICE, "國家名稱與代碼不符，請確認", "country name does not match its code"),
     Flag("partial_fetch", QUALITY, "部分請求失敗，資料不完整", "some requests failed; data incomplete"),
     Flag("series_missing", QUALITY, "應有的資料序列缺漏", "an expected series is missing"),
+    Flag("ytd_month_missing", QUALITY, "累計期間有月份缺漏或遭隱藏，累計值從缺",
+         "a month of the year to date is missing or suppressed; the sum is withheld"),
+    Flag("base_month_missing", QUALITY, "比較基期的月份缺漏，增減率從缺",
+         "the month compared with is missing; the change is withheld"),
     # MOFCOM
     Flag("title_only", QUALITY, "僅有標題，內文未能取得", "title only; the text could not be fetched"),
     Flag("garbled_text", QUALITY, "內文為亂碼", "text is garbled"),
@@ -299,16 +305,21 @@ LINEAGE: tuple[Lineage, ...] = (
     # a balance needs both flows of the pair
     Lineage(TRADE_BALANCES, COMTRADE_PARTNER_FLOWS, _same("reporter_code", "partner_code", "year")),
     Lineage(COMMODITY_STRUCTURE, COMTRADE_COMMODITY_FLOWS, _same("reporter_code", "flow", "year")),
-    # year to date = January..through_month of this year (and of last year, for the comparison columns)
+    # US Census (us_trade_census/metrics.py). A census_monthly_flows row already carries the QUALITY flags of the
+    # months its ytd_usd / mom_pct / yoy_pct use (the layer puts them there: no self-lineage).
+    # A balance year to date = January..through_month of this year (and of last year, for the comparison columns) of
+    # the row's own series (the chapter; TOTAL for the TOTAL row), both flows (balance = exports − imports)
     Lineage(CENSUS_TRADE_BALANCE, CENSUS_MONTHLY_FLOWS, _same("cty_code", "hs2"),
             "u.year IN (d.year, d.year - 1) AND u.month <= d.through_month"),
-    # a chapter's share of the deficit is over the partner's total
+    # a chapter's share of the deficit is over the summed deficits of ALL the partner's chapters (latest year)
     Lineage(CENSUS_TRADE_BALANCE, CENSUS_MONTHLY_FLOWS, _same("cty_code"),
-            "u.hs2 = 'TOTAL' AND u.year = d.year AND u.month <= d.through_month"),
-    Lineage(CENSUS_COUNTRY_DETAIL, CENSUS_MONTHLY_FLOWS, _same("cty_code", "flow", "year", "hs2"),
-            "u.month <= d.through_month"),
-    Lineage(CENSUS_COUNTRY_DETAIL, CENSUS_MONTHLY_FLOWS, _same("cty_code", "flow", "year"),
-            "u.hs2 = 'TOTAL' AND u.month <= d.through_month"),
+            "d.hs2 <> 'TOTAL' AND u.hs2 <> 'TOTAL' AND u.year = d.year AND u.month <= d.through_month"),
+    # expected months with no row at all (a failed or unanswered request) are census_series_coverage rows
+    Lineage(CENSUS_TRADE_BALANCE, CENSUS_COVERAGE, _same("cty_code"),
+            "u.level = CASE WHEN d.hs2 = 'TOTAL' THEN 'TOTAL' ELSE 'HS2' END AND u.year IN (d.year, d.year - 1) "
+            "AND u.month <= d.through_month"),
+    # ranks and shares of the top chapters are computed from the partner's balance rows (every chapter, the total)
+    Lineage(CENSUS_COUNTRY_DETAIL, CENSUS_TRADE_BALANCE, _same("cty_code", "year", "through_month")),
     Lineage(CENSUS_REVISIONS, CENSUS_MONTHLY_FLOWS, _same("cty_code", "flow", "year", "month", "hs2")),
     # cn_export_control: provisions and measures come from their announcement; timeline steps from their measure
     Lineage(MOFCOM_PROVISIONS, MOFCOM_ANNOUNCEMENTS, _same("announcement_id")),

@@ -99,7 +99,7 @@ LAYER_TABLES = {
                  "comtrade_commodity_flows", "comtrade_commodity_requests", "partner_rankings", "trade_balances",
                  "commodity_structure"},
     "census": {"census_monthly_flows", "census_release_status", "census_trade_balance", "census_country_detail",
-               "census_revisions"},
+               "census_revisions", "census_series_coverage", "quarantine_staging_census_monthly_flows"},
     "mofcom": {"mofcom_announcements", "mofcom_provisions", "mofcom_controls", "mofcom_control_timeline"},
 }
 CLIENT_KEY = {"comtrade": "comtrade", "census": "census", "mofcom": "mofcom"}

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from trade_pipeline.core import contract
 from trade_pipeline.defs.bilateral_trade_flows import metrics
 from trade_pipeline.defs.trade_briefing.markdown import md_escape
-from trade_pipeline.defs.us_trade_census.wire import CensusFormatError, normalize_rows, parse_table
+from trade_pipeline.defs.us_trade_census.wire import CensusFormatError, ReplyRequest, parse_table, validate_reply
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -75,13 +77,14 @@ def test_census_wire_parser_never_crashes_unexpectedly(body) -> None:
         assert "[census]" in str(exc)
         return
     assert isinstance(rows, list) and all(isinstance(r, dict) for r in rows)
-    try:
-        records = normalize_rows(rows, "export", None, "GET https://api.census.gov/x")
-    except CensusFormatError as exc:
-        assert "[census]" in str(exc)
-        return
-    for r in records:
-        assert r.value_usd is None or r.value_usd == r.value_usd  # never NaN
+    reply = validate_reply(rows, ReplyRequest("export", "HS2", 2025, 1, 12, frozenset({"5700"})),
+                           "GET https://api.census.gov/x")
+    assert "[census]" in reply.error if reply.error else True
+    # every row is either a record or rejected with a registered reason: nothing dropped silently
+    assert len(reply.records) + len(reply.rejected) == len(rows)
+    assert all(r.reason_code in contract.QUARANTINE_REASONS for r in reply.rejected)
+    for r in reply.records:
+        assert r.value_usd is None or (math.isfinite(r.value_usd) and r.value_usd >= 0)  # never NaN, inf, negative
 
 
 @SETTINGS

@@ -11,7 +11,10 @@ from trade_pipeline.core.formatting import pct, usd_amount
 from trade_pipeline.core.paths import sample_captures_dir
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
-from trade_pipeline.defs.us_trade_census.assets import ASSETS, CHECK_EXPECTED, CHECK_FETCH, CHECK_MOM, CHECK_TOTALS
+from trade_pipeline.defs.us_trade_census.assets import (
+    ASSETS, CHECK_EXPECTED, CHECK_FETCH, CHECK_MOM, CHECK_TOTALS, CHECK_VALID,
+)
+from trade_pipeline.defs.us_trade_census.checks import INVARIANTS
 from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
 
 W04, W05, W08 = "2026-01-19", "2026-01-26", "2026-02-16"
@@ -60,7 +63,12 @@ def test_w04_reproduces_the_seed_figures(data_dir: Path) -> None:
     assert (tw["year"], tw["through_month"]) == (2025, 10)
     assert usd_amount(-tw["balance_usd"]) == "1,119 億"
     assert usd_amount(-tw84["balance_usd"]) == "918 億" and usd_amount(tw84["import_ytd_usd"]) == "1,051 億"
-    assert pct(tw84["share_of_deficit_pct"]).startswith("82.")
+    # The seed's "占 82%" is 918 / 1,119 (over the net deficit). The layer's share is over the summed deficits of the
+    # deficit chapters (surplus chapters do not offset), so a partner's shares add up to 100 %: 81.91 %.
+    assert pct(tw84["share_of_deficit_pct"]) == "81.91%"
+    sums = q("SELECT cty_code, sum(share_of_deficit_pct) AS s FROM census_trade_balance WHERE week_start = ?::DATE "
+             "GROUP BY 1", W04)
+    assert sums["s"].to_list() == pytest.approx([100.0] * 5)
     cn, cn85, cn84 = (balance(W04, "5700", h) for h in ("TOTAL", "85", "84"))
     assert usd_amount(-cn["balance_usd"]) == "1,754 億"
     assert usd_amount(-cn85["balance_usd"]) == "561 億" and usd_amount(-cn84["balance_usd"]) == "350 億"
@@ -111,9 +119,11 @@ def test_revision_appears_the_week_the_next_month_is_released(data_dir: Path) ->
 def test_checks_are_warnings_with_findings(backfilled) -> None:
     _, result = backfilled
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
-    assert set(checks) == {CHECK_EXPECTED, CHECK_MOM, CHECK_FETCH, CHECK_TOTALS}
+    assert set(checks) == {CHECK_EXPECTED, CHECK_MOM, CHECK_FETCH, CHECK_VALID, *(i.name for i in INVARIANTS)}
+    assert CHECK_TOTALS in {i.name for i in INVARIANTS}
     assert all(c.severity == AssetCheckSeverity.WARN for c in checks.values())
-    assert checks[CHECK_EXPECTED].passed and checks[CHECK_FETCH].passed and checks[CHECK_TOTALS].passed
+    # the sample is complete and consistent: every invariant holds, nothing was quarantined
+    assert all(checks[n].passed for n in (CHECK_EXPECTED, CHECK_FETCH, CHECK_VALID, *(i.name for i in INVARIANTS)))
     # Taiwan imports Oct 2025 jumped 48 % on September (published figures): a real MoM finding.
     assert not checks[CHECK_MOM].passed
     moves = checks[CHECK_MOM].metadata["moves"].value

@@ -2,7 +2,8 @@
 
 The captures are the API's own month-by-month replies (``imports/hs?…&YEAR=Y&MONTH=M`` with ``COMM_LVL=HS2`` and
 country totals for exports and imports), every country included. They go through the same code path as a replayed
-week: ``parse_table`` → ``normalize_rows`` (our five partners) → ``build_monthly_flows`` → ``build_trade_balance``.
+week: ``parse_table`` → the five partners' rows (what the CTY_CODE predicates of our requests select) →
+``validate_reply`` → ``build_monthly_flows`` → ``build_trade_balance``.
 Published checks (census.gov, 2024): imports from China 438.7 B USD, exports to China 143.2 B USD.
 """
 
@@ -16,7 +17,7 @@ import pytest
 
 from trade_pipeline.defs.us_trade_census.metrics import build_monthly_flows, build_trade_balance
 from trade_pipeline.defs.us_trade_census.resources import PARTNERS, CensusFetch, CensusRequest
-from trade_pipeline.defs.us_trade_census.wire import normalize_rows, parse_table
+from trade_pipeline.defs.us_trade_census.wire import parse_table, validate_reply
 
 from ..conftest import REALDATA
 
@@ -34,8 +35,10 @@ def _fetches(root: Path, flow: str, level: str, folder: str, suffix: str) -> lis
         if not path.is_file():
             pytest.skip(f"{path.name} absent from the real captures")
         request = CensusRequest(flow=flow, level=level, year=YEAR, first_month=month, last_month=month)
-        records = normalize_rows(parse_table(_read(path), request.label()), flow, frozenset(PARTNERS), request.label())
-        out.append(CensusFetch(request=request, status="ok", records=records, request_id=path.name,
+        rows = [r for r in parse_table(_read(path), request.label()) if r.get("CTY_CODE") in PARTNERS]
+        reply = validate_reply(rows, request.asks(PARTNERS), request.label())
+        assert reply.rejected == [] and not reply.error, reply.rejected[:3]  # real replies pass the boundary
+        out.append(CensusFetch(request=request, status="ok", records=reply.records, request_id=path.name,
                                fetched_at="recorded"))
     return out
 

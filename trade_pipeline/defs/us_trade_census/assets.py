@@ -12,30 +12,48 @@ from dagster import (
     MetadataValue, TableColumn, TableSchema, asset,
 )
 
-from trade_pipeline.core import contract
+from dagster_pandera import pandera_schema_to_dagster_type
+
+from trade_pipeline.core import contract, quarantine
 from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import as_of_instant, iso_week_label, previous_partition_key, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import PartitionCache, Warehouse
 from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
+from trade_pipeline.defs.us_trade_census import checks as invariants
 from trade_pipeline.defs.us_trade_census import extractor, release_calendar
 from trade_pipeline.defs.us_trade_census.metrics import (
-    MOM_MATERIAL_USD, MOM_THRESHOLD_PCT, TOTAL_TOLERANCE_ABS_USD, TOTAL_TOLERANCE_REL, WeekDiagnostics,
-    build_country_detail, build_monthly_flows, build_release_status, build_revisions, build_trade_balance,
+    MOM_MATERIAL_USD, MOM_THRESHOLD_PCT, WeekDiagnostics, build_country_detail, build_monthly_flows,
+    build_release_status, build_revisions, build_trade_balance,
 )
 from trade_pipeline.defs.us_trade_census.resources import PARTNERS, RECORDS_MEMO, CensusTradeClient
+from trade_pipeline.defs.us_trade_census.wire import REPLY_SCHEMA_FOR_UI
 
 GROUP = "us_trade_census"
 OWNERS = ["team:trade-intel"]
 KINDS = {"python", "duckdb", "polars"}
 T_MONTHLY, T_STATUS = contract.CENSUS_MONTHLY_FLOWS, contract.CENSUS_RELEASE_STATUS
 T_BALANCE, T_DETAIL, T_REVISIONS = contract.CENSUS_TRADE_BALANCE, contract.CENSUS_COUNTRY_DETAIL, contract.CENSUS_REVISIONS
+T_COVERAGE = contract.CENSUS_COVERAGE
 LIST_LIMIT = 50  # entries shown per list in check metadata
 
 CHECK_EXPECTED = "census_expected_series_present"
 CHECK_MOM = "census_mom_within_30pct"
 CHECK_FETCH = "census_fetch_complete"
-CHECK_TOTALS = "census_totals_match_hs2"
+CHECK_TOTALS = invariants.MONTHLY_HS2_SUM.name
+CHECK_VALID = "census_reply_rows_valid"
+#: The parse boundary's declared rules (pandera, polars backend) as the UI shows them (dagster-pandera).
+REPLY_SCHEMA_METADATA = {"census_reply_schema": pandera_schema_to_dagster_type(REPLY_SCHEMA_FOR_UI).metadata["schema"]}
+
+
+def _drop_week(df: pl.DataFrame) -> pl.DataFrame:
+    return df.drop("week_start") if "week_start" in df.columns else df
+
+
+def _quarantine(warehouse: Warehouse, items: dict[str, list[quarantine.Quarantined]]) -> None:
+    """Each week's quarantined reply rows into this asset's staging table (empty weeks too: a clean re-run clears
+    them); the quarantined_rows asset (defs/data_quality) collects every source's."""
+    quarantine.write_staging(warehouse, T_MONTHLY, {k: quarantine.frame(v, T_MONTHLY) for k, v in items.items()})
 
 
 def column_schema(df: pl.DataFrame) -> TableSchema:
@@ -65,8 +83,11 @@ def _status(warehouse: Warehouse, key: str, cache: PartitionCache | None = None)
     description=(
         "US Census monthly exports (ALL_VAL_MO) and general imports (GEN_VAL_MO) for China, Taiwan, Korea, Japan and "
         "Germany by HS2 chapter plus country totals (hs2='TOTAL'), the previous year and the latest year through the "
-        "newest month released by the week's end; YTD, MoM, YoY and review flags. Also writes census_release_status."
+        "newest month released by the week's end; YTD, MoM, YoY and review flags. Every reply row is validated "
+        "against its request (census_reply_schema); rejected rows are quarantined and their groups flagged. Also "
+        "writes census_release_status and census_series_coverage (every expected series: answered or missing, why)."
     ),
+    metadata=REPLY_SCHEMA_METADATA,
     check_specs=[
         AssetCheckSpec(CHECK_EXPECTED, asset="census_monthly_flows",
                        description="Every expected partner × flow × month has a country total and HS2 chapters."),
@@ -75,9 +96,10 @@ def _status(warehouse: Warehouse, key: str, cache: PartitionCache | None = None)
                                    f"{MOM_THRESHOLD_PCT:.0f} % month on month."),
         AssetCheckSpec(CHECK_FETCH, asset="census_monthly_flows",
                        description="Every planned Census request succeeded (no partial failure)."),
-        AssetCheckSpec(CHECK_TOTALS, asset="census_monthly_flows",
-                       description=f"Each country total equals the sum of its HS2 chapters within "
-                                   f"max(USD {TOTAL_TOLERANCE_ABS_USD / 1e6:.0f} M, {TOTAL_TOLERANCE_REL:.1%})."),
+        AssetCheckSpec(CHECK_VALID, asset="census_monthly_flows",
+                       description="Every row of every reply passed census_reply_schema (rejected rows are in "
+                                   "quarantined_rows and their groups flagged)."),
+        *invariants.specs("census_monthly_flows"),
     ],
 )
 def census_monthly_flows(context: AssetExecutionContext, census: CensusTradeClient,
@@ -117,6 +139,9 @@ def _census_monthly_flows(context: AssetExecutionContext, census: CensusTradeCli
     with warehouse.session():  # each table's weeks: delete + insert in one transaction
         rows += warehouse.replace_partitions(T_MONTHLY, {k: monthly for k, (monthly, _) in frames.items()})
         warehouse.replace_partitions(T_STATUS, {k: status for k, (_, status) in frames.items()})
+        warehouse.replace_partitions(T_COVERAGE, {k: d.coverage for k, d in weeks.items()})
+        _quarantine(warehouse, {k: d.quarantine for k, d in weeks.items()})
+        checked = invariants.evaluate(warehouse, "census_monthly_flows", list(weeks))
 
     def per_week(attr: str) -> dict[str, list[str]]:
         return {k: getattr(d, attr) for k, d in weeks.items() if getattr(d, attr)}
@@ -131,10 +156,11 @@ def _census_monthly_flows(context: AssetExecutionContext, census: CensusTradeCli
 
     checks = [check(CHECK_EXPECTED, "missing_series", "missing"), check(CHECK_MOM, "mom_flags", "moves"),
               check(CHECK_FETCH, "failed_requests", "failed_requests"),
-              check(CHECK_TOTALS, "total_mismatches", "mismatches")]
+              check(CHECK_VALID, "quarantined", "quarantined_rows"), *checked]
     latest_key = max(weeks)
     add_week_metadata(context, week_rows({k: m for k, (m, _) in frames.items()},
-                                         **{T_STATUS: {k: s for k, (_, s) in frames.items()}}))
+                                         **{T_STATUS: {k: s for k, (_, s) in frames.items()},
+                                            T_COVERAGE: {k: d.coverage for k, d in weeks.items()}}))
     return MaterializeResult(
         metadata={
             "dagster/row_count": rows,
@@ -143,6 +169,8 @@ def _census_monthly_flows(context: AssetExecutionContext, census: CensusTradeCli
             "data_through": MetadataValue.json({k: f"{d.latest[0]}-{d.latest[1]:02d}" for k, d in weeks.items()}),
             "requests": sum(d.requests for d in weeks.values()),
             "failed_requests": sum(len(d.failed_requests) for d in weeks.values()),
+            "quarantined_rows": sum(len(d.quarantined) for d in weeks.values()),
+            "merged_duplicate_rows": sum(d.merged_duplicates for d in weeks.values()),
             "flagged_rows_latest_week": int(last_df.filter(pl.col("review_flags") != "").height),
             "latest_week": latest_key,
             "replaying_embedded_sample": census.uses_embedded_sample(),
@@ -161,8 +189,9 @@ def _census_monthly_flows(context: AssetExecutionContext, census: CensusTradeCli
     description=(
         "US trade balance (exports − imports, Census valuation) per partner and HS2 chapter (+ TOTAL), year to date "
         "through the latest released month, with the previous year's same period and each deficit chapter's share "
-        "of the partner's total deficit."
+        "of the partner's summed chapter deficits. A figure over a missing or NULL month is NULL and flagged."
     ),
+    check_specs=invariants.specs("census_trade_balance"),
 )
 def census_trade_balance(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     with warehouse.session():
@@ -173,20 +202,23 @@ def _census_trade_balance(context: AssetExecutionContext, warehouse: Warehouse) 
     rows, facts, last = 0, {}, pl.DataFrame()
     written: dict[str, pl.DataFrame] = {}
     keys = sorted(context.partition_keys)
-    cache = warehouse.partition_cache([T_STATUS, T_MONTHLY], keys)
+    cache = warehouse.partition_cache([T_STATUS, T_MONTHLY, T_COVERAGE], keys)
     for key in keys:
         status = _status(warehouse, key, cache)
         monthly = cache.get(T_MONTHLY, key)
-        balance = build_trade_balance(monthly, (status["latest_year"], status["latest_month"]))
+        coverage = cache.get(T_COVERAGE, key)
+        balance = build_trade_balance(_drop_week(monthly), (status["latest_year"], status["latest_month"]),
+                                      _drop_week(coverage) if coverage.height else None)
         written[key] = balance
         rows += balance.height
         last = balance
-        facts[key] = {r["cty_code"]: round(r["balance_usd"]) for r in
+        facts[key] = {r["cty_code"]: None if r["balance_usd"] is None else round(r["balance_usd"]) for r in
                       balance.filter(pl.col("hs2") == "TOTAL").iter_rows(named=True)}
     warehouse.replace_partitions(T_BALANCE, written)  # the weeks in one transaction
     add_week_metadata(context, week_rows(written))
     return MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(last),
-                                       "total_balance_usd_by_week": MetadataValue.json(facts)})
+                                       "total_balance_usd_by_week": MetadataValue.json(facts)},
+                             check_results=invariants.evaluate(warehouse, "census_trade_balance", keys))
 
 
 @asset(
@@ -197,6 +229,7 @@ def _census_trade_balance(context: AssetExecutionContext, warehouse: Warehouse) 
     owners=OWNERS,
     deps=[census_trade_balance],
     description="Top 10 HS2 chapters per partner and direction (exports, imports), year to date, with shares and YoY.",
+    check_specs=invariants.specs("census_country_detail"),
 )
 def census_country_detail(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     with warehouse.session():
@@ -219,7 +252,8 @@ def _census_country_detail(context: AssetExecutionContext, warehouse: Warehouse)
     warehouse.replace_partitions(T_DETAIL, written)  # the weeks in one transaction
     add_week_metadata(context, week_rows(written))
     return MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(last),
-                                       "top_chapter_by_week": MetadataValue.json(tops)})
+                                       "top_chapter_by_week": MetadataValue.json(tops)},
+                             check_results=invariants.evaluate(warehouse, "census_country_detail", keys))
 
 
 @asset(
@@ -336,7 +370,7 @@ def _render_view(view: str, cty: str, status: dict, label: str, key: str, monthl
         return extractor.render_monthly(monthly, cty, "import", status, label, key)
     if view == "trade_balance":
         return extractor.render_balance(balance, monthly, cty, status, label, key)
-    return extractor.render_detail(detail, revisions, cty, status, label, key)
+    return extractor.render_detail(detail, revisions, cty, status, label, key, balance)
 
 
 #: What the Extractor asset produces, one row per file written (the UI's column schema of a file-producing asset).

@@ -18,7 +18,8 @@ from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.source_client import SourceClient
 from trade_pipeline.defs.us_trade_census import release_calendar
 from trade_pipeline.defs.us_trade_census.wire import (
-    FLOW_ENDPOINT, FLOW_VARIABLES, CensusFormatError, CensusRecord, normalize_rows, parse_table,
+    FLOW_ENDPOINT, FLOW_VARIABLES, CensusFormatError, CensusRecord, RejectedRow, Reply, ReplyRequest, parse_table,
+    validate_reply,
 )
 
 DEFAULT_BASE_URL = "https://api.census.gov/data/timeseries/intltrade"
@@ -63,10 +64,19 @@ class CensusRequest:
     def label(self) -> str:
         return f"{self.flow}/{self.level}/{self.time_predicate()}"
 
+    def asks(self, partners: list[str] | frozenset[str]) -> ReplyRequest:
+        """What a reply to this request must hold (the parse boundary checks every row against it)."""
+        return ReplyRequest(flow=self.flow, level=self.level, year=self.year, first_month=self.first_month,
+                            last_month=self.last_month, partners=frozenset(partners))
+
 
 @dataclass
 class CensusFetch:
-    """Outcome of one request: 'ok' (records), 'no_data' (204) or 'failed' (error text kept for the check)."""
+    """Outcome of one request: 'ok' (records), 'no_data' (204) or 'failed' (error text kept for the check).
+
+    ``rejected``: the reply's rows that failed validation (quarantined by the asset, never used); ``request_key``
+    names the request in the quarantine table.
+    """
 
     request: CensusRequest
     status: str
@@ -75,6 +85,10 @@ class CensusFetch:
     fetched_at: str = ""
     error: str = ""
     content_sha256: str = ""  # digest of the response body ('' when unknown)
+    rejected: list[RejectedRow] = field(default_factory=list)
+    request_key: str = ""
+    merged_duplicates: int = 0
+    unreadable_body: str = ""  # a 200 reply that is not the Census format, as received (quarantined whole)
 
     def signature(self) -> tuple | None:
         """What this fetch's rows are built from (None when the body is unknown): equal signatures, equal rows."""
@@ -83,9 +97,9 @@ class CensusFetch:
         return (self.request, self.status, self.content_sha256, self.request_id, self.fetched_at, self.error)
 
 
-#: Normalized records by response body digest + how they were filtered. The weeks of a backfill that share a
+#: Validated replies by response body digest + what the request asked. The weeks of a backfill that share a
 #: release month send the same requests and get the same bodies: each is parsed once. Bounded by the bodies' bytes.
-RECORDS_MEMO: BoundedMemo[list[CensusRecord]] = BoundedMemo("census records", max_weight=32 * 2**20)
+RECORDS_MEMO: BoundedMemo[Reply] = BoundedMemo("census replies", max_weight=32 * 2**20)
 
 
 def plan_requests(latest: tuple[int, int]) -> list[CensusRequest]:
@@ -187,24 +201,32 @@ class CensusTradeClient(SourceClient):
         return params
 
     def fetch(self, req: CensusRequest, partners: list[str] | None = None) -> CensusFetch:
-        """Send one planned request and normalize its rows. Raises CensusAuthError, CensusQueryError,
-        SourceHttpError or CensusFormatError (all naming the source and request)."""
+        """Send one planned request and validate its rows against what it asked (wire.reply_schema). Raises
+        CensusAuthError, CensusQueryError, SourceHttpError or CensusFormatError (all naming the source and request).
+
+        A reply that is not an answer to the request (e.g. no value column for its flow) is a 'failed' fetch whose
+        rows are all rejected; rows that fail individually are rejected and the others kept.
+        """
         partners = partners or list(PARTNERS)
         resp = self._get(FLOW_ENDPOINT[req.flow], self.request_params(req, partners))
         if resp is None:
             return CensusFetch(req, "no_data")
         digest = resp.content_sha256
-        memo_key = (digest, req.flow, req.level, frozenset(partners), resp.request_key)
-        records = RECORDS_MEMO.get(memo_key)
-        if records is None:
-            rows = parse_table(resp.content, resp.request_key)
-            records = normalize_rows(rows, req.flow, frozenset(partners), resp.request_key)
-            if req.level == "TOTAL":
-                records = [r for r in records if r.hs2 == "TOTAL"]
-            else:
-                records = [r for r in records if r.hs2 != "TOTAL"]
-            RECORDS_MEMO.put(memo_key, records, weight=len(resp.content))
-        return CensusFetch(req, "ok", records, resp.request_id, resp.fetched_at, content_sha256=digest)
+        asks = req.asks(partners)
+        memo_key = (digest, asks, resp.request_key)
+        reply = RECORDS_MEMO.get(memo_key)
+        if reply is None:
+            try:
+                rows = parse_table(resp.content, resp.request_key)
+            except CensusFormatError as exc:  # kept whole for the quarantine; the request counts as failed
+                return CensusFetch(req, "failed", request_id=resp.request_id, fetched_at=resp.fetched_at,
+                                   error=str(exc), content_sha256=digest, request_key=resp.request_key,
+                                   unreadable_body=resp.content.decode("utf-8", "replace"))
+            reply = validate_reply(rows, asks, resp.request_key)
+            RECORDS_MEMO.put(memo_key, reply, weight=len(resp.content))
+        return CensusFetch(req, "failed" if reply.error else "ok", reply.records, resp.request_id, resp.fetched_at,
+                           error=reply.error, content_sha256=digest, rejected=reply.rejected,
+                           request_key=resp.request_key, merged_duplicates=reply.merged_duplicates)
 
     def fetch_week(self, latest: tuple[int, int], partners: list[str] | None = None,
                    log=None) -> list[CensusFetch]:
@@ -216,13 +238,21 @@ class CensusTradeClient(SourceClient):
         results: list[CensusFetch] = []
         for req in plan_requests(latest):
             try:
-                results.append(self.fetch(req, partners))
+                fetched = self.fetch(req, partners)
             except CensusAuthError:
                 raise
             except (SourceHttpError, CensusFormatError) as exc:
                 if log is not None:
                     log.warning(f"[census] request {req.label()} failed: {exc}")
                 results.append(CensusFetch(req, "failed", error=str(exc)))
+                continue
+            if log is not None and fetched.error:
+                log.warning(f"[census] request {req.label()} failed: {fetched.error}")
+            if log is not None and fetched.rejected:
+                log.warning(f"[census] request {req.label()}: {len(fetched.rejected)} rows quarantined "
+                            f"(first: row {fetched.rejected[0].row_index + 1}, {fetched.rejected[0].action}: "
+                            f"{fetched.rejected[0].reason})")
+            results.append(fetched)
         if results and all(f.status == "failed" for f in results):
             raise SourceHttpError(self.source_name, f"{len(results)} requests for data through "
                                   f"{latest[0]}-{latest[1]:02d}", "every request failed; first error: "
