@@ -97,6 +97,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     CENSUS_COUNTRY_DETAIL: ("cty_code", "flow", "rank"),
     CENSUS_REVISIONS: ("cty_code", "flow", "year", "month", "hs2"),
     CENSUS_RELEASE_STATUS: (),
+    CENSUS_COVERAGE: ("cty_code", "flow", "year", "month", "level"),
     MOFCOM_ANNOUNCEMENTS: ("announcement_id",),
     MOFCOM_PROVISIONS: ("announcement_id", "seq"),
     MOFCOM_CONTROLS: ("measure_id",),
