@@ -137,7 +137,8 @@ def other_partners_untouched(cty: str, world) -> None:
 
 # --- suppressed / missing markers -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("marker", ["(D)", "", "-", None, "(X)", " (S) "])
+# every marker is checked at the boundary (us_trade_census/test_wire.py); here three go through the whole layer
+@pytest.mark.parametrize("marker", ["(D)", "", None])
 def test_suppressed_month_is_missing_never_zero(world, captures: Path, marker) -> None:
     rewrite = set_cell("5700", "85", f"{YEAR}-03", "ALL_VAL_MO", marker)
     support.rewrite_capture(captures, "census", census_key("export", "HS2"), edit=edit_rows(rewrite))
@@ -163,8 +164,8 @@ def test_suppressed_month_is_missing_never_zero(world, captures: Path, marker) -
 
 # --- values that are not finite non-negative numbers -----------------------------------------------------------
 
-@pytest.mark.parametrize("value, code", [("1e400", "value_not_finite"), ("NaN", "value_not_finite"),
-                                         ("-1498616522", "value_negative"), ("12a4", "value_not_numeric")])
+@pytest.mark.parametrize("value, code", [("1e400", "value_not_finite"), ("-1498616522", "value_negative"),
+                                         ("12a4", "value_not_numeric")])
 def test_unusable_value_is_quarantined_and_its_cell_withheld(world, captures: Path, value, code) -> None:
     support.rewrite_capture(captures, "census", census_key("export", "HS2"),
                             edit=edit_rows(set_cell("5700", "85", f"{YEAR}-01", "ALL_VAL_MO", value)))
@@ -207,9 +208,8 @@ def test_codes_with_leading_zeros_are_normalised(world, captures: Path) -> None:
 @pytest.mark.parametrize("what, change", [
     ("another partner", lambda h, r: r[h.index("CTY_CODE")] == "5700" and r.__setitem__(h.index("CTY_CODE"), "5820")),
     ("a month outside the window", lambda h, r: r.__setitem__(h.index("time"), f"{YEAR}-12")),
-    ("another year", lambda h, r: r.__setitem__(h.index("time"), f"{YEAR - 2}-03")),
     ("an aggregate partner", lambda h, r: r.__setitem__(h.index("CTY_CODE"), "0003")),
-])
+])  # another year, a level or a total row in a chapter reply: us_trade_census/test_wire.py
 def test_rows_for_another_request_are_quarantined_and_the_reply_flagged(world, captures: Path, what, change) -> None:
     def extra(header, rows):
         stray = list(next(r for r in rows if cell(header, r, "CTY_CODE") == "5700"))
