@@ -312,13 +312,16 @@ LINEAGE: tuple[Lineage, ...] = (
     # the row's own series (the chapter; TOTAL for the TOTAL row), both flows (balance = exports − imports)
     Lineage(CENSUS_TRADE_BALANCE, CENSUS_MONTHLY_FLOWS, _same("cty_code", "hs2"),
             "u.year IN (d.year, d.year - 1) AND u.month <= d.through_month"),
-    # a chapter's share of the deficit is over the summed deficits of ALL the partner's chapters (latest year)
+    # a chapter's shares: of the summed deficits of ALL the partner's chapters (share_of_deficit_pct) and of the
+    # partner's total balance (share_of_net_deficit_pct), latest year
     Lineage(CENSUS_TRADE_BALANCE, CENSUS_MONTHLY_FLOWS, _same("cty_code"),
-            "d.hs2 <> 'TOTAL' AND u.hs2 <> 'TOTAL' AND u.year = d.year AND u.month <= d.through_month"),
+            "d.hs2 <> 'TOTAL' AND u.year = d.year AND u.month <= d.through_month"),
     # expected months with no row at all (a failed or unanswered request) are census_series_coverage rows
     Lineage(CENSUS_TRADE_BALANCE, CENSUS_COVERAGE, _same("cty_code"),
             "u.level = CASE WHEN d.hs2 = 'TOTAL' THEN 'TOTAL' ELSE 'HS2' END AND u.year IN (d.year, d.year - 1) "
             "AND u.month <= d.through_month"),
+    Lineage(CENSUS_TRADE_BALANCE, CENSUS_COVERAGE, _same("cty_code"),
+            "d.hs2 <> 'TOTAL' AND u.year = d.year AND u.month <= d.through_month"),
     # ranks and shares of the top chapters are computed from the partner's balance rows (every chapter, the total)
     Lineage(CENSUS_COUNTRY_DETAIL, CENSUS_TRADE_BALANCE, _same("cty_code", "year", "through_month")),
     Lineage(CENSUS_REVISIONS, CENSUS_MONTHLY_FLOWS, _same("cty_code", "flow", "year", "month", "hs2")),

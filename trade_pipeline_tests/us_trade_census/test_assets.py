@@ -64,8 +64,12 @@ def test_w04_reproduces_the_seed_figures(data_dir: Path) -> None:
     assert usd_amount(-tw["balance_usd"]) == "1,119 億"
     assert usd_amount(-tw84["balance_usd"]) == "918 億" and usd_amount(tw84["import_ytd_usd"]) == "1,051 億"
     # The seed's "占 82%" is 918 / 1,119 (over the net deficit). The layer's share is over the summed deficits of the
-    # deficit chapters (surplus chapters do not offset), so a partner's shares add up to 100 %: 81.91 %.
-    assert pct(tw84["share_of_deficit_pct"]) == "81.91%"
+    # deficit chapters (surplus chapters do not offset: deficit_chapters_usd), so a partner's shares add up to 100 %.
+    assert pct(tw84["share_of_net_deficit_pct"]).startswith("82.")  # the seed's reading: 918 / 1,119
+    gross = q("SELECT sum(balance_usd) FROM census_trade_balance WHERE week_start = ?::DATE AND cty_code = '5830' "
+              "AND hs2 <> 'TOTAL' AND balance_usd < 0", W04).item()
+    assert tw84["deficit_chapters_usd"] == pytest.approx(gross) and gross < tw["balance_usd"]
+    assert tw84["share_of_deficit_pct"] == pytest.approx(tw84["balance_usd"] / gross * 100)
     sums = q("SELECT cty_code, sum(share_of_deficit_pct) AS s FROM census_trade_balance WHERE week_start = ?::DATE "
              "GROUP BY 1", W04)
     assert sums["s"].to_list() == pytest.approx([100.0] * 5)
@@ -97,7 +101,8 @@ def test_every_required_column_is_there(data_dir: Path) -> None:
         "census_monthly_flows": "cty_code cty_name cty_name_zh flow year month hs2 hs2_desc value_usd ytd_usd mom_pct "
                                 "yoy_pct request_id fetched_at review_flags",
         "census_trade_balance": "cty_code cty_name_zh year through_month hs2 hs2_desc hs2_desc_zh export_ytd_usd "
-                                "import_ytd_usd balance_usd share_of_deficit_pct prev_year_balance_usd review_flags",
+                                "import_ytd_usd balance_usd share_of_deficit_pct share_of_net_deficit_pct prev_year_balance_usd "
+                                "deficit_chapters_usd review_flags",
         "census_country_detail": "cty_code cty_name_zh flow year through_month rank hs2 hs2_desc_zh value_usd share_pct",
         "census_revisions": "cty_code flow year month hs2 previous_usd revised_usd change_usd",
         "census_release_status": "latest_year latest_month months_available as_of",

@@ -68,6 +68,8 @@ BREAKS = [
      "cty_code = '5830' AND flow = 'import' AND year = 2025 AND month = 2 AND hs2 = '84'"),
     ("census_balance_is_exports_minus_imports", "census_trade_balance", "balance_usd = balance_usd + 1e9",
      "cty_code = '5880' AND hs2 = '87'"),
+    ("census_balance_is_exports_minus_imports", "census_trade_balance", "share_of_net_deficit_pct = 12.5",
+     "cty_code = '5830' AND hs2 = '84'"),
     ("census_balance_ytd_is_sum_of_months", "census_trade_balance", "export_ytd_usd = 0, balance_usd = -import_ytd_usd",
      "cty_code = '5700' AND hs2 = '85'"),  # issue 12: chapter exports taken as 0
     ("census_balance_chapters_sum_to_total", "census_trade_balance", "import_ytd_usd = import_ytd_usd * 1.1",

@@ -72,10 +72,11 @@ def test_chapter_balances_are_withheld_and_flagged_never_computed_from_zero_expo
              "FROM census_trade_balance WHERE week_start = ?::DATE AND cty_code = '5700' AND hs2 = '85'")[0]
     assert hs85[0] is None and usd_amount(hs85[1]) == "1,240 億" and hs85[2] is None and hs85[3] is None
     assert "hs2_fetch_failed" in quality(hs85[4])
-    chapters = q("SELECT cty_code, export_ytd_usd, balance_usd, share_of_deficit_pct, review_flags "
-                 "FROM census_trade_balance WHERE week_start = ?::DATE AND hs2 <> 'TOTAL'")
+    chapters = q("SELECT cty_code, export_ytd_usd, balance_usd, share_of_deficit_pct, share_of_net_deficit_pct, "
+                 "review_flags FROM census_trade_balance WHERE week_start = ?::DATE AND hs2 <> 'TOTAL'")
     assert {c[0] for c in chapters} == set(PARTNERS)
-    assert all(e is None and b is None and s is None for _, e, b, s, _ in chapters)  # NULL, never 0
+    # NULL, never 0 (the 41.95 % was -1,240 / -2,955: a net share over exports taken as 0)
+    assert all(e is None and b is None and s is None and n is None for _, e, b, s, n, _ in chapters)
     assert all("hs2_fetch_failed" in quality(f) for *_, f in chapters)  # every derived row flagged
     # no deficit share over 100 %, a partner's shares summing to ≤ 100 %
     assert q("SELECT count(*) FROM census_trade_balance WHERE week_start = ?::DATE "

@@ -97,8 +97,9 @@ MONTHLY_YTD = Invariant(
 
 BALANCE_ARITHMETIC = Invariant(
     "census_balance_is_exports_minus_imports", "census_trade_balance", (contract.CENSUS_TRADE_BALANCE,),
-    "balance_usd = export_ytd_usd − import_ytd_usd and prev_year_balance_usd likewise (NULL when a side is NULL); a "
-    "violating row must be flagged (blocking otherwise).",
+    "balance_usd = export_ytd_usd − import_ytd_usd and prev_year_balance_usd likewise (NULL when a side is NULL), "
+    "share_of_net_deficit_pct = balance / the partner's total balance; a violating row must be flagged (blocking "
+    "otherwise).",
     f"""
     SELECT week_start, cty_code || ' ' || hs2, 'balance is not exports minus imports', review_flags
     FROM {contract.CENSUS_TRADE_BALANCE} WHERE {_WEEKS} AND (
@@ -106,6 +107,14 @@ BALANCE_ARITHMETIC = Invariant(
         OR abs(balance_usd - (export_ytd_usd - import_ytd_usd)) > {MONEY_TOLERANCE_USD}
         OR (prev_year_balance_usd IS NULL) <> (export_prev_ytd_usd IS NULL OR import_prev_ytd_usd IS NULL)
         OR abs(prev_year_balance_usd - (export_prev_ytd_usd - import_prev_ytd_usd)) > {MONEY_TOLERANCE_USD})
+    UNION ALL
+    SELECT b.week_start, b.cty_code || ' ' || b.hs2, 'share of the net deficit is not balance / total balance',
+           b.review_flags
+    FROM {contract.CENSUS_TRADE_BALANCE} b JOIN {contract.CENSUS_TRADE_BALANCE} t
+         ON t.week_start = b.week_start AND t.cty_code = b.cty_code AND t.hs2 = 'TOTAL'
+    WHERE {_WEEKS.replace('week_start', 'b.week_start')} AND b.hs2 <> 'TOTAL' AND b.share_of_net_deficit_pct IS NOT NULL
+      AND (t.balance_usd IS NULL OR t.balance_usd >= 0 OR b.balance_usd IS NULL
+           OR abs(b.share_of_net_deficit_pct - b.balance_usd / t.balance_usd * 100) > {SHARE_TOLERANCE_PCT})
     """)
 
 # one (week, partner, hs2, flow, year) year to date against the stored months: sum, NULLs, coverage gaps

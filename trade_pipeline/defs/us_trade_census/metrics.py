@@ -393,7 +393,7 @@ BALANCE_SCHEMA = {
     "import_ytd_usd": pl.Float64, "balance_usd": pl.Float64, "balance_label": pl.Utf8,
     "share_of_deficit_pct": pl.Float64, "export_prev_ytd_usd": pl.Float64, "import_prev_ytd_usd": pl.Float64,
     "prev_year_balance_usd": pl.Float64, "export_yoy_pct": pl.Float64, "import_yoy_pct": pl.Float64,
-    "deficit_chapters_usd": pl.Float64, "review_flags": pl.Utf8,
+    "deficit_chapters_usd": pl.Float64, "share_of_net_deficit_pct": pl.Float64, "review_flags": pl.Utf8,
 }
 
 
@@ -431,6 +431,9 @@ def build_trade_balance(monthly: pl.DataFrame, latest: tuple[int, int],
     NULL month is NULL and flagged. ``share_of_deficit_pct`` of a deficit chapter is its deficit over the sum of the
     partner's chapter deficits (surplus chapters do not offset), so a partner's shares add up to 100 %; when any
     chapter balance is unknown the denominator is, and every share of the partner is withheld (NULL, flagged).
+    ``share_of_net_deficit_pct``: the chapter's balance over the partner's TOTAL balance (what "HS84 is 82 % of the
+    US deficit with Taiwan" means; can exceed 100 % and sums over 100 % when surplus chapters exist), NULL when either
+    is unknown or the partner has no deficit.
     """
     year, through = latest
     if coverage is None:  # rebuilt from stored rows only: presence decides
@@ -448,7 +451,6 @@ def build_trade_balance(monthly: pl.DataFrame, latest: tuple[int, int],
             df = df.join(g.filter(pl.col("flow") == flow).select(
                 "cty_code", "hs2", pl.col("ytd").alias(f"{flow}{prefix}_ytd_usd"),
                 pl.col("flags").alias(f"{flow}{prefix}_flags")), on=["cty_code", "hs2"], how="left")
-    df = df.rename({"export_prev_ytd_usd": "export_prev_ytd_usd", "import_prev_ytd_usd": "import_prev_ytd_usd"})
     df = df.with_columns(balance_usd=pl.col("export_ytd_usd") - pl.col("import_ytd_usd"),
                          prev_year_balance_usd=pl.col("export_prev_ytd_usd") - pl.col("import_prev_ytd_usd"))
     # shares over the partner's summed chapter deficits; any unknown chapter balance withholds them all
@@ -456,9 +458,10 @@ def build_trade_balance(monthly: pl.DataFrame, latest: tuple[int, int],
     df = df.with_columns(
         gross_deficit=pl.col("balance_usd").filter(chapter & (pl.col("balance_usd") < 0)).sum().over("cty_code"),
         unknown_chapters=(chapter & pl.col("balance_usd").is_null()).sum().over("cty_code"),
-        # the share's lineage: every chapter of the partner in the latest year
-        chapter_flags=pl.concat_list(pl.col("export_flags").fill_null(_EMPTY), pl.col("import_flags").fill_null(_EMPTY)).filter(chapter)
+        # the shares' lineage: every chapter of the partner in the latest year, and its total
+        chapter_flags=pl.concat_list(pl.col("export_flags").fill_null(_EMPTY), pl.col("import_flags").fill_null(_EMPTY))
         .list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().implode().over("cty_code"),
+        total_balance=pl.col("balance_usd").filter(~chapter).first().over("cty_code"),
     )
     pct = lambda cur, base: pl.when(base.is_not_null() & (base != 0) & cur.is_not_null()).then(  # noqa: E731
         (cur - base) / base.abs() * 100.0).otherwise(None)
@@ -484,6 +487,8 @@ def build_trade_balance(monthly: pl.DataFrame, latest: tuple[int, int],
         import_yoy_pct=pct(pl.col("import_ytd_usd"), pl.col("import_prev_ytd_usd")),
         # the shares' denominator, on every chapter row of the partner (NULL when a chapter balance is unknown)
         deficit_chapters_usd=pl.when(chapter & (pl.col("unknown_chapters") == 0)).then(pl.col("gross_deficit")),
+        share_of_net_deficit_pct=pl.when(chapter & (pl.col("total_balance") < 0))
+        .then(pl.col("balance_usd") / pl.col("total_balance") * 100.0),
         review_flags=_joined(pl.col("export_flags"), pl.col("import_flags"), pl.col("export_prev_flags"),
                              pl.col("import_prev_flags"), pl.when(chapter).then(pl.col("chapter_flags"))),
     )
