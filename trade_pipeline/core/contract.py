@@ -226,7 +226,6 @@ FLAGS: dict[str, Flag] = {f.code: f for f in (
     Flag("share_out_of_range", QUALITY, "占比超出可能範圍", "a share outside its possible range"),
     Flag("balance_mismatch", QUALITY, "差額不等於出口減進口", "balance differs from exports minus imports"),
     Flag("taiwan_dual_code", QUALITY, "台灣以兩個代碼出現，已合併加總", "Taiwan appeared under two codes; summed"),
-    Flag("duplicate_collapsed", NOTICE, "重複的原始資料列已合併為一筆", "a repeated source row was kept once"),
     # MOFCOM dates
     Flag("publish_date_invalid", QUALITY, "公告日期無效，日期不明或取自另一來源",
          "the publication date is not a valid date; unknown or taken from the other source"),

@@ -23,6 +23,7 @@ nothing; it is the trace of the row that was not stored twice.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -171,12 +172,14 @@ def write_staging(warehouse, asset: str, frames: Mapping[str, pl.DataFrame]) -> 
 
 
 def flagged_group_keys(items: Iterable[Quarantined], table: str, columns: Iterable[str]) -> set[tuple]:
-    """Key tuples (in ``columns`` order) of the groups of ``table`` that rejected/repaired items belong to."""
+    """Key tuples (in ``columns`` order) of the groups of ``table`` that rejected/repaired items belong to. A group
+    value that is a list (a request that asked for several years or flows) stands for each of its values."""
     cols = list(columns)
     out = set()
     for q in items:
         if q.flags_group and q.group_table == table and all(c in q.group for c in cols):
-            out.add(tuple(q.group[c] for c in cols))
+            values = [v if isinstance(v, (list, tuple)) else [v] for v in (q.group[c] for c in cols)]
+            out.update(itertools.product(*values))
     return out
 
 

@@ -30,7 +30,15 @@ def test_every_rule_is_a_declared_warn_check() -> None:
     } <= specs
     for a in ASSETS:
         for s in a.check_specs:
-            assert not s.blocking, s.name  # findings never stop the graph
+            # findings never stop the graph; invariants block, but only for violations without a quality flag
+            assert s.blocking == ((s.asset_key.to_user_string(), s.name) in INVARIANTS), s.name
+
+
+INVARIANTS = {
+    ("comtrade_partner_flows", "partners_within_world"), ("partner_rankings", "shares_within_0_100"),
+    ("trade_balances", "balance_equals_export_minus_import"), ("market_concentration", "hhi_in_range"),
+    ("market_concentration", "top3_share_within_100"), ("commodity_structure", "shares_within_0_100"),
+}
 
 
 def test_duplicate_ranks_rule() -> None:
@@ -46,6 +54,23 @@ def test_balance_rule() -> None:
                         "balance_usd": [6.0, 6.5, 1.0]})
     assert [r["reporter_code"] for r in checks.balance_mismatches(bal, ["reporter_code"])] == [2, 3]
     assert checks.balance_mismatch_mask(bal).to_list() == [False, True, True]
+
+
+def test_invariants_block_only_unflagged_violations() -> None:
+    conc = pl.DataFrame({"k": [1, 2, 3, 4, 5, 6], "hhi": [2500.0, 9_000.0, 10_000.5, 3000.0, 2000.0, None],
+                         "partner_count": [4, 1, 5, 3, 0, 0], "top3_share_pct": [80.0, 100.0, 101.0, 60.0, 50.0, None],
+                         "review_flags": ["", "", "", "truncated", "yoy_gt_50pct", ""]})
+    # HHI >= 10,000/n: row 2 (n=1 → 10,000) and 4 (n=3 → 3,333) violate; 3 is above 10,000; 5 has no partner
+    assert conc.filter(checks.hhi_out_of_bounds())["k"].to_list() == [2, 3, 4, 5]
+    result = checks.invariant_result("hhi_in_range", conc, checks.hhi_out_of_bounds(), ["k"], "HHI out of bounds")
+    # row 4 carries a QUALITY flag (allowed); 2, 3 and 5 carry none or only a NOTICE: they block
+    assert not result.passed and result.severity == AssetCheckSeverity.ERROR
+    assert [r["k"] for r in result.metadata["unflagged_rows"].value] == [2, 3, 5]
+    flagged = checks.flag_where(conc, checks.hhi_out_of_bounds(), "hhi_out_of_range")
+    assert checks.invariant_result("hhi_in_range", flagged, checks.hhi_out_of_bounds(), ["k"], "x").passed
+    assert flagged["review_flags"].to_list()[:5] == [
+        "", "hhi_out_of_range", "hhi_out_of_range", "hhi_out_of_range;truncated", "hhi_out_of_range;yoy_gt_50pct"]
+    assert conc.filter(checks.share_out_of_range("top3_share_pct"))["k"].to_list() == [3]
 
 
 def test_hhi_rule_keeps_rounding_and_catches_real_excursions() -> None:
@@ -95,9 +120,11 @@ def test_corrupted_metrics_fail_the_warn_checks_and_flag_rows(monkeypatch) -> No
     assert [(p["reporter_code"], p["flow"], p["year"], p["rank"]) for p in dup.metadata["problems"].value] == [
         (842, "X", 2024, 1)]
 
+    # an invariant: the violating row is flagged before it is written, so the blocking check lets the week publish
     bal = evals[("trade_balances", "balance_equals_export_minus_import")]
-    assert not bal.passed and bal.severity == AssetCheckSeverity.WARN
-    assert [(p["reporter_code"], p["partner_code"], p["year"]) for p in bal.metadata["problems"].value] == [
+    assert bal.passed and bal.severity == AssetCheckSeverity.ERROR
+    assert bal.metadata["violations"].value == 1 and bal.metadata["unflagged"].value == 0
+    assert [(p["reporter_code"], p["partner_code"], p["year"]) for p in bal.metadata["flagged_rows"].value] == [
         (392, 156, 2024)]
     row = Warehouse().query("SELECT review_flags FROM trade_balances WHERE week_start = ?::DATE AND reporter_code = 392 "
                             "AND partner_code = 156 AND year = 2024", [WEEK]).row(0)

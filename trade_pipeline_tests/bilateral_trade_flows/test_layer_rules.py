@@ -140,8 +140,14 @@ def test_data_driven_rules_flag_rows_and_fail_warn_checks(sample_copy: Path) -> 
     korea_x = group(ranks, 410, "X", 2024)
     assert all("yoy_gt_50pct" in flags(f) for f in korea_x["review_flags"].to_list())
 
+    # the negative value is refused at the parse boundary (quarantined), never summed: HHI stays possible, and every
+    # figure of the group is flagged because a row of it is missing
     wild = group(conc, 276, "X", 2024).row(0, named=True)
-    assert wild["hhi"] > 10_000 and "hhi_out_of_range" in flags(wild["review_flags"])
+    assert 10_000 / wild["partner_count"] <= wild["hhi"] <= 10_000
+    assert "quarantined_rows" in flags(wild["review_flags"]) and "hhi_out_of_range" not in flags(wild["review_flags"])
+    refused = wh.read_partition("quarantine_staging_comtrade_partner_flows", WEEK)
+    assert refused.select("reason_code", "group_key").rows() == [
+        ("value_negative", '{"flow": "X", "reporter_code": 276, "year": 2024}')]
 
     clean = conc.filter(pl.col("reporter_code") == 842)
     assert clean.height == 4 and set(clean["review_flags"].to_list()) == {""}  # untouched reporters stay clean
@@ -150,16 +156,14 @@ def test_data_driven_rules_flag_rows_and_fail_warn_checks(sample_copy: Path) -> 
     failing = {
         ("comtrade_partner_flows", "no_partial_http_failure"), ("comtrade_partner_flows", "no_zero_records"),
         ("market_concentration", "no_missing_groups"), ("market_concentration", "yoy_within_50pct"),
-        ("market_concentration", "years_within_2x"), ("market_concentration", "hhi_in_range"),
+        ("market_concentration", "years_within_2x"), ("comtrade_partner_flows", "no_quarantined_rows"),
         ("partner_rankings", "yoy_within_50pct"), ("trade_balances", "both_flows_present"),
     }
     for key in failing:
         assert not checks[key].passed and checks[key].severity == AssetCheckSeverity.WARN, key
     for key in [("comtrade_partner_flows", "no_truncation"), ("market_concentration", "no_truncated_metric"),
                 ("partner_rankings", "unique_ranks"), ("trade_balances", "balance_equals_export_minus_import"),
-                ("market_concentration", "taiwan_mirror_present")]:
+                ("market_concentration", "taiwan_mirror_present"), ("market_concentration", "hhi_in_range")]:
         assert checks[key].passed, key
-    hhi_problems = checks[("market_concentration", "hhi_in_range")].metadata["problems"].value
-    assert [(p["reporter_code"], p["flow"], p["year"]) for p in hhi_problems] == [(276, "X", 2024)]
     gaps = checks[("market_concentration", "no_missing_groups")].metadata["problems"].value
     assert {(p["reporter_code"], p["flow"], p["year"]) for p in gaps} == {(156, "X", 2024), (392, "M", 2024)}

@@ -156,35 +156,43 @@ def ref_concentration(flows: pl.DataFrame, prev_week=None, expected=None) -> pl.
 
 
 def ref_balances(flows: pl.DataFrame, expected=None) -> pl.DataFrame:
-    usable = flows.filter(pl.col("primary_value_usd").is_not_null()
-                          & (~pl.col("is_excluded_partner") | (pl.col("partner_code") == WORLD_CODE)))
+    usable = flows.filter(~pl.col("is_excluded_partner") | (pl.col("partner_code") == WORLD_CODE))
     gflags = _ref_group_flags(flows)
-    values, names, fetched = {}, {}, {}
+    values, names, fetched, unknown = {}, {}, {}, set()
     for r in usable.iter_rows(named=True):
-        values.setdefault((r["reporter_code"], r["partner_code"], r["year"]), {})[r["flow"]] = r["primary_value_usd"]
+        side = values.setdefault((r["reporter_code"], r["partner_code"], r["year"]), {})
+        if r["primary_value_usd"] is None:  # the partner is there, its value unknown: that side is NULL
+            unknown.add((r["reporter_code"], r["partner_code"], r["year"], r["flow"]))
+        else:
+            side[r["flow"]] = r["primary_value_usd"]
         names[r["partner_code"]] = r["partner_name_zh"]
         if r["fetched_at"]:
             key = (r["reporter_code"], r["year"])
             fetched[key] = max(fetched.get(key, ""), r["fetched_at"])
     rows = []
     for (reporter, partner, year), v in sorted(values.items()):
-        exp, imp = v.get("X", 0.0), v.get("M", 0.0)
-        bal = exp - imp
+        # a flow with no row at all for the reporter-year did not come back: unknown (NULL), never 0
+        exp = v.get("X", 0.0) if (reporter, "X", year) in gflags and (reporter, partner, year, "X") not in unknown \
+            else None
+        imp = v.get("M", 0.0) if (reporter, "M", year) in gflags and (reporter, partner, year, "M") not in unknown \
+            else None
+        bal = exp - imp if exp is not None and imp is not None else None
         prev = values.get((reporter, partner, year - 1))
-        prev_bal = (prev.get("X", 0.0) - prev.get("M", 0.0)) if prev else None
+        prev_unknown = any((reporter, partner, year - 1, f) in unknown for f in ("X", "M"))
+        prev_bal = (prev.get("X", 0.0) - prev.get("M", 0.0)) if prev is not None and not prev_unknown else None
         row_flags, is_mirror = [], False
         for flow in ("X", "M"):
             f, mirror = gflags.get((reporter, flow, year), ("zero_records", reporter == TAIWAN_ISO_CODE))
             row_flags += [f, (expected or {}).get((reporter, flow, year), "")]
             is_mirror = is_mirror or bool(mirror)
-        yoy = None if prev_bal in (None, 0) else (bal - prev_bal) / abs(prev_bal) * 100.0
+        yoy = None if prev_bal in (None, 0) or bal is None else (bal - prev_bal) / abs(prev_bal) * 100.0
         if yoy is not None and abs(yoy) > YOY_LIMIT_PCT and partner == WORLD_CODE:
             row_flags.append("yoy_gt_50pct")
         joined = join_flags(row_flags)
         rows.append({
             "reporter_code": reporter, "reporter_name_zh": area_name_zh(reporter), "partner_code": partner,
             "partner_name_zh": names.get(partner), "year": year, "export_usd": exp, "import_usd": imp,
-            "balance_usd": bal, "balance_label": balance_label(bal),
+            "balance_usd": bal, "balance_label": balance_label(bal) if bal is not None else None,
             "export_yoy_pct": _yoy(v.get("X"), prev.get("X") if prev else None),
             "import_yoy_pct": _yoy(v.get("M"), prev.get("M") if prev else None),
             "balance_prev_year_usd": prev_bal, "yoy_pct": yoy, "is_world": partner == WORLD_CODE,

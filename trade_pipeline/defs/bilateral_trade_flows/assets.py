@@ -26,7 +26,7 @@ from dagster import (
     asset,
 )
 
-from trade_pipeline.core import contract
+from trade_pipeline.core import contract, quarantine
 from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import previous_partition_key, weekly_partitions
 from trade_pipeline.core.site import Site
@@ -37,6 +37,7 @@ from trade_pipeline.defs.bilateral_trade_flows.codes import ALL_REPORTERS, TAIWA
 from trade_pipeline.defs.bilateral_trade_flows.fetch import (
     FRAME_MEMO,
     FLOWS,
+    GROUP_COLS,
     REQUEST_SCHEMA,
     RequestLog,
     _guarded,
@@ -44,14 +45,22 @@ from trade_pipeline.defs.bilateral_trade_flows.fetch import (
     fetch_partner_week,
     released_pairs,
     select_years,
+    unreadable_item,
 )
-from trade_pipeline.defs.bilateral_trade_flows.parse import ROWS_MEMOS, commodity_frame, commodity_rows
+from trade_pipeline.defs.bilateral_trade_flows.parse import (
+    ROWS_MEMOS,
+    commodity_frame,
+    commodity_frame_and_quarantine,
+    commodity_rows,
+    quarantined,
+)
 from trade_pipeline.defs.bilateral_trade_flows.resources import ENVELOPE_MEMO, ComtradeClient
+from trade_pipeline.defs.bilateral_trade_flows.validate import CHECKED_MEMO, check_replies, schema_metadata
 
 GROUP = "bilateral_trade_flows"
 #: Parsed-response memos of the fetching assets: each step parses a distinct response once for all its weeks, and
 #: drops them when it ends.
-COMTRADE_MEMOS = (ENVELOPE_MEMO, *ROWS_MEMOS.values(), FRAME_MEMO)
+COMTRADE_MEMOS = (ENVELOPE_MEMO, *ROWS_MEMOS.values(), FRAME_MEMO, CHECKED_MEMO)
 KINDS = {"duckdb", "python"}
 OWNERS = ["team:trade-intel"]
 WARN = AssetCheckSeverity.WARN
@@ -95,6 +104,13 @@ def _spec(asset_name: str, name: str, description: str) -> AssetCheckSpec:
     return AssetCheckSpec(name=name, asset=asset_name, description=description, blocking=False)
 
 
+def _invariant(asset_name: str, name: str, description: str) -> AssetCheckSpec:
+    """A blocking ERROR check: fails only for violating rows that carry no QUALITY flag (checks.invariant_result)."""
+    return AssetCheckSpec(name=name, asset=asset_name, blocking=True,
+                          description=description + " — blocking for violations without a quality flag; flagged "
+                                                    "violations are listed and let the week publish")
+
+
 def _read(warehouse: Warehouse, table: str, key: str, cache: PartitionCache | None = None) -> pl.DataFrame:
     df = cache.get(table, key) if cache is not None else warehouse.read_partition(table, key)
     return df.drop("week_start") if "week_start" in df.columns else df
@@ -117,11 +133,17 @@ def _availability_frame(week, key: str) -> pl.DataFrame:  # noqa: ANN001 - fetch
     group_name=GROUP, kinds=KINDS, owners=OWNERS,
     description="UN Comtrade all-partner TOTAL rows per reporter × flow × year (latest released year and the one "
                 "before, as of the week's end), plus Taiwan (158) built from partners' mirror reports on 490. "
-                "Also writes comtrade_requests (per-request status) and comtrade_data_availability (getDa).",
+                "Also writes comtrade_requests (per-request status) and comtrade_data_availability (getDa). "
+                "Every wire row passes the declared pandera wire schema first (metadata 'wire_schema'); refused rows "
+                "go to quarantine_staging_comtrade_partner_flows (→ quarantined_rows) and flag their group.",
+    metadata={"wire_schema": schema_metadata()},
     check_specs=[
         _spec(T_PARTNER_FLOWS, "no_zero_records", "[REVIEW_NEEDED] a requested reporter/flow/year returned no rows"),
         _spec(T_PARTNER_FLOWS, "no_partial_http_failure", "[REVIEW_NEEDED] some Comtrade requests failed"),
         _spec(T_PARTNER_FLOWS, "no_truncation", "[REVIEW_NEEDED] a response hit the record cap (count == cap)"),
+        _spec(T_PARTNER_FLOWS, "no_quarantined_rows",
+              "[REVIEW_NEEDED] wire rows refused by the wire schema (see quarantined_rows); their groups are flagged"),
+        _invariant(T_PARTNER_FLOWS, "partners_within_world", "partner rows sum to no more than the World row"),
     ],
 )
 def comtrade_partner_flows(context: AssetExecutionContext, comtrade: ComtradeClient,
@@ -146,6 +168,12 @@ def _comtrade_partner_flows(context: AssetExecutionContext, comtrade: ComtradeCl
         warehouse.replace_partitions(T_PARTNER_FLOWS, {k: week.flows for k, (week, _) in weeks.items()})
         warehouse.replace_partitions(T_REQUESTS, {k: week.requests for k, (week, _) in weeks.items()})
         warehouse.replace_partitions(T_AVAILABILITY, {k: availability for k, (_, availability) in weeks.items()})
+        quarantine.write_staging(warehouse, T_PARTNER_FLOWS, {
+            k: quarantine.frame(week.quarantined, T_PARTNER_FLOWS) for k, (week, _) in weeks.items()})
+    for key, (week, _) in weeks.items():
+        for item in week.quarantined[:20]:
+            context.log.warning(f"{key}: quarantined {item.action} ({item.reason_code}) {item.reason} — "
+                                f"{item.request}")
     requests = pl.concat(all_requests) if all_requests else pl.DataFrame(schema=REQUEST_SCHEMA)
     cols = ["week", "kind", "reporter_code", "flow", "year", "status", "error"]
     checks = [
@@ -156,10 +184,25 @@ def _comtrade_partner_flows(context: AssetExecutionContext, comtrade: ComtradeCl
         _check("no_truncation", rules.requests_with_status(requests, ["truncated"], cols),
                "responses reached the record cap; rows kept and flagged 'truncated'"),
     ]
+    refused = [{"week": k, "reason_code": q.reason_code, "action": q.action, "reason": q.reason,
+                "group": dict(q.group), "request": q.request} for k, (week, _) in weeks.items() for q in week.quarantined]
+    checks.append(_check("no_quarantined_rows", [r for r in refused if r["action"] != "collapsed"],
+                         "wire rows refused; their reporter/flow/year groups carry 'quarantined_rows'"))
+    over = []
+    for k, (week, _) in weeks.items():
+        bad = metrics.partners_vs_world(week.flows).filter(pl.col("exceeds"))
+        if bad.height:
+            over.append(week.flows.join(bad.select(*GROUP_COLS, "partners_usd", "world_usd").cast(
+                {c: week.flows.schema[c] for c in GROUP_COLS}), on=GROUP_COLS).with_columns(week=pl.lit(k)))
+    over_df = pl.concat(over) if over else pl.DataFrame(schema={"week": pl.Utf8, "review_flags": pl.Utf8})
+    checks.append(rules.invariant_result("partners_within_world", over_df, pl.lit(True),
+                                         ["week", "reporter_code", "flow", "year", "partners_usd", "world_usd"],
+                                         "partners sum to more than World"))
     flows = pl.concat(flows_total) if flows_total else pl.DataFrame()
     add_week_metadata(context, week_rows({k: w.flows for k, (w, _) in weeks.items()}, T_PARTNER_FLOWS, **{
         T_REQUESTS: {k: w.requests for k, (w, _) in weeks.items()}, T_AVAILABILITY: {k: a for k, (_, a) in weeks.items()}}))
     return _result({T_PARTNER_FLOWS: flows, T_REQUESTS: requests}, T_PARTNER_FLOWS, checks,
+                   quarantined_by_week={k: len(week.quarantined) for k, (week, _) in weeks.items()},
                    years_by_week=facts, endpoint=comtrade.endpoint_label(),
                    network_requests=comtrade.http.stats.network_requests,
                    cold_week_requests=comtrade.requests_per_cold_week(len(ALL_REPORTERS)))
@@ -169,7 +212,9 @@ def _comtrade_partner_flows(context: AssetExecutionContext, comtrade: ComtradeCl
     name=T_COMMODITY_FLOWS, partitions_def=weekly_partitions, backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP, kinds=KINDS, owners=OWNERS, deps=[T_PARTNER_FLOWS],
     description="UN Comtrade HS2 chapter totals against World per reporter × flow × year, for the years the week's "
-                "comtrade_partner_flows selected (490 stands for Taiwan's own filing).",
+                "comtrade_partner_flows selected (490 stands for Taiwan's own filing). Rows pass the same wire "
+                "schema; refused rows go to quarantine_staging_comtrade_commodity_flows and flag their group.",
+    metadata={"wire_schema": schema_metadata()},
     check_specs=[
         _spec(T_COMMODITY_FLOWS, "no_partial_http_failure", "[REVIEW_NEEDED] some HS2 requests failed"),
         _spec(T_COMMODITY_FLOWS, "no_truncation", "[REVIEW_NEEDED] an HS2 response hit the record cap"),
@@ -192,23 +237,34 @@ def _comtrade_commodity_flows(context: AssetExecutionContext, comtrade: Comtrade
         availability = availabilities[key]
         released = {(r["reporter_code"], r["year"]) for r in availability.iter_rows(named=True)
                     if r["released_by_as_of"]} if not availability.is_empty() else set()
-        log, rows = RequestLog(), []
+        log, rows, replies, items = RequestLog(), [], [], []
         for reporter in ALL_REPORTERS:
             years = select_years(released, reporter)
             if not years:
                 continue
-            for result in _guarded(log, "hs2_world", reporter, years, comtrade.endpoint_label(),
-                                   lambda: comtrade.hs2_world(reporter, FLOWS, years)):
-                parsed = [] if result.failed else commodity_rows(result)
-                log.record(result, reporter, years, parsed, flow_key="flow")
-                rows += parsed
-        frame = commodity_frame(rows)
-        out[key] = (frame, log.frame())
+            replies += [(reporter, years, r) for r in _guarded(log, "hs2_world", reporter, years,
+                                                                comtrade.endpoint_label(),
+                                                                lambda: comtrade.hs2_world(reporter, FLOWS, years))]
+        check_replies([r for _, _, r in replies], T_COMMODITY_FLOWS)  # one schema pass over every new reply
+        for reporter, years, result in replies:
+            refused = [] if result.failed else quarantined(result, T_COMMODITY_FLOWS)
+            refused += unreadable_item(result, reporter, T_COMMODITY_FLOWS)
+            parsed = [] if result.failed else commodity_rows(result)
+            log.record(result, reporter, years, parsed, flow_key="flow", quarantined=refused)
+            rows += parsed
+            items += refused
+        frame, duplicates = commodity_frame_and_quarantine(rows)
+        items += duplicates
+        frame = quarantine.flag_groups(frame, quarantine.flagged_group_keys(items, T_COMMODITY_FLOWS, GROUP_COLS),
+                                       GROUP_COLS)
+        out[key] = (frame, log.frame(), items)
         frames.append(frame)
         logs.append(log.frame().with_columns(week=pl.lit(key)))
     with warehouse.session():  # each table's weeks: delete + insert in one transaction
-        warehouse.replace_partitions(T_COMMODITY_FLOWS, {k: frame for k, (frame, _) in out.items()})
-        warehouse.replace_partitions(T_COMMODITY_REQUESTS, {k: log_frame for k, (_, log_frame) in out.items()})
+        warehouse.replace_partitions(T_COMMODITY_FLOWS, {k: frame for k, (frame, _, _) in out.items()})
+        warehouse.replace_partitions(T_COMMODITY_REQUESTS, {k: log_frame for k, (_, log_frame, _) in out.items()})
+        quarantine.write_staging(warehouse, T_COMMODITY_FLOWS, {
+            k: quarantine.frame(items, T_COMMODITY_FLOWS) for k, (_, _, items) in out.items()})
     requests = pl.concat(logs) if logs else pl.DataFrame(schema=REQUEST_SCHEMA)
     cols = ["week", "reporter_code", "flow", "year", "status", "error"]
     checks = [
@@ -217,8 +273,8 @@ def _comtrade_commodity_flows(context: AssetExecutionContext, comtrade: Comtrade
         _check("no_truncation", rules.requests_with_status(requests, ["truncated"], cols),
                "HS2 responses reached the record cap"),
     ]
-    add_week_metadata(context, week_rows({k: f for k, (f, _) in out.items()}, T_COMMODITY_FLOWS,
-                                         **{T_COMMODITY_REQUESTS: {k: lf for k, (_, lf) in out.items()}}))
+    add_week_metadata(context, week_rows({k: f for k, (f, _, _) in out.items()}, T_COMMODITY_FLOWS,
+                                         **{T_COMMODITY_REQUESTS: {k: lf for k, (_, lf, _) in out.items()}}))
     return _result({T_COMMODITY_FLOWS: pl.concat(frames) if frames else pl.DataFrame()}, T_COMMODITY_FLOWS, checks)
 
 
@@ -237,6 +293,7 @@ def _week_inputs(warehouse: Warehouse, key: str, cache: PartitionCache | None = 
         _spec(T_RANKINGS, "unique_ranks", "[REVIEW_NEEDED] duplicate ranks within a reporter/flow/year"),
         _spec(T_RANKINGS, "yoy_within_50pct", "[REVIEW_NEEDED] a partner's value moved more than 50 % year on year"),
         _spec(T_RANKINGS, "truncated_rows_flagged", "every ranking from a truncated response carries the flag"),
+        _invariant(T_RANKINGS, "shares_within_0_100", "every partner share is within 0–100 %"),
     ],
 )
 def partner_rankings(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
@@ -252,6 +309,7 @@ def _partner_rankings(context: AssetExecutionContext, warehouse: Warehouse) -> M
         flows, expected = _week_inputs(warehouse, key, cache)
         ranked = metrics.rankings(flows, expected) if not flows.is_empty() else pl.DataFrame(
             schema=metrics.RANKING_SCHEMA)
+        ranked = rules.flag_where(ranked, rules.share_out_of_range("share_pct"), "share_out_of_range")
         frames[key] = ranked
         out.append(ranked.with_columns(week=pl.lit(key)))
     warehouse.replace_partitions(T_RANKINGS, frames)
@@ -263,6 +321,8 @@ def _partner_rankings(context: AssetExecutionContext, warehouse: Warehouse) -> M
         _check("yoy_within_50pct", _rows_with_flag(df, "yoy_gt_50pct", cols), "partners with |YoY| > 50 %"),
         _check("truncated_rows_flagged", _unflagged_truncation(warehouse, df, keys, cache),
                "rows built from truncated responses without the flag"),
+        rules.invariant_result("shares_within_0_100", df, rules.share_out_of_range("share_pct"), cols + ["share_pct"],
+                               "a share is outside 0–100 %"),
     ]
     add_week_metadata(context, week_rows(frames, T_RANKINGS))
     return _result({T_RANKINGS: df}, T_RANKINGS, checks)
@@ -289,7 +349,7 @@ def _unflagged_truncation(warehouse: Warehouse, df: pl.DataFrame, keys: list[str
     group_name=GROUP, kinds=KINDS, owners=OWNERS, deps=[T_PARTNER_FLOWS],
     description="Export − import per reporter × partner × single year (順差/逆差/平衡), partner 0 = overall balance.",
     check_specs=[
-        _spec(T_BALANCES, "balance_equals_export_minus_import", "[REVIEW_NEEDED] balance ≠ export − import"),
+        _invariant(T_BALANCES, "balance_equals_export_minus_import", "balance = exports − imports"),
         _spec(T_BALANCES, "both_flows_present", "[REVIEW_NEEDED] a balance built while one flow is missing"),
     ],
 )
@@ -305,20 +365,17 @@ def _trade_balances(context: AssetExecutionContext, warehouse: Warehouse) -> Mat
     for key in keys:
         flows, expected = _week_inputs(warehouse, key, cache)
         bal = metrics.balances(flows, expected) if not flows.is_empty() else pl.DataFrame(schema=metrics.BALANCE_SCHEMA)
-        bad = rules.balance_mismatch_mask(bal) if bal.height else None
-        if bad is not None and bad.any():  # cannot happen by construction; if it does, flag, never hide
-            bal = bal.with_columns(review_flags=pl.when(bad).then(
-                pl.concat_str([pl.col("review_flags"), pl.lit(";balance_mismatch")]).str.strip_chars(";"))
-                .otherwise(pl.col("review_flags")))
+        # cannot happen by construction; if it does, flag, never hide
+        bal = rules.flag_where(bal, rules.balance_wrong(), "balance_mismatch")
         frames[key] = bal
         out.append(bal.with_columns(week=pl.lit(key)))
     warehouse.replace_partitions(T_BALANCES, frames)
     df = pl.concat(out) if out else pl.DataFrame(schema=metrics.BALANCE_SCHEMA)
     cols = ["week", "reporter_code", "partner_code", "year", "export_usd", "import_usd", "balance_usd"]
-    mismatch = rules.balance_mismatches(df, cols)
     missing = [r for r in df.filter(pl.col("is_world") & pl.col("review_flags").str.contains(
         "zero_records|partial_http_failure")).select(cols).iter_rows(named=True)] if df.height else []
-    checks = [_check("balance_equals_export_minus_import", mismatch, "balance differs from export − import"),
+    checks = [rules.invariant_result("balance_equals_export_minus_import", df, rules.balance_wrong(), cols,
+                                     "balance differs from export − import"),
               _check("both_flows_present", missing, "reporter-years with a flow missing")]
     add_week_metadata(context, week_rows(frames, T_BALANCES))
     return _result({T_BALANCES: df}, T_BALANCES, checks)
@@ -331,7 +388,8 @@ def _trade_balances(context: AssetExecutionContext, warehouse: Warehouse) -> Mat
                 "per reporter × flow × single year, vs the previous year and last week's partition. Taiwan = 158 "
                 "(mirror statistics), 490 = Taiwan's own filing.",
     check_specs=[
-        _spec(T_CONCENTRATION, "hhi_in_range", "[REVIEW_NEEDED] HHI outside 0–10,000"),
+        _invariant(T_CONCENTRATION, "hhi_in_range", "HHI within [10,000 / partner_count, 10,000]"),
+        _invariant(T_CONCENTRATION, "top3_share_within_100", "top-3 share within 0–100 %"),
         _spec(T_CONCENTRATION, "yoy_within_50pct", "[REVIEW_NEEDED] a total moved more than 50 % year on year"),
         _spec(T_CONCENTRATION, "years_within_2x", "[REVIEW_NEEDED] a reporter's two years differ by more than 2×"),
         _spec(T_CONCENTRATION, "no_truncated_metric", "[REVIEW_NEEDED] a metric computed from truncated data"),
@@ -354,17 +412,21 @@ def _market_concentration(context: AssetExecutionContext, warehouse: Warehouse) 
         prev = _read(warehouse, T_CONCENTRATION, previous_partition_key(key))
         conc = metrics.concentration(flows, prev, expected) if not flows.is_empty() or expected else pl.DataFrame(
             schema=metrics.CONCENTRATION_SCHEMA)
+        conc = rules.flag_where(conc, rules.hhi_out_of_bounds(), "hhi_out_of_range")
+        conc = rules.flag_where(conc, rules.share_out_of_range("top3_share_pct"), "share_out_of_range")
         warehouse.replace_partition(T_CONCENTRATION, key, conc)
         out.append(conc.with_columns(week=pl.lit(key)))
         add_week_metadata(context, week_rows({key: conc}, T_CONCENTRATION))
     df = pl.concat(out) if out else pl.DataFrame(schema=metrics.CONCENTRATION_SCHEMA)
     cols = ["week", "reporter_code", "flow", "year", "hhi", "total_yoy_pct", "review_flags"]
-    out_of_range = rules.hhi_out_of_range(df, cols)
     taiwan = df.filter((pl.col("reporter_code") == TAIWAN_ISO_CODE) & pl.col("is_mirror")) if df.height else df
     weeks_without_taiwan = [{"week": k} for k in sorted(context.partition_keys)
                             if taiwan.is_empty() or taiwan.filter(pl.col("week") == k).is_empty()]
     checks = [
-        _check("hhi_in_range", out_of_range, "HHI outside 0–10,000"),
+        rules.invariant_result("hhi_in_range", df, rules.hhi_out_of_bounds(), cols + ["partner_count"],
+                               "HHI is outside [10,000 / partner_count, 10,000]"),
+        rules.invariant_result("top3_share_within_100", df, rules.share_out_of_range("top3_share_pct"),
+                               cols + ["top3_share_pct"], "the top-3 share is outside 0–100 %"),
         _check("yoy_within_50pct", _rows_with_flag(df, "yoy_gt_50pct", cols), "totals with |YoY| > 50 %"),
         _check("years_within_2x", _rows_with_flag(df, "years_differ_2x", cols), "two years differ > 2×"),
         _check("no_truncated_metric", _rows_with_flag(df, "truncated", cols),
@@ -383,6 +445,7 @@ def _market_concentration(context: AssetExecutionContext, warehouse: Warehouse) 
     check_specs=[
         _spec(T_COMMODITY, "shares_sum_to_100", "[REVIEW_NEEDED] chapter shares of a group do not sum to 100 %"),
         _spec(T_COMMODITY, "no_truncated_metric", "[REVIEW_NEEDED] structure computed from truncated data"),
+        _invariant(T_COMMODITY, "shares_within_0_100", "every chapter share is within 0–100 %"),
     ],
 )
 def commodity_structure(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
@@ -397,6 +460,7 @@ def _commodity_structure(context: AssetExecutionContext, warehouse: Warehouse) -
     for key in keys:
         comm = metrics.commodity_structure(_read(warehouse, T_COMMODITY_FLOWS, key, cache).pipe(
             lambda d: d if not d.is_empty() else pl.DataFrame(schema=commodity_frame([]).schema)))
+        comm = rules.flag_where(comm, rules.share_out_of_range("share_pct"), "share_out_of_range")
         frames[key] = comm
         out.append(comm.with_columns(week=pl.lit(key)))
     warehouse.replace_partitions(T_COMMODITY, frames)
@@ -405,7 +469,10 @@ def _commodity_structure(context: AssetExecutionContext, warehouse: Warehouse) -
             .filter((pl.col("s") - 100).abs() > 0.01).to_dicts()) if df.height else []
     checks = [_check("shares_sum_to_100", sums, "shares do not sum to 100 %"),
               _check("no_truncated_metric", _rows_with_flag(df, "truncated", ["week", "reporter_code", "flow", "year"]),
-                     "HS2 structure from truncated responses")]
+                     "HS2 structure from truncated responses"),
+              rules.invariant_result("shares_within_0_100", df, rules.share_out_of_range("share_pct"),
+                                     ["week", "reporter_code", "flow", "year", "hs2", "share_pct"],
+                                     "a chapter share is outside 0–100 %")]
     add_week_metadata(context, week_rows(frames, T_COMMODITY))
     return _result({T_COMMODITY: df}, T_COMMODITY, checks)
 

@@ -49,6 +49,42 @@ ALL_REPORTERS: tuple[int, ...] = (*TARGET_REPORTERS, TAIWAN_PARTNER_CODE)
 COMTRADE_TO_ISO_NUMERIC: dict[int, int] = {842: 840, 251: 250, 699: 356, 757: 756, 579: 578, 490: 158}
 
 
+# Reporter-side groups (Reporters.json isGroup): never a partner country. 490 is Taiwan, not a group for us.
+REPORTER_GROUP_CODES: frozenset[int] = frozenset({97, 975})
+
+# Every area code of the Comtrade reference lists: the partner list (partnerAreas.json, 292 entries, legacy API) and
+# the v1 reporter list (v1_Reporters.json, 2025-06-05, non-group entries; it adds the current codes 380 Italy and 652
+# Saint Barthélemy the legacy list lacks) — the files of ../shared/realdata/raw/comtrade/reference (PROVENANCE.md);
+# trade_pipeline_tests/bilateral_trade_flows/test_validate.py compares this table with them.
+REFERENCE_AREA_CODES: frozenset[int] = frozenset({
+    0, 4, 8, 10, 12, 16, 20, 24, 28, 31, 32, 36, 40, 44, 48, 50, 51, 52, 56, 58, 60, 64, 68, 70, 72, 74, 76, 80, 84,
+    86, 90, 92, 96, 100, 104, 108, 112, 116, 120, 124, 129, 132, 136, 140, 144, 148, 152, 156, 162, 166, 170, 174,
+    175, 178, 180, 184, 188, 191, 192, 196, 200, 203, 204, 208, 212, 214, 218, 221, 222, 226, 230, 231, 232, 233,
+    234, 238, 239, 242, 246, 251, 254, 258, 260, 262, 266, 268, 270, 275, 276, 278, 280, 288, 290, 292, 296, 300,
+    304, 308, 312, 316, 320, 324, 328, 332, 334, 336, 340, 344, 348, 352, 356, 360, 364, 368, 372, 376, 380, 381,
+    384, 388, 392, 398, 400, 404, 408, 410, 414, 417, 418, 422, 426, 428, 430, 434, 440, 442, 446, 450, 454, 457,
+    458, 459, 461, 462, 466, 470, 471, 472, 473, 474, 478, 480, 484, 490, 492, 496, 498, 499, 500, 504, 508, 512,
+    516, 520, 524, 527, 528, 530, 531, 532, 533, 534, 535, 536, 540, 548, 554, 558, 562, 566, 568, 570, 574, 577,
+    579, 580, 581, 582, 583, 584, 585, 586, 588, 590, 591, 592, 598, 600, 604, 608, 612, 616, 620, 624, 626, 634,
+    636, 637, 638, 642, 643, 646, 647, 652, 654, 658, 659, 660, 662, 666, 670, 674, 678, 682, 686, 688, 690, 694,
+    697, 698, 699, 702, 703, 704, 705, 706, 710, 711, 716, 717, 720, 724, 728, 729, 732, 736, 740, 748, 752, 757,
+    760, 762, 764, 768, 772, 776, 780, 784, 788, 792, 795, 796, 798, 800, 804, 807, 810, 818, 826, 834, 835, 836,
+    837, 838, 839, 841, 842, 849, 850, 854, 858, 860, 862, 866, 868, 876, 879, 882, 886, 887, 890, 891, 894, 899
+})
+
+
+@lru_cache(maxsize=1)
+def known_area_codes() -> frozenset[int]:
+    """Codes a partner row may carry: the Comtrade reference above, ISO 3166-1 numeric countries (Comtrade's codes
+    are M49, and the reference snapshot predates codes Comtrade uses now), the non-country areas and Taiwan."""
+    import pycountry
+
+    iso = {int(c.numeric) for c in pycountry.countries}
+    iso_to_comtrade = {v: k for k, v in COMTRADE_TO_ISO_NUMERIC.items()}
+    return frozenset(REFERENCE_AREA_CODES | iso | {iso_to_comtrade.get(c, c) for c in iso} | EXCLUDED_PARTNER_CODES
+                     | {TAIWAN_PARTNER_CODE, TAIWAN_ISO_CODE}) - REPORTER_GROUP_CODES
+
+
 def is_excluded_partner(code: int) -> bool:
     return int(code) in EXCLUDED_PARTNER_CODES
 

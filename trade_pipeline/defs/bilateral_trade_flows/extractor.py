@@ -141,14 +141,14 @@ def _render_balance(key: str, reporter: int, year: int, bal: pl.DataFrame, top_n
         out.append(f"\n對全世界：出口 {_usd(w, 'export_usd')}，進口 {_usd(w, 'import_usd')}，"
                    f"差額 {fmt.cell(fmt.signed_usd, w, 'balance_usd')}（{w['balance_label'] or fmt.MISSING}；"
                    f"年增 {_pct(w, 'yoy_pct', True)}）\n")
-    for title, frame in (("最大順差", partners.sort("balance_usd", descending=True).head(top_n)),
-                         ("最大逆差", partners.sort("balance_usd").head(top_n))):
+    for title, frame in (("最大順差", partners.sort("balance_usd", descending=True, nulls_last=True).head(top_n)),
+                         ("最大逆差", partners.sort("balance_usd", nulls_last=True).head(top_n))):
         out.append(f"\n## {title}\n\n| 夥伴 | 代碼 | 出口 | 進口 | 差額 | 標示 | 差額年變動 | 旗標 |\n"
                    "|---|---:|---:|---:|---:|---|---:|---|\n")
         for r in frame.iter_rows(named=True):
             out.append(f"| {r['partner_name_zh']} | {r['partner_code']} | {fmt.cell(fmt.usd_amount, r, 'export_usd')} | "
                        f"{fmt.cell(fmt.usd_amount, r, 'import_usd')} | {fmt.cell(fmt.signed_usd, r, 'balance_usd')} | "
-                       f"{r['balance_label']} | {_pct(r, 'yoy_pct', True)} | {REVIEW if r['review_flags'] else ''} |\n")
+                       f"{r['balance_label'] or fmt.MISSING} | {_pct(r, 'yoy_pct', True)} | {REVIEW if r['review_flags'] else ''} |\n")
     return "".join(out)
 
 

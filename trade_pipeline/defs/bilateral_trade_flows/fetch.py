@@ -22,6 +22,9 @@ from trade_pipeline.core.http import SourceHttpError
 from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.partitions import as_of_instant
 from trade_pipeline.defs.bilateral_trade_flows.codes import ALL_REPORTERS, TAIWAN_ISO_CODE
+from trade_pipeline.core import contract
+from trade_pipeline.core.quarantine import REJECTED, Quarantined, flag_groups, flagged_group_keys
+from trade_pipeline.defs.bilateral_trade_flows.metrics import flag_partners_exceed_world
 from trade_pipeline.defs.bilateral_trade_flows.parse import (
     AVAILABILITY_SCHEMA,
     MIRRORED_FLOW,
@@ -29,18 +32,21 @@ from trade_pipeline.defs.bilateral_trade_flows.parse import (
     availability_rows,
     mirror_flow_rows,
     partner_flow_rows,
-    partner_flows_frame,
+    partner_flows_frame_and_quarantine,
+    quarantined,
 )
+from trade_pipeline.defs.bilateral_trade_flows.validate import Ask, check_replies
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient, ComtradeStopError, FetchResult
 
 FLOWS = ("X", "M")
 CANDIDATE_YEARS_BACK = 4  # as-of year minus 1..4: annual data lag 6–12 months (sources.md 1.12)
 MIRROR_MIN_RELEASED_REPORTERS = 30  # a mirror year needs at least this many reporters released
+T_PARTNER_FLOWS = contract.COMTRADE_PARTNER_FLOWS
 
 REQUEST_SCHEMA = {
     "kind": pl.Utf8, "reporter_code": pl.Int32, "flow": pl.Utf8, "year": pl.Int32, "endpoint": pl.Utf8,
     "status": pl.Utf8, "row_count": pl.Int32, "response_count": pl.Int32, "request_id": pl.Utf8,
-    "request": pl.Utf8, "error": pl.Utf8, "fetched_at": pl.Utf8,
+    "request": pl.Utf8, "error": pl.Utf8, "fetched_at": pl.Utf8, "quarantined": pl.Int32,
 }
 
 
@@ -79,40 +85,59 @@ def select_mirror_years(released: set[tuple[int, int]]) -> list[int]:
 
 @dataclass
 class RequestLog:
+    """One row per requested flow × year of each request: status ('ok', 'empty', 'truncated', 'failed', 'mismatch'
+    = rows came back but none answered the request, 'not_released'), rows kept and rows quarantined."""
+
     rows: list[dict] = field(default_factory=list)
 
     def ok(self, result: FetchResult, reporter: int, flows: Sequence[str], years: Sequence[int],
-           row_counts: dict[tuple[str, int], int]) -> None:
+           row_counts: dict[tuple[str, int], int], quarantined: dict[tuple[str, int], int] | None = None) -> None:
         for flow in flows:
             for year in years:
                 n = row_counts.get((flow, year), 0)
-                status = "truncated" if result.truncated else ("empty" if n == 0 else "ok")
+                q = (quarantined or {}).get((flow, year), 0)
+                status = ("truncated" if result.truncated else "mismatch" if n == 0 and q
+                          else "empty" if n == 0 else "ok")
                 self.rows.append({"kind": result.kind, "reporter_code": reporter, "flow": flow, "year": year,
                                   "endpoint": result.endpoint, "status": status, "row_count": n,
                                   "response_count": result.count, "request_id": result.request_id,
-                                  "request": result.request_key, "error": None, "fetched_at": result.fetched_at})
+                                  "request": result.request_key, "error": None, "fetched_at": result.fetched_at,
+                                  "quarantined": q})
 
     def failed(self, kind: str, reporter: int, flows: Sequence[str], years: Sequence[int], endpoint: str,
-               exc: SourceHttpError | FetchResult) -> None:
+               exc: SourceHttpError | FetchResult, quarantined: int = 0) -> None:
         request = exc.request_key if isinstance(exc, FetchResult) else exc.request
         error = exc.error if isinstance(exc, FetchResult) else str(exc)[:500]
         for flow in flows:
             for year in years:
                 self.rows.append({"kind": kind, "reporter_code": reporter, "flow": flow, "year": year,
                                   "endpoint": endpoint, "status": "failed", "row_count": 0, "response_count": None,
-                                  "request_id": None, "request": request, "error": error, "fetched_at": None})
+                                  "request_id": None, "request": request, "error": error, "fetched_at": None,
+                                  "quarantined": quarantined})
 
     def record(self, result: FetchResult, reporter: int, years: Sequence[int], rows: list[dict],
-               flow_key: str = "source_flow") -> None:
-        """Log one result: failed (its own flows × years only) or answered, with per flow × year row counts."""
+               flow_key: str = "source_flow", quarantined: Sequence[Quarantined] = ()) -> None:
+        """Log one result: failed (its own flows × years only) or answered, with per flow × year row counts and
+        counts of quarantined rows (a flow × year with rows refused and none kept was not answered: 'mismatch')."""
         flows, periods = _result_scope(result, years)
         if result.failed:
-            self.failed(result.kind, reporter, flows, periods, result.endpoint, result)
+            self.failed(result.kind, reporter, flows, periods, result.endpoint, result, len(quarantined))
             return
         counts: dict[tuple[str, int], int] = {}
         for r in rows:
             counts[(r[flow_key], r["year"])] = counts.get((r[flow_key], r["year"]), 0) + 1
-        self.ok(result, reporter, flows, periods, counts)
+        refused: dict[tuple[str, int], int] = {}
+        mirror = result.kind == "mirror"
+        for q in quarantined:
+            if not q.flags_group:
+                continue
+            q_flows = q.group.get("flow")
+            q_years = q.group.get("year")
+            for f in (q_flows if isinstance(q_flows, list) else [q_flows]):
+                wire_flow = MIRRORED_FLOW.get(f, f) if mirror else f  # the log keeps the wire flow
+                for y in (q_years if isinstance(q_years, list) else [q_years]):
+                    refused[(wire_flow, y)] = refused.get((wire_flow, y), 0) + 1
+        self.ok(result, reporter, flows, periods, counts, refused)
 
     def frame(self) -> pl.DataFrame:
         return pl.DataFrame(self.rows, schema=REQUEST_SCHEMA, orient="row") if self.rows else pl.DataFrame(
@@ -120,8 +145,10 @@ class RequestLog:
 
 
 def expected_flags(requests: pl.DataFrame) -> dict[tuple[int, str, int], str]:
-    """Flags for every requested reporter × flow × year from the request log: failures and empty answers."""
+    """Flags for every requested reporter × flow × year from the request log: failures, empty answers, answers
+    that did not answer the request, quarantined rows."""
     out: dict[tuple[int, str, int], set[str]] = {}
+    has_quarantine = "quarantined" in requests.columns
     for r in requests.iter_rows(named=True):
         if r["year"] is None:
             continue
@@ -135,7 +162,22 @@ def expected_flags(requests: pl.DataFrame) -> dict[tuple[int, str, int], str]:
             flags.add("truncated")
         elif r["status"] == "empty":
             flags.add("zero_records")
+        elif r["status"] == "mismatch":
+            flags.add("reply_mismatch")
+        if has_quarantine and (r["quarantined"] or 0) > 0:
+            flags.add("quarantined_rows")
     return {k: ";".join(sorted(v)) for k, v in out.items()}
+
+
+def unreadable_item(result: FetchResult, reporter: int, table: str) -> list[Quarantined]:
+    """A reply that could not be read at all: kept (as text, up to a limit) as one quarantine item of its scope."""
+    if not result.failed or result.rejected_body is None:
+        return []
+    ask = Ask.of(result.kind, result.request_key)
+    return [Quarantined(source="comtrade", request=result.request_key, row=result.rejected_body,
+                        reason_code="reply_unreadable", reason=result.error or "reply could not be read",
+                        group_table=table, group=ask.group(None, None, reporter), action=REJECTED,
+                        request_id=result.request_id, fetched_at=result.fetched_at)]
 
 
 def fetch_availability(client: ComtradeClient, partition_key: str) -> pl.DataFrame:
@@ -162,6 +204,7 @@ class PartnerWeek:
     requests: pl.DataFrame
     availability: pl.DataFrame
     years: dict[int, list[int]]
+    quarantined: list[Quarantined] = field(default_factory=list)
 
 
 def fetch_partner_week(client: ComtradeClient, partition_key: str,
@@ -169,8 +212,7 @@ def fetch_partner_week(client: ComtradeClient, partition_key: str,
     availability = fetch_availability(client, partition_key)
     released = released_pairs(availability, partition_key)
     log = RequestLog()
-    rows: list[dict] = []
-    signature: list[tuple] = []  # what the flows frame is built from, result by result
+    replies: list[tuple[int, list[int], FetchResult]] = []  # (reporter, years, result), in request order
     years_by_reporter: dict[int, list[int]] = {}
     endpoint = client.endpoint_label()
     for reporter in reporters:
@@ -180,54 +222,76 @@ def fetch_partner_week(client: ComtradeClient, partition_key: str,
             log.rows += [{"kind": "partner_totals", "reporter_code": reporter, "flow": f, "year": None,
                           "endpoint": endpoint, "status": "not_released", "row_count": 0, "response_count": None,
                           "request_id": None, "request": None, "error": "no year released by the as-of instant",
-                          "fetched_at": None} for f in FLOWS]
+                          "fetched_at": None, "quarantined": 0} for f in FLOWS]
             continue
-        for result in _guarded(log, "partner_totals", reporter, years, endpoint,
-                               lambda: client.partner_totals(reporter, FLOWS, years)):
-            parsed = [] if result.failed else partner_flow_rows(result)
-            log.record(result, reporter, years, parsed)
-            rows += parsed
-            signature.append(_result_signature(result))
+        replies += [(reporter, years, r) for r in _guarded(log, "partner_totals", reporter, years, endpoint,
+                                                            lambda: client.partner_totals(reporter, FLOWS, years))]
     mirror_years = select_mirror_years(released)
     years_by_reporter[TAIWAN_ISO_CODE] = mirror_years
     if mirror_years:
-        for result in _guarded(log, "mirror", TAIWAN_ISO_CODE, mirror_years, endpoint,
-                               lambda: client.mirror(FLOWS, mirror_years)):
+        replies += [(TAIWAN_ISO_CODE, mirror_years, r) for r in _guarded(
+            log, "mirror", TAIWAN_ISO_CODE, mirror_years, endpoint, lambda: client.mirror(FLOWS, mirror_years))]
+    check_replies([r for _, _, r in replies], T_PARTNER_FLOWS)  # one schema pass over every new reply
+    rows: list[dict] = []
+    items: list[Quarantined] = []
+    signature: list[tuple] = []  # what the flows frame is built from, result by result
+    for reporter, years, result in replies:
+        refused = [] if result.failed else quarantined(result)
+        refused += unreadable_item(result, reporter, T_PARTNER_FLOWS)
+        items += refused
+        if result.kind == "mirror":
             parsed = [] if result.failed else mirror_flow_rows(result, released)
-            log.record(result, TAIWAN_ISO_CODE, mirror_years, parsed)
-            rows += parsed
-            mirrored = _result_signature(result)
-            if mirrored is not None and not result.failed:
-                # the mirror rows depend on the response and on which of ITS reporter-years were released
-                pairs = {(r["reporter_code"], r["year"]) for r in partner_flow_rows(result)}
-                mirrored += (frozenset(pairs & released),)
-            signature.append(mirrored)
-    return PartnerWeek(_flows_frame(rows, signature), log.frame(), availability, years_by_reporter)
+        else:
+            parsed = [] if result.failed else partner_flow_rows(result)
+        log.record(result, reporter, years, parsed, quarantined=refused)
+        rows += parsed
+        sig = _result_signature(result)
+        if result.kind == "mirror" and sig is not None and not result.failed:
+            # the mirror rows depend on the response and on which of ITS reporter-years were released
+            pairs = {(r["reporter_code"], r["year"]) for r in partner_flow_rows(result)}
+            sig += (frozenset(pairs & released),)
+        signature.append(sig)
+    flows, duplicates = _flows_frame(rows, signature, items)
+    return PartnerWeek(flows, log.frame(), availability, years_by_reporter, items + duplicates)
 
 
 #: Partner-flow frames by the signature of the responses they were built from: the weeks of a backfill that select
 #: the same years get the same responses, hence the same rows and the same frame (polars frames are immutable).
 #: Bounded by rows kept.
-FRAME_MEMO: BoundedMemo[pl.DataFrame] = BoundedMemo("partner flow frames", max_weight=200_000)
+FRAME_MEMO: BoundedMemo[tuple[pl.DataFrame, list[Quarantined]]] = BoundedMemo("partner flow frames",
+                                                                              max_weight=200_000)
+GROUP_COLS = ["reporter_code", "flow", "year"]
 
 
 def _result_signature(result: FetchResult) -> tuple | None:
     if not result.failed and not result.content_sha256:
         return None  # body unknown (a hand-built result): no memo
     return (result.kind, result.endpoint, result.request_key, result.content_sha256, result.request_id,
-            result.fetched_at, result.count, result.truncated, result.count_mismatch, result.error)
+            result.fetched_at, result.count, result.truncated, result.count_mismatch, result.error,
+            result.rejected_body)
 
 
-def _flows_frame(rows: list[dict], signature: list[tuple | None]) -> pl.DataFrame:
-    """partner_flows_frame(rows), built once per distinct signature (the rows are a function of it)."""
+def build_flows_frame(rows: list[dict], quarantined_items: Sequence[Quarantined] = ()) -> tuple[
+        pl.DataFrame, list[Quarantined]]:
+    """The stored partner-flow frame of a week and the quarantine items of its duplicates: duplicates resolved,
+    every group that lost a row flagged ``quarantined_rows``, groups whose partners exceed World flagged."""
+    frame, duplicates = partner_flows_frame_and_quarantine(rows)
+    groups = flagged_group_keys([*quarantined_items, *duplicates], T_PARTNER_FLOWS, GROUP_COLS)
+    frame = flag_groups(frame, groups, GROUP_COLS)
+    return flag_partners_exceed_world(frame), duplicates
+
+
+def _flows_frame(rows: list[dict], signature: list[tuple | None],
+                 items: Sequence[Quarantined]) -> tuple[pl.DataFrame, list[Quarantined]]:
+    """build_flows_frame(rows, items), built once per distinct signature (rows and items are a function of it)."""
     if any(part is None for part in signature):
-        return partner_flows_frame(rows)
+        return build_flows_frame(rows, items)
     key = tuple(signature)
-    frame = FRAME_MEMO.get(key)
-    if frame is None:
-        frame = partner_flows_frame(rows)
-        FRAME_MEMO.put(key, frame, weight=frame.height)
-    return frame
+    hit = FRAME_MEMO.get(key)
+    if hit is None:
+        hit = build_flows_frame(rows, items)
+        FRAME_MEMO.put(key, hit, weight=hit[0].height)
+    return hit
 
 
 def _result_scope(result: FetchResult, years: Sequence[int]) -> tuple[list[str], list[int]]:

@@ -29,7 +29,8 @@ YOY_LIMIT_PCT = 50.0
 YEAR_RATIO_LIMIT = 2.0
 MIRROR_MIN_PARTNERS = 100  # fewer partners reporting trade with 490 → the mirror covers too little: confidence 低
 LOW_CONFIDENCE_FLAGS = frozenset({"truncated", "partial_http_failure", "zero_records", "count_mismatch",
-                                  "missing_value", "mirror_low_coverage"})
+                                  "missing_value", "mirror_low_coverage", "quarantined_rows", "reply_mismatch",
+                                  "partners_exceed_world"})
 GROUP = ["reporter_code", "flow", "year"]
 HHI_MAX = contract.HHI_MAX + 1e-6
 
@@ -141,6 +142,41 @@ def group_flags(flows: pl.DataFrame) -> pl.DataFrame:
         pl.col("review_flags").fill_null("").str.join(";").alias("_flags"),
         (pl.col("source_kind") == "mirror").any().alias("is_mirror"),
     ).with_columns(_join_flags_expr(pl.col("_flags")).alias("group_flags")).drop("_flags")
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# partners vs World (a reported group's partner rows cannot add up to more than its World row)
+# ----------------------------------------------------------------------------------------------------------------------
+WORLD_TOLERANCE = 0.01  # relative: rounding, late revisions of single partners
+WORLD_TOLERANCE_USD = 1.0
+
+
+def partners_vs_world(flows: pl.DataFrame) -> pl.DataFrame:
+    """reporter × flow × year of reported rows with the sum of partner rows (World excluded) and the World row,
+    and ``exceeds`` = the partners sum to more than World (tolerance); groups without a World row are skipped."""
+    schema = {"reporter_code": pl.Int32, "flow": pl.Utf8, "year": pl.Int32, "partners_usd": pl.Float64,
+              "world_usd": pl.Float64, "exceeds": pl.Boolean}
+    if flows.is_empty():
+        return pl.DataFrame(schema=schema)
+    value = pl.col("primary_value_usd")
+    world = pl.col("partner_code") == WORLD_CODE
+    df = flows.filter(pl.col("source_kind") == "reported").group_by(GROUP).agg(
+        partners_usd=value.filter(~world).sum(), world_usd=value.filter(world).max(),
+        _has_world=world.any()).filter(pl.col("_has_world")).drop("_has_world")
+    return df.with_columns(exceeds=(pl.col("partners_usd") > pl.col("world_usd") * (1 + WORLD_TOLERANCE)
+                                    + WORLD_TOLERANCE_USD).fill_null(False)).cast(schema)
+
+
+def flag_partners_exceed_world(flows: pl.DataFrame) -> pl.DataFrame:
+    """``flows`` with ``partners_exceed_world`` on every row of a group whose partners sum to more than World."""
+    bad = partners_vs_world(flows).filter(pl.col("exceeds"))
+    if bad.is_empty():
+        return flows
+    hit = _keyed(bad.select(GROUP)).with_columns(_hit=pl.lit(True))
+    df = _keyed(flows).join(hit, on=GROUP, how="left", maintain_order="left")
+    df = _with_joined_flags(df, "review_flags", pl.col("review_flags"),
+                            _flag(pl.col("_hit").fill_null(False), "partners_exceed_world"))
+    return df.select(flows.columns).cast(flows.schema)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -301,16 +337,20 @@ def balances(flows: pl.DataFrame, expected: dict[tuple[int, str, int], str] | No
 
     A partner missing from one flow counts 0 there (Comtrade omits zero trade); a whole flow missing for the
     reporter-year is not zero trade, so those rows are flagged."""
-    usable = flows.filter(pl.col("primary_value_usd").is_not_null()
-                          & (~pl.col("is_excluded_partner") | (pl.col("partner_code") == WORLD_CODE)))
+    # rows with a NULL value stay: the partner is there, its figure unknown (missing_value, or a refused row kept as
+    # a placeholder) — that side of its balance is NULL, never zero trade
+    usable = flows.filter(~pl.col("is_excluded_partner") | (pl.col("partner_code") == WORLD_CODE))
     if usable.is_empty():
         return pl.DataFrame(schema=BALANCE_SCHEMA)
     value = pl.col("primary_value_usd")
     # one row per reporter × partner × year; a repeated flow keeps its last row (as a dict update would)
-    values = usable.group_by(BALANCE_KEY).agg(_x=value.filter(pl.col("flow") == "X").last(),
-                                              _m=value.filter(pl.col("flow") == "M").last())
+    values = usable.group_by(BALANCE_KEY).agg(
+        _x=value.filter((pl.col("flow") == "X") & value.is_not_null()).last(),
+        _m=value.filter((pl.col("flow") == "M") & value.is_not_null()).last(),
+        _xn=((pl.col("flow") == "X") & value.is_null()).any(), _mn=((pl.col("flow") == "M") & value.is_null()).any())
     prev = values.select("reporter_code", "partner_code", (pl.col("year") + 1).alias("year"),
-                         pl.col("_x").alias("_px"), pl.col("_m").alias("_pm"), _has_prev=pl.lit(True))
+                         pl.col("_x").alias("_px"), pl.col("_m").alias("_pm"),
+                         _prev_unknown=pl.col("_xn") | pl.col("_mn"), _has_prev=pl.lit(True))
     names = usable.group_by("partner_code").agg(pl.col("partner_name_zh").last())  # the last name seen per code
     fetched = (usable.filter(pl.col("fetched_at").is_not_null() & (pl.col("fetched_at") != ""))
                .group_by("reporter_code", "year").agg(pl.col("fetched_at").max()))
@@ -338,7 +378,8 @@ def balances(flows: pl.DataFrame, expected: dict[tuple[int, str, int], str] | No
 
     side = side.select("reporter_code", "year", _side_flags=pl.concat_str(
         [flow_flags("x"), pl.col("_ex"), flow_flags("m"), pl.col("_em")], separator=";", ignore_nulls=True),
-        is_mirror=flow_mirror("x") | flow_mirror("m"))
+        is_mirror=flow_mirror("x") | flow_mirror("m"),
+        _hx=pl.col("_hasx").fill_null(False), _hm=pl.col("_hasm").fill_null(False))
 
     df = (values.sort(BALANCE_KEY)
           .join(prev, on=BALANCE_KEY, how="left", maintain_order="left")
@@ -346,8 +387,11 @@ def balances(flows: pl.DataFrame, expected: dict[tuple[int, str, int], str] | No
           .join(fetched, on=["reporter_code", "year"], how="left", maintain_order="left")
           .join(side, on=["reporter_code", "year"], how="left", maintain_order="left"))
     has_prev = pl.col("_has_prev").fill_null(False)
-    df = df.with_columns(export_usd=pl.col("_x").fill_null(0.0), import_usd=pl.col("_m").fill_null(0.0),
-                         balance_prev_year_usd=pl.when(has_prev).then(
+    # a partner missing from a flow that came back is zero trade; a flow that did not come back at all (failed,
+    # empty, not answering the request) is unknown: NULL, never 0, and the balance with it
+    df = df.with_columns(export_usd=pl.when(pl.col("_hx") & ~pl.col("_xn")).then(pl.col("_x").fill_null(0.0)),
+                         import_usd=pl.when(pl.col("_hm") & ~pl.col("_mn")).then(pl.col("_m").fill_null(0.0)),
+                         balance_prev_year_usd=pl.when(has_prev & ~pl.col("_prev_unknown").fill_null(False)).then(
                              pl.col("_px").fill_null(0.0) - pl.col("_pm").fill_null(0.0)))
     df = df.with_columns(balance_usd=pl.col("export_usd") - pl.col("import_usd"))
     prev_bal = pl.col("balance_prev_year_usd")
@@ -360,8 +404,8 @@ def balances(flows: pl.DataFrame, expected: dict[tuple[int, str, int], str] | No
     return df.select(
         "reporter_code", _reporter_name_expr(flows).alias("reporter_name_zh"), "partner_code", "partner_name_zh",
         "year", "export_usd", "import_usd", "balance_usd",
-        pl.when(_gt(bal, 0.0)).then(pl.lit("順差")).when(bal < 0).then(pl.lit("逆差")).otherwise(pl.lit("平衡"))
-        .alias("balance_label"),
+        pl.when(bal.is_null()).then(_NO_FLAG).when(_gt(bal, 0.0)).then(pl.lit("順差")).when(bal < 0)
+        .then(pl.lit("逆差")).otherwise(pl.lit("平衡")).alias("balance_label"),
         _yoy_expr(pl.col("_x"), pl.col("_px")).alias("export_yoy_pct"),
         _yoy_expr(pl.col("_m"), pl.col("_pm")).alias("import_yoy_pct"),
         "balance_prev_year_usd", "yoy_pct", is_world.alias("is_world"), pl.col("is_mirror").fill_null(False),

@@ -1,16 +1,21 @@
 """Wire rows (sources.md 1.5) → normalized rows of comtrade_partner_flows / comtrade_commodity_flows.
 
-Tolerant of type drift (codes as strings, ``.0`` floats, nulls); strict about meaning: only TOTAL / all-customs /
-all-modes / partner2=World rows are kept (the 1.7 safety net), the value is ``primaryValue`` and nothing else.
+Every row first passes the declared wire schema (validate.py: codes, what the request asked, finite non-negative
+values, countries only); refused rows become quarantine items, never silently skipped. Tolerant of type drift
+(codes as digit strings, ``.0`` floats, nulls); strict about meaning: the value is ``primaryValue`` and nothing else.
+Duplicates are resolved by value, never by row order (:func:`resolve_duplicates`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import polars as pl
+
+from trade_pipeline.core import contract
+from trade_pipeline.core.quarantine import COLLAPSED, REJECTED, Quarantined
 
 from trade_pipeline.defs.bilateral_trade_flows.codes import (
     TAIWAN_ISO_CODE,
@@ -22,6 +27,7 @@ from trade_pipeline.defs.bilateral_trade_flows.codes import (
 )
 from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.defs.bilateral_trade_flows.resources import FetchResult
+from trade_pipeline.defs.bilateral_trade_flows.validate import check_replies, code_value, wire_year
 
 MIRRORED_FLOW = {"M": "X", "X": "M"}  # partner P imports from Taiwan ≈ Taiwan exports to P, and vice versa
 
@@ -76,17 +82,8 @@ def _bool(value: object) -> bool | None:
     return None if value is None else bool(value)
 
 
-def _year(row: dict) -> int | None:
-    return _int(row.get("refYear")) or _int(str(row.get("period") or "")[:4])
-
-
 def _result_flags(result: FetchResult) -> list[str]:
     return [f for f, on in (("truncated", result.truncated), ("count_mismatch", result.count_mismatch)) if on]
-
-
-def _is_total_row(row: dict) -> bool:
-    return (str(row.get("cmdCode", "")).strip().upper() == "TOTAL" and str(row.get("customsCode", "C00")).strip() == "C00"
-            and _int(row.get("motCode", 0)) == 0 and _int(row.get("partner2Code", 0)) == 0)
 
 
 #: Rows parsed from one response, by everything they are built from (body digest + the result's own fields), one memo
@@ -118,15 +115,15 @@ def _memo_rows(fn: Callable[[FetchResult], list[dict]]) -> Callable[[FetchResult
 
 @_memo_rows
 def partner_flow_rows(result: FetchResult) -> list[dict]:
-    """Reported rows: one per reporter × partner × flow × year (TOTAL)."""
+    """Reported rows that passed the wire schema (validate.py): one per reporter × partner × flow × year (TOTAL).
+    Refused rows are in ``quarantined(result)``, never here."""
     out = []
-    for row in result.rows:
-        if not _is_total_row(row):
-            continue
-        reporter, partner, year = _int(row.get("reporterCode")), _int(row.get("partnerCode")), _year(row)
+    checked = check_replies([result], contract.COMTRADE_PARTNER_FLOWS)[0]
+    for i in checked.accepted:
+        row = result.rows[i]
+        reporter, partner = code_value(row.get("reporterCode"))[0], code_value(row.get("partnerCode"))[0]
+        year = wire_year(row)[0]
         flow = str(row.get("flowCode") or "").strip().upper()
-        if reporter is None or partner is None or year is None or flow not in ("X", "M"):
-            continue
         value = _float(row.get("primaryValue"))
         flags = _result_flags(result) + ([] if value is not None else ["missing_value"])
         partner_iso = (row.get("partnerISO") or "").strip() or None
@@ -144,9 +141,43 @@ def partner_flow_rows(result: FetchResult) -> list[dict]:
             "is_excluded_partner": is_excluded_partner(partner_canon), "source_kind": "reported",
             "source_reporter_code": reporter, "source_flow": flow, "endpoint": result.endpoint,
             "request_id": result.request_id, "fetched_at": result.fetched_at, "review_flags": join_flags(flags),
-            "_raw_partner": partner,
+            "_raw_partner": partner, "_row_index": i, "_request": result.request_key, "_raw": row,
         })
+    # a row refused for its value keeps its place with the value unknown (NULL, flagged): the partner is not
+    # "absent" (which a balance would read as zero trade), its figure is missing
+    for q in checked.quarantined:
+        if q.reason_code in PLACEHOLDER_REASONS and q.row_index is not None:
+            row = result.rows[q.row_index]
+            reporter, partner = code_value(row.get("reporterCode"))[0], code_value(row.get("partnerCode"))[0]
+            partner_canon = canonical_partner_code(partner)
+            flow = str(row.get("flowCode") or "").strip().upper()
+            out.append({
+                "reporter_code": reporter, "reporter_name": row.get("reporterDesc"),
+                "reporter_name_zh": area_name_zh(reporter, row.get("reporterISO"), row.get("reporterDesc")),
+                "partner_code": partner_canon, "partner_iso3": (row.get("partnerISO") or "").strip() or None,
+                "partner_name": row.get("partnerDesc"),
+                "partner_name_zh": area_name_zh(partner_canon, row.get("partnerISO"), row.get("partnerDesc")),
+                "flow": flow, "year": wire_year(row)[0], "primary_value_usd": None, "cif_usd": None, "fob_usd": None,
+                "is_reported": _bool(row.get("isReported")), "is_aggregate": _bool(row.get("isAggregate")),
+                "legacy_flag": _int(row.get("legacyEstimationFlag")),
+                "classification_code": row.get("classificationCode"),
+                "is_excluded_partner": is_excluded_partner(partner_canon), "source_kind": "reported",
+                "source_reporter_code": reporter, "source_flow": flow, "endpoint": result.endpoint,
+                "request_id": result.request_id, "fetched_at": result.fetched_at,
+                "review_flags": join_flags(_result_flags(result) + ["quarantined_rows"]),
+                "_raw_partner": partner, "_row_index": q.row_index, "_request": result.request_key, "_raw": row,
+                "_placeholder": True,
+            })
     return out
+
+
+#: reasons whose row identity is sound (only its value is not): stored as a NULL placeholder, flagged
+PLACEHOLDER_REASONS = frozenset({"value_not_numeric", "value_not_finite", "value_negative"})
+
+
+def quarantined(result: FetchResult, table: str = contract.COMTRADE_PARTNER_FLOWS) -> list[Quarantined]:
+    """The rows of ``result`` the wire schema refused (memoized with the accepted ones)."""
+    return list(check_replies([result], table)[0].quarantined)
 
 
 def mirror_flow_rows(result: FetchResult, released: set[tuple[int, int]] | None = None) -> list[dict]:
@@ -181,19 +212,63 @@ def mirror_flow_rows(result: FetchResult, released: set[tuple[int, int]] | None 
 MIRROR_SKIPPED_REPORTERS: frozenset[int] = frozenset({97, 975, TAIWAN_PARTNER_CODE, TAIWAN_ISO_CODE})
 
 
-def merge_duplicates(rows: list[dict]) -> list[dict]:
-    """One row per reporter × partner × flow × year × source_kind.
+def _values(row: dict) -> tuple:
+    return tuple(row.get(k) for k in ("primary_value_usd", "cif_usd", "fob_usd"))
 
-    Identical keys from overlapping calls keep the first row; 158 and 490 (both Taiwan) are summed and flagged,
-    because the same trade could be booked under either code."""
-    by_key: dict[tuple, dict] = {}
-    raw_seen: set[tuple] = set()
+
+def _dup_item(row: dict, reason: str, words: str, action: str, table: str) -> Quarantined:
+    return Quarantined(source="comtrade", request=row.get("_request") or "", row=row.get("_raw") or {},
+                       reason_code=reason, reason=words, group_table=table,
+                       group={"reporter_code": row["reporter_code"], "flow": row["flow"], "year": row["year"]},
+                       action=action, row_index=row.get("_row_index"), request_id=row.get("request_id") or "",
+                       fetched_at=row.get("fetched_at") or "")
+
+
+def resolve_duplicates(rows: list[dict], key_cols: Sequence[str], what: str,
+                       table: str) -> tuple[list[dict], list[Quarantined]]:
+    """Rows that arrived more than once under ``key_cols``: copies with the same values are kept once (the others
+    become ``collapsed`` quarantine items, a trace); copies whose values differ are all refused
+    (``conflicting_duplicate``, the group flagged) — never resolved by row order."""
+    by_key: dict[tuple, list[dict]] = {}
     for row in rows:
-        key = (row["reporter_code"], row["partner_code"], row["flow"], row["year"], row["source_kind"])
-        raw_key = key + (row.get("_raw_partner"),)
-        if raw_key in raw_seen:
+        by_key.setdefault(tuple(row[c] for c in key_cols), []).append(row)
+    kept: list[dict] = []
+    items: list[Quarantined] = []
+    for key, copies in by_key.items():
+        if len(copies) == 1:
+            kept.append(copies[0])
             continue
-        raw_seen.add(raw_key)
+        values = {_values(c) for c in copies}
+        label = ", ".join(f"{c}={v!r}" for c, v in zip(key_cols, key) if not c.startswith("_"))
+        if any(c.get("_placeholder") for c in copies):  # a refused copy: its twin's value cannot be trusted either
+            values.add(("refused",))
+            kept.append(copies[0])
+            items += [_dup_item(c, "exact_duplicate", f"{what} {label} arrived {len(copies)} times with the same "
+                                f"values; kept once", COLLAPSED, table) for c in copies[1:]]
+        else:
+            seen = sorted({str(v[0]) for v in values})
+            items += [_dup_item(c, "conflicting_duplicate", f"{what} {label} arrived {len(copies)} times with "
+                                f"different values ({', '.join(seen)}); none used", REJECTED, table)
+                      for c in copies if not c.get("_placeholder")]
+            # the key keeps its place with the value unknown (NULL, flagged), never one copy chosen by row order
+            kept.append({**copies[0], "primary_value_usd": None,
+                         **({"cif_usd": None, "fob_usd": None} if "cif_usd" in copies[0] else {}),
+                         "review_flags": join_flags([copies[0].get("review_flags"), "quarantined_rows"]),
+                         "_placeholder": True})
+    return kept, items
+
+
+def merge_duplicates(rows: list[dict], table: str = "comtrade_partner_flows") -> tuple[list[dict], list[Quarantined]]:
+    """One row per reporter × partner × flow × year × source_kind, and the quarantine items of the duplicates.
+
+    The same wire key twice (identical or conflicting, see :func:`resolve_duplicates`); 158 and 490 (both Taiwan)
+    are summed and flagged, because the same trade could be booked under either code."""
+    unique, items = resolve_duplicates(
+        [{**r, "_raw_key": r.get("_raw_partner", r["partner_code"])} for r in rows],
+        ["reporter_code", "partner_code", "flow", "year", "source_kind", "_raw_key"], "partner row", table)
+    by_key: dict[tuple, dict] = {}
+    for row in unique:
+        key = (row["reporter_code"], row["partner_code"], row["flow"], row["year"], row["source_kind"])
         if key in by_key:
             kept = by_key[key]
             if kept["primary_value_usd"] is not None and row["primary_value_usd"] is not None:
@@ -201,29 +276,31 @@ def merge_duplicates(rows: list[dict]) -> list[dict]:
             kept["review_flags"] = join_flags([kept["review_flags"], row["review_flags"], "taiwan_dual_code"])
             continue
         by_key[key] = dict(row)
-    return list(by_key.values())
+    return list(by_key.values()), items
 
 
 def partner_flows_frame(rows: list[dict]) -> pl.DataFrame:
-    clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in merge_duplicates(rows)]
-    return pl.DataFrame(clean, schema=PARTNER_FLOW_SCHEMA, orient="row") if clean else pl.DataFrame(
+    return partner_flows_frame_and_quarantine(rows)[0]
+
+
+def partner_flows_frame_and_quarantine(rows: list[dict]) -> tuple[pl.DataFrame, list[Quarantined]]:
+    merged, items = merge_duplicates(rows)
+    clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in merged]
+    frame = pl.DataFrame(clean, schema=PARTNER_FLOW_SCHEMA, orient="row") if clean else pl.DataFrame(
         schema=PARTNER_FLOW_SCHEMA)
+    return frame, items
 
 
 @_memo_rows
 def commodity_rows(result: FetchResult) -> list[dict]:
-    """HS2 rows against World (partnerCode 0) for one reporter."""
+    """HS2 rows against World (partnerCode 0) for one reporter that passed the wire schema (validate.py)."""
     out = []
-    for row in result.rows:
+    checked = check_replies([result], contract.COMTRADE_COMMODITY_FLOWS)[0]
+    for i in checked.accepted:
+        row = result.rows[i]
         cmd = str(row.get("cmdCode") or "").strip()
-        if (len(cmd) != 2 or not cmd.isdigit() or _int(row.get("partnerCode")) != 0
-                or _int(row.get("partner2Code", 0)) != 0 or _int(row.get("motCode", 0)) != 0
-                or str(row.get("customsCode", "C00")).strip() != "C00"):
-            continue
         flow = str(row.get("flowCode") or "").strip().upper()
-        reporter, year = _int(row.get("reporterCode")), _year(row)
-        if reporter is None or year is None or flow not in ("X", "M"):
-            continue
+        reporter, year = code_value(row.get("reporterCode"))[0], wire_year(row)[0]
         value = _float(row.get("primaryValue"))
         out.append({
             "reporter_code": reporter, "reporter_name": row.get("reporterDesc"), "flow": flow, "year": year,
@@ -231,19 +308,22 @@ def commodity_rows(result: FetchResult) -> list[dict]:
             "classification_code": row.get("classificationCode"), "endpoint": result.endpoint,
             "request_id": result.request_id, "fetched_at": result.fetched_at,
             "review_flags": join_flags(_result_flags(result) + ([] if value is not None else ["missing_value"])),
+            "_row_index": i, "_request": result.request_key, "_raw": row,
         })
     return out
 
 
 def commodity_frame(rows: list[dict]) -> pl.DataFrame:
-    seen, clean = set(), []
-    for r in rows:
-        key = (r["reporter_code"], r["flow"], r["year"], r["hs2"])
-        if key not in seen:
-            seen.add(key)
-            clean.append(r)
-    return pl.DataFrame(clean, schema=COMMODITY_FLOW_SCHEMA, orient="row") if clean else pl.DataFrame(
+    return commodity_frame_and_quarantine(rows)[0]
+
+
+def commodity_frame_and_quarantine(rows: list[dict]) -> tuple[pl.DataFrame, list[Quarantined]]:
+    kept, items = resolve_duplicates(rows, ["reporter_code", "flow", "year", "hs2"], "HS2 row",
+                                     contract.COMTRADE_COMMODITY_FLOWS)
+    clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in kept]
+    frame = pl.DataFrame(clean, schema=COMMODITY_FLOW_SCHEMA, orient="row") if clean else pl.DataFrame(
         schema=COMMODITY_FLOW_SCHEMA)
+    return frame, items
 
 
 def _timestamp(value: object) -> datetime | None:

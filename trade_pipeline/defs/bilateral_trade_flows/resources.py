@@ -27,6 +27,7 @@ from typing import ClassVar
 from trade_pipeline.core.http import HttpMode, HttpResponse, SourceHttpError
 from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.paths import write_text_atomic
+from trade_pipeline.core.quarantine import loads_keeping_literals
 from trade_pipeline.core.source_client import SourceClient
 from trade_pipeline.defs.bilateral_trade_flows.codes import HS2_CODES, TAIWAN_PARTNER_CODE
 
@@ -76,6 +77,7 @@ class FetchResult:
     network_calls: int = 0
     error: str | None = None  # set when this request failed for good (its rows are empty, its scope is flagged)
     content_sha256: str = ""  # digest of the response body ('' when unknown): what parsed-row memos are keyed on
+    rejected_body: str | None = None  # a reply that could not be read as an envelope: its text (→ quarantine)
 
     @property
     def failed(self) -> bool:
@@ -132,7 +134,8 @@ def availability_params(years: Sequence[int]) -> list[tuple[str, str]]:
 def parse_envelope(resp: HttpResponse, source: str = "comtrade") -> tuple[int, list[dict]]:
     """(count, data) of a 200 Comtrade envelope, or ComtradeResponseError naming the request."""
     try:
-        doc = resp.json()
+        # non-finite literals (1e400, NaN) stay WireNumber text: the wire schema refuses them, naming what was sent
+        doc = loads_keeping_literals(resp.content.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError) as exc:
         snippet = resp.content[:120].decode("utf-8", "replace")
         raise ComtradeResponseError(source, resp.request_key, f"response is not JSON ({exc}): {snippet!r}",
@@ -310,7 +313,11 @@ class ComtradeClient(SourceClient):
     def _fetch(self, kind: str, path: str, params: list[tuple[str, str]], keyed: bool) -> FetchResult:
         before = self.http.stats.network_requests
         resp = self._get(path, params, keyed)
-        digest, count, data = parse_envelope_memo(resp, self.source_name)
+        try:
+            digest, count, data = parse_envelope_memo(resp, self.source_name)
+        except ComtradeResponseError as exc:
+            exc.body = resp.content.decode("utf-8", "replace")  # type: ignore[attr-defined]  # kept in quarantine
+            raise
         # The availability listing has no documented cap; the data endpoints do.
         cap = None if kind == "availability" else (KEYED_RECORD_CAP if keyed else PREVIEW_RECORD_CAP)
         return FetchResult(kind=kind, endpoint="keyed" if keyed else ("public" if kind == "availability" else "preview"),
@@ -342,7 +349,8 @@ class ComtradeClient(SourceClient):
             raise
         except SourceHttpError as exc:
             return FetchResult(kind=kind, endpoint="keyed" if keyed else "preview", request_key=exc.request,
-                               request_id="", fetched_at="", error=str(exc)[:500])
+                               request_id="", fetched_at="", error=str(exc)[:500],
+                               rejected_body=getattr(exc, "body", None))
 
     # -- public API ------------------------------------------------------------------------------------------------
     def partner_totals(self, reporter: int, flows: Sequence[str], years: Sequence[int]) -> list[FetchResult]:

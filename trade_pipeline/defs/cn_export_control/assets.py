@@ -22,7 +22,8 @@ from dagster import (
     MetadataValue, TableColumn, TableSchema, asset,
 )
 
-from trade_pipeline.core import contract
+from trade_pipeline.core import contract, quarantine
+from trade_pipeline.core.quarantine import REPAIRED, Quarantined
 from trade_pipeline.core.markdown import md_escape, md_list
 from trade_pipeline.core.partitions import iso_week_label, week_end, week_start, weekly_partitions
 from trade_pipeline.core.site import Site
@@ -33,7 +34,7 @@ from trade_pipeline.defs.cn_export_control.extract import (
     country_codes, extract, find_controlled_items, find_doc_numbers, importance, summary_zh_tw, to_zh_tw,
 )
 from trade_pipeline.defs.cn_export_control import controls as control_rules
-from trade_pipeline.defs.cn_export_control.parse import ListRow, parse_article_html
+from trade_pipeline.defs.cn_export_control.parse import ListRow, date_problem, parse_article_html, parse_publish_date
 from trade_pipeline.defs.cn_export_control.provisions import extract_provisions, provision_record
 from trade_pipeline.defs.cn_export_control.resources import (
     ArticleFetch, MofcomClient, article_number, canonical_url,
@@ -116,6 +117,54 @@ class Announcement:
     flags: list[str] = field(default_factory=list)
     request_id: str = ""
     fetched_at: str = ""
+    quarantined: list = field(default_factory=list)  # core.quarantine.Quarantined items (dates that could not be used)
+
+
+def _list_row_as_received(row: ListRow) -> dict:
+    return {"id": row.row_id, "url": row.url, "title": row.title, "publishTimeStr": row.publish_date_raw,
+            "columnID": row.column_id, "columnName": row.column_name, "source": row.source}
+
+
+def resolve_publish_date(ann_id: str, rows: list[ListRow], page_raw: str | None, page_request: str,
+                         page_request_id: str = "", page_fetched_at: str = "") -> tuple[date | None, list[str], list]:
+    """The announcement's publication date from the list rows and the article page, never dropping it:
+
+    - a stated date that is not a calendar date (2025-02-30) is not used: the other source's date is, else NULL;
+    - list and page disagreeing: the earlier date is used (the announcement existed by then);
+    either way the row is flagged (QUALITY) and a quarantine item ('repaired') records what was received."""
+    items, flags = [], []
+    group = {"announcement_id": ann_id}
+
+    def item(reason: str, words: str, request: str, row: object, rid: str = "", at: str = "") -> None:
+        items.append(Quarantined(source="mofcom", request=request, row=row, reason_code=reason, reason=words,
+                                 group_table=TABLE, group=group, action=REPAIRED, request_id=rid, fetched_at=at))
+
+    for r in rows:
+        problem = date_problem(r.publish_date_raw)
+        if problem:
+            item("date_invalid", f"list publishTimeStr {problem}; not used", r.request, _list_row_as_received(r))
+    page_problem = date_problem(page_raw)
+    if page_problem:
+        item("date_invalid", f"page publishTime {page_problem}; not used", page_request,
+             {"publishTime": page_raw}, page_request_id, page_fetched_at)
+    list_date = min((r.publish_date for r in rows if r.publish_date), default=None)
+    page_date = parse_publish_date(page_raw) if page_raw else None
+    if list_date and page_date and list_date != page_date:
+        publish = min(list_date, page_date)
+        flags.append("publish_date_conflict")
+        item("date_conflict", f"list says {list_date.isoformat()}, page says {page_date.isoformat()}; "
+             f"{publish.isoformat()} (the earlier) used", page_request,
+             {"list": [_list_row_as_received(r) for r in rows], "page": {"publishTime": page_raw}},
+             page_request_id, page_fetched_at)
+    else:
+        publish = page_date or list_date
+    if items and not flags:
+        flags.append("publish_date_invalid")
+    if publish is None and "publish_date_invalid" not in flags:
+        flags.append("publish_date_invalid")  # no source stated a usable date: kept, date unknown
+    if items:
+        flags.append("quarantined_rows")
+    return publish, flags, items
 
 
 def _slug_for(title: str, article_no: str, url: str) -> str:
@@ -157,7 +206,7 @@ def collect_announcements(client: MofcomClient, log=None) -> list[Announcement]:
         paragraphs: list[str] = []
         attachments: list[str] = []
         status, problem = "ok", ""
-        publish = min((r.publish_date for r in rows if r.publish_date), default=None)
+        page_raw: str | None = None
         source = first.source
         body_title = ""
         if fetch.status == "off_host":
@@ -180,11 +229,18 @@ def collect_announcements(client: MofcomClient, log=None) -> list[Announcement]:
             else:
                 paragraphs = page.paragraphs
                 attachments = [f"{text}|{href}" for text, href in page.attachments]
-                publish = page.publish_date or publish
+                page_raw = page.script_vars.get("publishTime")
                 source = page.source or source
                 body_title = page.title
         if problem and log is not None:
             log.warning(f"{ann_id}: {problem}")
+        target = client.article_fetch_url(first.url)
+        publish, date_flags, date_items = resolve_publish_date(
+            ann_id, rows, page_raw, f"GET {target}" if target else first.url, fetch.request_id, fetch.fetched_at)
+        flags += date_flags
+        if log is not None:
+            for q in date_items:
+                log.warning(f"{ann_id}: {q.reason_code}: {q.reason} — kept, flagged")
         facts = extract(first.title, paragraphs, publish, body_title=body_title, source=source)
         flags += [f for f in facts.flags if f not in flags]
         url = canonical_url(first.url) if client.article_fetch_url(first.url) else first.url
@@ -193,7 +249,7 @@ def collect_announcements(client: MofcomClient, log=None) -> list[Announcement]:
             column_ids=sorted({r.column_id for r in rows}), title=first.title, publish_date=publish,
             fetch_status=status, fetch_problem=problem, source=source, attachments=attachments,
             paragraphs=paragraphs, slug=_slug_for(first.title, no, first.url), facts=facts, flags=flags,
-            request_id=fetch.request_id, fetched_at=fetch.fetched_at,
+            request_id=fetch.request_id, fetched_at=fetch.fetched_at, quarantined=date_items,
         ))
     return out
 
@@ -203,7 +259,9 @@ def week_frame(announcements: list[Announcement], partition_key: str, lookback_s
     start, end = week_start(partition_key), week_end(partition_key)
     records: list[dict] = []
     for a in announcements:
-        if a.publish_date is None or a.publish_date > end or a.publish_date < lookback_start:
+        # an announcement whose date is unknown (no usable date on list or page) is kept in every week, flagged:
+        # never dropped for want of a date
+        if a.publish_date is not None and (a.publish_date > end or a.publish_date < lookback_start):
             continue
         f = a.facts
         list_change = bool(f.entities) or any(name in a.title for name in ENTITY_LISTS)
@@ -225,7 +283,8 @@ def week_frame(announcements: list[Announcement], partition_key: str, lookback_s
             "controlled_item_keys": ";".join(f.item_keys), "entities": ";".join(f.entities),
             "countries": ";".join(f.countries), "category": f.classification.category,
             "category_rule": f.classification.rule, "confidence": f.classification.confidence,
-            "importance": score, "importance_rank": 0, "is_new_this_week": start <= a.publish_date <= end,
+            "importance": score, "importance_rank": 0,
+            "is_new_this_week": a.publish_date is not None and start <= a.publish_date <= end,
             "fetch_status": a.fetch_status, "fetch_problem": a.fetch_problem, "source": a.source,
             "attachments": ";".join(a.attachments), "body_text": "\n".join(a.paragraphs), "slug": a.slug,
             "extractor_path": contract.mofcom_extractor_path(a.slug),
@@ -293,8 +352,12 @@ def mofcom_announcements(context: AssetExecutionContext, warehouse: Warehouse, m
         df = week_frame(announcements, key, lookback)
         frames[key] = df
         context.log.info(f"{TABLE} {iso_week_label(key)}: {df.height} announcements")
+    by_id = {a.announcement_id: a for a in announcements}
+    staging = {key: quarantine.frame([q for ann_id in df["announcement_id"].to_list()
+                                      for q in by_id[ann_id].quarantined], TABLE) for key, df in frames.items()}
     with warehouse.session():
         warehouse.replace_partitions(TABLE, frames)  # the weeks' delete + insert in one transaction
+        quarantine.write_staging(warehouse, TABLE, staging)
     last = frames[max(frames)]
     status_counts = {s: int(n) for s, n in last.group_by("fetch_status").len().iter_rows()} if last.height else {}
     add_week_metadata(context, week_rows(frames))

@@ -53,6 +53,20 @@ def garbled_reason(text: str) -> str:
     return ""
 
 
+def date_problem(value: str | None) -> str:
+    """Why a stated date cannot be used ('' when it is a calendar date, or when none was stated)."""
+    if not value or not str(value).strip():
+        return ""
+    m = _DATE_RE.search(str(value))
+    if not m:
+        return f"{str(value)[:40]!r} holds no YYYY-MM-DD date"
+    try:
+        date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return f"{m.group(0)!r} is not a calendar date"
+    return ""
+
+
 def parse_publish_date(value: str | None) -> date | None:
     """'2025-10-09 00:00:00' / '2025-10-09' / '2025-10-9' → date; anything else → None."""
     if not value:
@@ -75,6 +89,8 @@ class ListRow:
     column_id: int
     column_name: str = ""
     source: str = ""
+    publish_date_raw: str = ""  # publishTimeStr as received (kept for quarantine when it is not a date)
+    request: str = ""  # request key of the list page the row came from
 
 
 @dataclass(frozen=True)
@@ -114,9 +130,11 @@ def parse_list_reply(text: str, column_id: int, page: int) -> ListPage:
             raise MofcomParseError(f"list title is garbled ({reason}): {title[:60]!r}")
         if not url:
             raise MofcomParseError(f"list row without url: {title[:60]!r}")
-        rows.append(ListRow(url=url, title=title, publish_date=parse_publish_date(str(raw.get("publishTimeStr") or "")),
+        raw_date = str(raw.get("publishTimeStr") or "")
+        rows.append(ListRow(url=url, title=title, publish_date=parse_publish_date(raw_date),
                             row_id=str(raw.get("id") or ""), column_id=column_id,
-                            column_name=str(raw.get("columnName") or ""), source=str(raw.get("source") or "")))
+                            column_name=str(raw.get("columnName") or ""), source=str(raw.get("source") or ""),
+                            publish_date_raw=raw_date))
     return ListPage(column_id=column_id, page=page, rows=rows, max_page_num=max_page, total=total)
 
 

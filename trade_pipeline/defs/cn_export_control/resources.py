@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import ClassVar
 from urllib.parse import urljoin, urlsplit
@@ -121,9 +121,10 @@ class MofcomClient(SourceClient):
             raise MofcomListError(self.source_name, described,
                                   f"list reply is garbled ({reason}); check the §3.2 headers")
         try:
-            return parse_list_reply(text, column_id, page)
+            parsed = parse_list_reply(text, column_id, page)
         except MofcomParseError as exc:
             raise MofcomListError(self.source_name, described, str(exc)) from exc
+        return replace(parsed, rows=[replace(r, request=resp.request_key) for r in parsed.rows])
 
     def crawl_column(self, column_id: int, since: date) -> list[ListRow]:
         """Rows of one column published on/after ``since`` (walks pages until older rows or maxPageNum)."""

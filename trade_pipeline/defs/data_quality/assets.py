@@ -113,8 +113,9 @@ def unflagged_group_rows(warehouse: Warehouse, key: str, df: pl.DataFrame) -> li
             problems.append({**r, "week": key, "problem": f"group columns not in {table}"})
             continue
         hit = stored
-        for col, value in group.items():
-            hit = hit.filter(pl.col(col).cast(pl.Utf8) == str(value))
+        for col, value in group.items():  # a list stands for each of its values
+            values = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+            hit = hit.filter(pl.col(col).cast(pl.Utf8).is_in(values))
         if hit.is_empty():
             continue
         flags = hit["review_flags"].fill_null("").str.split(";")
