@@ -41,3 +41,26 @@ def test_embedded_reference_codes_equal_the_reference_files(realdata: Path) -> N
                  if not x["isGroup"]}
     assert REFERENCE_AREA_CODES == partners | reporters
     assert {97, 975} & known_area_codes() == set()
+
+
+def test_duplicates_exact_collapse_conflicting_refuse_never_by_row_order() -> None:
+    from trade_pipeline.defs.bilateral_trade_flows.parse import resolve_duplicates
+
+    def row(partner: int, value: float | None, **kw) -> dict:
+        return {"reporter_code": 842, "partner_code": partner, "flow": "X", "year": 2024, "primary_value_usd": value,
+                "cif_usd": None, "fob_usd": value, "review_flags": "", **kw}
+
+    rows = [row(156, 5.0), row(156, 5.0),  # the same row twice: kept once, a trace, no flag
+            row(124, 3.0), row(124, 4.0),  # two values for one key: neither used
+            row(392, 2.0), row(392, None, _placeholder=True),  # a refused copy: its twin cannot be trusted either
+            row(410, 1.0)]
+    kept, items = resolve_duplicates(rows, ["reporter_code", "partner_code", "flow", "year"], "partner row",
+                                     "comtrade_partner_flows")
+    by_partner = {r["partner_code"]: r for r in kept}
+    assert sorted(by_partner) == [124, 156, 392, 410] and len(kept) == 4
+    assert by_partner[156]["primary_value_usd"] == 5.0 and by_partner[156]["review_flags"] == ""
+    assert by_partner[410]["primary_value_usd"] == 1.0
+    for code in (124, 392):  # the key keeps its place, value unknown and flagged
+        assert by_partner[code]["primary_value_usd"] is None and "quarantined_rows" in by_partner[code]["review_flags"]
+    got = sorted((i.reason_code, i.action, dict(i.group)["reporter_code"]) for i in items)
+    assert got == [("conflicting_duplicate", "rejected", 842)] * 3 + [("exact_duplicate", "collapsed", 842)]

@@ -242,6 +242,7 @@ def resolve_duplicates(rows: list[dict], key_cols: Sequence[str], what: str,
         label = ", ".join(f"{c}={v!r}" for c, v in zip(key_cols, key) if not c.startswith("_"))
         if any(c.get("_placeholder") for c in copies):  # a refused copy: its twin's value cannot be trusted either
             values.add(("refused",))
+        if len(values) == 1:
             kept.append(copies[0])
             items += [_dup_item(c, "exact_duplicate", f"{what} {label} arrived {len(copies)} times with the same "
                                 f"values; kept once", COLLAPSED, table) for c in copies[1:]]
