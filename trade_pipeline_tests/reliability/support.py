@@ -26,6 +26,7 @@ from dagster import DagsterInstance, materialize
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from trade_pipeline.core import contract
 from trade_pipeline.core.http import CaptureStore, SourceHttp, request_key
 from trade_pipeline.core.paths import data_dir, sample_captures_dir  # noqa: F401
 from trade_pipeline.core.site import Site
@@ -102,6 +103,9 @@ LAYER_TABLES = {
                "census_revisions", "census_series_coverage", "quarantine_staging_census_monthly_flows"},
     "mofcom": {"mofcom_announcements", "mofcom_provisions", "mofcom_controls", "mofcom_control_timeline"},
 }
+# a fetching asset's quarantine staging table (core/quarantine.py) is part of its layer's output
+for _asset, _source in contract.QUARANTINE_CONTRIBUTORS.items():
+    LAYER_TABLES[_source].add(contract.quarantine_staging_table(_asset))
 CLIENT_KEY = {"comtrade": "comtrade", "census": "census", "mofcom": "mofcom"}
 
 
