@@ -81,7 +81,7 @@ QUARANTINE_REASONS: dict[str, str] = {
     "unknown_partner_code": "the partner code is in neither the Comtrade partner reference nor ISO 3166",
     # MOFCOM
     "date_invalid": "a date on the list or the page is not a calendar date (e.g. 2025-02-30)",
-    "date_conflict": "the list and the page state different publication dates",
+    "date_conflict": "the page states a later publication date than the list (the list cannot show it earlier)",
 }
 
 #: The columns that identify one row of a table within its week (a figure's source row is week_start + these).
@@ -229,8 +229,10 @@ FLAGS: dict[str, Flag] = {f.code: f for f in (
     # MOFCOM dates
     Flag("publish_date_invalid", QUALITY, "公告日期無效，日期不明或取自另一來源",
          "the publication date is not a valid date; unknown or taken from the other source"),
-    Flag("publish_date_conflict", QUALITY, "列表與內文的公告日期不一致，採較早者",
-         "list and page disagree on the publication date; the earlier one is used"),
+    Flag("publish_date_conflict", QUALITY, "內文的公告日期晚於列表日期，採較早者",
+         "the page states a later publication date than the list; the earlier one is used"),
+    Flag("list_date_later", NOTICE, "列表日期晚於內文的公告日期，採內文日期",
+         "the list shows a later date than the article page; the page's date is used"),
     # policy_exposure (controlled HS codes × trade)
     Flag("code_not_in_reply", QUALITY, "回覆中沒有此 HS 碼的資料列，數字從缺", "the reply has no row for this HS code; figure missing"),
     Flag("year_not_released", QUALITY, "截至本週尚無已發布的年度資料", "no year released by the week's end"),

@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance, materialize
 
+from trade_pipeline.core import contract
 from trade_pipeline.core.paths import sample_captures_dir
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
@@ -353,7 +354,11 @@ def _mofcom_damage(root: Path, list_date: str | None, page_date: str | None) -> 
 @pytest.mark.parametrize("list_date,page_date,flag,reason", [
     ("2025-02-30 00:00:00", "2025-02-30", "publish_date_invalid", "date_invalid"),
     ("2025-02-30 00:00:00", None, "publish_date_invalid", "date_invalid"),
-    (None, "2024-01-01", "publish_date_conflict", "date_conflict"),
+    # the page says it was published after the list showed it (and after the week's end): the earlier date is used,
+    # so the announcement stays in the week
+    (None, "2026-03-01", "publish_date_conflict", "date_conflict"),
+    # the list lagging the page (as 1072 in the sample): the page's date is right, a NOTICE, nothing quarantined
+    (None, "2024-01-01", "list_date_later", None),
 ])
 def test_mofcom_bad_date_keeps_the_announcement(list_date, page_date, flag, reason, tmp_path: Path) -> None:
     captures = tmp_path / "captures"
@@ -370,11 +375,18 @@ def test_mofcom_bad_date_keeps_the_announcement(list_date, page_date, flag, reas
     assert ann.height == n_clean  # 31 stays 31
     number = url.rsplit("/", 1)[-1].split(".")[0]
     row = ann.filter(pl.col("announcement_id") == f"mofcom-{number}").row(0, named=True)
+    mine = Warehouse().read_partition("quarantined_rows", WEEK).filter(
+        pl.col("group_key") == json.dumps({"announcement_id": f"mofcom-{number}"}))
+    if reason is None:  # a NOTICE on this row only: the date is right, nothing was refused
+        assert flag in flags(row["review_flags"]) and contract.quality_flags(flags(row["review_flags"])) == []
+        assert mine.is_empty()
+        assert str(row["publish_date"]) == page_date  # the page's date
+        return
     assert {flag, "quarantined_rows"} <= flags(row["review_flags"])
-    q = Warehouse().read_partition("quarantined_rows", WEEK).filter(
-        (pl.col("reason_code") == reason) & (pl.col("group_key") == json.dumps({"announcement_id": f"mofcom-{number}"})))
+    q = mine.filter(pl.col("reason_code") == reason)
     assert q.height >= 1 and q["source"][0] == "mofcom" and q["action"][0] == "repaired"
     if list_date:
         assert "2025-02-30" in q["row_json"][0]  # what was received
     if flag == "publish_date_conflict":
-        assert str(row["publish_date"]) == "2024-01-01"  # the earlier of the two
+        assert str(row["publish_date"]) == "2026-01-06"  # the earlier of the two (the list's)
+        assert "2026-03-01" in q["row_json"][0] and "2026-01-06" in q["row_json"][0]  # both, as received

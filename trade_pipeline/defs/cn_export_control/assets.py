@@ -127,11 +127,19 @@ def _list_row_as_received(row: ListRow) -> dict:
 
 def resolve_publish_date(ann_id: str, rows: list[ListRow], page_raw: str | None, page_request: str,
                          page_request_id: str = "", page_fetched_at: str = "") -> tuple[date | None, list[str], list]:
-    """The announcement's publication date from the list rows and the article page, never dropping it:
+    """The announcement's publication date from the list rows and the article page, never dropping it.
 
-    - a stated date that is not a calendar date (2025-02-30) is not used: the other source's date is, else NULL;
-    - list and page disagreeing: the earlier date is used (the announcement existed by then);
-    either way the row is flagged (QUALITY) and a quarantine item ('repaired') records what was received."""
+    The page's ``publishTime`` is the publication date (sources.md §3.5: more reliable than the list); the list's
+    ``publishTimeStr`` is the date the index shows, which can lag publication (1072: list 2024-12-17, published
+    2024-12-03 as its page says).
+
+    - a stated date that is not a calendar date (2025-02-30) is not used: the other source's date is, else NULL —
+      flagged ``publish_date_invalid`` (QUALITY) with a quarantine item ('repaired') keeping what was received;
+    - the list later than the page: the index lagging, the page's date is used and is right — flagged
+      ``list_date_later`` (NOTICE, this row only), nothing quarantined;
+    - the page later than the list: the announcement was listed before the page says it was published, which the
+      index cannot do; the earlier (list) date is used (it existed by then) — flagged ``publish_date_conflict``
+      (QUALITY) with a quarantine item ('repaired') holding both dates as received."""
     items, flags = [], []
     group = {"announcement_id": ann_id}
 
@@ -149,22 +157,25 @@ def resolve_publish_date(ann_id: str, rows: list[ListRow], page_raw: str | None,
              {"publishTime": page_raw}, page_request_id, page_fetched_at)
     list_date = min((r.publish_date for r in rows if r.publish_date), default=None)
     page_date = parse_publish_date(page_raw) if page_raw else None
-    if list_date and page_date and list_date != page_date:
-        publish = min(list_date, page_date)
+    notices: list[str] = []
+    if list_date and page_date and page_date > list_date:
+        publish = list_date
         flags.append("publish_date_conflict")
-        item("date_conflict", f"list says {list_date.isoformat()}, page says {page_date.isoformat()}; "
-             f"{publish.isoformat()} (the earlier) used", page_request,
+        item("date_conflict", f"list says {list_date.isoformat()}, page says {page_date.isoformat()} (later than "
+             f"listed); {publish.isoformat()} (the earlier) used", page_request,
              {"list": [_list_row_as_received(r) for r in rows], "page": {"publishTime": page_raw}},
              page_request_id, page_fetched_at)
     else:
         publish = page_date or list_date
+        if list_date and page_date and list_date > page_date:
+            notices.append("list_date_later")
     if items and not flags:
         flags.append("publish_date_invalid")
     if publish is None and "publish_date_invalid" not in flags:
         flags.append("publish_date_invalid")  # no source stated a usable date: kept, date unknown
     if items:
         flags.append("quarantined_rows")
-    return publish, flags, items
+    return publish, flags + notices, items
 
 
 def _slug_for(title: str, article_no: str, url: str) -> str:
