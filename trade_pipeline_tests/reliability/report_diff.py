@@ -1,10 +1,14 @@
 """Generic report diff: render one week from undamaged and from damaged captures, return every report line or table
 row whose figures changed, and say which of them carry neither ``[REVIEW_NEEDED]`` nor a withheld note.
 
-A line "changed" when the damaged report has it and the undamaged one does not (difflib over the lines, order kept)
-and it holds a figure (a digit); a line the damaged report lost is a change too (its figure vanished). The promise
-checked: every changed line that is printed carries ``[REVIEW_NEEDED]`` or a withheld note, and a figure that
-vanished is explained by a withheld note somewhere in the damaged report.
+Lines are aligned with difflib (order kept); inside a block that differs, lines are paired again by their text with
+the numbers masked, so an inserted list item does not shift every later line onto the wrong partner, and a table row
+the damaged report lists elsewhere (its table is sorted by a figure that changed) is paired with itself by its first
+cell. A pair "changed" when the figures it prints differ: the numbers of the line, leaving out what is not a figure —
+the ordinal of a numbered list item (``8.`` → ``9.`` when an item is inserted above) and the digits inside a cited
+file name (``Extractor/…/842-export-2024.md``). A line the damaged report gained or lost is a change when it holds a
+figure (a lost figure vanished). The promise checked: every changed line that is printed carries ``[REVIEW_NEEDED]``
+or a withheld note, and a figure that vanished is explained by a withheld note somewhere in the damaged report.
 """
 
 from __future__ import annotations
@@ -12,11 +16,27 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from itertools import zip_longest
 
 REVIEW = "[REVIEW_NEEDED]"
 #: words the report uses when it withholds a figure instead of printing it (any of them counts as the note)
 WITHHELD_MARKERS = ("[WITHHELD]", "暫不提供", "暫不列出", "不予列出", "資料不完整，未列出", "未列出")
-_FIGURE = re.compile(r"\d")
+_LIST_ORDINAL = re.compile(r"^(\s*(?:>\s*)*)\d+\.(?=\s)")  # '8. **…**' (a numbered item), also quoted
+_CITED_FILE = re.compile(r"[\w./-]+\.md\b")  # a file the report cites: a name, not a figure
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def _strip(line: str) -> str:
+    return _CITED_FILE.sub("", _LIST_ORDINAL.sub(r"\1", line, count=1))
+
+
+def figures(line: str | None) -> tuple[str, ...]:
+    """The numbers a line prints, in order (no list ordinal, no digits of a cited file name)."""
+    return () if line is None else tuple(_NUMBER.findall(_strip(line)))
+
+
+def _shape(line: str) -> str:
+    return _NUMBER.sub("#", _strip(line)).replace(f" {REVIEW}", "")
 
 
 @dataclass(frozen=True)
@@ -30,20 +50,49 @@ class Change:
         return REVIEW in text or any(m in text for m in WITHHELD_MARKERS)
 
 
-def changed_lines(undamaged: str, damaged: str) -> list[Change]:
-    """Every line with a figure that differs between the two reports (replaced, added or removed)."""
-    a, b = undamaged.splitlines(), damaged.splitlines()
-    out: list[Change] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if tag == "equal":
+def _pairs(olds: list[str], news: list[str]):
+    """Lines of two differing blocks, paired by their text with numbers masked, then by position."""
+    inner = difflib.SequenceMatcher(a=[_shape(x) for x in olds], b=[_shape(x) for x in news], autojunk=False)
+    for _tag, i1, i2, j1, j2 in inner.get_opcodes():
+        yield from zip_longest(olds[i1:i2], news[j1:j2])
+
+
+def _row_key(line: str | None) -> tuple[str, int] | None:
+    """A markdown table row's identity: its first cell and its number of cells (None for any other line)."""
+    if line is None or not line.lstrip().startswith("|"):
+        return None
+    cells = line.strip().strip("|").split("|")
+    return cells[0].strip(), len(cells)
+
+
+def _moved_rows(pairs: list[tuple[str | None, str | None]]) -> list[tuple[str | None, str | None]]:
+    """A table row the damaged report lost and one it gained with the same first cell (in a table of as many
+    columns) is the same row moved (the table is sorted by a figure that changed): pair them."""
+    gained: dict[tuple[str, int], list[int]] = {}
+    for i, (old, new) in enumerate(pairs):
+        if old is None and _row_key(new) is not None:
+            gained.setdefault(_row_key(new), []).append(i)
+    out, used = [], set()
+    for i, (old, new) in enumerate(pairs):
+        if i in used:
             continue
-        olds, news = a[i1:i2], b[j1:j2]
-        for k in range(max(len(olds), len(news))):
-            old = olds[k] if k < len(olds) else None
-            new = news[k] if k < len(news) else None
-            if any(x is not None and _FIGURE.search(x) for x in (old, new)):
-                out.append(Change(old, new))
+        if new is None and gained.get(_row_key(old)):
+            j = gained[_row_key(old)].pop(0)
+            used.add(j)
+            out.append((old, pairs[j][1]))
+        else:
+            out.append((old, new))
     return out
+
+
+def changed_lines(undamaged: str, damaged: str) -> list[Change]:
+    """Every line whose figures differ between the two reports (replaced, added, removed or moved)."""
+    a, b = undamaged.splitlines(), damaged.splitlines()
+    pairs: list[tuple[str | None, str | None]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag != "equal":
+            pairs.extend(_pairs(a[i1:i2], b[j1:j2]))
+    return [Change(old, new) for old, new in _moved_rows(pairs) if figures(old) != figures(new)]
 
 
 def unmarked_changes(undamaged: str, damaged: str) -> list[Change]:

@@ -3,9 +3,10 @@
 Each class damages ONE reply of week 2026-W05 (US 842 exports 2024, unless stated) and asserts, at the layer:
 the run succeeds, the quarantine row (source, request, row as received, reason), and the flags on the stored rows of
 comtrade_partner_flows → partner_rankings / trade_balances / market_concentration. Then the generic report diff
-(report_diff.py) renders W05 from the undamaged and the damaged captures and asserts that every changed report
-line carries [REVIEW_NEEDED] or a withheld note. The report side is being rebuilt by the lead: where that
-assertion fails for reasons in defs/trade_briefing/, it is marked xfail(strict) ("report lineage: lead").
+(report_diff.py) renders W05 (briefing_facts → trade_briefing: render, verify, publish) from the undamaged and the
+damaged captures and asserts that the damage reached the report, that every line whose figures changed carries
+[REVIEW_NEEDED] or a withheld note, and that the flag's reason is printed in words. A genuine swing (a partner ×2,
+World moving with it) is data: flagged by the YoY rule (NOTICE), the week publishes and says so in words.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from trade_pipeline.core import contract
+from trade_pipeline.core.formatting import format_as
 from trade_pipeline.core.paths import sample_captures_dir
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
@@ -30,15 +32,16 @@ from trade_pipeline.defs.cn_export_control.assets import ASSETS as MOFCOM_ASSETS
 from trade_pipeline.defs.cn_export_control.resources import MofcomClient
 from trade_pipeline.defs.data_quality.assets import quarantined_rows
 from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
-from trade_pipeline_tests.reliability.report_diff import changed_lines, unmarked_changes
+from trade_pipeline_tests.reliability.report_diff import REVIEW, changed_lines, figures, unmarked_changes
 
 WEEK = "2026-01-26"  # 2026-W05
 REPORT = "site/Narrator/trade_briefing/2026-W05-trade-briefing.md"
 RUN_CONFIG = {"ops": {"trade_briefing": {"config": {"generated_at": "2026-01-28T12:00:00Z"}}},
               "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-BRIEFING = [a for a in defs.assets if any(k.to_user_string() == "trade_briefing" for k in a.keys)]
-LEAD = pytest.mark.xfail(strict=True, reason="report lineage: lead")
+#: the report: its facts (recomputed from the layer tables) and the render → verify → publish step
+BRIEFING = [a for a in defs.assets
+            if any(k.to_user_string() in (contract.BRIEFING_FACTS, "trade_briefing") for k in a.keys)]
 
 
 def flags(value: str | None) -> set[str]:
@@ -290,14 +293,24 @@ def test_genuine_swing_is_data_flagged_notice_and_publishes(undamaged: Path, iso
     assert china["yoy_pct"] > 50 and flags(china["review_flags"]) == {"yoy_gt_50pct"}  # NOTICE, this row only
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     assert all(c.passed for c in checks.values() if c.blocking)  # no invariant blocks the week
-    render(tmp_path / "captures")  # and it publishes
-    assert (isolated_data_dir / REPORT).is_file()
+    render(tmp_path / "captures")  # and it publishes (verified figure by figure)
+    report = (isolated_data_dir / REPORT).read_text(encoding="utf-8")
+    before = (undamaged / REPORT).read_text(encoding="utf-8")
+    # the swung figure is marked where it is printed, and the reason is said in words, beside the statement and
+    # under 數據期間與限制
+    assert f"{format_as('usd', china['value_usd'])} {REVIEW}" in report
+    words = contract.flag_info("yoy_gt_50pct").zh
+    assert report.count(words) >= 2 and report.count(words) > before.count(words)
+    # it is data, not a fault: no quality finding appears that the undamaged week did not have
+    for code, info in contract.FLAGS.items():
+        if info.kind == contract.QUALITY:
+            assert report.count(info.zh) == before.count(info.zh), code
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # report: every changed line marked (generic diff against the undamaged render)
 
-REPORT_CASES = [pytest.param(c, marks=LEAD) for c in CASES]  # the report does not yet carry the layer flags
+REPORT_CASES = list(CASES)
 
 
 @pytest.mark.parametrize("case", REPORT_CASES)
@@ -308,9 +321,22 @@ def test_every_changed_report_line_is_marked(case: str, undamaged: Path, isolate
     render(tmp_path / "captures")
     before = (undamaged / REPORT).read_text(encoding="utf-8")
     after = (isolated_data_dir / REPORT).read_text(encoding="utf-8")
-    assert changed_lines(before, after), "the damage changed no figure: the case tests nothing"
+    # the damage reached the report: a figure changed, or (rows refused before they were counted) the same figures
+    # now carry the group's flag
+    assert changed_lines(before, after) or after.count(REVIEW) > before.count(REVIEW), \
+        "the damage changed nothing in the report: the case tests nothing"
     bad = unmarked_changes(before, after)
     assert not bad, "\n".join(f"- {c.old!r}\n+ {c.new!r}" for c in bad[:10])
+    words = contract.flag_info(CASES[case][2]).zh  # and the reason is said in words (數據期間與限制)
+    assert after.count(words) > before.count(words), words
+    if case in ("reply_for_another_year", "corrupt_capture"):
+        # US 2024 exports could not compete in the choices made among reporters (lowest/highest HHI, the largest
+        # surplus): whoever was chosen, the answer may be wrong, so the chosen figures carry the flag
+        facts = Warehouse().read_partition(contract.BRIEFING_FACTS, WEEK)
+        chosen = facts.filter(pl.col("slot").is_in(
+            ["concentration.low.hhi", "concentration.high.hhi", "summary.surplus.balance"]))
+        assert chosen.height == 3, chosen["slot"].to_list()
+        assert all(contract.quality_flags(flags(f)) for f in chosen["review_flags"].to_list()), chosen.rows()
 
 
 def test_report_diff_helper_finds_unmarked_figures() -> None:
@@ -319,6 +345,23 @@ def test_report_diff_helper_finds_unmarked_figures() -> None:
     assert [c.new for c in changed_lines(before, after)] == ["出口 1,500 億 [REVIEW_NEEDED]", "進口 950 億"]
     assert [c.new for c in unmarked_changes(before, after)] == ["進口 950 億"]
     assert [c.old for c in unmarked_changes(before, "# t\n說明\n")] == ["出口 1,000 億", "進口 900 億"]
+
+
+def test_report_diff_helper_counts_figures_not_layout() -> None:
+    """An item inserted above renumbers the list and a cited file name changes its year: no figure changed there.
+    A wording change around the same figures is not a figure change; a renumbered item whose figure moved is."""
+    before = ("1. **甲** — 占比 20.06%。\n   *依據：Extractor/x/842-export-2024.md*\n\n"
+              "2. **乙** — 2 筆公告。\n台灣 HHI 為 1264.16，為各報告國中最高。\n")
+    after = ("1. **新** — 說明。\n   *依據：Extractor/x/842-export-2023.md*\n\n"
+             "2. **甲** — 占比 20.06%。\n   *依據：Extractor/x/842-export-2024.md*\n\n"
+             "3. **乙** — 3 筆公告。\n台灣 HHI 為 1264.16。\n")
+    assert [(c.old, c.new) for c in changed_lines(before, after)] == [("2. **乙** — 2 筆公告。", "3. **乙** — 3 筆公告。")]
+    assert figures("10. **乙** — 2 筆（Extractor/a/156-balance-2024.md）") == ("2",)
+    # a table sorted by a figure: the row that moved is paired with itself, and its changed figures must be marked
+    table = "| 國家 | HHI |\n|---|---:|\n| 中國 | 436.43 |\n| 美國 | 713.24 |\n| 台灣 | 1264.16 |\n"
+    moved = "| 國家 | HHI |\n|---|---:|\n| 中國 | 436.43 |\n| 台灣 | 1264.16 |\n| 美國 | 6487.70 |\n"
+    assert [(c.old, c.new) for c in unmarked_changes(table, moved)] == [("| 美國 | 713.24 |", "| 美國 | 6487.70 |")]
+    assert unmarked_changes(table, moved.replace("6487.70", "6487.70 [REVIEW_NEEDED]")) == []
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -54,23 +54,26 @@ def _latest_concentration(inp: WeekInputs, flow: str) -> list[dict[str, Any]]:
 
 
 def hhi_extremes(inp: WeekInputs, flow: str) -> tuple[dict | None, dict | None, list[dict]]:
-    """(lowest, highest, candidates) among the reported (non-mirror) series with an HHI."""
-    cands = [r for r in _latest_concentration(inp, flow) if r.get("hhi") is not None and not r.get("is_mirror")]
+    """(lowest, highest, considered) among the reported (non-mirror) series with an HHI. ``considered`` also holds
+    the series whose HHI is missing: they could not compete, so a problem there may change the answer."""
+    considered = [r for r in _latest_concentration(inp, flow) if not r.get("is_mirror")]
+    cands = [r for r in considered if r.get("hhi") is not None]
     if len(cands) < 2:
-        return None, None, cands
-    return min(cands, key=lambda r: r["hhi"]), max(cands, key=lambda r: r["hhi"]), cands
+        return None, None, considered
+    return min(cands, key=lambda r: r["hhi"]), max(cands, key=lambda r: r["hhi"]), considered
 
 
 def narrow_coverage(inp: WeekInputs, flow: str) -> tuple[set[int], list[dict]]:
-    """Reporters whose partner count is under half the median of the others (likely truncated coverage)."""
-    cands = [r for r in _latest_concentration(inp, flow) if r.get("partner_count") and not r.get("is_mirror")]
-    counts = {r["reporter_code"]: r["partner_count"] for r in cands}
+    """Reporters whose partner count is under half the median of the others (likely truncated coverage); the rows
+    considered include those without a count (a missing count takes part in the median it is absent from)."""
+    considered = [r for r in _latest_concentration(inp, flow) if not r.get("is_mirror")]
+    counts = {r["reporter_code"]: r["partner_count"] for r in considered if r.get("partner_count")}
     out = set()
     for rc, n in counts.items():
         others = [v for k, v in counts.items() if k != rc]
         if len(others) >= 2 and n < 0.5 * median(others):
             out.add(rc)
-    return out, cands
+    return out, considered
 
 
 def reporter_name(book: FactBook, inp: WeekInputs, slot: str, reporter: int) -> None:
@@ -101,27 +104,30 @@ def country_flow(book: FactBook, inp: WeekInputs, files: ExtractorFiles, reporte
     ranked = sorted((r for r in rankings if r["reporter_code"] == reporter and r["flow"] == flow and r["year"] == year),
                     key=lambda r: r["rank"])
     first = ranked[0] if ranked else {}
-    book.cell(f"{base}.year", "year", PR, first, "year")
+    # a later year the layer holds but could not rank (its reply refused or failed): this year is printed in its
+    # place, so every figure of the statement depends on that year's rows
+    later = [(MC, r) for r in inp.rows(MC) if r["reporter_code"] == reporter and r["flow"] == flow and r["year"] > year]
+    book.cell(f"{base}.year", "year", PR, first, "year", depends=later)
     for i, r in enumerate(ranked[:TOP_N], start=1):
         s = f"{base}.top.{i}"
-        book.cell(f"{s}.name", "md_text", PR, r, "partner_name_zh")
-        book.cell(f"{s}.code", "code", PR, r, "partner_code")
-        book.cell(f"{s}.value", "usd", PR, r, "value_usd")
-        book.cell(f"{s}.value_amount", "usd_amount", PR, r, "value_usd")
-        book.cell(f"{s}.share", "pct", PR, r, "share_pct")
-        book.cell(f"{s}.yoy", "signed_pct", PR, r, "yoy_pct")
+        book.cell(f"{s}.name", "md_text", PR, r, "partner_name_zh", depends=later)
+        book.cell(f"{s}.code", "code", PR, r, "partner_code", depends=later)
+        book.cell(f"{s}.value", "usd", PR, r, "value_usd", depends=later)
+        book.cell(f"{s}.value_amount", "usd_amount", PR, r, "value_usd", depends=later)
+        book.cell(f"{s}.share", "pct", PR, r, "share_pct", depends=later)
+        book.cell(f"{s}.yoy", "signed_pct", PR, r, "yoy_pct", depends=later)
     mc = concentration_row(inp.rows(MC), reporter, flow, year)
     is_mirror = bool(first.get("is_mirror")) or bool(mc and mc.get("is_mirror"))
     book.flag(f"{base}.is_mirror", is_mirror)
     book.enum(f"{base}.confidence", (mc or {}).get("confidence") or first.get("confidence") or "")
-    flagged = [(PR, r) for r in ranked] + ([(MC, mc)] if mc else [])
+    flagged = [(PR, r) for r in ranked] + ([(MC, mc)] if mc else []) + later
     book.flag(f"{base}.review", any(book.flags_of(t, r) for t, r in flagged), depends=flagged)
     book.enum(f"{base}.flags", contract.join_flags(c for t, r in flagged for c in book.flags_of(t, r)))
     if mc:
-        book.cell(f"{base}.hhi", "hhi", MC, mc, "hhi")
+        book.cell(f"{base}.hhi", "hhi", MC, mc, "hhi", depends=later)
         book.enum(f"{base}.level", mc.get("concentration_level"))
-        book.cell(f"{base}.top3_share", "pct", MC, mc, "top3_share_pct")
-        book.cell(f"{base}.partner_count", "count", MC, mc, "partner_count")
+        book.cell(f"{base}.top3_share", "pct", MC, mc, "top3_share_pct", depends=later)
+        book.cell(f"{base}.partner_count", "count", MC, mc, "partner_count", depends=later)
         low, high, cands = hhi_extremes(inp, flow)
         narrow, ncands = narrow_coverage(inp, flow)
         deps = [(MC, c) for c in cands]
@@ -132,10 +138,10 @@ def country_flow(book: FactBook, inp: WeekInputs, files: ExtractorFiles, reporte
                         and r["year"] == year), key=lambda r: r["rank"])
     if structure:
         top = structure[0]
-        book.cell(f"{base}.top_chapter.hs2", "code", CS, top, "hs2")
-        book.cell(f"{base}.top_chapter.desc", "md_text", CS, top, "hs2", transform=hs2_short_zh)
-        book.cell(f"{base}.top_chapter.value", "usd", CS, top, "value_usd")
-        book.cell(f"{base}.top_chapter.share", "pct", CS, top, "share_pct")
+        book.cell(f"{base}.top_chapter.hs2", "code", CS, top, "hs2", depends=later)
+        book.cell(f"{base}.top_chapter.desc", "md_text", CS, top, "hs2", transform=hs2_short_zh, depends=later)
+        book.cell(f"{base}.top_chapter.value", "usd", CS, top, "value_usd", depends=later)
+        book.cell(f"{base}.top_chapter.share", "pct", CS, top, "share_pct", depends=later)
     n = 0
     for cat in (category, "commodity_structure") if structure else (category,):
         src = files.comtrade(cat, reporter, year)
@@ -147,11 +153,11 @@ def country_flow(book: FactBook, inp: WeekInputs, files: ExtractorFiles, reporte
                     and r["year"] == year), None)
         if row is not None:
             s = f"{base}.china_balance"
-            book.cell(f"{s}.balance", "signed_usd", TB, row, "balance_usd")
-            book.cell(f"{s}.balance_text", "usd_signed", TB, row, "balance_usd")
-            book.cell(f"{s}.export", "usd_amount", TB, row, "export_usd")
-            book.cell(f"{s}.import", "usd_amount", TB, row, "import_usd")
-            book.cell(f"{s}.label", "md_text", TB, row, "balance_label")
+            book.cell(f"{s}.balance", "signed_usd", TB, row, "balance_usd", depends=later)
+            book.cell(f"{s}.balance_text", "usd_signed", TB, row, "balance_usd", depends=later)
+            book.cell(f"{s}.export", "usd_amount", TB, row, "export_usd", depends=later)
+            book.cell(f"{s}.import", "usd_amount", TB, row, "import_usd", depends=later)
+            book.cell(f"{s}.label", "md_text", TB, row, "balance_label", depends=later)
 
 
 def largest_surplus(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> None:
@@ -161,11 +167,15 @@ def largest_surplus(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> N
         year = latest_year(inp.rows(PR), rc, "X")
         for r in inp.rows(TB):
             # bilateral only: World (0) and the nes/special areas are not a partner country
-            if r["reporter_code"] != rc or r["year"] != year or is_excluded_partner(r["partner_code"]):
+            if r["reporter_code"] != rc or is_excluded_partner(r["partner_code"]) or r.get("is_mirror"):
                 continue
-            if r.get("is_mirror") or r.get("balance_usd") is None:
+            if year is not None and r["year"] < year:
                 continue
+            # considered: the year's balances, those whose balance is missing (they could not compete) and a later
+            # year's the layer could not complete (printed in its place)
             cands.append(r)
+            if r["year"] != year or r.get("balance_usd") is None:
+                continue
             if best is None or r["balance_usd"] > best["balance_usd"]:
                 best = r
     s = "summary.surplus"
