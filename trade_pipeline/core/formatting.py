@@ -10,6 +10,14 @@ Rules (one rounding rule everywhere: decimal ROUND_HALF_UP on the value as print
 - Percentages (shares, YoY) print with two decimals: "14.76%", signed ones "+3.20%" / "-4.05%".
 - HHI prints with two decimals and no grouping (the seed's "1188.50"), counts as grouped integers.
 
+English forms (``lang="en"``, the English edition of the report): the same rounding, USD in billions/trillions:
+
+    |v| rounds to >= 1,000 bn   -> tn with two decimals          1.0304e12 -> "1.03 tn"
+    |v| rounds to >= 1 bn       -> bn with one decimal, grouped  3.601e11  -> "360.1 bn"
+    smaller                     -> mn with one decimal           3.5e7     -> "35.0 mn"
+  (one decimal of bn is 1 億: both editions print a figure to the same precision); signs, percentages, HHI and
+  counts print as in zh-TW. :func:`format_as` takes the language.
+
 Because a figure is always formatted from the stored value by the same function, the same figure prints
 identically everywhere (report and Extractor files alike), and the report's claim check can re-format a stored
 value and compare strings. A NULL prints ``--`` (:func:`optional`, :func:`cell`); a value that is not a finite
@@ -151,6 +159,49 @@ def number(value: float | int, places: int = 2) -> str:
     return _grouped(round_half_up(value, places), places)
 
 
+# --- English forms (the English edition) ----------------------------------------------------------------------
+
+BN = Decimal(1_000_000_000)
+TN = Decimal(1_000_000_000_000)
+MN = Decimal(1_000_000)
+
+
+def usd_amount_en(value: float | int) -> str:
+    """USD amount in mn/bn/tn without the currency prefix: '360.1 bn', '1.03 tn', '-318.1 bn', '35.0 mn'."""
+    d = _dec(value)
+    sign = "-" if d < 0 else ""
+    mag = abs(d)
+    bn = round_half_up(mag / BN, 1)
+    if bn >= 1_000:
+        text = f"{_grouped(round_half_up(mag / TN, 2), 2)} tn"
+    elif bn >= 1:
+        text = f"{_grouped(bn, 1)} bn"
+    else:
+        mn = round_half_up(mag / MN, 1)
+        text = f"{_grouped(mn, 1)} mn"
+    if text.startswith(("0.0 ", "0.00 ")):  # a rounded zero prints unsigned
+        sign = ""
+    return sign + text
+
+
+def usd_en(value: float | int) -> str:
+    """'USD 360.1 bn' (running text)."""
+    return f"USD {usd_amount_en(value)}"
+
+
+def signed_usd_en(value: float | int) -> str:
+    """Balance with an explicit sign: '+24.2 bn' (surplus), '-318.1 bn' (deficit), '0.0 mn'."""
+    text = usd_amount_en(value)
+    if text.startswith("-") or text.startswith(("0.0 ", "0.00 ")):
+        return text
+    return "+" + text
+
+
+def usd_signed_en(value: float | int) -> str:
+    """A balance in running text, currency and sign shown: 'USD +24.2 bn', 'USD -318.1 bn'."""
+    return f"USD {signed_usd_en(value)}"
+
+
 #: Format kinds by name, so a recorded claim can say how its value was printed and be re-checked later.
 FORMATTERS = {
     "usd": usd,
@@ -167,6 +218,24 @@ FORMATTERS = {
 }
 
 
+#: The English edition's forms of the kinds that differ by language (the others print the same in every language).
+FORMATTERS_EN = {
+    **FORMATTERS,
+    "usd": usd_en,
+    "usd_amount": usd_amount_en,
+    "signed_usd": signed_usd_en,
+    "usd_signed": usd_signed_en,
+}
+#: Languages with their own forms; any other language tag (zh-TW, zh) prints the zh-TW forms.
+FORMATTERS_BY_LANG = {"en": FORMATTERS_EN}
+DEFAULT_LANG = "zh-TW"
+
+
+def formatters(lang: str | None = None) -> dict[str, Callable[[float | int], str]]:
+    """The format kinds of a language ('en' → English forms; None / 'zh-TW' → the report's zh-TW forms)."""
+    return FORMATTERS_BY_LANG.get((lang or DEFAULT_LANG).split("-")[0].lower(), FORMATTERS)
+
+
 def optional(fn: Callable[[float | int], str], value: float | int | None) -> str:
     """``fn(value)``, or ``--`` when the value is NULL (a NaN still raises :class:`NonFiniteValueError`)."""
     return MISSING if value is None else fn(value)
@@ -181,8 +250,11 @@ def cell(fn: Callable[[float | int], str], row: Mapping[str, object], column: st
         return fn(value)  # type: ignore[arg-type]
 
 
-def format_as(kind: str, value: float | int) -> str:
+def format_as(kind: str, value: float | int, lang: str | None = None) -> str:
+    """``value`` printed as format ``kind`` in ``lang`` (default zh-TW)."""
+    table = formatters(lang)
     try:
-        return FORMATTERS[kind](value)
+        fn = table[kind]
     except KeyError:
-        raise ValueError(f"unknown format kind {kind!r} (known: {sorted(FORMATTERS)})") from None
+        raise ValueError(f"unknown format kind {kind!r} (known: {sorted(table)})") from None
+    return fn(value)

@@ -148,6 +148,23 @@ HS2_SHORT_ZH: dict[str, str] = {
     "97": "藝術品及古董", "98": "特殊分類", "99": "特殊進口申報",
 }
 
+#: The same short names in English (the English edition's running text); chapters not listed print their English
+#: title up to its first ';'.
+HS2_SHORT_EN: dict[str, str] = {
+    "02": "meat", "03": "fish and seafood", "04": "dairy and eggs", "08": "fruit and nuts", "10": "cereals",
+    "12": "oil seeds", "15": "fats and oils", "22": "beverages", "23": "animal feed", "26": "ores",
+    "27": "mineral fuels", "28": "inorganic chemicals", "29": "organic chemicals", "30": "pharmaceuticals",
+    "32": "dyes and paints", "33": "cosmetics and perfumery", "34": "soaps and waxes",
+    "38": "miscellaneous chemical products", "39": "plastics", "40": "rubber", "44": "wood", "47": "wood pulp",
+    "48": "paper and paperboard", "52": "cotton", "61": "knitted apparel", "62": "woven apparel", "64": "footwear",
+    "71": "precious stones and metals", "72": "iron and steel", "73": "iron and steel articles", "74": "copper",
+    "76": "aluminium", "81": "other base metals", "82": "tools", "84": "machinery", "85": "electrical equipment",
+    "86": "railway vehicles", "87": "vehicles and parts", "88": "aircraft", "89": "ships",
+    "90": "optical and precision instruments", "93": "arms and ammunition", "94": "furniture and lighting",
+    "95": "toys and sports goods", "96": "miscellaneous manufactures", "97": "works of art and antiques",
+    "98": "special classification", "99": "special import provisions",
+}
+
 TOTAL_CODES = frozenset({"TOTAL", "-", ""})
 TOTAL_NAME_ZH = "總計"
 TOTAL_NAME_EN = "Total, all commodities"
@@ -193,3 +210,11 @@ def hs2_name_en(code: str | int) -> str:
     if key == "TOTAL":
         return TOTAL_NAME_EN
     return HS2_CHAPTERS.get(key, ("", f"HS {key}"))[1]
+
+
+def hs2_short_en(code: str | int) -> str:
+    """The one short English name of a chapter used in running text (the English edition)."""
+    key = normalize_hs2(code)
+    if key == "TOTAL":
+        return TOTAL_NAME_EN
+    return HS2_SHORT_EN.get(key) or hs2_name_en(key).split(";")[0]
