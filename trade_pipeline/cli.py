@@ -54,9 +54,14 @@ class UsageError(CliError):
     """Bad arguments (e.g. not an ISO week, or outside the partitions); exit status 2."""
 
 
-def report_relpath(iso_week: str) -> str:
-    """Site-relative path of a week's briefing (same tree as the seed's citations)."""
-    return f"Narrator/trade_briefing/{iso_week}-trade-briefing.md"
+LANG_CHOICES = ("zh-TW", "en", "both")  # the editions (trade_briefing.render.LANG_CHOICES), default both
+EDITION_TAGS = {"zh-TW": ("",), "en": (".en",), "both": ("", ".en")}
+
+
+def report_relpath(iso_week: str, tag: str = "") -> str:
+    """Site-relative path of a week's briefing (same tree as the seed's citations); ``tag`` '.en' for the English
+    edition."""
+    return f"Narrator/trade_briefing/{iso_week}-trade-briefing{tag}.md"
 
 
 def _say(message: str) -> None:
@@ -81,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "(sets TRADE_PIPELINE_CAPTURE_DIR; default: data/sample/captures)")
     common.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="level of the run's console log on stderr (default INFO)")
+    common.add_argument("--lang", default="both", choices=LANG_CHOICES,
+                        help="report editions: zh-TW (…-trade-briefing.md), en (…-trade-briefing.en.md) or both "
+                             "(default); every edition is verified before it is published")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     briefing = sub.add_parser("briefing", parents=[common], help="materialize one ISO week and print its report path")
     briefing.add_argument("week", help="ISO week, e.g. 2026-W05")
@@ -409,7 +417,7 @@ def preflight() -> None:
             raise CliError(f"the warehouse {warehouse} cannot be opened for writing ({exc.strerror or exc})") from exc
 
 
-def run_weeks(plan: Plan, log_level: str) -> list[Path]:
+def run_weeks(plan: Plan, log_level: str, lang: str = "both") -> list[Path]:
     """Execute the job for the plan's weeks in this process, recorded in the instance; return the report paths."""
     from dagster import execute_job
     from dagster._core.definitions.reconstruct import ReconstructableRepository
@@ -425,7 +433,8 @@ def run_weeks(plan: Plan, log_level: str) -> list[Path]:
     # pid + host: a later process (or the daemon's run monitoring) can tell when this one died without reporting
     tags = {**plan.tags, **WAREHOUSE_TAG, "trade_pipeline/launched_by": "cli", INVOCATION_TAG: invocation,
             **cli_run_tags()}
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}},
+                  "ops": {REPORT_ASSET: {"config": {"lang": lang}}}}
 
     with open_instance() as instance:
         # A run left STARTED by a process that is gone would block the daemon's queue for good: fail it first.
@@ -449,7 +458,7 @@ def run_weeks(plan: Plan, log_level: str) -> list[Path]:
                            f"{', '.join(missing_weeks)}")
 
     site = Site()
-    paths = [site.path(report_relpath(week)) for week in plan.iso_weeks]
+    paths = [site.path(report_relpath(week, tag)) for week in plan.iso_weeks for tag in EDITION_TAGS[lang]]
     absent = [str(p) for p in paths if not p.is_file()]
     if absent:
         raise CliError(f"run {run_id} succeeded but these reports are missing: {', '.join(absent)}")
@@ -506,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _say(f"also materializing {iso_week_label(plan.history_keys[0])}..{iso_week_label(plan.history_keys[-1])}"
                      f" ({len(plan.history_keys)} weeks) ahead of the range, in the same run: the reports compare "
                      f"against them (上週 / 去年同週) and the warehouse does not hold them yet (--no-history skips this)")
-        paths = run_weeks(plan, args.log_level)
+        paths = run_weeks(plan, args.log_level, args.lang)
     except CliError as exc:
         _say(f"error: {_one_line(str(exc))}")
         return 2 if isinstance(exc, UsageError) else 1

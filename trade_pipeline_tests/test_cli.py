@@ -118,6 +118,21 @@ def test_bad_week_exits_2_with_a_message(capsys: pytest.CaptureFixture[str], mon
 
 def test_report_path_follows_the_site_tree() -> None:
     assert report_relpath("2026-W05") == "Narrator/trade_briefing/2026-W05-trade-briefing.md"
+    assert report_relpath("2026-W05", ".en") == "Narrator/trade_briefing/2026-W05-trade-briefing.en.md"
+
+
+def test_lang_selects_the_editions_and_defaults_to_both() -> None:
+    from trade_pipeline.cli import EDITION_TAGS, build_parser
+    from trade_pipeline.defs.trade_briefing.render import LANG_CHOICES
+
+    parser = build_parser()
+    assert parser.parse_args(["briefing", "2026-W05"]).lang == "both"
+    assert parser.parse_args(["backfill", "2026-W04", "2026-W05", "--lang", "en"]).lang == "en"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["briefing", "2026-W05", "--lang", "fr"])
+    # the CLI's choices are the report's (BriefingConfig.lang), edition by edition
+    assert set(EDITION_TAGS) == set(LANG_CHOICES)
+    assert {c: len(t) for c, t in EDITION_TAGS.items()} == {c: len(v) for c, v in LANG_CHOICES.items()}
 
 
 def test_start_up_does_not_import_dagster() -> None:

@@ -70,7 +70,9 @@ def test_backfill_is_one_dagster_run_over_the_partition_range(backfill: Backfill
     from dagster import AssetKey, DagsterRunStatus
 
     instance = backfill.instance
-    assert backfill.stdout.split() == [str(instance.report(week)) for week in WEEKS]
+    # each week's report and its English edition (--lang both, the default)
+    assert backfill.stdout.split() == [str(p) for week in WEEKS for p in
+                                       (instance.report(week), instance.report(week).with_suffix(".en.md"))]
     with instance.dagster() as dagster:
         runs = dagster.get_runs()
         assert len(runs) == 1, [r.run_id for r in runs]

@@ -3,7 +3,8 @@
 - replay: one week, re-materialized (idempotent row counts), and a two-week range as ONE run;
 - live: the three live clients against a loopback server that answers with the recorded exchanges — the second
   run of the same week makes zero HTTP requests (response cache);
-- the rendered W05 report against a golden file and against the seed's section sequence.
+- the W05 report of a W04–W05 run (both editions) against golden files, and against the seed's section sequence;
+  its 本週變化 names what W05 adds to W04 (the November Census release, the HHI moves).
 
 Regenerate the golden file after an intended change with ``UPDATE_GOLDEN=1 make test PYTEST_ARGS=-k golden``
 and review the diff.
@@ -19,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import polars as pl
 import pytest
 from dagster import DagsterInstance, materialize
 from pytest_httpserver import HTTPServer
@@ -36,8 +38,9 @@ from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
 
 W04, W05, W06 = "2026-01-19", "2026-01-26", "2026-02-02"
 GENERATED_AT = "2026-01-28T12:00:00Z"
-GOLDEN = Path(__file__).parent / "trade_briefing" / "golden" / "2026-W05-trade-briefing.md"
+GOLDEN_DIR = Path(__file__).parent / "trade_briefing" / "golden"
 REPORT = "Narrator/trade_briefing/{}-trade-briefing.md"
+REPORT_EN = "Narrator/trade_briefing/{}-trade-briefing.en.md"
 
 ASSETS = list(defs.assets or [])
 CHECKS = list(defs.asset_checks or [])
@@ -113,9 +116,9 @@ def test_every_stored_figure_prints_one_way_in_the_sample_report(w05, w05_data: 
     """The seed printed HS84 as both 1,051 and 1,052 億: here one stored value has one printed form per format."""
     with Warehouse().connect(read_only=True) as conn:
         clashes = conn.execute(
-            "SELECT table_name, row_key, column_name, kind, list(DISTINCT claim_text) FROM briefing_claims "
+            "SELECT report, table_name, row_key, column_name, kind, list(DISTINCT claim_text) FROM briefing_claims "
             "WHERE week_start = ?::DATE AND value IS NOT NULL AND table_name IS NOT NULL GROUP BY ALL "
-            "HAVING count(DISTINCT claim_text) > 1",
+            "HAVING count(DISTINCT claim_text) > 1",  # per edition: each language has one form per format
             [W05]).fetchall()
         n = conn.execute("SELECT count(*) FROM briefing_claims WHERE week_start = ?::DATE AND slot IS NOT NULL",
                          [W05]).fetchone()[0]
@@ -145,7 +148,8 @@ def test_a_figure_prints_the_same_in_the_report_and_in_the_extractor_file_it_cit
     with Warehouse().connect(read_only=True) as conn:
         claims = conn.execute(
             "SELECT claim_text, table_name, row_key, column_name FROM briefing_claims "
-            "WHERE week_start = ?::DATE AND value IS NOT NULL AND column_name NOT LIKE 'count(%'", [W05]).fetchall()
+            "WHERE week_start = ?::DATE AND value IS NOT NULL AND column_name NOT LIKE 'count(%' AND report = ?",
+            [W05, REPORT.format("2026-W05")]).fetchall()  # the Extractor files print the zh-TW forms
     checked, missing = Counter(), []
     for text, table, row_key, column in claims:
         path = _cited_extractor_file(site, table, json.loads(row_key))
@@ -168,28 +172,49 @@ def test_rematerializing_a_week_keeps_row_counts(w05, w05_data: Path) -> None:
     assert row_counts() == before
 
 
-def test_a_two_week_range_is_one_run_and_fills_last_week(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def two_weeks(tmp_path_factory: pytest.TempPathFactory):
+    """2026-W04…W05 as ONE run (the steady state: W05 has last week to compare with); both editions."""
+    data = tmp_path_factory.mktemp("w04w05")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
     instance = DagsterInstance.ephemeral()
-    result = run_graph(first=W05, last=W06, instance=instance)
+    result = run_graph(first=W04, last=W05, instance=instance)
+    yield data, result, instance
+    mp.undo()
+
+
+@pytest.fixture
+def two_weeks_data(two_weeks, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(two_weeks[0]))
+    return two_weeks[0]
+
+
+def test_a_two_week_range_is_one_run_and_fills_last_week(two_weeks, two_weeks_data: Path) -> None:
+    _, result, instance = two_weeks
     assert len(instance.get_run_records()) == 1
-    assert result.dagster_run.tags["dagster/asset_partition_range_start"] == W05
+    assert result.dagster_run.tags["dagster/asset_partition_range_start"] == W04
     weeks = {w for (_, w) in row_counts()}
-    assert weeks == {W05, W06}
-    site = tmp_path / "data" / "site"
-    w06 = (site / REPORT.format("2026-W06")).read_text(encoding="utf-8")
-    conc = w06.split("## 四、市場集中度變化")[1].split("\n## ")[0]
+    assert weeks == {W04, W05}
+    site = two_weeks_data / "site"
+    w05 = (site / REPORT.format("2026-W05")).read_text(encoding="utf-8")
+    conc = w05.split("## 四、市場集中度變化")[1].split("\n## ")[0]
     us = next(line for line in conc.splitlines() if line.startswith("| 美國（842）"))
     header = next(line for line in conc.splitlines() if line.startswith("| 國家"))
     cells = [c.strip() for c in us.strip("|").split("|")]
     names = [c.strip() for c in header.strip("|").split("|")]
-    assert cells[names.index("上週")] == cells[names.index("HHI 指數")]  # unchanged sample data: same HHI
+    assert cells[names.index("上週")] == cells[names.index("HHI 指數")]  # the US series did not change
     assert cells[names.index("趨勢")].startswith("→")
     index = (site / "Narrator/trade_briefing/index.md").read_text(encoding="utf-8")
-    assert index.index("2026-W06") < index.index("2026-W05")
-    assert not _weeks_without_their_own_row_counts(instance, [W05, W06])
+    assert index.index("2026-W05") < index.index("2026-W04")
+    # the index lists both editions, and each week's line is its 本週變化
+    assert "(2026-W05-trade-briefing.en.md)" in index and "(2026-W04-trade-briefing.en.md)" in index
+    w05_line = next(line for line in index.splitlines() if "(2026-W05-trade-briefing.md)" in line)
+    assert "US Census 新增 2025 年 11 月數據" in w05_line and "2074.17 → 2013.87" in w05_line
+    assert not _weeks_without_their_own_row_counts(instance, [W04, W05])
     from dagster import AssetKey, AssetRecordsFilter
 
-    for week, title in ((W05, "2026 年第 05 週"), (W06, "2026 年第 06 週")):  # each week previews its own report
+    for week, title in ((W04, "2026 年第 04 週"), (W05, "2026 年第 05 週")):  # each week previews its own report
         (record,) = instance.fetch_materializations(
             AssetRecordsFilter(asset_key=AssetKey("trade_briefing"), asset_partitions=[week]), limit=1).records
         meta = record.asset_materialization.metadata
@@ -236,20 +261,74 @@ def _weeks_without_their_own_row_counts(instance: DagsterInstance, weeks: list[s
     return problems
 
 
-# --- golden file and the seed's structure ---------------------------------------------------------------------
+def _section(markdown: str, heading: str) -> str:
+    m = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", markdown, re.MULTILINE | re.DOTALL)
+    assert m, f"section {heading!r} missing"
+    return m.group(1)
+
+
+def test_w05_changes_against_w04_name_the_november_release_and_the_hhi_moves(two_weeks_data: Path) -> None:
+    site = two_weeks_data / "site"
+    zh = _section((site / REPORT.format("2026-W05")).read_text(encoding="utf-8"), "本週變化")
+    assert "與上週（2026-W04）分區相比" in zh
+    assert "資料延伸至 2025 年 11 月（上週至 2025 年 10 月）" in zh  # the November Census release
+    assert "台灣（鏡像）由 2074.17 降至 2013.87" in zh  # the mirror HHI move (the layer's hhi_prev_week)
+    assert "| 中國 | -1,754 億 | -1,894 億 |" in zh  # year-to-date balance before/after the release
+    assert "本週無變化" not in zh
+    en = _section((site / REPORT_EN.format("2026-W05")).read_text(encoding="utf-8"), "What changed this week")
+    assert "data now run to Nov 2025 (last week: Oct 2025)" in en
+    assert "Taiwan (mirror) fell from 2074.17 to 2013.87" in en
+    # W04 has no W03 partition: it says it cannot compare, never that nothing changed
+    w04 = _section((site / REPORT.format("2026-W04")).read_text(encoding="utf-8"), "本週變化")
+    assert "無分區資料可比較" in w04 and "本週無變化" not in w04
+
+
+def test_the_english_edition_verifies_and_reads_in_english(two_weeks_data: Path) -> None:
+    from trade_pipeline.defs.trade_briefing.publish import verify_published
+
+    site = two_weeks_data / "site"
+    path = site / REPORT_EN.format("2026-W05")
+    [outcome] = verify_published(Warehouse(), site, [path])
+    assert outcome.passed and outcome.figures > 200, [str(m) for m in outcome.mismatches[:5]]
+    text = path.read_text(encoding="utf-8")
+    assert "USD 360.1 bn" in text and "億" not in text.split("## III.")[0]  # English money forms before III
+    assert "## I. Exports" in text and "the United States" in text
+
+
+def test_sections_one_and_two_cite_sources_as_notes_and_repeat_no_template(two_weeks_data: Path) -> None:
+    from trade_pipeline.defs.trade_briefing.wording import repeated_templates
+
+    site = two_weeks_data / "site"
+    with Warehouse().connect(read_only=True) as conn:
+        claims = conn.execute("SELECT report, line, col, kind, slot, claim_text FROM briefing_claims "
+                              "WHERE week_start = ?::DATE", [W05]).pl()
+    for rel, (one, two) in ((REPORT.format("2026-W05"), ("一、出口重點", "二、進口重點")),
+                            (REPORT_EN.format("2026-W05"), ("I. Exports", "II. Imports"))):
+        text = (site / rel).read_text(encoding="utf-8")
+        for heading in (one, two):
+            body = _section(text, heading)
+            prose = [line for line in body.splitlines() if "Extractor/" in line and not line.startswith("- 〔")]
+            assert prose == [], f"{rel} {heading}: Extractor paths in the prose: {prose[:2]}"
+            assert "〔1〕" in body and re.search(r"^- 〔1〕 `Extractor/", body, re.MULTILINE)
+        assert repeated_templates(text, claims.filter(pl.col("report") == rel).to_dicts()) == [], rel
+
+
+# --- golden files and the seed's structure ---------------------------------------------------------------------
 
 
 def _normalize(report: str) -> str:
     return report  # generated_at is pinned by RUN_CONFIG; nothing else depends on the clock
 
 
-def test_w05_report_matches_the_golden_file(w05_data: Path) -> None:
-    report = _normalize((w05_data / "site" / REPORT.format("2026-W05")).read_text(encoding="utf-8"))
+@pytest.mark.parametrize("name", ["2026-W05-trade-briefing.md", "2026-W05-trade-briefing.en.md"])
+def test_w05_report_matches_the_golden_file(two_weeks_data: Path, name: str) -> None:
+    report = _normalize((two_weeks_data / "site" / "Narrator/trade_briefing" / name).read_text(encoding="utf-8"))
+    golden = GOLDEN_DIR / name
     if os.environ.get("UPDATE_GOLDEN"):
-        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
-        GOLDEN.write_text(report, encoding="utf-8")
-    assert GOLDEN.is_file(), "golden file missing: run with UPDATE_GOLDEN=1 once and review it"
-    assert report == GOLDEN.read_text(encoding="utf-8")
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(report, encoding="utf-8")
+    assert golden.is_file(), "golden file missing: run with UPDATE_GOLDEN=1 once and review it"
+    assert report == golden.read_text(encoding="utf-8")
 
 
 def headings(markdown: str, level: int) -> list[str]:
@@ -259,7 +338,8 @@ def headings(markdown: str, level: int) -> list[str]:
 def test_w05_report_has_the_seed_sections_in_order(w05_data: Path, seed_report: Path) -> None:
     seed = seed_report.read_text(encoding="utf-8")
     ours = (w05_data / "site" / REPORT.format("2026-W05")).read_text(encoding="utf-8")
-    assert headings(ours, 2) == headings(seed, 2)
+    # the seed's sections in the seed's order, after 本週變化 (what changed against last week comes first)
+    assert headings(ours, 2) == ["本週變化", *headings(seed, 2)]
     # every sub-heading of the seed appears, in the seed's order (ours may add more)
     remaining = iter(headings(ours, 3))
     assert all(h in remaining for h in headings(seed, 3)), "the seed's ### headings are not a subsequence of ours"

@@ -51,3 +51,27 @@ def test_non_finite_and_unknown_kind_are_errors() -> None:
     with pytest.raises(ValueError):
         fmt.format_as("euros", 1.0)
     assert fmt.format_as("hhi", 723.514) == "723.51"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (360.1e9, "360.1 bn"),           # 3,601 億: one decimal of bn is the precision of 億
+    (1.0304e12, "1.03 tn"),
+    (999.94e9, "999.9 bn"),
+    (999.95e9, "1.00 tn"),           # rounds to 1,000.0 bn -> switches to tn
+    (-318.1e9, "-318.1 bn"),
+    (35e6, "35.0 mn"),
+    (-1e4, "0.0 mn"),                # a rounded zero is unsigned
+])
+def test_usd_amount_in_english(value: float, expected: str) -> None:
+    assert fmt.format_as("usd_amount", value, "en") == expected
+    assert fmt.format_as("usd", value, "en") == f"USD {expected}"
+
+
+def test_signed_english_forms_and_language_selection() -> None:
+    assert fmt.format_as("signed_usd", 24.2e9, "en") == "+24.2 bn"
+    assert fmt.format_as("usd_signed", -189.4e9, "en") == "USD -189.4 bn"
+    assert fmt.format_as("usd_signed", 0.0, "en") == "USD 0.0 mn"
+    # languages without forms of their own print the zh-TW forms; kinds that do not differ print alike
+    assert fmt.format_as("usd", 360.1e9, "zh-TW") == fmt.format_as("usd", 360.1e9) == "USD 3,601 億"
+    assert fmt.format_as("pct", 14.755, "en") == fmt.format_as("pct", 14.755) == "14.76%"
+    assert fmt.format_as("hhi", 2013.867, "en") == "2013.87"

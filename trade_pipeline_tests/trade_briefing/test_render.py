@@ -70,9 +70,10 @@ def test_watch_list_rules_and_their_sources(site: Path) -> None:
     wh = Warehouse()
     seed_three_weeks(wh, site)
     watch = section(render(wh, site, W05).markdown, "五、觀察清單")
-    # rule 1: US–Taiwan deficit -1,119 億 with HS84 -918 億 = 82.04 % of it (the seed's sentence)
-    assert "美國對台灣逆差集中於 HS84" in watch and "USD -1,119 億" in watch and "USD -918 億" in watch
-    assert "82.04%" in watch
+    # rule 1: US–Taiwan deficit -1,119 億 with HS84 -918 億 = 82.04 % of it (the seed's sentence); one item names
+    # every partner the rule picks
+    assert watch.count("**美國逆差集中於單一品類**") == 1
+    assert "美國對台灣的逆差（USD -1,119 億）有 82.04% 來自 HS84 機械（USD -918 億）" in watch
     assert "Extractor/us_trade_census/trade_balance/us-balance-5830-2025.md" in watch
     # rule 2: the FDPR suspension ends 2026-11-09, within a year of the week
     assert "暫停措施到期關注" in watch and "2026-11-09" in watch
@@ -80,9 +81,11 @@ def test_watch_list_rules_and_their_sources(site: Path) -> None:
     assert "US Census 回溯修正" in watch and "修正 USD +2 億" in watch
     # rule 8: a title-only announcement is listed for manual follow-up
     assert "海關總署公告2025年第61號" in watch
-    # every item has its 依據 line
-    items = re.findall(r"^\d+\. \*\*", watch, re.MULTILINE)
-    assert items and len(items) == watch.count("*依據：")
+    # every item ends with its numbered source note, listed under 來源 at the section's end
+    items = re.findall(r"^\d+\. \*\*.*$", watch, re.MULTILINE)
+    assert items and all(re.search(r"〔\d+〕$", item) for item in items)
+    notes = re.findall(r"^- 〔(\d+)〕 ", watch.split("**來源**")[1], re.MULTILINE)
+    assert notes == [str(i) for i in range(1, len(notes) + 1)] and len(notes) >= len(items) - 1
 
 
 def test_section_three_follows_the_layer_ranking_and_marks_new_items(site: Path) -> None:
@@ -153,3 +156,46 @@ def test_hostile_scraped_text_is_data(site: Path) -> None:
     assert "\\|" in line and " | 破表 | " not in line  # table breakers escaped
     # the front matter stays valid YAML with the hostile title as its description
     assert front_matter_problems(md, W05) == []
+
+
+def test_prose_cites_numbered_notes_and_repeats_no_sentence_template(site: Path) -> None:
+    """Sections 一/二 carry no Extractor path in their prose (〔n〕 notes, listed under 來源 at the section's end), and
+    no sentence template (figures and names masked) repeats more than twice in any section — in both editions."""
+    from trade_pipeline.defs.trade_briefing.publish import publish
+    from trade_pipeline.defs.trade_briefing.render import render_report
+    from trade_pipeline.defs.trade_briefing.wording import repeated_templates
+
+    from .support import GENERATED, facts_of
+
+    wh = Warehouse()
+    seed_three_weeks(wh, site)
+    facts = list(facts_of(wh, site, W05))
+    editions = [render_report(facts, "2026-W05", site, GENERATED, [], lang=lang) for lang in ("zh-TW", "en")]
+    publish(wh, site, {W05: editions})
+    for report, headings in zip(editions, (("一、出口重點", "二、進口重點"), ("I. Exports", "II. Imports"))):
+        for heading in headings:
+            body = section(report.markdown, heading)
+            prose = [line for line in body.splitlines() if "Extractor/" in line and not line.startswith("- 〔")]
+            assert prose == [], prose[:2]
+            refs = set(re.findall(r"〔(\d+)〕", "\n".join(line for line in body.splitlines()
+                                                        if not line.startswith("- 〔"))))
+            listed = re.findall(r"^- 〔(\d+)〕 `Extractor/", body, re.MULTILINE)
+            assert refs and refs == set(listed) and listed == [str(i) for i in range(1, len(listed) + 1)]
+        assert repeated_templates(report.markdown, report.claims.to_dicts()) == [], report.relpath
+
+
+def test_the_repetition_check_sees_a_template_printed_three_times() -> None:
+    from trade_pipeline.defs.trade_briefing.wording import repeated_templates
+
+    body = "## 一、出口重點\n\n" + "".join(f"{n}對中國出口 USD {v} 億，占其出口總額 {s}%。" for n, v, s in
+                                         (("日本", "1,251", "17.79"), ("南韓", "1,330", "19.56"),
+                                          ("台灣", "989", "20.93"))) + "\n"
+    line = body.split("\n")[2]
+    claims = []
+    for text, kind in (("日本", "md_text"), ("南韓", "md_text"), ("台灣", "md_text"), ("USD 1,251 億", "usd"),
+                       ("USD 1,330 億", "usd"), ("USD 989 億", "usd"), ("17.79%", "pct"), ("19.56%", "pct"),
+                       ("20.93%", "pct")):
+        claims.append({"slot": "x", "kind": kind, "line": 2, "col": line.index(text), "claim_text": text})
+    [(sec, skeleton, n)] = repeated_templates(body, claims)
+    assert (sec, n) == ("一、出口重點", 3) and skeleton == "〈md_text〉對中國出口 〈usd〉，占其出口總額 〈pct〉。"
+    assert repeated_templates(body, claims, limit=3) == []

@@ -119,8 +119,8 @@ def test_a_genuine_swing_publishes_with_its_flag_in_words(site: Path) -> None:
                      "WHERE reporter_code = 842 AND flow = 'X' AND rank = 1")
     md = render(wh, site, W05).markdown  # publishing verifies: the run would fail if the flag broke it
     exports = section(md, "一、出口重點")
-    us = next(line for line in exports.splitlines() if line.startswith("美國 "))
-    assert f"USD 3,494 億 {REVIEW_MARK}" in us and f"17.14% {REVIEW_MARK}" in us
+    us = next(line for line in exports.splitlines() if line.startswith("**出口市場**"))
+    assert f"美國的最大出口市場為加拿大（USD 3,494 億 {REVIEW_MARK}，占 17.14% {REVIEW_MARK}）" in us
     assert contract.FLAGS["yoy_gt_50pct"].zh in md and "yoy_gt_50pct" not in md and "yoy\\_gt" not in md
 
 
@@ -181,3 +181,46 @@ def test_flag_words_are_words() -> None:
         assert not re.search(r"\d", flag.zh) and not re.search(r"\d", flag.en), flag.code
         assert flag.kind in (contract.QUALITY, contract.NOTICE)
     assert contract.flag_words(["not_a_registered_code"]) == [contract.UNKNOWN_FLAG.zh]
+
+
+# --- the English edition: the same facts, English forms, verified the same way --------------------------------------
+
+
+@pytest.fixture
+def published_en(site: Path) -> tuple[Warehouse, Path]:
+    wh = Warehouse()
+    seed_week(wh, site, W05)
+    zh = render_report(list(facts_of(wh, site, W05)), "2026-W05", site, GENERATED, [])
+    en = render_report(list(facts_of(wh, site, W05)), "2026-W05", site, GENERATED, [], lang="en")
+    assert en.relpath.endswith("2026-W05-trade-briefing.en.md") and en.lang == "en"
+    publish(wh, site, {W05: [zh, en]})
+    return wh, site / en.relpath
+
+
+def test_the_english_edition_verifies(published_en: tuple[Warehouse, Path]) -> None:
+    wh, path = published_en
+    outcomes = verify_published(wh, path.parents[2])  # both editions of the week, each in its language
+    assert len(outcomes) == 2 and all(o.passed for o in outcomes), [str(m) for o in outcomes for m in o.mismatches]
+    text = path.read_text(encoding="utf-8")
+    assert "the United States sells most to Canada (USD 349.4 bn, 17.14%)" in text
+    assert "億" not in text.split("## III.")[0] and "Jan–Oct 2025" in text
+
+
+def test_a_tampered_english_figure_is_rejected_naming_its_slot(published_en: tuple[Warehouse, Path]) -> None:
+    wh, path = published_en
+    bad = _verify_after(wh, path, "Canada (USD 349.4 bn, 17.14%)", "Canada (USD 359.4 bn, 17.14%)")
+    assert [(m.slot, m.printed, m.expected) for m in bad] == [("exports.842.top.1.value", "USD 359.4 bn",
+                                                              "USD 349.4 bn")]
+
+
+def test_a_zh_unit_in_the_english_edition_is_rejected(published_en: tuple[Warehouse, Path]) -> None:
+    wh, path = published_en
+    bad = _verify_after(wh, path, "Canada (USD 349.4 bn, 17.14%)", "Canada (USD 3,494 億, 17.14%)")
+    assert [(m.slot, m.printed) for m in bad] == [("exports.842.top.1.value", "USD 3,494 億")]
+
+
+def test_a_tampered_english_month_is_rejected(published_en: tuple[Warehouse, Path]) -> None:
+    wh, path = published_en
+    bad = _verify_after(wh, path, "(US Census Bureau, Jan–Oct 2025 year to date)",
+                        "(US Census Bureau, Jan–Nov 2025 year to date)")
+    assert [(m.slot, m.printed, m.expected) for m in bad] == [("census.through_month", "Nov", "Oct")]

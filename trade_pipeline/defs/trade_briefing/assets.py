@@ -30,7 +30,7 @@ from trade_pipeline.defs.trade_briefing.markdown import split_front_matter
 from trade_pipeline.defs.trade_briefing.printing import CLAIMS_SCHEMA
 from trade_pipeline.defs.trade_briefing.publish import VerificationFailed, outcomes_metadata, publish
 from trade_pipeline.defs.trade_briefing.render import (
-    REPORT_DIR, existing_reports, render_index, render_report, renumber_nav_order,
+    REPORT_DIR, ZH, existing_reports, langs_of, render_index, render_report, renumber_nav_order,
 )
 from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
 
@@ -53,9 +53,11 @@ def _schema(schema: dict) -> TableSchema:
 
 class BriefingConfig(Config):
     """``generated_at``: the 產出時間 printed in the report (ISO-8601, UTC). Empty means the run's start time;
-    tests pin it so the golden file is stable."""
+    tests pin it so the golden file is stable. ``lang``: the editions to render — ``zh-TW`` (the Traditional
+    Chinese report), ``en`` (the English edition, ``….en.md``) or ``both`` (default); every edition is verified."""
 
     generated_at: str = ""
+    lang: str = "both"
 
 
 def resolve_generated_at(value: str) -> datetime:
@@ -117,9 +119,9 @@ def briefing_facts(context: AssetExecutionContext, warehouse: Warehouse, site: S
     kinds={"duckdb", "markdown"},
     owners=OWNERS,
     description=(
-        "The weekly Traditional-Chinese trade briefing (Narrator/trade_briefing/YYYY-Www-trade-briefing.md): "
-        "summary, exports, imports, policy updates, concentration (HHI), watch list, limitations and sources, "
-        "rendered from briefing_facts. Every printed figure is recorded in briefing_claims with its slot and place; "
+        "The weekly Traditional-Chinese trade briefing (Narrator/trade_briefing/YYYY-Www-trade-briefing.md) and its "
+        "English edition (….en.md; BriefingConfig.lang): changes this week, summary, exports, imports, policy "
+        "updates, concentration (HHI), watch list, limitations and sources, rendered from briefing_facts. Every printed figure is recorded in briefing_claims with its slot and place; "
         "the report is verified against the layer tables before it replaces the published one."
     ),
 )
@@ -133,6 +135,10 @@ def trade_briefing(
     mofcom: MofcomClient,
 ) -> MaterializeResult:
     generated_at = resolve_generated_at(config.generated_at)
+    try:
+        langs = langs_of(config.lang)
+    except ValueError as exc:
+        raise Failure(description=str(exc)) from None
     # The clients are asked one thing only: is this run built from the embedded sample (then the report says so)?
     sample = [name for name, client in (("UN Comtrade", comtrade), ("US Census", census), ("MOFCOM", mofcom))
               if client.uses_embedded_sample()]
@@ -147,7 +153,8 @@ def trade_briefing(
         if not facts:
             empty.append(f"{iso_week_label(key)} ({key})")
             continue
-        reports[key] = [render_report(facts, iso_week_label(key), root, generated_at, sample)]
+        reports[key] = [render_report(facts, iso_week_label(key), root, generated_at, sample, lang=lang)
+                        for lang in langs]
     if empty:
         raise Failure(description="No briefing_facts for " + ", ".join(empty) + ": materialize briefing_facts "
                                   "for these weeks first; nothing was published.")
@@ -160,13 +167,14 @@ def trade_briefing(
         "dagster/row_count": sum(r.claims.height for r in eds),
         "reports": MetadataValue.json([r.relpath for r in eds]),
         "preview_week": eds[0].iso_week,
-        "preview": MetadataValue.md(_preview(eds[0])),
+        "preview": MetadataValue.md(_preview(eds[0])),  # the first edition rendered (zh-TW unless --lang en)
     } for key, eds in reports.items()})
-    last = reports[keys[-1]][0]
+    last = next((r for r in reports[keys[-1]] if r.lang == ZH), reports[keys[-1]][0])
     claims = sum(r.claims.height for eds in reports.values() for r in eds)
     for key, eds in reports.items():
-        context.log.info(f"{eds[0].iso_week}: published {eds[0].relpath} ({eds[0].printed_facts} printed facts "
-                         f"verified in place, {len(eds[0].cited)} Extractor files cited)")
+        for ed in eds:
+            context.log.info(f"{ed.iso_week}: published {ed.relpath} ({ed.printed_facts} printed facts "
+                             f"verified in place, {len(ed.cited)} Extractor files cited)")
     return MaterializeResult(metadata={
         "dagster/row_count": claims,
         "dagster/column_schema": _schema(CLAIMS_SCHEMA),
@@ -174,6 +182,7 @@ def trade_briefing(
         "weeks": MetadataValue.json([iso_week_label(k) for k in keys]),
         "cited_extractor_files": len(last.cited),
         "embedded_sample": MetadataValue.json(sample),
+        "editions": MetadataValue.json(list(langs)),
         "generated_at": generated_at.isoformat(),
         "preview_week": last.iso_week,
         "preview": MetadataValue.md(_preview(last)),
@@ -183,7 +192,8 @@ def trade_briefing(
 def _preview(report) -> str:  # noqa: ANN001 - RenderedReport
     # The UI renders markdown only: the YAML front matter would show as one big heading, so the preview is the
     # front matter's title as a heading, then the body.
-    return f"# {report.front['title']} 貿易動態週報\n\n" + split_front_matter(report.markdown)[1].lstrip()
+    suffix = "貿易動態週報" if report.lang == ZH else "trade briefing"
+    return f"# {report.front['title']} {suffix}\n\n" + split_front_matter(report.markdown)[1].lstrip()
 
 
 @asset(

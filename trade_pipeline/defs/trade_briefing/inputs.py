@@ -25,7 +25,10 @@ CURRENT_TABLES = (
     "mofcom_provisions", "mofcom_controls", "mofcom_control_timeline", "policy_trade_exposure",
     "policy_exposure_watchlist",
 )
-PREVIOUS_TABLES = ("market_concentration", "census_trade_balance")
+#: Last week's partition of these is read for 上週 and 本週變化 (facts/changes.py); ``briefing_facts`` is last week's
+#: stored facts (their review flags), which a single-run backfill replaces by the facts it built for that week.
+PREVIOUS_TABLES = ("market_concentration", "census_trade_balance", "partner_rankings", "census_release_status",
+                   "mofcom_announcements", "briefing_facts")
 LAST_YEAR_TABLES = ("market_concentration", "census_trade_balance")
 
 Rows = list[dict[str, Any]]

@@ -12,10 +12,15 @@ What a fact prints as (one rule, every output):
 - data text → markdown-escaped; identifiers (codes, years, months, dates) → as they are; a date from a row with a
   quality flag is marked like a figure;
 - structural facts (yes/no, enums) are never printed: they only choose wording.
+
+Every edition prints in its language (:func:`edition_lang`: ``…-trade-briefing.md`` is zh-TW,
+``…-trade-briefing.en.md`` English): money in 億/兆 or bn/tn (``core.formatting``), months as numbers or as English
+month abbreviations. The printer of an edition, its claims and ``verify`` of that edition use the same language.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,13 +29,15 @@ import polars as pl
 from markupsafe import Markup
 
 from trade_pipeline.core import contract
-from trade_pipeline.core.formatting import MISSING, format_as
+from trade_pipeline.core.formatting import DEFAULT_LANG, MISSING, format_as
 from trade_pipeline.core.markdown import md_escape, md_list
 from trade_pipeline.defs.trade_briefing.facts.model import (
     FIGURE_KINDS, ID_KINDS, STRUCT_KINDS, TEXT_KINDS, Fact,
 )
 
 REVIEW_MARK = "[REVIEW_NEEDED]"
+#: An edition's language from its file name: '2026-W05-trade-briefing.en.md' → 'en'; no tag → zh-TW.
+_EDITION_LANG = re.compile(r"-trade-briefing\.([a-z]{2}(?:-[A-Za-z]{2})?)\.md$")
 _TOKEN = re.compile("\ue000(\\d+)\ue001")
 
 CLAIMS_SCHEMA = {
@@ -40,16 +47,34 @@ CLAIMS_SCHEMA = {
 }
 
 
-def fact_text(fact: Fact) -> str:
-    """The text a fact prints as (without the review mark)."""
+def edition_lang(relpath: str | None) -> str:
+    """The language an edition prints in, from its path ('….en.md' → 'en'; '….md' → zh-TW)."""
+    m = _EDITION_LANG.search(str(relpath or ""))
+    return m.group(1) if m else DEFAULT_LANG
+
+
+def is_english(lang: str | None) -> bool:
+    return (lang or DEFAULT_LANG).split("-")[0].lower() == "en"
+
+
+def fact_text(fact: Fact, lang: str | None = None) -> str:
+    """The text a fact prints as in ``lang`` (default zh-TW), without the review mark."""
     if fact.kind in STRUCT_KINDS:
         raise ValueError(f"{fact.slot} is a {fact.kind} fact: it chooses wording and is never printed")
     if fact.kind in FIGURE_KINDS:
-        return MISSING if fact.value is None else format_as(fact.kind, fact.value)
+        return MISSING if fact.value is None else format_as(fact.kind, fact.value, lang)
     if fact.kind in TEXT_KINDS:
         if fact.text is None:
             return MISSING
-        return md_list(fact.text) if fact.kind == "md_list" else md_escape(fact.text)
+        if fact.kind == "md_list":
+            if is_english(lang):
+                return md_escape(", ".join(t.strip() for t in fact.text.split(";") if t.strip()))
+            return md_list(fact.text)
+        return md_escape(fact.text)
+    if fact.kind == "month" and is_english(lang):
+        if fact.value is None or not 1 <= int(fact.value) <= 12:
+            return MISSING if fact.value is None else str(int(fact.value))
+        return calendar.month_abbr[int(fact.value)]
     if fact.kind in ("year", "month"):
         return MISSING if fact.value is None else str(int(fact.value))
     return MISSING if fact.text is None else fact.text  # code, date
@@ -64,8 +89,8 @@ def marked(fact: Fact) -> bool:
     return False
 
 
-def display(fact: Fact) -> str:
-    text = fact_text(fact)
+def display(fact: Fact, lang: str | None = None) -> str:
+    text = fact_text(fact, lang)
     return f"{text} {REVIEW_MARK}" if marked(fact) else text
 
 
@@ -86,14 +111,20 @@ class Printer:
 
     iso_week: str
     report: str
+    #: the edition's language (default: from the report's path)
+    lang: str | None = None
     pending: list[Claim] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.lang is None:
+            self.lang = edition_lang(self.report)
 
     def __call__(self, fact: Any) -> Markup:
         if not isinstance(fact, Fact):
             raise TypeError(f"only facts are printed (got {type(fact).__name__}: {fact!r})")
         if fact.kind in STRUCT_KINDS:
             raise ValueError(f"{fact.slot} is a {fact.kind} fact and is never printed")
-        self.pending.append(Claim(fact.slot, fact.kind, fact_text(fact), marked(fact), fact))
+        self.pending.append(Claim(fact.slot, fact.kind, fact_text(fact, self.lang), marked(fact), fact))
         return Markup(f"\ue000{len(self.pending) - 1}\ue001")
 
     def resolve(self, rendered: str, body_start_line: int = 0) -> tuple[str, list[Claim]]:
@@ -107,7 +138,7 @@ class Printer:
                 cursor += m.start() - pos
                 claim = self.pending[int(m.group(1))]
                 claim.line, claim.col = n - body_start_line, cursor
-                text = display(claim.fact)
+                text = display(claim.fact, self.lang)
                 pieces.append(text)
                 cursor += len(text)
                 pos = m.end()
@@ -134,8 +165,8 @@ class Printer:
         } for c in claims], schema=CLAIMS_SCHEMA)
 
 
-def plain(fact: Any) -> str:
+def plain(fact: Any, lang: str | None = None) -> str:
     """A fact's text outside the claimed body (front matter values): no token, no mark."""
     if fact is None:
         return ""
-    return fact_text(fact) if isinstance(fact, Fact) else str(fact)
+    return fact_text(fact, lang) if isinstance(fact, Fact) else str(fact)

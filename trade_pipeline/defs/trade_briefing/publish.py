@@ -74,7 +74,9 @@ def publish(warehouse: Warehouse, site_root: Path, reports: dict[str, list[Rende
         outcomes = verify_rendered(warehouse, site_root, on_disk)
         if any(not o.passed for o in outcomes):
             raise VerificationFailed(outcomes)
-        claims = {key: pl.concat([r.claims for r in editions]) for key, editions in reports.items()}
+        claims = {key: pl.concat([r.claims for r in editions]
+                                 + _kept_claims(warehouse, site_root, key, {r.relpath for r in editions}))
+                  for key, editions in reports.items()}
         with warehouse.session():
             warehouse.replace_partitions(CLAIMS_TABLE, claims)
         for s in staged:
@@ -84,6 +86,26 @@ def publish(warehouse: Warehouse, site_root: Path, reports: dict[str, list[Rende
     finally:
         for s in staged:
             s.staged.unlink(missing_ok=True)
+
+
+def _kept_claims(warehouse: Warehouse, site_root: Path, key: str, rendered: set[str]) -> list[pl.DataFrame]:
+    """The recorded claims of the week's other editions still in the site (a run that renders only zh-TW keeps
+    the English edition verifiable: its claims stay, and verify checks it against the facts as they are now)."""
+    from trade_pipeline.defs.trade_briefing.printing import CLAIMS_SCHEMA
+
+    with warehouse.connect(read_only=True) as conn:
+        if not warehouse.has_table(CLAIMS_TABLE, conn):
+            return []
+        df = conn.execute(f"SELECT * FROM {CLAIMS_TABLE} WHERE week_start = ?::DATE", [key]).pl()
+    if df.is_empty() or "report" not in df.columns:
+        return []
+    others = [r for r in df["report"].unique().to_list()
+              if r not in rendered and (site_root / r).is_file()]
+    if not others:
+        return []
+    kept = df.filter(pl.col("report").is_in(others))
+    return [kept.select([pl.col(c).cast(t) if c in kept.columns else pl.lit(None, t).alias(c)
+                         for c, t in CLAIMS_SCHEMA.items()])]
 
 
 # --- verifying what is published --------------------------------------------------------------------------------

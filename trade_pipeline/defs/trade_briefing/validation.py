@@ -13,6 +13,7 @@ from trade_pipeline.core.partitions import iso_week_label, week_end, week_start
 from trade_pipeline.defs.trade_briefing.markdown import EXTRACTOR_PATH_RE, split_front_matter
 
 PERIOD_RE = re.compile(r"報告期間：(\d{4}-\d{2}-\d{2}) — (\d{4}-\d{2}-\d{2})")
+PERIOD_RE_EN = re.compile(r"Period: (\d{4}-\d{2}-\d{2}) — (\d{4}-\d{2}-\d{2})")
 REQUIRED_FRONT_MATTER = ("layout", "title", "parent", "nav_order", "description", "date", "article_section",
                          "keywords", "related_reports")
 
@@ -29,7 +30,11 @@ def missing_citations(markdown: str, site_root: Path) -> tuple[list[str], list[s
     return cited, missing
 
 
-def front_matter_problems(markdown: str, key: str) -> list[str]:
+def _english(lang: str | None) -> bool:
+    return (lang or "zh-TW").split("-")[0].lower() == "en"
+
+
+def front_matter_problems(markdown: str, key: str, lang: str | None = None) -> list[str]:
     fm, _ = split_front_matter(markdown)
     if fm is None:
         return ["no front matter block (--- … ---) at the top"]
@@ -41,8 +46,9 @@ def front_matter_problems(markdown: str, key: str) -> list[str]:
         return ["front matter is not a YAML mapping"]
     problems = [f"missing key {k!r}" for k in REQUIRED_FRONT_MATTER if k not in data]
     y, w = iso_week_label(key).split("-W")
-    if data.get("title") != f"{y} 年第 {w} 週":
-        problems.append(f"title {data.get('title')!r} is not '{y} 年第 {w} 週'")
+    title = f"{y} Week {w}" if _english(lang) else f"{y} 年第 {w} 週"
+    if data.get("title") != title:
+        problems.append(f"title {data.get('title')!r} is not '{title}'")
     if not isinstance(data.get("nav_order"), int) or data.get("nav_order", 0) < 1:
         problems.append("nav_order must be a positive integer")
     if not isinstance(data.get("related_reports", []), list):
@@ -50,10 +56,11 @@ def front_matter_problems(markdown: str, key: str) -> list[str]:
     return problems
 
 
-def period_problems(markdown: str, key: str) -> list[str]:
-    m = PERIOD_RE.search(markdown)
+def period_problems(markdown: str, key: str, lang: str | None = None) -> list[str]:
+    m = (PERIOD_RE_EN if _english(lang) else PERIOD_RE).search(markdown)
     if not m:
-        return ["no '報告期間：YYYY-MM-DD — YYYY-MM-DD' line"]
+        return ["no 'Period: YYYY-MM-DD — YYYY-MM-DD' line" if _english(lang)
+                else "no '報告期間：YYYY-MM-DD — YYYY-MM-DD' line"]
     start, end = date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2))
     problems = []
     if start != week_start(key) or end != week_end(key):

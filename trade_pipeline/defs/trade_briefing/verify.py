@@ -1,6 +1,7 @@
 """Verify a rendered report against the layer tables, figure by figure, in place.
 
-For every claim (slot, position, printed text) recorded when the report was rendered:
+For every claim (slot, position, printed text) recorded when the report was rendered — in the edition's language
+(``….en.md`` prints USD 360.1 bn where zh-TW prints USD 3,601 億):
 
 1. the slot's fact is recomputed from the layer tables by the code that built it (``facts.build_week_facts``: the
    source cells are re-read, not a copy made at render time);
@@ -23,10 +24,12 @@ from typing import Any
 
 from trade_pipeline.defs.trade_briefing.facts.model import FIGURE_KINDS, Fact
 from trade_pipeline.defs.trade_briefing.markdown import split_front_matter
-from trade_pipeline.defs.trade_briefing.printing import REVIEW_MARK, fact_text, marked
+from trade_pipeline.defs.trade_briefing.printing import REVIEW_MARK, edition_lang, fact_text, marked
 
-#: A printed figure starting at a position: optional USD, sign, digits, decimals, unit (億/兆) or percent; or '--'.
-FIGURE_AT = re.compile(r"(?:USD )?(?:--|[+\-]?\d[\d,]*(?:\.\d+)?(?: (?:億|兆))?%?)")
+#: A printed figure starting at a position: optional USD, sign, digits, decimals, unit (億/兆 in zh-TW; mn/bn/tn in
+#: English) or percent; or '--'. Grouping commas are followed by three digits, so "1, the next clause" reads as 1.
+FIGURE_AT = re.compile(
+    r"(?:USD )?(?:--|[+\-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?: (?:億|兆|mn|bn|tn)(?![A-Za-z]))?%?)")
 _LEFT_OF_FIGURE = re.compile(r"(?:USD ?|[\d.,+\-])$")
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 #: Digits that are not figures and are not facts: links, the generation timestamp, list numbering, note numbers,
@@ -106,7 +109,11 @@ def _align(recorded: dict[int, str], lines: list[str]) -> dict[int, int]:
     return mapping
 
 
-def verify_report(markdown: str, claims: list[dict[str, Any]], facts: dict[str, Fact], report: str) -> Outcome:
+def verify_report(markdown: str, claims: list[dict[str, Any]], facts: dict[str, Fact], report: str,
+                  lang: str | None = None) -> Outcome:
+    """``report`` is the edition's site-relative path; its language (``lang``, default from the path: '….en.md' is
+    English) decides how each recomputed fact must print."""
+    lang = lang or edition_lang(report)
     _, body = split_front_matter(markdown)
     offset = markdown[:len(markdown) - len(body)].count("\n")  # mismatches name lines of the file
     lines = body.split("\n")
@@ -127,7 +134,7 @@ def verify_report(markdown: str, claims: list[dict[str, Any]], facts: dict[str, 
             problems.append(Mismatch(problem="the layer tables no longer yield this statement", printed=c["claim_text"],
                                      **where))
             continue
-        expected = fact_text(fact)
+        expected = fact_text(fact, lang)
         if c["kind"] in FIGURE_KINDS:
             figures += 1
         if n is None or not 0 <= n < len(lines):

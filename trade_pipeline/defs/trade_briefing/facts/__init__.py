@@ -12,7 +12,7 @@ from trade_pipeline.core import contract
 from trade_pipeline.core.lineage import LineageResolver
 from trade_pipeline.core.partitions import previous_partition_key, same_week_last_year_key
 from trade_pipeline.core.warehouse import Warehouse
-from trade_pipeline.defs.trade_briefing.facts import census, comtrade, controls, policy, watch
+from trade_pipeline.defs.trade_briefing.facts import census, changes, comtrade, controls, overview, policy, watch
 from trade_pipeline.defs.trade_briefing.facts.model import FIGURE_KINDS, FactBook, FactTree
 from trade_pipeline.defs.trade_briefing.facts.policy import as_date, split_items
 from trade_pipeline.defs.trade_briefing.inputs import ExtractorFiles, WeekInputs, load_weeks_inputs
@@ -90,9 +90,25 @@ def _limitations(book: FactBook, inp: WeekInputs, tree: FactTree) -> None:
     years_by_reporter: dict[int, set[int]] = {}
     for r in inp.rows(PR):
         years_by_reporter.setdefault(r["reporter_code"], set()).add(r["year"])
-    for rc in (tree.get_path("exports") or {}):
+    exports = tree.get_path("exports") or {}
+    for rc in exports:
         for i, y in enumerate(sorted(years_by_reporter.get(int(rc), set())), start=1):
             book.ident(f"limits.available.{rc}.{i}", "year", y)
+    # one line per (year used, years available): the reporters that share them are named together
+    groups: dict[tuple, list[str]] = {}
+    missing = []
+    for rc, e in exports.items():
+        if e.missing or not e.year:
+            missing.append(f"exports.{rc}")
+            continue
+        groups.setdefault((int(e.year.value), tuple(sorted(years_by_reporter.get(int(rc), set())))), []).append(rc)
+    for i, rcs in enumerate(groups.values(), start=1):
+        book.enum(f"limits.comtrade.{i}.ref", f"exports.{rcs[0]}")
+        book.enum(f"limits.comtrade.{i}.available", f"limits.available.{rcs[0]}")
+        for j, rc in enumerate(rcs, start=1):
+            book.enum(f"limits.comtrade.{i}.members.{j}", f"exports.{rc}")
+    for j, ref in enumerate(missing, start=1):
+        book.enum(f"limits.comtrade_missing.{j}", ref)
     totals = [r for r in inp.rows(contract.CENSUS_TRADE_BALANCE) if r["hs2"] == "TOTAL"]
     book.aggregate("limits.census_partners", "count", len(totals) or None, contract.CENSUS_TRADE_BALANCE,
                    {"hs2": "TOTAL"}, "count(*)", rows=totals)
@@ -122,8 +138,7 @@ def _flag_index(book: FactBook) -> None:
     for f in list(book):
         if not f.flags or f.kind not in FIGURE_KINDS:
             continue
-        parts = f.slot.split(".")
-        subject = ".".join(parts[:3] if parts[0] in ("census", "concentration") else parts[:2])
+        subject = changes.subject_of(f.slot)
         for code in f.flags:
             bucket = subjects.setdefault(code, [])
             if subject not in bucket:
@@ -157,9 +172,13 @@ def build_week_facts(inp: WeekInputs, lineage: LineageResolver | None, site_root
     controls.exposure_facts(book, inp, files, chosen, measures)
     policy.impact_facts(book, chosen, files)
     tree = book.tree()
+    overview.overview_facts(book, inp, tree)
     watch.watch_facts(book, inp, files, tree, chosen)
     _summary(book, inp, tree, chosen)
     _limitations(book, inp, tree)
+    changes.change_facts(book, inp, book.tree())
+    changes.review_changes(book, inp)  # last: compares the flags of every figure built above with last week's
+    changes.comparable_sources(book)
     _flag_index(book)
     return book
 
@@ -171,5 +190,17 @@ def week_facts(warehouse: Warehouse, keys: list[str], site_root: Path,
         weeks = set(keys) | {previous_partition_key(k) for k in keys} | {
             w for k in keys if (w := same_week_last_year_key(k))}
         lineage = LineageResolver(conn or own, weeks)  # every week's flags in one query per table and edge
+        last: tuple[str, FactBook] | None = None
         for inp in load_weeks_inputs(warehouse, keys):
-            yield inp, build_week_facts(inp, lineage, site_root)
+            if last is not None and last[0] == inp.prev_key:
+                # last week was built in this same pass (a single-run backfill writes every week's facts at once):
+                # compare with the facts just built for it, which are what is stored for it once the run writes
+                inp.previous[contract.BRIEFING_FACTS] = stored_rows(last[1])
+            book = build_week_facts(inp, lineage, site_root)
+            yield inp, book
+            last = (inp.key, book)
+
+
+def stored_rows(book: FactBook) -> list[dict]:
+    """A week's facts as the rows ``briefing_facts`` stores for it (what last week's comparison reads)."""
+    return book.frame().to_dicts()

@@ -7,6 +7,7 @@ from trade_pipeline.core import contract
 from trade_pipeline.core.hs_chapters import hs2_short_zh
 from trade_pipeline.defs.trade_briefing.facts.model import FactBook
 from trade_pipeline.defs.trade_briefing.inputs import ExtractorFiles, WeekInputs
+from trade_pipeline.defs.trade_briefing.names import census_name_en, hs2_desc_en
 
 #: US Census partners in the seed's order (China, Taiwan, Japan, Korea, Germany).
 CENSUS_ORDER = ("5700", "5830", "5880", "5800", "4280")
@@ -37,6 +38,7 @@ def census_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> None
         s = f"census.partners.{cty}"
         book.ident(f"{s}.cty", "code", cty)
         book.cell(f"{s}.name", "md_text", TB, t, "cty_name_zh")
+        book.cell(f"{s}.name_en", "md_text", TB, t, "cty_code", transform=census_name_en)
         book.cell(f"{s}.export", "usd", TB, t, "export_ytd_usd")
         book.cell(f"{s}.import", "usd", TB, t, "import_ytd_usd")
         book.cell(f"{s}.export_amount", "usd_amount", TB, t, "export_ytd_usd")
@@ -55,6 +57,7 @@ def census_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> None
             deps = [(TB, c) for c in chapters]
             book.cell(f"{s}.top_deficit.hs2", "code", TB, d, "hs2")
             book.cell(f"{s}.top_deficit.desc", "md_text", TB, d, "hs2", transform=hs2_short_zh)
+            book.cell(f"{s}.top_deficit.desc_en", "md_text", TB, d, "hs2", transform=hs2_desc_en)
             book.cell(f"{s}.top_deficit.balance", "signed_usd", TB, d, "balance_usd", depends=deps)
             book.cell(f"{s}.top_deficit.balance_text", "usd_signed", TB, d, "balance_usd", depends=deps)
             book.cell(f"{s}.top_deficit.share", "pct", TB, d, "share_of_deficit_pct", depends=deps)
@@ -67,6 +70,7 @@ def census_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> None
                 c = f"{s}.top_{flow}.{i}"
                 book.cell(f"{c}.hs2", "code", CD, r, "hs2")
                 book.cell(f"{c}.desc", "md_text", CD, r, "hs2", transform=hs2_short_zh)
+                book.cell(f"{c}.desc_en", "md_text", CD, r, "hs2", transform=hs2_desc_en)
                 book.cell(f"{c}.value", "usd", CD, r, "value_usd")
                 book.cell(f"{c}.share", "pct", CD, r, "share_pct")
         n = 0
@@ -105,6 +109,7 @@ def _revisions(book: FactBook, inp: WeekInputs, totals: list[dict]) -> None:
             book.cell(f"{s}.name", "md_text", TB, n, "cty_name_zh")
         else:
             book.cell(f"{s}.name", "code", REV, r, "cty_code")
+        book.cell(f"{s}.name_en", "md_text", REV, r, "cty_code", transform=census_name_en)
         book.ident(f"{s}.cty", "code", r["cty_code"])
         book.enum(f"{s}.flow", FLOW_ZH.get(r["flow"], r["flow"]))
         book.cell(f"{s}.year", "year", REV, r, "year")

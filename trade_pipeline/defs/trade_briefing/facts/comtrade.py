@@ -12,6 +12,7 @@ from trade_pipeline.core.hs_chapters import hs2_short_zh
 from trade_pipeline.defs.bilateral_trade_flows.codes import is_excluded_partner
 from trade_pipeline.defs.trade_briefing.facts.model import FactBook
 from trade_pipeline.defs.trade_briefing.inputs import ExtractorFiles, Rows, WeekInputs
+from trade_pipeline.defs.trade_briefing.names import area_name_en, hs2_desc_en
 
 #: Reporter order of the seed's sections (US, China, Japan, Korea, Germany, Taiwan); others follow by code.
 REPORTER_ORDER = (842, 156, 392, 410, 276, 490, 158)
@@ -77,14 +78,17 @@ def narrow_coverage(inp: WeekInputs, flow: str) -> tuple[set[int], list[dict]]:
 
 
 def reporter_name(book: FactBook, inp: WeekInputs, slot: str, reporter: int) -> None:
-    """``slot.name`` (the table's name) and ``slot.label`` (taiwan_own / taiwan_mirror / plain)."""
+    """``slot.name`` (the table's name), ``slot.name_en`` (English, from the code) and ``slot.label``
+    (taiwan_own / taiwan_mirror / plain)."""
     for table in (MC, PR):
         row = next((r for r in inp.rows(table) if r["reporter_code"] == reporter and r.get("reporter_name_zh")), None)
         if row is not None:
             book.cell(f"{slot}.name", "md_text", table, row, "reporter_name_zh")
+            book.cell(f"{slot}.name_en", "md_text", table, row, "reporter_code", transform=area_name_en)
             break
     else:
         book.cell(f"{slot}.name", "md_text", MC, None, "reporter_name_zh")
+        book.cell(f"{slot}.name_en", "md_text", MC, None, "reporter_code")
     book.ident(f"{slot}.code", "code", str(int(reporter)))
     book.enum(f"{slot}.label", TAIWAN_LABEL.get(int(reporter), "plain"))
 
@@ -111,6 +115,7 @@ def country_flow(book: FactBook, inp: WeekInputs, files: ExtractorFiles, reporte
     for i, r in enumerate(ranked[:TOP_N], start=1):
         s = f"{base}.top.{i}"
         book.cell(f"{s}.name", "md_text", PR, r, "partner_name_zh", depends=later)
+        book.cell(f"{s}.name_en", "md_text", PR, r, "partner_code", transform=area_name_en, depends=later)
         book.cell(f"{s}.code", "code", PR, r, "partner_code", depends=later)
         book.cell(f"{s}.value", "usd", PR, r, "value_usd", depends=later)
         book.cell(f"{s}.value_amount", "usd_amount", PR, r, "value_usd", depends=later)
@@ -140,6 +145,7 @@ def country_flow(book: FactBook, inp: WeekInputs, files: ExtractorFiles, reporte
         top = structure[0]
         book.cell(f"{base}.top_chapter.hs2", "code", CS, top, "hs2", depends=later)
         book.cell(f"{base}.top_chapter.desc", "md_text", CS, top, "hs2", transform=hs2_short_zh, depends=later)
+        book.cell(f"{base}.top_chapter.desc_en", "md_text", CS, top, "hs2", transform=hs2_desc_en, depends=later)
         book.cell(f"{base}.top_chapter.value", "usd", CS, top, "value_usd", depends=later)
         book.cell(f"{base}.top_chapter.share", "pct", CS, top, "share_pct", depends=later)
     n = 0
@@ -158,6 +164,8 @@ def country_flow(book: FactBook, inp: WeekInputs, files: ExtractorFiles, reporte
             book.cell(f"{s}.export", "usd_amount", TB, row, "export_usd", depends=later)
             book.cell(f"{s}.import", "usd_amount", TB, row, "import_usd", depends=later)
             book.cell(f"{s}.label", "md_text", TB, row, "balance_label", depends=later)
+            bal = row.get("balance_usd")
+            book.enum(f"{s}.sign", None if bal is None else "surplus" if bal > 0 else "deficit" if bal < 0 else "even")
 
 
 def largest_surplus(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> None:
@@ -186,6 +194,7 @@ def largest_surplus(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> N
     deps = [(TB, c) for c in cands]
     reporter_name(book, inp, f"{s}.reporter", best["reporter_code"])
     book.cell(f"{s}.partner", "md_text", TB, best, "partner_name_zh")
+    book.cell(f"{s}.partner_en", "md_text", TB, best, "partner_code", transform=area_name_en)
     book.cell(f"{s}.year", "year", TB, best, "year")
     book.cell(f"{s}.balance", "usd", TB, best, "balance_usd", depends=deps)
     src = files.comtrade("trade_balance", best["reporter_code"], best["year"])
