@@ -153,7 +153,8 @@ def trade_briefing(
         if not facts:
             empty.append(f"{iso_week_label(key)} ({key})")
             continue
-        reports[key] = [render_report(facts, iso_week_label(key), root, generated_at, sample, lang=lang)
+        reports[key] = [render_report(facts, iso_week_label(key), root, generated_at, sample, lang=lang,
+                                      run_weeks=tuple(iso_week_label(k) for k in keys))
                         for lang in langs]
     if empty:
         raise Failure(description="No briefing_facts for " + ", ".join(empty) + ": materialize briefing_facts "

@@ -322,8 +322,10 @@ def changes_headline(tree: FactTree, lang: str = ZH) -> str:
 
 
 def front_matter(tree: FactTree, iso_week: str, site_root: Path, generated_at: datetime,
-                 lang: str = ZH) -> dict[str, Any]:
-    others = [w for w in existing_reports(site_root) if w != iso_week]
+                 lang: str = ZH, run_weeks: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``run_weeks``: ISO weeks rendered in the same run (published together with this one, so they count as
+    present for related_reports and nav_order)."""
+    others = sorted({w for w in [*existing_reports(site_root), *run_weeks] if w != iso_week}, reverse=True)
     newer = [w for w in others if w > iso_week]
     older = [w for w in others if w < iso_week][:RELATED_WEEKS]
     y, w = iso_week.split("-W")
@@ -376,14 +378,15 @@ def _body_start(rendered: str) -> int:
 
 def render_report(facts: list[Fact], iso_week: str, site_root: Path, generated_at: datetime,
                   sample_sources: list[str], template: str | None = None,
-                  relpath: str | None = None, lang: str = ZH) -> RenderedReport:
-    """One edition of a week's report: the same facts through the edition's template, printed in its language."""
+                  relpath: str | None = None, lang: str = ZH, run_weeks: tuple[str, ...] = ()) -> RenderedReport:
+    """One edition of a week's report: the same facts through the edition's template, printed in its language.
+    ``run_weeks``: the other ISO weeks the same run publishes (front matter links them)."""
     if lang not in EDITIONS:
         raise ValueError(f"no edition for language {lang!r} (editions: {', '.join(EDITIONS)})")
     tree = build_tree(facts)
     relpath = relpath or report_relpath(iso_week, lang)
     printer = Printer(iso_week, relpath, lang)
-    front = front_matter(tree, iso_week, site_root, generated_at, lang)
+    front = front_matter(tree, iso_week, site_root, generated_at, lang, run_weeks)
     cited = _cited(tree)
     rendered = environment().get_template(template or EDITIONS[lang][1]).render(
         F=tree, printer=printer, front=front, sample_sources=sample_sources,
