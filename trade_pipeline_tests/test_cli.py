@@ -59,10 +59,11 @@ def test_stored_comparison_weeks_are_read_from_the_warehouse(tmp_path: Path, mon
     assert warehouse_weeks(["2025-01-06"]) == set()  # no warehouse file yet
     wh = Warehouse()
     frame = pl.DataFrame({"x": [1]})
-    first, second = history_tables()
+    first, *others = history_tables()
     wh.replace_partition(first, "2025-01-06", frame)
     wh.replace_partition(first, "2025-01-13", frame)
-    wh.replace_partition(second, "2025-01-13", frame)
+    for table in others:
+        wh.replace_partition(table, "2025-01-13", frame)
     # a week counts only when every comparison table holds it
     assert warehouse_weeks(["2025-01-06", "2025-01-13", "2025-01-20"]) == {"2025-01-13"}
 

@@ -71,8 +71,7 @@ def test_backfill_is_one_dagster_run_over_the_partition_range(backfill: Backfill
 
     instance = backfill.instance
     # each week's report and its English edition (--lang both, the default)
-    assert backfill.stdout.split() == [str(p) for week in WEEKS for p in
-                                       (instance.report(week), instance.report(week).with_suffix(".en.md"))]
+    assert backfill.stdout.split() == instance.printed_reports(*WEEKS)
     with instance.dagster() as dagster:
         runs = dagster.get_runs()
         assert len(runs) == 1, [r.run_id for r in runs]
@@ -172,7 +171,7 @@ def test_briefing_twice_changes_no_row_count(backfill: Backfill, tmp_path: Path)
     instance = _copy_of(backfill, tmp_path / "again")
     for attempt in ("first", "second"):
         out, _ = instance.run("briefing", "2026-W05", name=f"briefing-{attempt}")
-        assert out.split() == [str(instance.report("2026-W05"))]
+        assert out.split() == instance.printed_reports("2026-W05")
         problems = diff_counts(instance.row_counts(), backfill.counts)
         assert not problems, f"after the {attempt} `briefing 2026-W05`:\n" + "\n".join(problems)
     with instance.dagster() as dagster:
@@ -225,7 +224,7 @@ def test_runs_started_together_wait_for_the_warehouse_lock_and_lose_no_rows(back
     for name, (rc, out, err) in results.items():
         assert rc == 0, f"{name} (briefing {launches[name]}) exited {rc}:\n{tail(err)}"
         assert "Could not set lock" not in err and "WarehouseLockTimeout" not in err, name
-        assert out.split() == [str(instance.report(launches[name]))]
+        assert out.split() == instance.printed_reports(launches[name])
     problems = diff_counts(instance.row_counts(), backfill.counts)
     assert not problems, "row counts after the concurrent runs differ from a single run's:\n" + "\n".join(problems)
 

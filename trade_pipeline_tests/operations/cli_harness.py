@@ -71,6 +71,11 @@ class TempInstance:
     def report(self, iso_week: str) -> Path:
         return self.data / "site" / "Narrator" / "trade_briefing" / f"{iso_week}-trade-briefing.md"
 
+    def printed_reports(self, *iso_weeks: str) -> list[str]:
+        """What `trade-pipeline briefing/backfill` prints for these weeks (default --lang both): each week's report,
+        then its English edition."""
+        return [str(p) for w in iso_weeks for p in (self.report(w), self.report(w).with_suffix(".en.md"))]
+
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
         env.update({

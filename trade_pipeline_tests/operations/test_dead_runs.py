@@ -133,7 +133,7 @@ def test_the_next_cli_run_fails_a_killed_backfill_before_it_starts(tmp_path: Pat
     dead = _kill_a_backfill_mid_run(instance)
     out, err = instance.run("briefing", "2026-W05", name="briefing")
     assert f"run {dead} (STARTED) marked failed: run worker died: process" in err, tail(err)
-    assert out.split() == [str(instance.report("2026-W05"))]
+    assert out.split() == instance.printed_reports("2026-W05")
     with instance.dagster() as dagster:
         assert dagster.get_run_by_id(dead).status == DagsterRunStatus.FAILURE
         assert {r.status for r in dagster.get_runs() if r.run_id != dead} == {DagsterRunStatus.SUCCESS}
