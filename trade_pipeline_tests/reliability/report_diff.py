@@ -23,11 +23,12 @@ REVIEW = "[REVIEW_NEEDED]"
 WITHHELD_MARKERS = ("[WITHHELD]", "暫不提供", "暫不列出", "不予列出", "資料不完整，未列出", "未列出")
 _LIST_ORDINAL = re.compile(r"^(\s*(?:>\s*)*)\d+\.(?=\s)")  # '8. **…**' (a numbered item), also quoted
 _CITED_FILE = re.compile(r"[\w./-]+\.md\b")  # a file the report cites: a name, not a figure
+_NOTE_REF = re.compile(r"〔\d+〕")  # a numbered source note: its number is a reference, not a figure
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 
 def _strip(line: str) -> str:
-    return _CITED_FILE.sub("", _LIST_ORDINAL.sub(r"\1", line, count=1))
+    return _NOTE_REF.sub("〔〕", _CITED_FILE.sub("", _LIST_ORDINAL.sub(r"\1", line, count=1)))
 
 
 def figures(line: str | None) -> tuple[str, ...]:

@@ -2,9 +2,9 @@
 sample and again after the census layer re-ran on the damaged captures; every report line or table row whose figures
 changed must carry ``[REVIEW_NEEDED]`` or be withheld with a note (report_diff.py, the generic helper).
 
-Where the assertion fails because of how defs/trade_briefing/ prints (not what the layer stores), the case is
-``xfail(strict=True, reason="report lineage: lead")``: the layer-side assertions of the same classes are in
-test_census_validation.py and pass.
+A figure the layer withholds (NULL over flagged input) is never left out silently: the sentence, table row or
+watch-list rule that would print it says 暫不列出 with the reason in words and ``[REVIEW_NEEDED]``. The layer-side
+assertions of the same classes are in test_census_validation.py.
 """
 
 from __future__ import annotations
@@ -26,19 +26,16 @@ from trade_pipeline.defs.data_quality.assets import ASSETS as DQ_ASSETS
 from trade_pipeline.defs.trade_briefing.assets import ASSETS as BRIEFING_ASSETS
 from trade_pipeline.defs.us_trade_census.assets import ASSETS as CENSUS_ASSETS
 from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
-from trade_pipeline_tests.reliability import support
+from trade_pipeline_tests.reliability import report_diff, support
 from trade_pipeline_tests.reliability.test_census_validation import (
     YEAR, cell, census_key, edit_rows, set_cell,
 )
 
-report_diff = pytest.importorskip("trade_pipeline_tests.reliability.report_diff",
-                                  reason="the generic report-diff helper is not on main yet")
 
 WEEK = support.WEEK_B  # 2026-W05
 REPORT = "site/Narrator/trade_briefing/2026-W05-trade-briefing.md"
 RUN_CONFIG = {"ops": {"trade_briefing": {"config": {"generated_at": "2026-01-28T12:00:00Z"}}},
               "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-LEAD = pytest.mark.xfail(strict=True, reason="report lineage: lead")
 
 
 def _resources(captures: Path) -> dict:
@@ -108,13 +105,7 @@ CASES: dict[str, Callable[[Path], None]] = {
 }
 
 
-#: Cases whose layer rows are right and flagged (test_census_validation.py) but whose report is not yet: a withheld
-#: figure vanishes with no note (a deficit sentence, a watch item, then the list renumbers) or an empty
-#: "商品結構：。" sentence is printed — defs/trade_briefing/ (the lead's).
-REPORT_SIDE = {"conflicting_duplicate", "export_chapters_204", "total_month_missing"}
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, marks=LEAD) if c in REPORT_SIDE else c for c in CASES])
+@pytest.mark.parametrize("case", list(CASES))
 def test_every_changed_report_line_is_marked(case: str, undamaged: Path, isolated_data_dir: Path,
                                              tmp_path: Path) -> None:
     shutil.copytree(undamaged, isolated_data_dir, dirs_exist_ok=True)

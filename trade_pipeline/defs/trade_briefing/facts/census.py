@@ -51,6 +51,14 @@ def census_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> None
         book.enum(f"{s}.flags", contract.join_flags(book.flags_of(TB, t)))
         chapters = [r for r in tb if r["cty_code"] == cty and r["hs2"] != "TOTAL" and r["year"] == t["year"]]
         deficits = [r for r in chapters if r.get("balance_usd") is not None and r["balance_usd"] < 0]
+        # the quality problems of the partner's chapter figures, in words where a figure over them is withheld
+        chapter_quality = contract.quality_flags([f for r in (t, *chapters) for f in book.flags_of(TB, r)])
+        book.enum(f"{s}.chapter_flags", contract.join_flags(list(dict.fromkeys(chapter_quality))))
+        top_share = min(deficits, key=lambda r: r["balance_usd"]).get("share_of_deficit_pct") if deficits else None
+        # a deficit (or a balance that could not be computed) whose chapter shares are missing over flagged input:
+        # the concentration rule cannot be decided, and the report says so instead of dropping the partner
+        undecided = (t.get("balance_usd") is None or t["balance_usd"] < 0) and top_share is None and bool(chapter_quality)
+        book.flag(f"{s}.top_deficit_withheld", undecided, depends=[(TB, t), *((TB, c) for c in chapters)])
         if deficits:
             d = min(deficits, key=lambda r: r["balance_usd"])
             # chosen among the partner's chapters: any chapter's quality problem can change which one it is

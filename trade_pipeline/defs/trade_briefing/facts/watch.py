@@ -78,15 +78,20 @@ class _Items:
         self.book.flag(f"{s}.speculative", speculative)
         return s
 
-    def group(self, kind: str, refs: list[str], speculative: bool = True) -> list[str]:
-        """One item for every statement the rule picked (none: no item); returns the members' slots."""
-        if not refs:
+    def group(self, kind: str, refs: list[str], speculative: bool = True, withheld: list[str] = ()) -> list[str]:
+        """One item for every statement the rule picked (none: no item); returns the members' slots.
+
+        ``withheld``: statements the rule could not decide because a figure it reads is missing over flagged input;
+        the item names them (withheld, with the reason) instead of leaving them out silently."""
+        if not refs and not withheld:
             return []
         s = self.add(kind, speculative=speculative)
         members = []
         for j, ref in enumerate(refs, start=1):
             self.book.enum(f"{s}.members.{j}.ref", ref)
             members.append(f"{s}.members.{j}")
+        for j, ref in enumerate(withheld, start=1):
+            self.book.enum(f"{s}.withheld.{j}.ref", ref)
         self.book.flag(f"{s}.several", len(refs) > 1)
         return members
 
@@ -97,7 +102,8 @@ def watch_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles, tree: Fa
     items = _Items(book)
     census = tree.get_path("census.partners") or {}
     items.group("deficit_concentration", [f"census.partners.{cty}" for cty, p in census.items()
-                                          if p.deficit and p.top_deficit and p.top_deficit.over_half])
+                                          if p.deficit and p.top_deficit and p.top_deficit.over_half],
+                withheld=[f"census.partners.{cty}" for cty, p in census.items() if p.top_deficit_withheld])
 
     by_end: dict[date, list[dict[str, Any]]] = {}
     for r in sorted(inp.rows(ANN), key=lambda r: str(r.get("announcement_id"))):
