@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 WEEK ?= 2026-W05
 STAMP := $(VENV)/.installed
+# pytest-xdist workers (one per core; TEST_WORKERS=0 runs the suite in one process)
+TEST_WORKERS ?= auto
 
 .PHONY: briefing test setup dev backfill bench clean-state site
 
@@ -26,7 +28,7 @@ briefing: $(STAMP)
 	DAGSTER_HOME=$(CURDIR) $(BIN)/trade-pipeline briefing $(WEEK)
 
 test: $(STAMP)
-	DAGSTER_HOME= $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 1; fi; exit $$rc
+	DAGSTER_HOME= $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 1; fi; exit $$rc
 
 site: $(STAMP)
 	$(BIN)/trade-pipeline site

@@ -1,12 +1,13 @@
 """Generic report diff: render one week from undamaged and from damaged captures, return every report line or table
 row whose figures changed, and say which of them carry neither ``[REVIEW_NEEDED]`` nor a withheld note.
 
-Lines are aligned with difflib (order kept); inside a block that differs, lines are paired again by their text with
-the numbers masked, so an inserted list item does not shift every later line onto the wrong partner, and a table row
+Lines are aligned with difflib on their text with the figures masked (order kept), so a statement whose figures
+changed stays paired with itself; inside a block that differs, each line is paired with its most alike counterpart
+(or stands alone), so an inserted list item does not shift every later line onto the wrong partner, and a table row
 the damaged report lists elsewhere (its table is sorted by a figure that changed) is paired with itself by its first
 cell. A pair "changed" when the figures it prints differ: the numbers of the line, leaving out what is not a figure —
 the ordinal of a numbered list item (``8.`` → ``9.`` when an item is inserted above) and the digits inside a cited
-file name (``Extractor/…/842-export-2024.md``). A line the damaged report gained or lost is a change when it holds a
+file name (``Extractor/…/842-export-2024.md``) and a source-note number (``〔3〕``). A line the damaged report gained or lost is a change when it holds a
 figure (a lost figure vanished). The promise checked: every changed line that is printed carries ``[REVIEW_NEEDED]``
 or a withheld note, and a figure that vanished is explained by a withheld note somewhere in the damaged report.
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from itertools import zip_longest
 
 REVIEW = "[REVIEW_NEEDED]"
 #: words the report uses when it withholds a figure instead of printing it (any of them counts as the note)
@@ -51,11 +51,26 @@ class Change:
         return REVIEW in text or any(m in text for m in WITHHELD_MARKERS)
 
 
-def _pairs(olds: list[str], news: list[str]):
-    """Lines of two differing blocks, paired by their text with numbers masked, then by position."""
-    inner = difflib.SequenceMatcher(a=[_shape(x) for x in olds], b=[_shape(x) for x in news], autojunk=False)
-    for _tag, i1, i2, j1, j2 in inner.get_opcodes():
-        yield from zip_longest(olds[i1:i2], news[j1:j2])
+SIMILAR = 0.6  # two lines whose masked texts are at least this alike are the same statement with other figures
+
+
+def _similar(olds: list[str], news: list[str]):
+    """Lines of a replaced run paired in order with their most alike counterpart (masked text); a line with no
+    counterpart at least SIMILAR alike stands alone (it was added or it vanished) — never paired by position with
+    an unrelated line (an item inserted above would otherwise pair every later item with its neighbour)."""
+    j = 0
+    for old in olds:
+        scores = [difflib.SequenceMatcher(a=_shape(old), b=_shape(new), autojunk=False).ratio() for new in news[j:]]
+        best = max(range(len(scores)), key=scores.__getitem__, default=None)
+        if best is None or scores[best] < SIMILAR:
+            yield old, None
+            continue
+        for new in news[j:j + best]:
+            yield None, new
+        yield old, news[j + best]
+        j += best + 1
+    for new in news[j:]:
+        yield None, new
 
 
 def _row_key(line: str | None) -> tuple[str, int] | None:
@@ -90,9 +105,14 @@ def changed_lines(undamaged: str, damaged: str) -> list[Change]:
     """Every line whose figures differ between the two reports (replaced, added, removed or moved)."""
     a, b = undamaged.splitlines(), damaged.splitlines()
     pairs: list[tuple[str | None, str | None]] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if tag != "equal":
-            pairs.extend(_pairs(a[i1:i2], b[j1:j2]))
+    # aligned by the lines' text with the figures masked, so a statement whose figures changed stays paired with
+    # itself however many lines were inserted or removed around it
+    matcher = difflib.SequenceMatcher(a=[_shape(x) for x in a], b=[_shape(x) for x in b], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            pairs.extend(zip(a[i1:i2], b[j1:j2]))
+        else:
+            pairs.extend(_similar(a[i1:i2], b[j1:j2]))
     return [Change(old, new) for old, new in _moved_rows(pairs) if figures(old) != figures(new)]
 
 

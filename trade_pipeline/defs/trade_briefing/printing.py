@@ -84,7 +84,9 @@ def marked(fact: Fact) -> bool:
     """Does this printed fact carry the review mark where it stands?"""
     if fact.kind in FIGURE_KINDS:
         return bool(fact.flags)
-    if fact.kind == "date":
+    if fact.kind in ("date", "year"):
+        # a date or data year stands on a row that may be wrong (a year printed in place of a later one the layer
+        # holds but could not use depends on that later year's rows)
         return bool(contract.quality_flags(fact.flags))
     return False
 

@@ -164,6 +164,8 @@ def country_flow(book: FactBook, inp: WeekInputs, files: ExtractorFiles, reporte
             book.cell(f"{s}.export", "usd_amount", TB, row, "export_usd", depends=later)
             book.cell(f"{s}.import", "usd_amount", TB, row, "import_usd", depends=later)
             book.cell(f"{s}.label", "md_text", TB, row, "balance_label", depends=later)
+            # why a balance is missing, in words, where the prose withholds it
+            book.enum(f"{s}.flags", contract.join_flags(book.flags_of(TB, row)))
             bal = row.get("balance_usd")
             book.enum(f"{s}.sign", None if bal is None else "surplus" if bal > 0 else "deficit" if bal < 0 else "even")
 

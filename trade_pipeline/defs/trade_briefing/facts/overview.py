@@ -11,6 +11,7 @@ are that member's own facts. Extremes chosen among reporters are cells with ever
 - ``overview.X.top3_high`` / ``top3_low`` — the highest/lowest top-three share among reported series;
 - ``overview.<flow>.missing`` / ``narrow`` / ``flagged`` — reporters without rows, with truncated coverage, with flags;
 - ``overview.M.china_deficits`` / ``china_surpluses`` — balances with China (UN Comtrade), largest deficit first;
+  ``china_withheld`` — reporters whose balance row with China has no figure (printed as withheld, with the reason);
 - ``overview.taiwan_pair`` — both Taiwan series present (own filing 490 and mirror 158): the prose explains why they
   differ where they meet;
 - ``census.deficit_count`` / ``census.all_deficit`` / ``census.most_concentrated_deficit`` — the Census partners in
@@ -78,6 +79,9 @@ def overview_facts(book: FactBook, inp: WeekInputs, tree: FactTree) -> None:
                   [f"{base}.{rc}" for rc, e in balances if e.china_balance.sign.enum == "deficit"])
             _refs(book, f"{slot}.china_surpluses",
                   [f"{base}.{rc}" for rc, e in reversed(balances) if e.china_balance.sign.enum == "surplus"])
+            # a balance row whose figure is missing (a side withheld over flagged input): said, never left out
+            _refs(book, f"{slot}.china_withheld",
+                  [f"{base}.{rc}" for rc, e in present if e.china_balance and not e.china_balance.balance])
     exports = tree.get_path("exports") or {}
     own, mirror = exports.get("490"), exports.get("158")
     book.flag("overview.taiwan_pair", bool(own) and bool(mirror) and not own.missing and not mirror.missing
