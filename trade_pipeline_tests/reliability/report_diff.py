@@ -54,13 +54,21 @@ class Change:
 SIMILAR = 0.6  # two lines whose masked texts are at least this alike are the same statement with other figures
 
 
+def _likeness(old: str, new: str) -> float:
+    """How alike two lines are with their figures masked; table rows are alike only when they are the same row
+    (same first cell, as many cells): two rows of one table always look alike."""
+    if (_row_key(old) is not None or _row_key(new) is not None) and _row_key(old) != _row_key(new):
+        return 0.0
+    return difflib.SequenceMatcher(a=_shape(old), b=_shape(new), autojunk=False).ratio()
+
+
 def _similar(olds: list[str], news: list[str]):
     """Lines of a replaced run paired in order with their most alike counterpart (masked text); a line with no
     counterpart at least SIMILAR alike stands alone (it was added or it vanished) — never paired by position with
     an unrelated line (an item inserted above would otherwise pair every later item with its neighbour)."""
     j = 0
     for old in olds:
-        scores = [difflib.SequenceMatcher(a=_shape(old), b=_shape(new), autojunk=False).ratio() for new in news[j:]]
+        scores = [_likeness(old, new) for new in news[j:]]
         best = max(range(len(scores)), key=scores.__getitem__, default=None)
         if best is None or scores[best] < SIMILAR:
             yield old, None
@@ -83,22 +91,19 @@ def _row_key(line: str | None) -> tuple[str, int] | None:
 
 def _moved_rows(pairs: list[tuple[str | None, str | None]]) -> list[tuple[str | None, str | None]]:
     """A table row the damaged report lost and one it gained with the same first cell (in a table of as many
-    columns) is the same row moved (the table is sorted by a figure that changed): pair them."""
+    columns) is the same row moved (the table is sorted by a figure that changed): pair them, whichever of the two
+    comes first."""
     gained: dict[tuple[str, int], list[int]] = {}
     for i, (old, new) in enumerate(pairs):
         if old is None and _row_key(new) is not None:
             gained.setdefault(_row_key(new), []).append(i)
-    out, used = [], set()
+    partner: dict[int, int] = {}
     for i, (old, new) in enumerate(pairs):
-        if i in used:
-            continue
         if new is None and gained.get(_row_key(old)):
-            j = gained[_row_key(old)].pop(0)
-            used.add(j)
-            out.append((old, pairs[j][1]))
-        else:
-            out.append((old, new))
-    return out
+            partner[i] = gained[_row_key(old)].pop(0)
+    taken = set(partner.values())
+    return [(old, pairs[partner[i]][1]) if i in partner else (old, new)
+            for i, (old, new) in enumerate(pairs) if i not in taken]
 
 
 def changed_lines(undamaged: str, damaged: str) -> list[Change]:

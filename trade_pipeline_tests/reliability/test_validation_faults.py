@@ -363,6 +363,11 @@ def test_report_diff_helper_counts_figures_not_layout() -> None:
     moved = "| 國家 | HHI |\n|---|---:|\n| 中國 | 436.43 |\n| 台灣 | 1264.16 |\n| 美國 | 6487.70 |\n"
     assert [(c.old, c.new) for c in unmarked_changes(table, moved)] == [("| 美國 | 713.24 |", "| 美國 | 6487.70 |")]
     assert unmarked_changes(table, moved.replace("6487.70", "6487.70 [REVIEW_NEEDED]")) == []
+    # a source-note number is a reference, not a figure; an item inserted above (its neighbours separated by blank
+    # lines) leaves every later item paired with itself, so only a real figure change counts
+    items = "1. **甲** — 占比 20.06%。〔1〕\n\n2. **乙** — 日本 17.79%。〔2〕\n"
+    inserted = "1. **新** — 美國 30.00%。〔1〕\n\n2. **甲** — 占比 20.06%。〔2〕\n\n3. **乙** — 日本 17.79%。〔3〕\n"
+    assert [(c.old, c.new) for c in changed_lines(items, inserted)] == [(None, "1. **新** — 美國 30.00%。〔1〕")]
 
 
 # ---------------------------------------------------------------------------------------------------------------------

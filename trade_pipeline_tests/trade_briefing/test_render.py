@@ -73,7 +73,7 @@ def test_watch_list_rules_and_their_sources(site: Path) -> None:
     # rule 1: US–Taiwan deficit -1,119 億 with HS84 -918 億 = 82.04 % of it (the seed's sentence); one item names
     # every partner the rule picks
     assert watch.count("**美國逆差集中於單一品類**") == 1
-    assert "美國對台灣的逆差（USD -1,119 億）有 82.04% 來自 HS84 機械（USD -918 億）" in watch
+    assert "美國對台灣（總差額 USD -1,119 億）各逆差品類的逆差合計中有 82.04% 來自 HS84 機械（USD -918 億）" in watch
     assert "Extractor/us_trade_census/trade_balance/us-balance-5830-2025.md" in watch
     # rule 2: the FDPR suspension ends 2026-11-09, within a year of the week
     assert "暫停措施到期關注" in watch and "2026-11-09" in watch

@@ -3,7 +3,8 @@
 A sentence's *skeleton* is its text with every printed fact (claims: figures, names, dates, codes) replaced by a
 placeholder of its kind, review marks and flag words removed and note numbers dropped — what is left is the
 template's own wording. Skeletons are counted per ``## `` section over running text: tables, headings, source-note
-lists and the labelled fields of a list entry (``   - 發布日期：…``) are records, not sentences, and a skeleton with
+lists, the labelled fields of a list entry (``   - 發布日期：…``) and the items nested under them (a quoted
+provision with its thresholds) are records, not sentences, and a skeleton with
 fewer than :data:`MIN_WORDING` characters of its own wording is a label, not a template.
 """
 
@@ -21,6 +22,7 @@ from trade_pipeline.defs.trade_briefing.printing import REVIEW_MARK
 MAX_REPEATS = 2
 MIN_WORDING = 8
 _FIELD = re.compile(r"^\s+[-*] [^：:]{1,24}[：:]")
+_NESTED = re.compile(r"^\s{4,}[-*] ")  # an item nested in a list entry's field: a quoted clause or datum
 _SENTENCE_END = re.compile(r"(?<=[。！？])|(?<=[.!?])(?=\s|$)")
 _NOTE = re.compile(r"〔\d+〕")
 _LIST_MARK = re.compile(r"^\s*(?:[-*]|\d+\.)\s+")
@@ -61,7 +63,7 @@ def skeletons(markdown: str, claims: Iterable[dict[str, Any]]) -> dict[str, Coun
             continue
         stripped = line.strip()
         if (not stripped or stripped.startswith(("|", "#", "---", "- 〔", "**來源**", "**Sources**"))
-                or _FIELD.match(line)):
+                or _FIELD.match(line) or _NESTED.match(line)):
             continue
         text = _NOTE.sub("", line).replace(REVIEW_MARK, "")
         for w in flag_words:

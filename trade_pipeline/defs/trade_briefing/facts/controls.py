@@ -112,9 +112,25 @@ def exposure_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles, chose
             order.append(mid)
     book.flag("exposure.present", bool(order))
     book.ident("exposure.nomenclature", "code", NOMENCLATURE)
+    _common_period(book, [r for mid in order for r in by_measure[mid] if _has(r, "hs6")])
     for k, mid in enumerate(order, start=1):
         _measure(book, f"exposure.measures.{k}", by_measure[mid], control_of.get(mid), files,
                  listed=str(by_measure[mid][0].get("announcement_id")) in listed)
+
+
+def _common_period(book: FactBook, mapped: list[dict[str, Any]]) -> None:
+    """When every table has the same periods (China's export year, the US year to date), they are said once above
+    the tables instead of once per measure."""
+    cn_years = {r.get("cn_export_year") for r in mapped}
+    us_periods = {(r.get("us_import_year"), r.get("us_import_through_month")) for r in mapped}
+    common = bool(mapped) and len(cn_years) == 1 and len(us_periods) == 1 and None not in cn_years \
+        and None not in next(iter(us_periods))
+    deps = [(EXPOSURE, r) for r in mapped]
+    book.flag("exposure.common_period", common, depends=deps)
+    if common:
+        book.cell("exposure.cn_year", "year", EXPOSURE, mapped[0], "cn_export_year", depends=deps)
+        book.cell("exposure.us_year", "year", EXPOSURE, mapped[0], "us_import_year", depends=deps)
+        book.cell("exposure.us_month", "month", EXPOSURE, mapped[0], "us_import_through_month", depends=deps)
 
 
 def _measure(book: FactBook, s: str, rows: list[dict[str, Any]], control: dict[str, Any] | None,
