@@ -4,7 +4,8 @@ Rules (one rounding rule everywhere: decimal ROUND_HALF_UP on the value as print
 
 - USD amounts print in 億 (1e8) or 兆 (1e12):
     |v| rounds to >= 10,000 億  -> 兆 with two decimals          1.0304e12 -> "1.03 兆"
-    |v| rounds to >= 1 億       -> 億 as an integer, grouped     7.0118e11 -> "7,012 億"
+    |v| rounds to >= 10 億      -> 億 as an integer, grouped     7.0118e11 -> "7,012 億"
+    |v| rounds to >= 1 億       -> 億 with one decimal           1.46e8    -> "1.5 億"
     smaller                     -> 億 with two decimals          3.5e7     -> "0.35 億"
   A deficit keeps its minus sign ("-6,193 億"); ``signed_usd`` also prints "+" for a surplus.
 - Percentages (shares, YoY) print with two decimals: "14.76%", signed ones "+3.20%" / "-4.05%".
@@ -80,8 +81,10 @@ def usd_amount(value: float | int) -> str:
     yi = round_half_up(mag / YI, 0)
     if yi >= 10_000:
         text = f"{_grouped(round_half_up(mag / ZHAO, 2), 2)} 兆"
-    elif yi >= 1:
+    elif (one := round_half_up(mag / YI, 1)) >= 10:
         text = f"{_grouped(yi, 0)} 億"
+    elif one >= 1:  # 1–10 億: one decimal (as an integer, 0.5–1.5 億 would all print "1 億")
+        text = f"{one} 億"
     else:
         text = f"{_grouped(round_half_up(mag / YI, 2), 2)} 億"
     # "-0.00 億" would be a sign without a value: a rounded zero prints unsigned.

@@ -79,7 +79,7 @@ def test_a_new_month_hhi_moves_new_and_changed_announcements_and_new_flags_are_n
     report = render(wh, site, W05)  # publishing verifies every figure of 本週變化 against the tables
     changes = section(report.markdown, "本週變化")
     assert "資料延伸至 2025 年 11 月（上週至 2025 年 10 月）" in changes
-    assert "US Census 數據修正**：1 筆月度數據與上週不同，變動最大者為中國 2025 年 9 月進口（HS85），修正 USD +2 億" \
+    assert "US Census 數據修正**：1 筆月度數據與上週不同，變動最大者為中國 2025 年 9 月進口（HS85），修正 USD +2.2 億" \
         in changes
     # fixtures: every export HHI moved by 30 points; the largest first, with its direction
     assert "**出口市場 HHI 變動**（10 點以上）：" in changes and "美國由 693.51 升至 723.51" in changes

@@ -13,6 +13,11 @@ from trade_pipeline.core import formatting as fmt
     (105.15e9, "1,052 億"),           # half-up: 1,051.5 -> 1,052, never 1,051 elsewhere
     (999_949_999_999, "9,999 億"),
     (999_950_000_000, "1.00 兆"),     # rounds to 10,000 億 -> switches to 兆
+    (1.46e8, "1.5 億"),                # 1–10 億: one decimal
+    (9.5e8, "9.5 億"),
+    (-5.04e8, "-5.0 億"),
+    (9.96e8, "10 億"),                # rounds to 10.0 -> integer
+    (99.5e6, "1.0 億"),               # 0.995 rounds to 1.0 at one decimal
     (35e6, "0.35 億"),
     (-1e5, "0.00 億"),                # a rounded zero is unsigned
 ])

@@ -179,9 +179,9 @@ def test_section_three_prints_provisions_controls_timeline_and_exposure_and_veri
     superhard = exposure.split("#### 商務部、海關總署公告2025年第55號")[1].split("\n#### ")[0]
     codes = [line.split(" | ")[0] for line in superhard.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert codes == ["| 820299†", "| 710510†", "| 680421"]
-    assert "中國出口年度各碼不一" in superhard and "| 10 億（2023 年） |" in superhard
+    assert "中國出口年度各碼不一" in superhard and "| 9.7 億（2023 年） |" in superhard
     missing = next(line for line in superhard.splitlines() if line.startswith("| 680421"))
-    assert "| -- [REVIEW_NEEDED]（2024 年） |" in missing and "| 1 億 [REVIEW_NEEDED] |" in missing
+    assert "| -- [REVIEW_NEEDED]（2024 年） |" in missing and "| 1.7 億 [REVIEW_NEEDED] | 0.66 億 [REVIEW_NEEDED] |" in missing
     rare = exposure.split("#### 商務部公告2025年第61號")[1].split("\n#### ")[0]
     assert "- 稀土：此管制物項沒有對應的 HS 碼，無法估算貿易額" in rare
     # the flag's words, and what it touches, are listed under 數據期間與限制
@@ -194,5 +194,5 @@ def test_an_exposure_rule_fires_a_watch_item_with_its_figure(site: Path) -> None
     watch = section(render(wh, site, W05).markdown, "五、觀察清單")
     [item] = [line for line in watch.splitlines() if "管制物項貿易曝險" in line]
     assert "**管制物項貿易曝險：美國自中國進口此管制 HS 碼年減 50 % 以上**" in item
-    assert "HS 710510（鑽石之粉末）-60.00%（2025 年累計至 10 月，美國自中國進口 USD 1 億），受商務部、海關總署公告2025年第55號管制" \
+    assert "HS 710510（鑽石之粉末）-60.00%（2025 年累計至 10 月，美國自中國進口 USD 0.70 億），受商務部、海關總署公告2025年第55號管制" \
         in item

@@ -78,7 +78,7 @@ def test_watch_list_rules_and_their_sources(site: Path) -> None:
     # rule 2: the FDPR suspension ends 2026-11-09, within a year of the week
     assert "暫停措施到期關注" in watch and "2026-11-09" in watch
     # rule 6: W05 carries a revision of 2025-09 HS85 imports from China (+2.2 億 ≥ 1 億)
-    assert "US Census 回溯修正" in watch and "修正 USD +2 億" in watch
+    assert "US Census 回溯修正" in watch and "修正 USD +2.2 億" in watch
     # rule 8: a title-only announcement is listed for manual follow-up
     assert "海關總署公告2025年第61號" in watch
     # every item ends with its numbered source note, listed under 來源 at the section's end

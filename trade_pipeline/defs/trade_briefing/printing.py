@@ -86,11 +86,6 @@ def marked(fact: Fact) -> bool:
         return bool(fact.flags)
     if fact.kind == "date":
         return bool(contract.quality_flags(fact.flags))
-    if fact.kind == "year":
-        # a year chosen among rows (the latest usable year: printed in place of a later one the layer holds but could
-        # not use) is marked when a row it was chosen among may be wrong; a year read off its own row is not (the
-        # figures beside it carry the mark)
-        return bool(contract.quality_flags(fact.flags)) and fact.depends_on not in (None, "", "[]")
     return False
 
 

@@ -112,6 +112,13 @@ def country_flow(book: FactBook, inp: WeekInputs, files: ExtractorFiles, reporte
     # place, so every figure of the statement depends on that year's rows
     later = [(MC, r) for r in inp.rows(MC) if r["reporter_code"] == reporter and r["flow"] == flow and r["year"] > year]
     book.cell(f"{base}.year", "year", PR, first, "year", depends=later)
+    # said in words where the year is named (數據期間與限制), not only as marks on the figures
+    book.flag(f"{base}.year_in_place", bool(later))
+    if later:
+        latest = max((r for _, r in later), key=lambda r: r["year"])
+        book.cell(f"{base}.later_year", "year", MC, latest, "year")
+        book.enum(f"{base}.later_flags", contract.join_flags(list(dict.fromkeys(
+            f for _, r in later for f in contract.quality_flags(book.flags_of(MC, r))))))
     for i, r in enumerate(ranked[:TOP_N], start=1):
         s = f"{base}.top.{i}"
         book.cell(f"{s}.name", "md_text", PR, r, "partner_name_zh", depends=later)
