@@ -40,14 +40,19 @@ FACTS_SCHEMA = {
 }
 
 
-def dumps(v: Any) -> str:
-    return json.dumps(v, ensure_ascii=False, sort_keys=True, default=_json_default)
-
-
 def _json_default(v: Any) -> Any:
     if isinstance(v, (date, datetime)):
         return v.isoformat()
     raise TypeError(f"not JSON serializable: {type(v).__name__}")
+
+
+#: json.dumps(v, ensure_ascii=False, sort_keys=True, default=_json_default), without building an encoder per call
+#: (a stateless, immutable configuration — the same text)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=_json_default)
+
+
+def dumps(v: Any) -> str:
+    return _ENCODER.encode(v)
 
 
 @dataclass(frozen=True)
@@ -195,11 +200,18 @@ class FactBook:
     #: effective flags of the rows of this week and of the weeks it compares with (None: the rows' own flags)
     lineage: LineageResolver | None = None
     facts: dict[str, Fact] = field(default_factory=dict)
+    #: ISO text of the few week dates the rows carry (this book's rows only)
+    _iso: dict[date, str] = field(default_factory=dict, repr=False)
 
     # --- row identity and flags -------------------------------------------------------------------------------
     def _week_of(self, row: dict[str, Any]) -> str:
         w = row.get("week_start")
-        return w.isoformat() if isinstance(w, date) else (str(w) if w else self.week_start)
+        if isinstance(w, date):
+            iso = self._iso.get(w)
+            if iso is None:
+                iso = self._iso[w] = w.isoformat()
+            return iso
+        return str(w) if w else self.week_start
 
     def row_key(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         return {"week_start": self._week_of(row), **{k: row.get(k) for k in contract.TABLE_KEYS[table]}}
