@@ -34,6 +34,7 @@ from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.definitions import defs
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
 from trade_pipeline.defs.cn_export_control.resources import MofcomClient
+from trade_pipeline.defs.trade_briefing import facts as facts_pkg
 from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
 
 W04, W05, W06 = "2026-01-19", "2026-01-26", "2026-02-02"
@@ -75,13 +76,26 @@ def failed_checks(result) -> list[str]:
             if not e.passed and e.severity.value == "ERROR"]
 
 
+#: how often the w05 run built a week's facts (the fixture's spy on build_week_facts)
+FACT_BUILDS: Counter = Counter()
+
+
 @pytest.fixture(scope="module")
 def w05(tmp_path_factory: pytest.TempPathFactory):
     """2026-W05 on the embedded sample, materialized once for the read-only tests of this module."""
     data = tmp_path_factory.mktemp("w05")
     mp = pytest.MonkeyPatch()
     mp.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
+    real_build = facts_pkg.build_week_facts
+
+    def counting_build(inp, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003 - a pass-through spy
+        FACT_BUILDS[inp.key] += 1
+        return real_build(inp, *args, **kwargs)
+
+    FACT_BUILDS.clear()
+    mp.setattr(facts_pkg, "build_week_facts", counting_build)
     result = run_graph(key=W05)
+    mp.setattr(facts_pkg, "build_week_facts", real_build)
     yield data, result
     mp.undo()
 
@@ -104,6 +118,11 @@ def test_one_week_materializes_every_layer_and_the_report(w05, w05_data: Path) -
     assert briefing_checks == {"trade_briefing_claims_traced": True, "trade_briefing_citations_exist": True,
                                "trade_briefing_front_matter_valid": True, "trade_briefing_period_is_iso_week": True}
     assert failed_checks(result) == []
+    # the claims check compared real figures, and the run built the week's facts twice: once for briefing_facts,
+    # once recomputed from the layer tables for verification (shared by publishing and the check, not redone)
+    traced = [e for e in result.get_asset_check_evaluations() if e.check_name == "trade_briefing_claims_traced"]
+    assert traced[0].metadata["figures_checked"].value > 0
+    assert FACT_BUILDS == {W05: 2}
     counts = row_counts()
     for table in ("comtrade_partner_flows", "market_concentration", "census_monthly_flows", "census_trade_balance",
                   "mofcom_announcements", "briefing_claims"):

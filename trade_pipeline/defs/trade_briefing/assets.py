@@ -11,10 +11,11 @@ follows a successful publish.
 # No `from __future__ import annotations` here: Dagster resolves the Config/resource annotations at definition time.
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 from dagster import (
-    AssetExecutionContext, BackfillPolicy, Config, Failure, MaterializeResult, MetadataValue, TableColumn, TableSchema,
-    asset,
+    AssetCheckResult, AssetCheckSpec, AssetExecutionContext, BackfillPolicy, Config, Failure, MaterializeResult,
+    MetadataValue, TableColumn, TableSchema, asset,
 )
 
 from trade_pipeline.core import contract
@@ -28,9 +29,12 @@ from trade_pipeline.defs.trade_briefing.facts import missing_layers, week_facts
 from trade_pipeline.defs.trade_briefing.facts.model import FACTS_SCHEMA, facts_from_frame
 from trade_pipeline.defs.trade_briefing.markdown import split_front_matter
 from trade_pipeline.defs.trade_briefing.printing import CLAIMS_SCHEMA
-from trade_pipeline.defs.trade_briefing.publish import VerificationFailed, outcomes_metadata, publish
+from trade_pipeline.defs.trade_briefing.publish import (
+    VerificationFailed, outcomes_metadata, publish, recomputed_facts, verify_published,
+)
 from trade_pipeline.defs.trade_briefing.render import (
-    REPORT_DIR, ZH, existing_reports, langs_of, render_index, render_report, renumber_nav_order,
+    REPORT_DIR, ZH, edition_files, existing_reports, langs_of, render_index, render_report, renumber_nav_order,
+    report_relpath,
 )
 from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
 
@@ -110,6 +114,12 @@ def briefing_facts(context: AssetExecutionContext, warehouse: Warehouse, site: S
     })
 
 
+#: The blocking check of the published reports, returned with trade_briefing's materialization (check_specs): it
+#: re-reads the published files and their stored claims and compares them with the facts the step recomputed from
+#: the layer tables to verify before publishing — one recomputation per week and run, not one more in a check step.
+CHECK_CLAIMS_TRACED = "trade_briefing_claims_traced"
+
+
 @asset(
     name="trade_briefing",
     deps=[briefing_facts],
@@ -124,6 +134,11 @@ def briefing_facts(context: AssetExecutionContext, warehouse: Warehouse, site: S
         "updates, concentration (HHI), watch list, limitations and sources, rendered from briefing_facts. Every printed figure is recorded in briefing_claims with its slot and place; "
         "the report is verified against the layer tables before it replaces the published one."
     ),
+    check_specs=[AssetCheckSpec(
+        CHECK_CLAIMS_TRACED, asset="trade_briefing", blocking=True,
+        description="trade-pipeline verify on the week's published report: every printed figure is at its "
+                    "recorded place, equals its fact recomputed from the layer tables (value, unit, format), "
+                    "carries [REVIEW_NEEDED] when flagged, and no number stands outside a recorded place.")],
 )
 def trade_briefing(
     context: AssetExecutionContext,
@@ -159,10 +174,15 @@ def trade_briefing(
     if empty:
         raise Failure(description="No briefing_facts for " + ", ".join(empty) + ": materialize briefing_facts "
                                   "for these weeks first; nothing was published.")
+    # recomputed from the layer tables (never the stored briefing_facts), once: publish verifies the staged files
+    # with them, and the check below the published files and their stored claims
+    recomputed = recomputed_facts(warehouse, sorted(reports), root)
     try:
-        written = publish(warehouse, root, reports)
+        written = publish(warehouse, root, reports, recomputed)
     except VerificationFailed as exc:
         raise Failure(description=str(exc), metadata=outcomes_metadata(exc.outcomes)) from None
+    outcomes = verify_published(warehouse, root, published_editions(site, keys), recomputed)
+    check_meta = outcomes_metadata(outcomes)
     # each week's materialization: that week's claims and its own report as the preview
     add_week_metadata(context, {key: {
         "dagster/row_count": sum(r.claims.height for r in eds),
@@ -187,7 +207,23 @@ def trade_briefing(
         "generated_at": generated_at.isoformat(),
         "preview_week": last.iso_week,
         "preview": MetadataValue.md(_preview(last)),
-    })
+    }, check_results=[AssetCheckResult(
+        check_name=CHECK_CLAIMS_TRACED, passed=all(o.passed for o in outcomes),
+        metadata={"figures_checked": sum(o.figures for o in outcomes), "claims_checked": sum(o.claims for o in outcomes),
+                  "reports": MetadataValue.json(check_meta["reports"]),
+                  "mismatches": MetadataValue.json(check_meta["mismatches"])})])
+
+
+def published_editions(site: Site, keys: list[str]) -> list[Path]:
+    """Every edition of the weeks present in the site; a week's zh-TW report is always listed (missing: a finding)."""
+    present = edition_files(site.root_dir())
+    paths = []
+    for key in sorted(keys):
+        files = present.get(iso_week_label(key), {})
+        for lang in sorted(set(files) | {ZH}, key=lambda lang: lang != ZH):
+            paths.append(site.path(f"{REPORT_DIR}/{files[lang]}" if lang in files
+                                   else report_relpath(iso_week_label(key))))
+    return paths
 
 
 def _preview(report) -> str:  # noqa: ANN001 - RenderedReport

@@ -40,9 +40,12 @@ def recomputed_facts(warehouse: Warehouse, keys: list[str], site_root: Path) -> 
     return {inp.key: {f.slot: f for f in book} for inp, book in week_facts(warehouse, keys, site_root)}
 
 
-def verify_rendered(warehouse: Warehouse, site_root: Path, reports: dict[str, list[RenderedReport]]) -> list[Outcome]:
-    """Verify rendered (not yet published) reports: week -> its editions."""
-    facts = recomputed_facts(warehouse, sorted(reports), site_root)
+def verify_rendered(warehouse: Warehouse, site_root: Path, reports: dict[str, list[RenderedReport]],
+                    facts: dict[str, dict[str, Fact]] | None = None) -> list[Outcome]:
+    """Verify rendered (not yet published) reports: week -> its editions. ``facts``: the weeks' facts already
+    recomputed from the layer tables by the caller in this step (:func:`recomputed_facts`); recomputed here if not."""
+    if facts is None:
+        facts = recomputed_facts(warehouse, sorted(reports), site_root)
     outcomes = []
     for key, editions in reports.items():
         for rep in editions:
@@ -56,9 +59,11 @@ class Staged:
     staged: Path
 
 
-def publish(warehouse: Warehouse, site_root: Path, reports: dict[str, list[RenderedReport]]) -> list[str]:
+def publish(warehouse: Warehouse, site_root: Path, reports: dict[str, list[RenderedReport]],
+            facts: dict[str, dict[str, Fact]] | None = None) -> list[str]:
     """Stage every edition, verify all, then write the claims (one transaction) and move the staged files in.
-    Raises :class:`VerificationFailed` (nothing published, staged files removed) when any figure fails."""
+    Raises :class:`VerificationFailed` (nothing published, staged files removed) when any figure fails.
+    ``facts``: as for :func:`verify_rendered` (recomputed from the layer tables, never the stored briefing_facts)."""
     staged: list[Staged] = []
     try:
         on_disk: dict[str, list[RenderedReport]] = {}
@@ -71,7 +76,7 @@ def publish(warehouse: Warehouse, site_root: Path, reports: dict[str, list[Rende
                 staged.append(Staged(final, tmp))
                 # verify what was written to disk, exactly as it will be published
                 on_disk.setdefault(key, []).append(replace(rep, markdown=tmp.read_text(encoding="utf-8")))
-        outcomes = verify_rendered(warehouse, site_root, on_disk)
+        outcomes = verify_rendered(warehouse, site_root, on_disk, facts)
         if any(not o.passed for o in outcomes):
             raise VerificationFailed(outcomes)
         claims = {key: pl.concat([r.claims for r in editions]
@@ -138,8 +143,11 @@ def load_claims(warehouse: Warehouse, key: str, relpath: str) -> list[dict]:
                             [key, relpath]).pl().to_dicts()
 
 
-def verify_published(warehouse: Warehouse, site_root: Path, paths: Iterable[Path] | None = None) -> list[Outcome]:
-    """Verify published report files (default: every one in the site) against the layer tables now."""
+def verify_published(warehouse: Warehouse, site_root: Path, paths: Iterable[Path] | None = None,
+                     facts: dict[str, dict[str, Fact]] | None = None) -> list[Outcome]:
+    """Verify published report files (default: every one in the site) against the layer tables now. ``facts``: the
+    weeks' facts recomputed from the layer tables earlier in the same step (the publishing step passes the ones it
+    verified with, so a week is not recomputed twice in a run); recomputed here if not given."""
     files = list(paths) if paths is not None else published_reports(site_root)
     by_week: dict[str, list[Path]] = {}
     outcomes: list[Outcome] = []
@@ -150,7 +158,8 @@ def verify_published(warehouse: Warehouse, site_root: Path, paths: Iterable[Path
             outcomes.append(Outcome(str(path), 0, 0, [Mismatch(str(path), "not a weekly report file name "
                                                                            "(expected YYYY-Www-trade-briefing*.md)")]))
     with warehouse.session(read_only=True):
-        facts = recomputed_facts(warehouse, sorted(by_week), site_root)
+        if facts is None:
+            facts = recomputed_facts(warehouse, sorted(by_week), site_root)
         for key, week_files in sorted(by_week.items()):
             for path in week_files:
                 rel = f"{REPORT_DIR}/{path.name}"  # claims are kept by the report's place in the site
