@@ -19,7 +19,8 @@ error (Dagster's), never silently dropped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import polars as pl
@@ -61,3 +62,22 @@ def add_week_metadata(context: AssetExecutionContext, per_week: Mapping[str, Map
     for week, metadata in sorted(per_week.items()):
         if metadata:
             context.add_asset_metadata(dict(metadata), asset_key=asset_key, partition_key=week)
+
+
+@contextlib.contextmanager
+def week_log(context: AssetExecutionContext) -> Iterator[list[str]]:
+    """Collect a step's per-week log lines; they are logged as ONE message when the block ends, also when it raises
+    (every ``context.log`` call is an event written to the instance's event log: a 52-week step's lines are one
+    write, not 52)::
+
+        with week_log(context) as lines:
+            for key in keys:
+                ...
+                lines.append(f"{key}: {n} rows")
+    """
+    lines: list[str] = []
+    try:
+        yield lines
+    finally:
+        if lines:
+            context.log.info("\n".join(lines))

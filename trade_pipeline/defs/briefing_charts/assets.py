@@ -28,7 +28,7 @@ from trade_pipeline.core.markdown import md_escape
 from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import iso_week_label, weekly_partitions
 from trade_pipeline.core.site import Site
-from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
+from trade_pipeline.core.week_metadata import add_week_metadata, week_log, week_rows
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.defs.briefing_charts.data import (
     CHART_TABLES, ChartData, LineageFlags, WeekTables, build_charts, key_json,
@@ -197,7 +197,8 @@ def build_chart_assets(available: Iterable[str] = ()) -> list[AssetsDefinition]:
             with warehouse.connect(read_only=True) as conn:  # effective flags, by lineage, for all the weeks
                 flags = LineageFlags(LineageResolver(conn, keys))
                 built = [(tables, build_charts(tables, flags)) for tables in weeks]
-        with released_after(SVG_MEMO):  # identical charts of several weeks are drawn once per step
+        # identical charts of several weeks are drawn once per step; the weeks' log lines are one event-log write
+        with released_after(SVG_MEMO), week_log(context) as lines:
             for tables, charts in built:
                 svgs = {}
                 for chart in charts:
@@ -212,8 +213,7 @@ def build_chart_assets(available: Iterable[str] = ()) -> list[AssetsDefinition]:
                 data_frames[tables.key], meta_frames[tables.key] = chart_rows(tables, charts, svgs)
                 site.write(chart_page_relpath(tables.iso_week),
                            chart_page(tables.iso_week, charts, meta_frames[tables.key]))
-                context.log.info(f"{tables.iso_week}: {len(svgs)} chart(s) written, "
-                                 f"{len(charts) - len(svgs)} skipped")
+                lines.append(f"{tables.iso_week}: {len(svgs)} chart(s) written, {len(charts) - len(svgs)} skipped")
         with warehouse.session():
             points = warehouse.replace_partitions(contract.BRIEFING_CHART_DATA, data_frames)
             charts_n = warehouse.replace_partitions(contract.BRIEFING_CHARTS, meta_frames)

@@ -28,7 +28,7 @@ from trade_pipeline.core.markdown import md_escape, md_list
 from trade_pipeline.core.partitions import iso_week_label, week_end, week_start, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
-from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
+from trade_pipeline.core.week_metadata import add_week_metadata, week_log, week_rows
 from trade_pipeline.defs.cn_export_control.dictionary import CATEGORY_ZH_TW, ENTITY_LISTS, ISSUERS, ITEMS_BY_KEY
 from trade_pipeline.defs.cn_export_control.extract import (
     country_codes, extract, find_controlled_items, find_doc_numbers, importance, summary_zh_tw, to_zh_tw,
@@ -359,10 +359,11 @@ def mofcom_announcements(context: AssetExecutionContext, warehouse: Warehouse, m
     announcements = collect_announcements(mofcom, context.log)
     lookback = date.fromisoformat(mofcom.lookback_start)
     frames: dict[str, pl.DataFrame] = {}
-    for key in sorted(context.partition_keys):
-        df = week_frame(announcements, key, lookback)
-        frames[key] = df
-        context.log.info(f"{TABLE} {iso_week_label(key)}: {df.height} announcements")
+    with week_log(context) as lines:  # the weeks' lines: one event-log write
+        for key in sorted(context.partition_keys):
+            df = week_frame(announcements, key, lookback)
+            frames[key] = df
+            lines.append(f"{TABLE} {iso_week_label(key)}: {df.height} announcements")
     by_id = {a.announcement_id: a for a in announcements}
     staging = {key: quarantine.frame([q for ann_id in df["announcement_id"].to_list()
                                       for q in by_id[ann_id].quarantined], TABLE) for key, df in frames.items()}

@@ -22,7 +22,7 @@ from trade_pipeline.core import contract
 from trade_pipeline.core.partitions import iso_week_label, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
-from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
+from trade_pipeline.core.week_metadata import add_week_metadata, week_log, week_rows
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
 from trade_pipeline.defs.cn_export_control.resources import MofcomClient
 from trade_pipeline.defs.trade_briefing.facts import missing_layers, week_facts
@@ -192,9 +192,10 @@ def trade_briefing(
     } for key, eds in reports.items()})
     last = next((r for r in reports[keys[-1]] if r.lang == ZH), reports[keys[-1]][0])
     claims = sum(r.claims.height for eds in reports.values() for r in eds)
-    for key, eds in reports.items():
-        for ed in eds:
-            context.log.info(f"{ed.iso_week}: published {ed.relpath} ({ed.printed_facts} printed facts "
+    with week_log(context) as lines:  # the weeks' lines: one event-log write
+        for key, eds in reports.items():
+            for ed in eds:
+                lines.append(f"{ed.iso_week}: published {ed.relpath} ({ed.printed_facts} printed facts "
                              f"verified in place, {len(ed.cited)} Extractor files cited)")
     return MaterializeResult(metadata={
         "dagster/row_count": claims,
