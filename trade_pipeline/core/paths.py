@@ -26,11 +26,18 @@ def sample_captures_dir() -> Path:
 
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically: a killed process never leaves half a file, and the temp file is private
-    to this writer (two processes writing the same path at once must not rename each other's temp file away)."""
+    to this writer (two processes writing the same path at once must not rename each other's temp file away).
+    A file that already holds exactly ``text`` is left as it is (a backfill rewrites many unchanged files)."""
+    data = text.encode("utf-8")
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return path
+    except OSError:  # absent (or unreadable): write it
+        pass
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data)
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)
