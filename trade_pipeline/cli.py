@@ -43,7 +43,7 @@ MODE_ENV = "TRADE_PIPELINE_HTTP_MODE"
 CAPTURE_DIR_ENV = "TRADE_PIPELINE_CAPTURE_DIR"
 INVOCATION_TAG = "trade_pipeline/cli_invocation"
 WAREHOUSE_TAG = {"trade_pipeline/warehouse": "write"}
-PROGRESS_POLL_S = 0.5
+PROGRESS_POLL_S = 2.0  # cosmetic progress: each poll is an event-log query competing with the run
 
 
 class CliError(Exception):
