@@ -46,8 +46,10 @@ def test_every_asset_is_weekly_single_run_and_documented() -> None:
 def test_report_depends_on_all_three_layers_through_its_facts() -> None:
     graph = _asset_graph()
     facts = {k.to_user_string() for k in graph.get(AssetKey("briefing_facts")).parent_keys}
-    assert {"market_concentration", "census_trade_balance", "mofcom_announcements"} <= facts
-    assert {k.to_user_string() for k in graph.get(AssetKey("trade_briefing")).parent_keys} == {"briefing_facts"}
+    assert {"market_concentration", "census_trade_balance", "mofcom_announcements", "briefing_charts"} <= facts
+    # the report embeds the week's charts: it runs after them (and its facts read their rows)
+    assert {k.to_user_string() for k in graph.get(AssetKey("trade_briefing")).parent_keys} == {
+        "briefing_facts", "briefing_charts"}
 
 
 def test_the_weekly_job_covers_the_whole_graph() -> None:

@@ -135,14 +135,27 @@ class ChartData:
         """(zh, en) alt text; the key figure appears once, as FORMATTERS[key.kind] prints it (zh), with
         [REVIEW_NEEDED] after it when the figure's row is flagged."""
         if self.key is None or self.alt is None:
+            return self.alt_parts("")
+        mark = " [REVIEW_NEEDED]" if self.key.flags else ""
+        zh, en = self.alt_parts(KEY_PLACEHOLDER)
+        return (zh.replace(KEY_PLACEHOLDER, self.key.text_zh + mark),
+                en.replace(KEY_PLACEHOLDER, self.key.text_en + mark))
+
+    def alt_parts(self, placeholder: str = "\ue010") -> tuple[str, str]:
+        """(zh, en) alt text with ``placeholder`` where the key figure (and its review mark) stands — the report
+        prints the figure there as its own claim, bound to the key cell (no placeholder without a key figure)."""
+        if self.key is None or self.alt is None:
             zh, en = self.plain
         else:
-            mark = " [REVIEW_NEEDED]" if self.key.flags else ""
-            zh, en = self.alt(self.key.text_zh + mark, self.key.text_en + mark)
+            zh, en = self.alt(placeholder, placeholder)
         if self.flagged_points:
             zh += "圖中標紅框或標「缺值」的數據點需人工審核 [REVIEW_NEEDED]。"
             en += " Points outlined in red or marked 缺值 (missing) need review [REVIEW_NEEDED]."
         return zh, en
+
+
+#: Stands for the key figure in :meth:`ChartData.alt_parts` (a private-use character no text contains).
+KEY_PLACEHOLDER = "\ue010"
 
 
 def english_figure(kind: str, value: float) -> str:

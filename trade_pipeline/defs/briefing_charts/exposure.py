@@ -14,7 +14,8 @@ import math
 
 from trade_pipeline.core import contract
 from trade_pipeline.defs.briefing_charts.data import (
-    CELL, ChartData, FlagSource, KeyFigure, Point, WeekTables, _finite, _merge, _skipped, _value_flags, jsonable,
+    CELL, ChartData, FlagSource, KeyFigure, Point, WeekTables, _finite, _merge, _month_en, _skipped, _value_flags,
+    jsonable,
 )
 
 EXPOSURE = "policy_exposure"
@@ -81,7 +82,8 @@ def policy_exposure(tables: WeekTables, flags: FlagSource) -> ChartData:
         item = str(row.get(ITEM_COLUMN) or "")
         year, month = row.get(YEAR_COLUMN), row.get(MONTH_COLUMN)
         period_zh = f"{int(year)} 年 1-{int(month)} 月" if year and month else ""
-        period_en = f" in January-{int(month)}/{int(year)}" if year and month else ""
+        period_en = (f" in January-{_month_en(int(month))} {int(year)}" if int(month) > 1 else
+                     f" in January {int(year)}") if year and month else ""
         omitted = len(ranked) > len(shown)
 
         def alt(fig_zh: str, fig_en: str) -> tuple[str, str]:

@@ -46,6 +46,8 @@ BRIEFING_DEPS = [
     "census_monthly_flows", "census_trade_balance", "census_country_detail", "census_revisions",
     "census_extractor_files", "mofcom_announcements", "mofcom_extractor_files",
     "mofcom_provisions", "mofcom_controls", "policy_trade_exposure",
+    # the week's charts: the report embeds each one drawn ('ok') at its slot (facts/charts.py)
+    "briefing_charts",
 ]
 
 
@@ -122,7 +124,7 @@ CHECK_CLAIMS_TRACED = "trade_briefing_claims_traced"
 
 @asset(
     name="trade_briefing",
-    deps=[briefing_facts],
+    deps=[briefing_facts, "briefing_charts"],  # the report links the chart files beside it
     partitions_def=weekly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,

@@ -24,6 +24,8 @@ CURRENT_TABLES = (
     # section 三: key provisions, the controls table, the timeline, the exposure tables and their watch list
     "mofcom_provisions", "mofcom_controls", "mofcom_control_timeline", "policy_trade_exposure",
     "policy_exposure_watchlist",
+    # the week's charts (embedded when their row is 'ok'; facts/charts.py)
+    "briefing_charts",
 )
 #: Last week's partition of these is read for 上週 and 本週變化 (facts/changes.py); ``briefing_facts`` is last week's
 #: stored facts (their review flags), which a single-run backfill replaces by the facts it built for that week.
@@ -46,6 +48,8 @@ class WeekInputs:
     current: dict[str, Rows] = field(default_factory=dict)
     previous: dict[str, Rows] = field(default_factory=dict)
     last_year: dict[str, Rows] = field(default_factory=dict)
+    #: the layer rows the week's charts are drawn from (briefing_charts.data.WeekTables; None: not read)
+    chart_tables: Any = None
 
     def rows(self, table: str) -> Rows:
         return self.current.get(table, [])

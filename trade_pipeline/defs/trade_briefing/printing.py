@@ -66,6 +66,11 @@ def fact_text(fact: Fact, lang: str | None = None) -> str:
     if fact.kind in TEXT_KINDS:
         if fact.text is None:
             return MISSING
+        if fact.kind == "md_span":  # escaped like md_text, but the spaces at its edges stay (a piece of a sentence)
+            core = md_escape(fact.text)
+            lead = " " if fact.text[:1].isspace() else ""
+            trail = " " if fact.text[-1:].isspace() and core else ""
+            return f"{lead}{core}{trail}"
         if fact.kind == "md_list":
             if is_english(lang):
                 return md_escape(", ".join(t.strip() for t in fact.text.split(";") if t.strip()))

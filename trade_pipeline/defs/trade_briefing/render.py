@@ -57,7 +57,7 @@ SUBJECT_WORDS = {
     "concentration.rows": "HHI", "concentration.low": "最低 HHI", "concentration.high": "最高 HHI",
     "summary.surplus": "最大雙邊順差", "summary": "摘要", "limits": "資料說明", "watch": "觀察清單",
     "policies": "政策條目", "controls": "管制措施一覽", "exposure": "管制物項貿易曝險",
-    "overview": "概覽", "changes": "本週變化",
+    "overview": "概覽", "changes": "本週變化", "charts": "圖表",
 }
 SUBJECT_WORDS_EN = {
     "exports": "exports", "imports": "imports", "census.partners": "US Census", "census.revisions": "US Census revision",
@@ -66,6 +66,7 @@ SUBJECT_WORDS_EN = {
     "summary.surplus": "largest bilateral surplus", "summary": "summary", "limits": "data notes",
     "watch": "watch list", "overview": "overview", "changes": "changes this week",
     "policies": "policy items", "controls": "controls table", "exposure": "trade exposure of controlled items",
+    "charts": "charts",
 }
 
 

@@ -12,7 +12,10 @@ from trade_pipeline.core import contract
 from trade_pipeline.core.lineage import LineageResolver
 from trade_pipeline.core.partitions import previous_partition_key, same_week_last_year_key
 from trade_pipeline.core.warehouse import Warehouse
-from trade_pipeline.defs.trade_briefing.facts import census, changes, comtrade, controls, overview, policy, watch
+from trade_pipeline.defs.briefing_charts.assets import read_week_tables
+from trade_pipeline.defs.trade_briefing.facts import (
+    census, changes, charts, comtrade, controls, overview, policy, watch,
+)
 from trade_pipeline.defs.trade_briefing.facts.model import FIGURE_KINDS, FactBook, FactTree
 from trade_pipeline.defs.trade_briefing.facts.policy import as_date, split_items
 from trade_pipeline.defs.trade_briefing.inputs import ExtractorFiles, WeekInputs, load_weeks_inputs
@@ -171,6 +174,7 @@ def build_week_facts(inp: WeekInputs, lineage: LineageResolver | None, site_root
     controls.timeline_facts(book, inp, files)
     controls.exposure_facts(book, inp, files, chosen, measures)
     policy.impact_facts(book, chosen, files)
+    charts.chart_facts(book, inp)
     tree = book.tree()
     overview.overview_facts(book, inp, tree)
     watch.watch_facts(book, inp, files, tree, chosen)
@@ -191,7 +195,10 @@ def week_facts(warehouse: Warehouse, keys: list[str], site_root: Path,
             w for k in keys if (w := same_week_last_year_key(k))}
         lineage = LineageResolver(conn or own, weeks)  # every week's flags in one query per table and edge
         last: tuple[str, FactBook] | None = None
+        # the layer rows the charts are drawn from: the chart builder runs again over them (facts/charts.py)
+        chart_tables = {t.key: t for t in read_week_tables(warehouse, list(keys))}
         for inp in load_weeks_inputs(warehouse, keys):
+            inp.chart_tables = chart_tables.get(inp.key)
             if last is not None and last[0] == inp.prev_key:
                 # last week was built in this same pass (a single-run backfill writes every week's facts at once):
                 # compare with the facts just built for it, which are what is stored for it once the run writes

@@ -27,7 +27,7 @@ from trade_pipeline.core.lineage import LineageResolver
 #: Format kinds of printed figures (core.formatting.FORMATTERS) — printed with a claim, checked by verify.
 FIGURE_KINDS = frozenset({"usd", "usd_amount", "signed_usd", "usd_signed", "pct", "signed_pct", "hhi", "count", "int"})
 #: Printed data text (escaped) and identifiers — printed with a claim, checked by verify.
-TEXT_KINDS = frozenset({"md_text", "md_list"})
+TEXT_KINDS = frozenset({"md_text", "md_list", "md_span"})  # md_span: a piece of running text, edge spaces kept
 ID_KINDS = frozenset({"code", "year", "month", "date"})
 #: Structural facts: never printed; they decide wording (a tag, a yes/no, an enum).
 STRUCT_KINDS = frozenset({"bool", "enum"})
@@ -333,6 +333,8 @@ def _split_value(kind: str, raw: Any) -> tuple[float | None, str | None]:
         except ValueError:
             return None, None
     text = str(raw)
+    if kind == "md_span":  # a piece of a sentence: its spaces are part of it
+        return None, (text or None)
     return None, (text if text.strip() else None)
 
 
