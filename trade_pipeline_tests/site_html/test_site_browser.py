@@ -109,8 +109,12 @@ def test_w05_report_page_shows_cjk_text_tables_and_links_to_its_charts(site: Pat
     # the navigation: the index (parent) lists the week; the report links to its chart page
     expect(page.locator("nav.side")).to_contain_text("貿易動態週報")
     expect(page.locator("nav.side")).to_contain_text("2026 年第 05 週")
-    # every image the report embeds has loaded (the lead embeds the charts from briefing_charts)
-    for img in _images_loaded(page):
+    # the report embeds each chart once (from briefing_charts), its <img> resolves to a file of the built site and
+    # has loaded
+    images = _images_loaded(page)
+    assert sorted(Path(img["src"]).stem for img in images) == sorted(CHARTS), images
+    for img in images:
+        assert (report.parent / img["src"]).resolve().is_file(), img
         assert img["complete"] and img["w"] > 0 and img["shown"] > 0, img
     page.screenshot(path=str(screenshots / "site-01-w05-report.png"))
     table.scroll_into_view_if_needed()
