@@ -24,6 +24,7 @@ from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
 from trade_pipeline.defs.cn_export_control.resources import MofcomClient
 from trade_pipeline.defs.data_quality.assets import ASSETS as DQ_ASSETS
 from trade_pipeline.defs.trade_briefing.assets import ASSETS as BRIEFING_ASSETS
+from trade_pipeline.defs.briefing_charts.assets import build_chart_assets
 from trade_pipeline.defs.us_trade_census.assets import ASSETS as CENSUS_ASSETS
 from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
 from trade_pipeline_tests.reliability import report_diff, support
@@ -34,6 +35,8 @@ from trade_pipeline_tests.reliability.test_census_validation import (
 
 WEEK = support.WEEK_B  # 2026-W05
 REPORT = "site/Narrator/trade_briefing/2026-W05-trade-briefing.md"
+#: the report's charts are redrawn over the damaged layer too (they are upstream of its facts in the graph)
+CHART_ASSETS = build_chart_assets(["policy_trade_exposure"])
 RUN_CONFIG = {"ops": {"trade_briefing": {"config": {"generated_at": "2026-01-28T12:00:00Z"}}},
               "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -114,7 +117,8 @@ def test_every_changed_report_line_is_marked(case: str, undamaged: Path, isolate
     layer = materialize([*CENSUS_ASSETS, *DQ_ASSETS], resources=_resources(captures), partition_key=WEEK,
                         run_config=support.QUIET, instance=DagsterInstance.ephemeral(), raise_on_error=False)
     assert layer.success, support.failure_text(layer)
-    report = materialize(BRIEFING_ASSETS, resources=_resources(captures), partition_key=WEEK, run_config=RUN_CONFIG,
+    report = materialize([*CHART_ASSETS, *BRIEFING_ASSETS], resources=_resources(captures), partition_key=WEEK,
+                         run_config=RUN_CONFIG,
                          instance=DagsterInstance.ephemeral(), raise_on_error=False)
     assert report.success, support.failure_text(report)
     before = (undamaged / REPORT).read_text(encoding="utf-8")

@@ -39,9 +39,10 @@ REPORT = "site/Narrator/trade_briefing/2026-W05-trade-briefing.md"
 RUN_CONFIG = {"ops": {"trade_briefing": {"config": {"generated_at": "2026-01-28T12:00:00Z"}}},
               "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-#: the report: its facts (recomputed from the layer tables) and the render → verify → publish step
+#: the report: its charts, its facts (recomputed from the layer tables) and the render → verify → publish step
 BRIEFING = [a for a in defs.assets
-            if any(k.to_user_string() in (contract.BRIEFING_FACTS, "trade_briefing") for k in a.keys)]
+            if any(k.to_user_string() in (contract.BRIEFING_CHARTS, contract.BRIEFING_FACTS, "trade_briefing")
+                   for k in a.keys)]
 
 
 def flags(value: str | None) -> set[str]:

@@ -214,3 +214,24 @@ def test_a_flagged_key_figure_is_marked_in_the_alt_text_and_the_flag_said_in_wor
         figure = format_as("pct", _layer_cell(copy, shares), "zh-TW" if edition == "zh" else "en")
         assert f"{figure} [REVIEW_NEEDED]" in m["alt"] and m["alt"] == shares[alt_column], m["alt"]
     assert cli.main(["verify", str(copy / "site" / REPORT_DIR / EDITIONS["zh"][0])]) == 0
+
+
+def test_a_chart_not_redrawn_after_its_layer_changed_is_said_not_embedded(copy: Path) -> None:
+    (hhi,) = [c for c in _charts(copy) if c["chart_id"] == "hhi_vs_prev_year"]
+    key = json.loads(hhi["key_source_row_key"])
+    with duckdb.connect(str(copy / "warehouse.duckdb")) as conn:  # another reporter is now the most concentrated
+        conn.execute("UPDATE market_concentration SET hhi = 1 WHERE week_start = ?::DATE AND reporter_code = ? "
+                     "AND flow = ? AND year = ?", [W05, key["reporter_code"], key["flow"], key["year"]])
+    # the report (facts → render → publish) without redrawing the charts: the stored chart is stale
+    result = materialize(briefing_assets.ASSETS, resources=_resources(), partition_key=W05, run_config=RUN_CONFIG,
+                         instance=DagsterInstance.ephemeral(), raise_on_error=True)
+    assert result.success
+    for edition, words in (("zh", "此處的圖表未嵌入"), ("en", "The chart for this place is not embedded")):
+        text = _report(copy, edition)
+        links = [m["link"] for m in IMAGE.finditer(text)]
+        assert len(links) == 3 and hhi["report_link"] not in links, links
+        (line,) = [line for line in text.splitlines() if words in line]
+        assert line.endswith("[REVIEW_NEEDED]")
+        assert _section_of(text, text.index(line), (SLOTS["hhi_vs_prev_year"][0 if edition == "zh" else 1],
+                                                     "## 三、" if edition == "zh" else "## III. ")) \
+            == SLOTS["hhi_vs_prev_year"][0 if edition == "zh" else 1]

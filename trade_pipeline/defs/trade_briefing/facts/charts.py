@@ -12,8 +12,9 @@ A chart is embedded when its ``briefing_charts`` row of the week has status 'ok'
 The pieces come from the chart builder (``briefing_charts.data.build_charts``) run again over the week's layer rows
 (``WeekInputs.chart_tables``), so every digit of the alt text is recomputed from the layer tables when the report
 is verified; at build time they equal the stored ``alt_zh`` / ``alt_en``. A chart whose stored row is skipped
-prints nothing (the week's chart page says why); so does one whose stored key cell no longer matches the chart the
-layer rows give (the charts were not redrawn after the layers changed: verify then names each of its pieces).
+prints nothing (the week's chart page says why). One whose stored row no longer matches the chart the layer rows give
+(the charts were not redrawn after the layers changed) is not embedded: ``charts.<chart_id>.stale`` prints one line
+saying so, with [REVIEW_NEEDED], in its place (and verify names each piece of a published one).
 """
 
 from __future__ import annotations
@@ -100,8 +101,9 @@ def chart_facts(book: FactBook, inp: Any) -> None:
                 key_row = None
         usable = (chart is not None and chart.skip_reason is None and _same_cell(chart, row)
                   and (not table or key_row is not None))
-        if not usable:
-            continue  # nothing is said that the layer rows do not give (verify names what changed)
+        if not usable:  # the stored chart is not what the layer rows give now (drawn before they changed): say so
+            book.flag(f"{slot}.stale", True)
+            continue
         book.enum(f"charts.order.{n}", slot)
         book.flag(f"{slot}.present", True)
         book.ident(f"{slot}.link", "code", contract.chart_report_link(inp.iso_week, cid))
