@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # pytest-xdist workers (one per core; TEST_WORKERS=0 runs the suite in one process)
 TEST_WORKERS ?= auto
 
-.PHONY: briefing test setup dev backfill bench clean-state site
+.PHONY: briefing test lint setup dev backfill bench clean-state site
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,12 @@ setup: $(STAMP)
 briefing: $(STAMP)
 	DAGSTER_HOME=$(CURDIR) $(BIN)/trade-pipeline briefing $(WEEK)
 
-test: $(STAMP)
+# lint and format check first (ruff, settings in pyproject.toml): CI runs `make test`, so it runs both
+lint: $(STAMP)
+	$(BIN)/ruff check --quiet .
+	$(BIN)/ruff format --check --quiet .
+
+test: $(STAMP) lint
 	DAGSTER_HOME= $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 1; fi; exit $$rc
 
 site: $(STAMP)

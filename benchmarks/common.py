@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -63,7 +63,7 @@ def machine_info() -> dict:
             return None
 
     return {
-        "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "nproc": os.cpu_count(),
         "cpu_model": _cpu_model(),
         "ram_gib": _mem_total_gib(),
@@ -77,10 +77,15 @@ def machine_info() -> dict:
 
 def _git_head() -> str | None:
     try:  # read-only
-        out = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=10)
-        dirty = subprocess.run(["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         head = out.stdout.strip() or None
         return f"{head}{'+dirty' if dirty.stdout.strip() else ''}" if head else None
     except (OSError, subprocess.SubprocessError):
@@ -107,15 +112,19 @@ class CliSandbox:
         self.keep = keep
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("TRADE_PIPELINE_") and k not in ("DAGSTER_HOME", "COMTRADE_API_KEY",
-                                                                    "CENSUS_API_KEY")}
-        env.update({
-            "DAGSTER_HOME": str(self.home),
-            "TRADE_PIPELINE_DATA_DIR": str(self.data),
-            "TRADE_PIPELINE_DAGSTER_STORAGE": str(self.home / "storage"),
-            "TRADE_PIPELINE_DAGSTER_COMPUTE_LOGS": str(self.home / "compute_logs"),
-        })
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("TRADE_PIPELINE_") and k not in ("DAGSTER_HOME", "COMTRADE_API_KEY", "CENSUS_API_KEY")
+        }
+        env.update(
+            {
+                "DAGSTER_HOME": str(self.home),
+                "TRADE_PIPELINE_DATA_DIR": str(self.data),
+                "TRADE_PIPELINE_DAGSTER_STORAGE": str(self.home / "storage"),
+                "TRADE_PIPELINE_DAGSTER_COMPUTE_LOGS": str(self.home / "compute_logs"),
+            }
+        )
         env.update(extra)
         return env
 
@@ -123,7 +132,7 @@ class CliSandbox:
         if not self.keep:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "CliSandbox":
+    def __enter__(self) -> CliSandbox:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -156,8 +165,9 @@ class Timed:
         return d
 
 
-def run_timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None,
-              timeout_s: float = 1800) -> Timed:
+def run_timed(
+    argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None, timeout_s: float = 1800
+) -> Timed:
     """Run argv, return wall time and the rusage of the child *tree* (os.wait4: CPU of the child plus every
     descendant it waited for; max RSS of the largest single process among them)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -177,10 +187,16 @@ def run_timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | No
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Timed(argv=[str(a) for a in argv], returncode=proc.returncode, wall_s=round(wall, 3),
-                     user_s=round(usage.ru_utime, 3), sys_s=round(usage.ru_stime, 3),
-                     peak_rss_mib=round(usage.ru_maxrss / 1024, 1),
-                     stdout=out.read().decode("utf-8", "replace"), stderr=err.read().decode("utf-8", "replace"))
+        return Timed(
+            argv=[str(a) for a in argv],
+            returncode=proc.returncode,
+            wall_s=round(wall, 3),
+            user_s=round(usage.ru_utime, 3),
+            sys_s=round(usage.ru_stime, 3),
+            peak_rss_mib=round(usage.ru_maxrss / 1024, 1),
+            stdout=out.read().decode("utf-8", "replace"),
+            stderr=err.read().decode("utf-8", "replace"),
+        )
 
 
 def median(values: list[float]) -> float:

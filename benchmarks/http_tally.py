@@ -44,11 +44,26 @@ def install(tally_path: Path) -> dict:
             raise
         finally:
             after = (s.network_requests, s.cache_hits, s.replayed, s.retries)
-            key = http_mod.request_key(method, url, kwargs.get("params"), kwargs.get("form"),
-                                       set(kwargs.get("secret_params") or ()) | set((kwargs.get("secret_values") or {})))
+            key = http_mod.request_key(
+                method,
+                url,
+                kwargs.get("params"),
+                kwargs.get("form"),
+                set(kwargs.get("secret_params") or ()) | set(kwargs.get("secret_values") or {}),
+            )
             with lock:
-                t = tally.setdefault(self.source, {"mode": self.mode.value, "calls": 0, "network": 0,
-                                                   "cache_hits": 0, "replayed": 0, "retries": 0, "errors": {}})
+                t = tally.setdefault(
+                    self.source,
+                    {
+                        "mode": self.mode.value,
+                        "calls": 0,
+                        "network": 0,
+                        "cache_hits": 0,
+                        "replayed": 0,
+                        "retries": 0,
+                        "errors": {},
+                    },
+                )
                 t["calls"] += 1
                 t["network"] += after[0] - before[0]
                 t["cache_hits"] += after[1] - before[1]

@@ -52,12 +52,21 @@ def graph_shape() -> dict:
 
     graph = defs.resolve_asset_graph()
     keys = sorted(graph.materializable_asset_keys, key=lambda k: k.to_user_string())
-    shape = [[list(k.path), [list(p.path) for p in sorted(graph.get(k).parent_keys, key=lambda p: p.to_user_string())]]
-             for k in keys]
-    return {"assets": len(keys), "dependencies": sum(len(d) for _, d in shape),
-            "asset_checks": len(graph.asset_check_keys), "shape": shape,
-            "partitions": {"start": weekly_partitions.start.strftime("%Y-%m-%d"),
-                           "day_offset": weekly_partitions.day_offset, "end_offset": weekly_partitions.end_offset}}
+    shape = [
+        [list(k.path), [list(p.path) for p in sorted(graph.get(k).parent_keys, key=lambda p: p.to_user_string())]]
+        for k in keys
+    ]
+    return {
+        "assets": len(keys),
+        "dependencies": sum(len(d) for _, d in shape),
+        "asset_checks": len(graph.asset_check_keys),
+        "shape": shape,
+        "partitions": {
+            "start": weekly_partitions.start.strftime("%Y-%m-%d"),
+            "day_offset": weekly_partitions.day_offset,
+            "end_offset": weekly_partitions.end_offset,
+        },
+    }
 
 
 def write(directory: Path) -> dict:
@@ -66,8 +75,11 @@ def write(directory: Path) -> dict:
     directory.mkdir(parents=True, exist_ok=True)
     shape = "[\n    " + ",\n    ".join(repr((tuple(k), [tuple(d) for d in deps])) for k, deps in info["shape"]) + ",\n]"
     (directory / "floor_defs.py").write_text(
-        TEMPLATE.format(n=info["assets"], start=p["start"], day_offset=p["day_offset"], end_offset=p["end_offset"],
-                        shape=shape), encoding="utf-8")
+        TEMPLATE.format(
+            n=info["assets"], start=p["start"], day_offset=p["day_offset"], end_offset=p["end_offset"], shape=shape
+        ),
+        encoding="utf-8",
+    )
     return {k: v for k, v in info.items() if k != "shape"}
 
 

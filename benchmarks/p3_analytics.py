@@ -102,18 +102,30 @@ def run_project(cols: dict[str, np.ndarray]) -> tuple[dict, dict]:
     t0 = time.perf_counter()
     hs6 = pl.DataFrame({c: cols[c] for c in COLUMNS})
     flow_lbl = pl.when(pl.col("flow") == 0).then(pl.lit("X")).otherwise(pl.lit("M"))
-    const = dict(year=pl.lit(YEAR, pl.Int32), review_flags=pl.lit(""), source_kind=pl.lit("reported"),
-                 request_id=pl.lit("synthetic"), fetched_at=pl.lit("2026-01-01T00:00:00+00:00"))
-    partner = (hs6.lazy().group_by("reporter", "flow", "partner").agg(pl.col("value").sum()))
-    world = partner.group_by("reporter", "flow").agg(pl.col("value").sum()).with_columns(pl.lit(WORLD, pl.Int16)
-                                                                                         .alias("partner"))
+    const = dict(
+        year=pl.lit(YEAR, pl.Int32),
+        review_flags=pl.lit(""),
+        source_kind=pl.lit("reported"),
+        request_id=pl.lit("synthetic"),
+        fetched_at=pl.lit("2026-01-01T00:00:00+00:00"),
+    )
+    partner = hs6.lazy().group_by("reporter", "flow", "partner").agg(pl.col("value").sum())
+    world = (
+        partner.group_by("reporter", "flow")
+        .agg(pl.col("value").sum())
+        .with_columns(pl.lit(WORLD, pl.Int16).alias("partner"))
+    )
     hs2 = hs6.lazy().group_by("reporter", "flow", (pl.col("hs6") // 10_000).alias("hs2")).agg(pl.col("value").sum())
     partner_df, world_df, hs2_df = pl.collect_all([partner, world.select(partner.collect_schema().names()), hs2])
     timings["aggregate_hs6_s"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
-    flows = pl.concat([partner_df.with_columns(is_excluded_partner=pl.lit(False)),
-                       world_df.with_columns(is_excluded_partner=pl.lit(True))]).select(
+    flows = pl.concat(
+        [
+            partner_df.with_columns(is_excluded_partner=pl.lit(False)),
+            world_df.with_columns(is_excluded_partner=pl.lit(True)),
+        ]
+    ).select(
         pl.col("reporter").cast(pl.Int32).alias("reporter_code"),
         pl.col("partner").cast(pl.Int32).alias("partner_code"),
         flow_lbl.alias("flow"),
@@ -123,9 +135,13 @@ def run_project(cols: dict[str, np.ndarray]) -> tuple[dict, dict]:
         **const,
     )
     commodity = hs2_df.select(
-        pl.col("reporter").cast(pl.Int32).alias("reporter_code"), flow_lbl.alias("flow"),
-        pl.col("hs2").cast(pl.Utf8).str.zfill(2).alias("hs2"), pl.lit("synthetic chapter").alias("hs2_desc"),
-        pl.col("value").alias("primary_value_usd"), **const)
+        pl.col("reporter").cast(pl.Int32).alias("reporter_code"),
+        flow_lbl.alias("flow"),
+        pl.col("hs2").cast(pl.Utf8).str.zfill(2).alias("hs2"),
+        pl.lit("synthetic chapter").alias("hs2_desc"),
+        pl.col("value").alias("primary_value_usd"),
+        **const,
+    )
     timings["to_warehouse_schema_s"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
@@ -143,15 +159,41 @@ def run_project(cols: dict[str, np.ndarray]) -> tuple[dict, dict]:
     timings["total_s"] = time.perf_counter() - t0
 
     out = {
-        "rankings": ranked.select(pl.col("reporter_code").alias("reporter"), "flow", "rank",
-                                  pl.col("partner_code").alias("partner"), pl.col("value_usd").alias("value"),
-                                  "share_pct", "total_usd"),
-        "concentration": conc.select(pl.col("reporter_code").alias("reporter"), "flow", "hhi", "top3_share_pct",
-                                     "top3_partner_codes", "partner_count", "total_usd", "world_total_usd"),
-        "balances": bal.select(pl.col("reporter_code").alias("reporter"), pl.col("partner_code").alias("partner"),
-                               "export_usd", "import_usd", "balance_usd", "balance_label"),
-        "commodity": structure.select(pl.col("reporter_code").alias("reporter"), "flow", "hs2",
-                                      pl.col("value_usd").alias("value"), "share_pct", "rank"),
+        "rankings": ranked.select(
+            pl.col("reporter_code").alias("reporter"),
+            "flow",
+            "rank",
+            pl.col("partner_code").alias("partner"),
+            pl.col("value_usd").alias("value"),
+            "share_pct",
+            "total_usd",
+        ),
+        "concentration": conc.select(
+            pl.col("reporter_code").alias("reporter"),
+            "flow",
+            "hhi",
+            "top3_share_pct",
+            "top3_partner_codes",
+            "partner_count",
+            "total_usd",
+            "world_total_usd",
+        ),
+        "balances": bal.select(
+            pl.col("reporter_code").alias("reporter"),
+            pl.col("partner_code").alias("partner"),
+            "export_usd",
+            "import_usd",
+            "balance_usd",
+            "balance_label",
+        ),
+        "commodity": structure.select(
+            pl.col("reporter_code").alias("reporter"),
+            "flow",
+            "hs2",
+            pl.col("value_usd").alias("value"),
+            "share_pct",
+            "rank",
+        ),
     }
     return timings, {k: v.to_pandas() for k, v in out.items()}
 
@@ -185,21 +227,32 @@ def run_pandas(cols: dict[str, np.ndarray]) -> tuple[dict, dict]:
     t2 = time.perf_counter()
     pt["share_sq"] = pt["share_pct"] ** 2
     g = pt.groupby(["reporter", "flow"])
-    conc = g.agg(hhi=("share_sq", "sum"), partner_count=("value", lambda v: int((v > 0).sum())),
-                 total_usd=("value", "sum")).reset_index()
+    conc = g.agg(
+        hhi=("share_sq", "sum"), partner_count=("value", lambda v: int((v > 0).sum())), total_usd=("value", "sum")
+    ).reset_index()
     top3 = pt[pt["rank"] <= 3]
-    t3 = top3.groupby(["reporter", "flow"]).agg(
-        top3_share_pct=("share_pct", "sum"),
-        top3_partner_codes=("partner", lambda p: ",".join(str(int(x)) for x in p))).reset_index()
+    t3 = (
+        top3.groupby(["reporter", "flow"])
+        .agg(
+            top3_share_pct=("share_pct", "sum"),
+            top3_partner_codes=("partner", lambda p: ",".join(str(int(x)) for x in p)),
+        )
+        .reset_index()
+    )
     conc = conc.merge(t3, on=["reporter", "flow"]).merge(world, on=["reporter", "flow"])
     timings["concentration_s"] = time.perf_counter() - t2
 
     # balances (World included as partner 0)
     t4 = time.perf_counter()
-    both = pd.concat([pt[["reporter", "flow", "partner", "value"]],
-                      world.rename(columns={"world_total_usd": "value"}).assign(partner=WORLD)])
-    wide = both.pivot_table(index=["reporter", "partner"], columns="flow", values="value", aggfunc="sum",
-                            fill_value=0.0)
+    both = pd.concat(
+        [
+            pt[["reporter", "flow", "partner", "value"]],
+            world.rename(columns={"world_total_usd": "value"}).assign(partner=WORLD),
+        ]
+    )
+    wide = both.pivot_table(
+        index=["reporter", "partner"], columns="flow", values="value", aggfunc="sum", fill_value=0.0
+    )
     bal = pd.DataFrame({"export_usd": wide.get("X", 0.0), "import_usd": wide.get("M", 0.0)}).reset_index()
     bal["balance_usd"] = bal["export_usd"] - bal["import_usd"]
     bal["balance_label"] = np.where(bal["balance_usd"] > 0, "順差", np.where(bal["balance_usd"] < 0, "逆差", "平衡"))
@@ -223,8 +276,12 @@ def run_pandas(cols: dict[str, np.ndarray]) -> tuple[dict, dict]:
 # ----------------------------------------------------------------------------------------------------------------------
 # comparison
 # ----------------------------------------------------------------------------------------------------------------------
-KEYS = {"rankings": ["reporter", "flow", "rank"], "concentration": ["reporter", "flow"],
-        "balances": ["reporter", "partner"], "commodity": ["reporter", "flow", "hs2"]}
+KEYS = {
+    "rankings": ["reporter", "flow", "rank"],
+    "concentration": ["reporter", "flow"],
+    "balances": ["reporter", "partner"],
+    "commodity": ["reporter", "flow", "hs2"],
+}
 
 
 def compare(dir_a: Path, dir_b: Path, rtol: float = 1e-6) -> dict:
@@ -278,10 +335,19 @@ def main(argv: list[str]) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, frame in out.items():
             frame.reset_index(drop=True).to_parquet(out_dir / f"{name}.parquet")
-        print(json.dumps({"impl": impl, "rows": int(len(cols["value"])), "load_s": round(load_s, 3),
-                          "peak_rss_after_load_mib": round(rss_after_load, 1), "peak_rss_compute_mib": round(peak, 1),
-                          **{k: round(v, 3) for k, v in timings.items()},
-                          "output_rows": {k: len(v) for k, v in out.items()}}))
+        print(
+            json.dumps(
+                {
+                    "impl": impl,
+                    "rows": int(len(cols["value"])),
+                    "load_s": round(load_s, 3),
+                    "peak_rss_after_load_mib": round(rss_after_load, 1),
+                    "peak_rss_compute_mib": round(peak, 1),
+                    **{k: round(v, 3) for k, v in timings.items()},
+                    "output_rows": {k: len(v) for k, v in out.items()},
+                }
+            )
+        )
         return 0
     if cmd == "compare":
         print(json.dumps(compare(Path(argv[1]), Path(argv[2]))))

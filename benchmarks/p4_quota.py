@@ -29,9 +29,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from trade_pipeline.core.http import HttpMode, SourceHttp  # noqa: E402
 from trade_pipeline.defs.bilateral_trade_flows import resources as ct  # noqa: E402
 
-ENVELOPE = {"elapsedTime": "0.1 secs", "count": 1, "error": "",
-            "data": [{"reporterCode": 842, "partnerCode": 0, "flowCode": "X", "period": "2024", "cmdCode": "TOTAL",
-                      "primaryValue": 1.0}]}
+ENVELOPE = {
+    "elapsedTime": "0.1 secs",
+    "count": 1,
+    "error": "",
+    "data": [
+        {
+            "reporterCode": 842,
+            "partnerCode": 0,
+            "flowCode": "X",
+            "period": "2024",
+            "cmdCode": "TOTAL",
+            "primaryValue": 1.0,
+        }
+    ],
+}
 
 
 class Wire:
@@ -50,9 +62,17 @@ class Wire:
 def client(cache_dir: Path, wire: Wire, budget: int | None = None) -> ct.ComtradeClient:
     class BenchComtrade(ct.ComtradeClient):
         def _http(self) -> SourceHttp:  # the documented seam (core/source_client.py)
-            return SourceHttp("comtrade", HttpMode.LIVE, cache_dir=self.resolved_cache_dir(), min_interval_s=0.0,
-                              backoff_base_s=0.0, backoff_max_s=0.0, max_attempts=4,
-                              transport=httpx.MockTransport(wire), sleep=lambda s: None)
+            return SourceHttp(
+                "comtrade",
+                HttpMode.LIVE,
+                cache_dir=self.resolved_cache_dir(),
+                min_interval_s=0.0,
+                backoff_base_s=0.0,
+                backoff_max_s=0.0,
+                max_attempts=4,
+                transport=httpx.MockTransport(wire),
+                sleep=lambda s: None,
+            )
 
     kwargs = {"mode": "live", "endpoint": "keyed", "cache_dir": str(cache_dir), "min_interval_s": 0.0}
     if budget is not None:
@@ -80,22 +100,34 @@ def main() -> int:
         wire = Wire()
         c = client(Path(tmp) / "s1", wire, budget=3)
         ok, err = call_until_refused(c, 10)
-        out["budget_3"] = {"successful_calls": ok, "requests_on_wire": wire.requests,
-                           "quota_file_calls": c.keyed_calls_today(), "refusal": err}
+        out["budget_3"] = {
+            "successful_calls": ok,
+            "requests_on_wire": wire.requests,
+            "quota_file_calls": c.keyed_calls_today(),
+            "refusal": err,
+        }
         # 2. default budget, quota file already at 499 today
         wire = Wire()
         c = client(Path(tmp) / "s2", wire)
-        c._write_quota({"utc_date": c._read_quota()["utc_date"], "calls": ct.KEYED_DAILY_CALLS - 1,
-                        "exhausted": False})
+        c._write_quota({"utc_date": c._read_quota()["utc_date"], "calls": ct.KEYED_DAILY_CALLS - 1, "exhausted": False})
         ok, err = call_until_refused(c, 3)
-        out["default_budget_at_499"] = {"daily_call_budget": c.daily_call_budget, "plan_limit": ct.KEYED_DAILY_CALLS,
-                                        "successful_calls": ok, "requests_on_wire": wire.requests, "refusal": err}
+        out["default_budget_at_499"] = {
+            "daily_call_budget": c.daily_call_budget,
+            "plan_limit": ct.KEYED_DAILY_CALLS,
+            "successful_calls": ok,
+            "requests_on_wire": wire.requests,
+            "refusal": err,
+        }
         # 3. retries are counted against the budget
         wire = Wire([(503, b"busy"), (503, b"busy")])
         c = client(Path(tmp) / "s3", wire, budget=3)
         ok, err = call_until_refused(c, 5)
-        out["retries_counted"] = {"successful_calls": ok, "requests_on_wire": wire.requests,
-                                  "quota_file_calls": c.keyed_calls_today(), "refusal": err}
+        out["retries_counted"] = {
+            "successful_calls": ok,
+            "requests_on_wire": wire.requests,
+            "quota_file_calls": c.keyed_calls_today(),
+            "refusal": err,
+        }
         # 4. server-side quota answer
         wire = Wire([(403, b'{"statusCode": 403, "message": "Out of call volume quota."}')])
         c = client(Path(tmp) / "s4", wire)
@@ -105,8 +137,12 @@ def main() -> int:
         except ct.ComtradeQuotaError as exc:
             first_error = str(exc)
         ok, err = call_until_refused(c, 3)
-        out["server_403_quota"] = {"first_error": first_error, "later_successful_calls": ok,
-                                   "requests_on_wire": wire.requests, "refusal": err}
+        out["server_403_quota"] = {
+            "first_error": first_error,
+            "later_successful_calls": ok,
+            "requests_on_wire": wire.requests,
+            "refusal": err,
+        }
         # 5. retries at the edge of the budget
         wire = Wire([(503, b"busy")] * 10)
         c = client(Path(tmp) / "s5", wire, budget=3)
@@ -116,11 +152,17 @@ def main() -> int:
             c.partner_totals(1, ["X"], [2024])
         except Exception as exc:  # noqa: BLE001 - the failure type is reported
             error = f"{type(exc).__name__}: {exc}"
-        out["retries_at_budget_edge"] = {"budget": 3, "calls_before": 2, "requests_on_wire": wire.requests,
-                                         "quota_file_calls": c.keyed_calls_today(), "error": error}
+        out["retries_at_budget_edge"] = {
+            "budget": 3,
+            "calls_before": 2,
+            "requests_on_wire": wire.requests,
+            "quota_file_calls": c.keyed_calls_today(),
+            "error": error,
+        }
         # 6. the exposure request (China's HS6 exports, whole code list in one keyed call) is metered by the same
         #    guard: with the budget spent it is refused before the wire; a cold week with a key asks for it once
         from trade_pipeline.defs.policy_exposure.mapping import all_codes, load_map
+
         codes = all_codes(load_map())
         wire = Wire()
         c = client(Path(tmp) / "s6", wire, budget=1)
@@ -130,19 +172,31 @@ def main() -> int:
             c.hs6_exports(156, codes, 2023)
         except ct.ComtradeQuotaError as exc:
             refusal = str(exc)
-        out["exposure_quota_guard"] = {"hs6_codes": len(codes), "first_call_requests": len(first),
-                                       "requests_on_wire": wire.requests, "refusal": refusal,
-                                       "cold_week_keyed_calls": c.requests_per_cold_week(6)
-                                       + c.exposure_requests_per_cold_week(len(codes))}
+        out["exposure_quota_guard"] = {
+            "hs6_codes": len(codes),
+            "first_call_requests": len(first),
+            "requests_on_wire": wire.requests,
+            "refusal": refusal,
+            "cold_week_keyed_calls": c.requests_per_cold_week(6) + c.exposure_requests_per_cold_week(len(codes)),
+        }
     s1, s2, s3, s4 = (out[k] for k in ("budget_3", "default_budget_at_499", "retries_counted", "server_403_quota"))
     s5 = out["retries_at_budget_edge"]
-    out["proven"] = bool(s1["requests_on_wire"] == 3 and s1["refusal"] and s2["requests_on_wire"] == 0 and s2["refusal"]
-                         and s3["requests_on_wire"] == 3 and s3["quota_file_calls"] == 3 and s3["refusal"]
-                         and s4["first_error"] and s4["requests_on_wire"] == 1 and s4["refusal"]
-                         and s5["quota_file_calls"] <= 3
-                         and out["exposure_quota_guard"]["requests_on_wire"] == 1
-                         and bool(out["exposure_quota_guard"]["refusal"])
-                         and out["exposure_quota_guard"]["cold_week_keyed_calls"] <= 30)
+    out["proven"] = bool(
+        s1["requests_on_wire"] == 3
+        and s1["refusal"]
+        and s2["requests_on_wire"] == 0
+        and s2["refusal"]
+        and s3["requests_on_wire"] == 3
+        and s3["quota_file_calls"] == 3
+        and s3["refusal"]
+        and s4["first_error"]
+        and s4["requests_on_wire"] == 1
+        and s4["refusal"]
+        and s5["quota_file_calls"] <= 3
+        and out["exposure_quota_guard"]["requests_on_wire"] == 1
+        and bool(out["exposure_quota_guard"]["refusal"])
+        and out["exposure_quota_guard"]["cold_week_keyed_calls"] <= 30
+    )
     print(json.dumps(out, ensure_ascii=False))
     return 0 if out["proven"] else 1
 

@@ -55,64 +55,214 @@ RECORDED_AT = "2026-02-16T08:00:00+00:00"
 YEARS = (2022, 2023, 2024)
 BASE_YEAR = 2023  # the year the published tables below are anchored on; 2022 and 2024 filler follow its shape
 LAST_WEEK_START = "2026-02-16"  # ISO 2026-W08, the sample's last as-of week
-WEEKS = [(date.fromisoformat(FIRST_WEEK_START) + timedelta(days=7 * i)).isoformat()
-         for i in range((date.fromisoformat(LAST_WEEK_START) - date.fromisoformat(FIRST_WEEK_START)).days // 7 + 1)]
+WEEKS = [
+    (date.fromisoformat(FIRST_WEEK_START) + timedelta(days=7 * i)).isoformat()
+    for i in range((date.fromisoformat(LAST_WEEK_START) - date.fromisoformat(FIRST_WEEK_START)).days // 7 + 1)
+]
 
-REPORTERS = {842: ("USA", "USA"), 156: ("CHN", "China"), 392: ("JPN", "Japan"), 410: ("KOR", "Rep. of Korea"),
-             276: ("DEU", "Germany"), 490: ("S19", "Other Asia, nes")}
+REPORTERS = {
+    842: ("USA", "USA"),
+    156: ("CHN", "China"),
+    392: ("JPN", "Japan"),
+    410: ("KOR", "Rep. of Korea"),
+    276: ("DEU", "Germany"),
+    490: ("S19", "Other Asia, nes"),
+}
 # Comtrade spellings of partners that appear in the published tables below
-COMTRADE_NAMES = {842: "USA", 410: "Rep. of Korea", 344: "China, Hong Kong SAR", 446: "China, Macao SAR",
-                  490: "Other Asia, nes", 643: "Russian Federation", 704: "Viet Nam", 784: "United Arab Emirates",
-                  826: "United Kingdom", 528: "Netherlands", 757: "Switzerland", 203: "Czechia", 699: "India",
-                  251: "France", 579: "Norway"}
+COMTRADE_NAMES = {
+    842: "USA",
+    410: "Rep. of Korea",
+    344: "China, Hong Kong SAR",
+    446: "China, Macao SAR",
+    490: "Other Asia, nes",
+    643: "Russian Federation",
+    704: "Viet Nam",
+    784: "United Arab Emirates",
+    826: "United Kingdom",
+    528: "Netherlands",
+    757: "Switzerland",
+    203: "Czechia",
+    699: "India",
+    251: "France",
+    579: "Norway",
+}
 
 # ---- published annual values, USD bn: {reporter: {flow: {"world": (2023, 2024), partner: (2023, 2024)}}} ---------
 PUBLISHED: dict[int, dict[str, dict[object, tuple[float, float]]]] = {
     842: {
-        "X": {"world": (2019.5, 2064.6), 124: (353.3, 349.4), 484: (323.2, 334.0), 156: (147.8, 143.5),
-              392: (75.7, 79.7), 276: (76.6, 75.6), 826: (74.3, 79.9), 528: (84.0, 90.7), 410: (65.1, 66.2),
-              76: (44.0, 49.7), 490: (40.0, 42.3), 702: (43.1, 46.0), 699: (40.0, 41.8), 251: (41.5, 45.4)},
-        "M": {"world": (3168.5, 3358.3), 484: (479.7, 510.3), 156: (449.0, 461.6), 124: (428.4, 422.4),
-              276: (164.0, 165.2), 392: (151.6, 152.6), 410: (118.8, 135.4), 704: (118.3, 141.2),
-              490: (90.4, 119.8), 699: (86.3, 90.0), 372: (82.6, 104.0), 380: (78.3, 78.6), 757: (65.2, 64.0),
-              826: (66.2, 70.1)},
+        "X": {
+            "world": (2019.5, 2064.6),
+            124: (353.3, 349.4),
+            484: (323.2, 334.0),
+            156: (147.8, 143.5),
+            392: (75.7, 79.7),
+            276: (76.6, 75.6),
+            826: (74.3, 79.9),
+            528: (84.0, 90.7),
+            410: (65.1, 66.2),
+            76: (44.0, 49.7),
+            490: (40.0, 42.3),
+            702: (43.1, 46.0),
+            699: (40.0, 41.8),
+            251: (41.5, 45.4),
+        },
+        "M": {
+            "world": (3168.5, 3358.3),
+            484: (479.7, 510.3),
+            156: (449.0, 461.6),
+            124: (428.4, 422.4),
+            276: (164.0, 165.2),
+            392: (151.6, 152.6),
+            410: (118.8, 135.4),
+            704: (118.3, 141.2),
+            490: (90.4, 119.8),
+            699: (86.3, 90.0),
+            372: (82.6, 104.0),
+            380: (78.3, 78.6),
+            757: (65.2, 64.0),
+            826: (66.2, 70.1),
+        },
     },
     156: {
-        "X": {"world": (3380.0, 3577.3), 842: (500.3, 524.7), 344: (276.3, 289.1), 392: (157.5, 152.0),
-              410: (149.0, 146.2), 704: (137.6, 161.9), 699: (117.7, 120.5), 643: (111.0, 115.5),
-              276: (100.7, 107.0), 528: (100.5, 91.1), 458: (87.4, 101.5), 484: (81.5, 90.2), 826: (79.4, 81.4),
-              702: (76.9, 80.0), 764: (75.7, 86.0), 36: (74.3, 72.1), 490: (68.5, 74.0), 360: (65.2, 72.4)},
-        "M": {"world": (2556.8, 2586.9), 490: (199.2, 217.9), 410: (166.1, 177.1), 842: (165.1, 164.6),
-              392: (160.2, 156.5), 36: (158.9, 137.5), 643: (129.1, 129.8), 76: (122.4, 116.1),
-              276: (106.3, 94.9), 458: (101.7, 112.4), 704: (92.2, 95.8), 360: (65.0, 67.0), 682: (60.3, 56.0)},
+        "X": {
+            "world": (3380.0, 3577.3),
+            842: (500.3, 524.7),
+            344: (276.3, 289.1),
+            392: (157.5, 152.0),
+            410: (149.0, 146.2),
+            704: (137.6, 161.9),
+            699: (117.7, 120.5),
+            643: (111.0, 115.5),
+            276: (100.7, 107.0),
+            528: (100.5, 91.1),
+            458: (87.4, 101.5),
+            484: (81.5, 90.2),
+            826: (79.4, 81.4),
+            702: (76.9, 80.0),
+            764: (75.7, 86.0),
+            36: (74.3, 72.1),
+            490: (68.5, 74.0),
+            360: (65.2, 72.4),
+        },
+        "M": {
+            "world": (2556.8, 2586.9),
+            490: (199.2, 217.9),
+            410: (166.1, 177.1),
+            842: (165.1, 164.6),
+            392: (160.2, 156.5),
+            36: (158.9, 137.5),
+            643: (129.1, 129.8),
+            76: (122.4, 116.1),
+            276: (106.3, 94.9),
+            458: (101.7, 112.4),
+            704: (92.2, 95.8),
+            360: (65.0, 67.0),
+            682: (60.3, 56.0),
+        },
     },
     392: {
-        "X": {"world": (717.3, 707.2), 842: (145.6, 141.1), 156: (126.0, 125.1), 410: (47.5, 45.7),
-              490: (42.7, 43.6), 344: (30.7, 30.8), 764: (28.4, 26.0), 702: (21.8, 22.5), 704: (20.5, 21.5),
-              276: (19.9, 18.7)},
-        "M": {"world": (785.8, 742.4), 156: (171.1, 164.1), 842: (81.9, 79.1), 36: (65.4, 57.0),
-              784: (38.4, 35.4), 682: (33.7, 30.8), 490: (33.8, 34.8), 410: (31.3, 30.6), 704: (26.7, 27.4),
-              276: (27.9, 24.7), 764: (25.5, 25.0)},
+        "X": {
+            "world": (717.3, 707.2),
+            842: (145.6, 141.1),
+            156: (126.0, 125.1),
+            410: (47.5, 45.7),
+            490: (42.7, 43.6),
+            344: (30.7, 30.8),
+            764: (28.4, 26.0),
+            702: (21.8, 22.5),
+            704: (20.5, 21.5),
+            276: (19.9, 18.7),
+        },
+        "M": {
+            "world": (785.8, 742.4),
+            156: (171.1, 164.1),
+            842: (81.9, 79.1),
+            36: (65.4, 57.0),
+            784: (38.4, 35.4),
+            682: (33.7, 30.8),
+            490: (33.8, 34.8),
+            410: (31.3, 30.6),
+            704: (26.7, 27.4),
+            276: (27.9, 24.7),
+            764: (25.5, 25.0),
+        },
     },
     410: {
-        "X": {"world": (632.2, 683.6), 156: (124.8, 133.0), 842: (116.3, 128.4), 704: (53.5, 58.3),
-              392: (29.0, 29.6), 344: (21.1, 31.6), 490: (20.1, 24.4), 699: (17.9, 18.7)},
-        "M": {"world": (642.6, 632.0), 156: (140.2, 142.5), 842: (71.2, 73.0), 392: (47.7, 47.5),
-              36: (39.1, 33.6), 682: (32.9, 31.6), 704: (26.9, 27.9), 490: (23.0, 27.1), 276: (21.1, 20.5)},
+        "X": {
+            "world": (632.2, 683.6),
+            156: (124.8, 133.0),
+            842: (116.3, 128.4),
+            704: (53.5, 58.3),
+            392: (29.0, 29.6),
+            344: (21.1, 31.6),
+            490: (20.1, 24.4),
+            699: (17.9, 18.7),
+        },
+        "M": {
+            "world": (642.6, 632.0),
+            156: (140.2, 142.5),
+            842: (71.2, 73.0),
+            392: (47.7, 47.5),
+            36: (39.1, 33.6),
+            682: (32.9, 31.6),
+            704: (26.9, 27.9),
+            490: (23.0, 27.1),
+            276: (21.1, 20.5),
+        },
     },
     276: {  # Destatis EUR figures at 1.081 (2023) / 1.082 (2024) USD per EUR
-        "X": {"world": (1702.6, 1683.6), 842: (170.7, 174.5), 251: (130.0, 127.6), 528: (120.2, 119.5),
-              156: (105.2, 97.4), 616: (105.7, 107.7), 380: (101.0, 96.7), 40: (102.4, 94.8), 826: (86.1, 89.5),
-              757: (72.9, 73.5), 203: (64.0, 61.0), 56: (62.3, 58.4), 724: (56.0, 57.8)},
-        "M": {"world": (1476.6, 1423.9), 156: (169.9, 169.0), 528: (111.4, 106.5), 842: (102.4, 98.9),
-              616: (88.0, 88.5), 380: (75.7, 73.2), 251: (75.3, 72.9), 203: (70.3, 69.3), 757: (66.0, 63.0),
-              40: (59.5, 56.3), 56: (55.0, 52.0)},
+        "X": {
+            "world": (1702.6, 1683.6),
+            842: (170.7, 174.5),
+            251: (130.0, 127.6),
+            528: (120.2, 119.5),
+            156: (105.2, 97.4),
+            616: (105.7, 107.7),
+            380: (101.0, 96.7),
+            40: (102.4, 94.8),
+            826: (86.1, 89.5),
+            757: (72.9, 73.5),
+            203: (64.0, 61.0),
+            56: (62.3, 58.4),
+            724: (56.0, 57.8),
+        },
+        "M": {
+            "world": (1476.6, 1423.9),
+            156: (169.9, 169.0),
+            528: (111.4, 106.5),
+            842: (102.4, 98.9),
+            616: (88.0, 88.5),
+            380: (75.7, 73.2),
+            251: (75.3, 72.9),
+            203: (70.3, 69.3),
+            757: (66.0, 63.0),
+            40: (59.5, 56.3),
+            56: (55.0, 52.0),
+        },
     },
     490: {
-        "X": {"world": (432.4, 475.1), 156: (99.2, 98.9), 842: (76.2, 111.4), 344: (53.1, 51.8),
-              392: (31.6, 32.9), 702: (27.4, 32.4), 410: (21.5, 26.8), 458: (13.8, 14.9), 704: (12.5, 13.3)},
-        "M": {"world": (351.9, 394.8), 156: (64.3, 74.7), 392: (46.0, 48.0), 842: (40.6, 44.5),
-              410: (25.0, 33.1), 36: (16.4, 14.1), 458: (14.9, 16.7), 682: (11.6, 11.2), 276: (10.9, 11.0)},
+        "X": {
+            "world": (432.4, 475.1),
+            156: (99.2, 98.9),
+            842: (76.2, 111.4),
+            344: (53.1, 51.8),
+            392: (31.6, 32.9),
+            702: (27.4, 32.4),
+            410: (21.5, 26.8),
+            458: (13.8, 14.9),
+            704: (12.5, 13.3),
+        },
+        "M": {
+            "world": (351.9, 394.8),
+            156: (64.3, 74.7),
+            392: (46.0, 48.0),
+            842: (40.6, 44.5),
+            410: (25.0, 33.1),
+            36: (16.4, 14.1),
+            458: (14.9, 16.7),
+            682: (11.6, 11.2),
+            276: (10.9, 11.0),
+        },
     },
 }
 
@@ -134,20 +284,31 @@ HS2_TOP: dict[tuple[int, str], dict[str, float]] = {
 HS2_DESC = {  # Comtrade-style English titles of the chapters that carry published shares; others are filler text
     "03": "Fish and crustaceans, molluscs and other aquatic invertebrates",
     "12": "Oil seeds and oleaginous fruits; miscellaneous grains, seeds and fruit",
-    "26": "Ores, slag and ash", "27": "Mineral fuels, mineral oils and products of their distillation",
-    "28": "Inorganic chemicals", "29": "Organic chemicals", "30": "Pharmaceutical products",
-    "38": "Chemical products n.e.c.", "39": "Plastics and articles thereof", "71": "Natural, cultured pearls; precious stones and metals",
-    "72": "Iron and steel", "73": "Iron or steel articles",
+    "26": "Ores, slag and ash",
+    "27": "Mineral fuels, mineral oils and products of their distillation",
+    "28": "Inorganic chemicals",
+    "29": "Organic chemicals",
+    "30": "Pharmaceutical products",
+    "38": "Chemical products n.e.c.",
+    "39": "Plastics and articles thereof",
+    "71": "Natural, cultured pearls; precious stones and metals",
+    "72": "Iron and steel",
+    "73": "Iron or steel articles",
     "84": "Nuclear reactors, boilers, machinery and mechanical appliances; parts thereof",
     "85": "Electrical machinery and equipment and parts thereof",
     "87": "Vehicles; other than railway or tramway rolling stock, and parts and accessories thereof",
-    "88": "Aircraft, spacecraft and parts thereof", "89": "Ships, boats and floating structures",
+    "88": "Aircraft, spacecraft and parts thereof",
+    "89": "Ships, boats and floating structures",
     "90": "Optical, photographic, cinematographic, measuring, checking, medical or surgical instruments",
     "94": "Furniture; bedding, mattresses, cushions; lamps; prefabricated buildings",
     "95": "Toys, games and sports requisites",
 }
-SPECIAL_AREAS = {899: ("_X ", "Areas, nes", 0.0030), 839: ("XX", "Special Categories", 0.0010),
-                 837: ("X1", "Bunkers", 0.0006), 568: ("E19", "Other Europe, nes", 0.0002)}
+SPECIAL_AREAS = {
+    899: ("_X ", "Areas, nes", 0.0030),
+    839: ("XX", "Special Categories", 0.0010),
+    837: ("X1", "Bunkers", 0.0006),
+    568: ("E19", "Other Europe, nes", 0.0002),
+}
 ISO_EXCLUDED = {"TW", "AQ", "BV", "HM", "UM", "CX", "CC", "GS", "IO", "TF", "SJ", "AX", "BQ", "EH"}
 ISO_TO_COMTRADE = {iso: ct for ct, iso in COMTRADE_TO_ISO_NUMERIC.items() if ct != 490}
 
@@ -155,7 +316,7 @@ ISO_TO_COMTRADE = {iso: ct for ct, iso in COMTRADE_TO_ISO_NUMERIC.items() if ct 
 def u(*keys: object) -> float:
     """Deterministic uniform [0, 1) from the keys."""
     digest = hashlib.sha256("|".join(map(str, keys)).encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2 ** 64
+    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def universe() -> dict[int, tuple[str, str]]:
@@ -174,8 +335,16 @@ def universe() -> dict[int, tuple[str, str]]:
 UNIVERSE = universe()
 
 
-def row(reporter: int, flow: str, year: int, partner: int, value: float, cmd: str = "TOTAL",
-        cmd_desc: str = "All Commodities", reporter_meta: tuple[str, str] | None = None) -> dict:
+def row(
+    reporter: int,
+    flow: str,
+    year: int,
+    partner: int,
+    value: float,
+    cmd: str = "TOTAL",
+    cmd_desc: str = "All Commodities",
+    reporter_meta: tuple[str, str] | None = None,
+) -> dict:
     r_iso, r_desc = reporter_meta or REPORTERS.get(reporter) or UNIVERSE[reporter]
     if partner == 0:
         p_iso, p_desc = "W00", "World"
@@ -185,31 +354,124 @@ def row(reporter: int, flow: str, year: int, partner: int, value: float, cmd: st
         p_iso, p_desc = UNIVERSE[partner]
     value = float(round(value))
     return {
-        "typeCode": "C", "freqCode": "A", "refPeriodId": year * 10000 + 101, "refYear": year, "refMonth": 52,
-        "period": str(year), "reporterCode": reporter, "reporterISO": r_iso, "reporterDesc": r_desc,
-        "flowCode": flow, "flowDesc": "Export" if flow == "X" else "Import", "partnerCode": partner,
-        "partnerISO": p_iso, "partnerDesc": p_desc, "partner2Code": 0, "partner2ISO": "W00", "partner2Desc": "World",
-        "classificationCode": "H6" if year >= 2022 else "H5", "classificationSearchCode": "HS",
-        "isOriginalClassification": True, "cmdCode": cmd, "cmdDesc": cmd_desc, "aggrLevel": 0 if cmd == "TOTAL" else 2,
-        "isLeaf": False, "customsCode": "C00", "customsDesc": "TOTAL CPC", "mosCode": "0", "motCode": 0,
-        "motDesc": "TOTAL MOT", "qtyUnitCode": -1, "qtyUnitAbbr": "N/A", "qty": None, "isQtyEstimated": False,
-        "altQtyUnitCode": -1, "altQtyUnitAbbr": "N/A", "altQty": None, "isAltQtyEstimated": False, "netWgt": None,
-        "isNetWgtEstimated": False, "grossWgt": None, "isGrossWgtEstimated": False,
-        "cifvalue": value if flow == "M" else None, "fobvalue": value if flow == "X" else None,
-        "primaryValue": value, "legacyEstimationFlag": 0, "isReported": True, "isAggregate": False,
+        "typeCode": "C",
+        "freqCode": "A",
+        "refPeriodId": year * 10000 + 101,
+        "refYear": year,
+        "refMonth": 52,
+        "period": str(year),
+        "reporterCode": reporter,
+        "reporterISO": r_iso,
+        "reporterDesc": r_desc,
+        "flowCode": flow,
+        "flowDesc": "Export" if flow == "X" else "Import",
+        "partnerCode": partner,
+        "partnerISO": p_iso,
+        "partnerDesc": p_desc,
+        "partner2Code": 0,
+        "partner2ISO": "W00",
+        "partner2Desc": "World",
+        "classificationCode": "H6" if year >= 2022 else "H5",
+        "classificationSearchCode": "HS",
+        "isOriginalClassification": True,
+        "cmdCode": cmd,
+        "cmdDesc": cmd_desc,
+        "aggrLevel": 0 if cmd == "TOTAL" else 2,
+        "isLeaf": False,
+        "customsCode": "C00",
+        "customsDesc": "TOTAL CPC",
+        "mosCode": "0",
+        "motCode": 0,
+        "motDesc": "TOTAL MOT",
+        "qtyUnitCode": -1,
+        "qtyUnitAbbr": "N/A",
+        "qty": None,
+        "isQtyEstimated": False,
+        "altQtyUnitCode": -1,
+        "altQtyUnitAbbr": "N/A",
+        "altQty": None,
+        "isAltQtyEstimated": False,
+        "netWgt": None,
+        "isNetWgtEstimated": False,
+        "grossWgt": None,
+        "isGrossWgtEstimated": False,
+        "cifvalue": value if flow == "M" else None,
+        "fobvalue": value if flow == "X" else None,
+        "primaryValue": value,
+        "legacyEstimationFlag": 0,
+        "isReported": True,
+        "isAggregate": False,
     }
 
 
 # Filler shape only: larger trading economies first (roughly by goods trade), so the tail looks plausible.
-LARGER_ECONOMIES = (842, 156, 276, 392, 410, 251, 826, 528, 380, 124, 484, 699, 757, 56, 724, 702, 344, 764, 458,
-                    704, 36, 616, 40, 203, 752, 372, 784, 682, 643, 76, 360, 608, 208, 246, 348, 792, 376, 710, 32,
-                    152, 620, 642, 579, 554, 170, 604, 818, 586, 50, 566, 12, 398, 634, 414, 512, 48, 364, 368, 804)
+LARGER_ECONOMIES = (
+    842,
+    156,
+    276,
+    392,
+    410,
+    251,
+    826,
+    528,
+    380,
+    124,
+    484,
+    699,
+    757,
+    56,
+    724,
+    702,
+    344,
+    764,
+    458,
+    704,
+    36,
+    616,
+    40,
+    203,
+    752,
+    372,
+    784,
+    682,
+    643,
+    76,
+    360,
+    608,
+    208,
+    246,
+    348,
+    792,
+    376,
+    710,
+    32,
+    152,
+    620,
+    642,
+    579,
+    554,
+    170,
+    604,
+    818,
+    586,
+    50,
+    566,
+    12,
+    398,
+    634,
+    414,
+    512,
+    48,
+    364,
+    368,
+    804,
+)
 
 
 def filler(total: float, partners: list[int], known_min: float, salt: str) -> dict[int, float]:
     """Spread ``total`` over ``partners`` with a Zipf-like tail whose largest value stays below ``known_min``."""
     rank = {c: i for i, c in enumerate(LARGER_ECONOMIES)}
-    order = sorted(partners, key=lambda p: (rank.get(p, len(rank)) + 6 * u("order", salt.split("/")[0], p)))
+    order = sorted(partners, key=lambda p: rank.get(p, len(rank)) + 6 * u("order", salt.split("/")[0], p))
     offset = 12
     s = 1.3
     while True:
@@ -242,8 +504,9 @@ def partner_values(reporter: int) -> dict[tuple[str, int], dict[int, float]]:
             if year == 2022:  # FILLER (2023 × a factor), except the real vignette records
                 world = table["world"][0] * 1e9 * (1.0 + 0.12 * u("world2022", reporter, flow))
                 real = REAL_2022_USD.get((reporter, flow), {})
-                known_usd = {p: real.get(p, v[0] * 1e9 * (0.9 + 0.2 * u("p2022", reporter, flow, p)))
-                             for p, v in known.items()}
+                known_usd = {
+                    p: real.get(p, v[0] * 1e9 * (0.9 + 0.2 * u("p2022", reporter, flow, p))) for p, v in known.items()
+                }
             else:
                 i = year - BASE_YEAR
                 world = table["world"][i] * 1e9
@@ -272,8 +535,7 @@ def partner_values(reporter: int) -> dict[tuple[str, int], dict[int, float]]:
 def hs2_values(reporter: int, flow: str, year: int, world: float) -> dict[str, float]:
     top = HS2_TOP[(reporter, flow)]
     keys = {2024: (), 2022: (2022,)}  # 2023 is the base year; the other years drift a little from its shares
-    drift = {c: 1 + (0.06 * (u("hsd", reporter, flow, c, *keys[year]) - 0.5) if year in keys else 0)
-             for c in HS2_CODES}
+    drift = {c: 1 + (0.06 * (u("hsd", reporter, flow, c, *keys[year]) - 0.5) if year in keys else 0) for c in HS2_CODES}
     covered = world * 0.995  # chapter 99 / unallocated remainder
     top_usd = {c: covered * s / 100 * drift[c] for c, s in top.items()}
     others = [c for c in HS2_CODES if c not in top]
@@ -284,12 +546,18 @@ def hs2_values(reporter: int, flow: str, year: int, world: float) -> dict[str, f
 
 def capture(store: CaptureStore, path: str, params: list[tuple[str, str]], rows: list[dict], elapsed: str) -> None:
     url = DEFAULT_BASE_URL + path
-    body = json.dumps({"elapsedTime": elapsed, "count": len(rows), "data": rows, "error": ""},
-                      ensure_ascii=False, separators=(",", ":"))
-    doc = {"format": CAPTURE_FORMAT, "source": "comtrade",
-           "request": {"method": "GET", "url": url, "params": [list(p) for p in params], "form": None},
-           "response": {"status": 200, "headers": {"content-type": "application/json; charset=utf-8"}, "body": body},
-           "recorded_at": RECORDED_AT}
+    body = json.dumps(
+        {"elapsedTime": elapsed, "count": len(rows), "data": rows, "error": ""},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    doc = {
+        "format": CAPTURE_FORMAT,
+        "source": "comtrade",
+        "request": {"method": "GET", "url": url, "params": [list(p) for p in params], "form": None},
+        "response": {"status": 200, "headers": {"content-type": "application/json; charset=utf-8"}, "body": body},
+        "recorded_at": RECORDED_AT,
+    }
     store.put(request_key("GET", url, params), doc)
 
 
@@ -307,7 +575,9 @@ def release_dates(reporter: int, year: int) -> tuple[str, str] | None:
         if roll < 0.12:  # released during the sample window: the Taiwan mirror gains them from 2026-W05 on
             first = datetime(2026, 1, 27, 9, 30) + timedelta(hours=int(48 * u("h", reporter)))
             return first.isoformat() + ".0000000", (first + timedelta(days=3)).isoformat() + ".0000000"
-    start = datetime(year + 1, 3, 1) + timedelta(days=int(200 * u("first", reporter, year)), minutes=int(1440 * u("m", reporter)))
+    start = datetime(year + 1, 3, 1) + timedelta(
+        days=int(200 * u("first", reporter, year)), minutes=int(1440 * u("m", reporter))
+    )
     last = start + timedelta(days=30 + int(150 * u("last", reporter, year)))
     return start.isoformat(timespec="microseconds") + "0", last.isoformat(timespec="microseconds") + "0"
 
@@ -332,8 +602,15 @@ def main(out: Path = OUT) -> None:
             hs = hs2_values(reporter, flow, year, partners[0])
             rows = []
             for code in HS2_CODES:
-                r = row(reporter, flow, year, 0, hs[code], cmd=code,
-                        cmd_desc=HS2_DESC.get(code, f"HS chapter {code} (sample filler description)"))
+                r = row(
+                    reporter,
+                    flow,
+                    year,
+                    0,
+                    hs[code],
+                    cmd=code,
+                    cmd_desc=HS2_DESC.get(code, f"HS chapter {code} (sample filler description)"),
+                )
                 r["isLeaf"] = False
                 rows.append(r)
             capture(store, PREVIEW_PATH, hs2_world_params(reporter, [flow], [year], True), rows, "0.33 secs")
@@ -355,11 +632,23 @@ def main(out: Path = OUT) -> None:
                     tw = taiwan[(taiwan_flow, year)].get(reporter)
                     if tw is None:
                         continue
-                    factor = (1.02 + 0.08 * u("cif", reporter, year)) if flow == "M" else (0.90 + 0.09 * u("fob", reporter, year))
+                    factor = (
+                        (1.02 + 0.08 * u("cif", reporter, year))
+                        if flow == "M"
+                        else (0.90 + 0.09 * u("fob", reporter, year))
+                    )
                     value = tw * factor
                 if value:
-                    rows.append(row(reporter, flow, year, 490, value,
-                                    reporter_meta=REPORTERS.get(reporter) or UNIVERSE[reporter]))
+                    rows.append(
+                        row(
+                            reporter,
+                            flow,
+                            year,
+                            490,
+                            value,
+                            reporter_meta=REPORTERS.get(reporter) or UNIVERSE[reporter],
+                        )
+                    )
             capture(store, PREVIEW_PATH, mirror_params(490, [flow], [year], True), rows, "0.52 secs")
 
     # 4. data availability (getDa) for every reporter: one reply per set of candidate years the weeks ask for
@@ -377,13 +666,29 @@ def availability(store: CaptureStore, da_years: tuple[int, ...]) -> None:
             dates = release_dates(reporter, year)
             if dates is None:
                 continue
-            da_rows.append({"datasetCode": int(f"{reporter}{year}01"), "typeCode": "C", "freqCode": "A",
-                            "period": str(year), "reporterCode": reporter, "reporterISO": iso, "reporterDesc": desc,
-                            "classificationCode": "H6", "classificationSearchCode": "HS",
-                            "isOriginalClassification": True, "isExtendedFlow": True, "isExtendedPartner": True,
-                            "isExtendedPartner2": True, "isExtendedCmd": True, "isExtendedCustoms": True,
-                            "isExtendedMot": True, "totalRecords": 20000 + int(400000 * u("recs", reporter, year)),
-                            "firstReleased": dates[0], "lastReleased": dates[1]})
+            da_rows.append(
+                {
+                    "datasetCode": int(f"{reporter}{year}01"),
+                    "typeCode": "C",
+                    "freqCode": "A",
+                    "period": str(year),
+                    "reporterCode": reporter,
+                    "reporterISO": iso,
+                    "reporterDesc": desc,
+                    "classificationCode": "H6",
+                    "classificationSearchCode": "HS",
+                    "isOriginalClassification": True,
+                    "isExtendedFlow": True,
+                    "isExtendedPartner": True,
+                    "isExtendedPartner2": True,
+                    "isExtendedCmd": True,
+                    "isExtendedCustoms": True,
+                    "isExtendedMot": True,
+                    "totalRecords": 20000 + int(400000 * u("recs", reporter, year)),
+                    "firstReleased": dates[0],
+                    "lastReleased": dates[1],
+                }
+            )
     capture(store, AVAILABILITY_PATH, availability_params(da_years), da_rows, "0.12 secs")
 
 

@@ -75,36 +75,63 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trade-pipeline",
         description="Run the weekly trade briefing through the Dagster instance at $DAGSTER_HOME "
-                    "(default: the project root).",
+        "(default: the project root).",
     )
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--mode", choices=("live", "record", "replay"),
-                        help="HTTP mode of the source clients (sets TRADE_PIPELINE_HTTP_MODE; default: replay of the "
-                             "embedded sample, or whatever the env var says)")
-    common.add_argument("--capture-dir", type=Path,
-                        help="capture directory for replay/record, with comtrade/ census/ mofcom/ sub-folders "
-                             "(sets TRADE_PIPELINE_CAPTURE_DIR; default: data/sample/captures)")
-    common.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-                        help="level of the run's console log on stderr (default INFO)")
-    common.add_argument("--lang", default="both", choices=LANG_CHOICES,
-                        help="report editions: zh-TW (…-trade-briefing.md), en (…-trade-briefing.en.md) or both "
-                             "(default); every edition is verified before it is published")
+    common.add_argument(
+        "--mode",
+        choices=("live", "record", "replay"),
+        help="HTTP mode of the source clients (sets TRADE_PIPELINE_HTTP_MODE; default: replay of the "
+        "embedded sample, or whatever the env var says)",
+    )
+    common.add_argument(
+        "--capture-dir",
+        type=Path,
+        help="capture directory for replay/record, with comtrade/ census/ mofcom/ sub-folders "
+        "(sets TRADE_PIPELINE_CAPTURE_DIR; default: data/sample/captures)",
+    )
+    common.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="level of the run's console log on stderr (default INFO)",
+    )
+    common.add_argument(
+        "--lang",
+        default="both",
+        choices=LANG_CHOICES,
+        help="report editions: zh-TW (…-trade-briefing.md), en (…-trade-briefing.en.md) or both "
+        "(default); every edition is verified before it is published",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     briefing = sub.add_parser("briefing", parents=[common], help="materialize one ISO week and print its report path")
     briefing.add_argument("week", help="ISO week, e.g. 2026-W05")
-    backfill = sub.add_parser("backfill", parents=[common],
-                              help="materialize a range of ISO weeks as ONE run and print every report path")
+    backfill = sub.add_parser(
+        "backfill", parents=[common], help="materialize a range of ISO weeks as ONE run and print every report path"
+    )
     backfill.add_argument("first", help="first ISO week, e.g. 2026-W02")
     backfill.add_argument("last", help="last ISO week (inclusive), e.g. 2026-W14")
-    backfill.add_argument("--no-history", action="store_true",
-                          help="do not add the comparison weeks (上週 of the first week, 去年同週 of each week) that "
-                               "the warehouse lacks ahead of the range; by default they join the same run")
-    verify = sub.add_parser("verify", help="re-check published reports figure by figure against the warehouse; "
-                                           "exit 1 listing every mismatch (slot, place, printed, expected)")
-    verify.add_argument("paths", nargs="*", type=Path,
-                        help="report files (default: every report under the site's Narrator/trade_briefing/)")
-    site = sub.add_parser("site", help="build the site folder (reports, charts, Extractor files) into HTML and "
-                                       "print the path of its index.html")
+    backfill.add_argument(
+        "--no-history",
+        action="store_true",
+        help="do not add the comparison weeks (上週 of the first week, 去年同週 of each week) that "
+        "the warehouse lacks ahead of the range; by default they join the same run",
+    )
+    verify = sub.add_parser(
+        "verify",
+        help="re-check published reports figure by figure against the warehouse; "
+        "exit 1 listing every mismatch (slot, place, printed, expected)",
+    )
+    verify.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="report files (default: every report under the site's Narrator/trade_briefing/)",
+    )
+    site = sub.add_parser(
+        "site",
+        help="build the site folder (reports, charts, Extractor files) into HTML and print the path of its index.html",
+    )
     site.add_argument("--source", type=Path, help="site folder of markdown (default: the Site resource's, data/site)")
     site.add_argument("--out", type=Path, help="output folder, replaced as a whole (default: data/site_html)")
     return parser
@@ -174,14 +201,13 @@ def plan_weeks(first: str, last: str | None = None) -> Plan:
         first_key, last_key = weekly_partitions.get_first_partition_key(), weekly_partitions.get_last_partition_key()
         raise UsageError(
             f"week(s) {', '.join(iso_week_label(k) for k in missing)} outside the weekly partitions "
-            f"({iso_week_label(first_key)} .. {iso_week_label(last_key)})")
+            f"({iso_week_label(first_key)} .. {iso_week_label(last_key)})"
+        )
     if len(keys) == 1:
         tags = {"dagster/partition": keys[0]}
     else:
         tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
     return Plan(keys, [iso_week_label(k) for k in keys], tags)
-
-
 
 
 def comparison_keys(keys: list[str]) -> set[str]:
@@ -249,7 +275,7 @@ class ProgressWatcher(threading.Thread):
             self.poll()
 
     def poll(self) -> None:
-        from dagster import DagsterEventType, EventRecordsFilter, RunsFilter
+        from dagster import DagsterEventType, RunsFilter
 
         try:
             if self.run_id is None:
@@ -259,7 +285,8 @@ class ProgressWatcher(threading.Thread):
                 self.run_id = records[0].dagster_run.run_id
                 _say(f"run {self.run_id} started ({self.span()})")
             conn = self.instance.get_records_for_run(
-                self.run_id, cursor=self._cursor, of_type={DagsterEventType.ASSET_MATERIALIZATION}, limit=1000)
+                self.run_id, cursor=self._cursor, of_type={DagsterEventType.ASSET_MATERIALIZATION}, limit=1000
+            )
         except Exception as exc:  # progress is cosmetic: never let it break the run
             _say(f"(progress unavailable: {type(exc).__name__}: {exc})")
             self.stop_event.set()
@@ -279,7 +306,9 @@ class ProgressWatcher(threading.Thread):
             if asset == REPORT_ASSET:
                 for key in sorted(keys):
                     done = self.plan.partition_keys.index(key) + 1 if key in self.plan.partition_keys else "?"
-                    _say(f"week {iso_week_label(key)} ({key}) briefing rendered [{done}/{len(self.plan.partition_keys)}]")
+                    _say(
+                        f"week {iso_week_label(key)} ({key}) briefing rendered [{done}/{len(self.plan.partition_keys)}]"
+                    )
             else:
                 _say(f"{asset}: materialized {weeks}")
 
@@ -391,9 +420,11 @@ def require_writable(directory: Path, what: str) -> None:
         with tempfile.TemporaryFile(dir=directory, prefix=".trade-pipeline-write-probe-"):
             pass
     except OSError as exc:
-        raise CliError(f"{what} {directory} is not writable ({exc.strerror or exc}); point "
-                       f"TRADE_PIPELINE_DATA_DIR (and DAGSTER_HOME, or {STORAGE_ENV}/{COMPUTE_LOGS_ENV}) at a "
-                       f"writable directory") from exc
+        raise CliError(
+            f"{what} {directory} is not writable ({exc.strerror or exc}); point "
+            f"TRADE_PIPELINE_DATA_DIR (and DAGSTER_HOME, or {STORAGE_ENV}/{COMPUTE_LOGS_ENV}) at a "
+            f"writable directory"
+        ) from exc
 
 
 def preflight() -> None:
@@ -402,10 +433,13 @@ def preflight() -> None:
     from trade_pipeline.core.paths import data_dir
 
     home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT)
-    require_writable(Path(os.environ.get(STORAGE_ENV) or home / "data" / "dagster" / "storage"),
-                     "the Dagster run storage")
-    require_writable(Path(os.environ.get(COMPUTE_LOGS_ENV) or home / "data" / "dagster" / "compute_logs"),
-                     "the Dagster compute-log directory")
+    require_writable(
+        Path(os.environ.get(STORAGE_ENV) or home / "data" / "dagster" / "storage"), "the Dagster run storage"
+    )
+    require_writable(
+        Path(os.environ.get(COMPUTE_LOGS_ENV) or home / "data" / "dagster" / "compute_logs"),
+        "the Dagster compute-log directory",
+    )
     data = data_dir()
     require_writable(data, "the data dir (warehouse, site, HTTP cache)")
     warehouse = data / "warehouse.duckdb"
@@ -431,10 +465,17 @@ def run_weeks(plan: Plan, log_level: str, lang: str = "both") -> list[Path]:
     from trade_pipeline.defs.operations.run_health import cli_run_tags, fail_dead_runs
 
     # pid + host: a later process (or the daemon's run monitoring) can tell when this one died without reporting
-    tags = {**plan.tags, **WAREHOUSE_TAG, "trade_pipeline/launched_by": "cli", INVOCATION_TAG: invocation,
-            **cli_run_tags()}
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}},
-                  "ops": {REPORT_ASSET: {"config": {"lang": lang}}}}
+    tags = {
+        **plan.tags,
+        **WAREHOUSE_TAG,
+        "trade_pipeline/launched_by": "cli",
+        INVOCATION_TAG: invocation,
+        **cli_run_tags(),
+    }
+    run_config = {
+        "loggers": {"console": {"config": {"log_level": log_level}}},
+        "ops": {REPORT_ASSET: {"config": {"lang": lang}}},
+    }
 
     with open_instance() as instance:
         # A run left STARTED by a process that is gone would block the daemon's queue for good: fail it first.
@@ -454,8 +495,9 @@ def run_weeks(plan: Plan, log_level: str, lang: str = "both") -> list[Path]:
         rendered = _materialized_partitions(instance, run_id, REPORT_ASSET)
         missing_weeks = [k for k in plan.partition_keys if k not in rendered]
         if missing_weeks:
-            raise CliError(f"run {run_id} succeeded but did not materialize {REPORT_ASSET} for "
-                           f"{', '.join(missing_weeks)}")
+            raise CliError(
+                f"run {run_id} succeeded but did not materialize {REPORT_ASSET} for {', '.join(missing_weeks)}"
+            )
 
     site = Site()
     paths = [site.path(report_relpath(week, tag)) for week in plan.iso_weeks for tag in EDITION_TAGS[lang]]
@@ -482,8 +524,10 @@ def verify_reports(paths: list[Path]) -> int:
         for m in o.mismatches:
             print(m)
         bad += len(o.mismatches)
-        _say(f"{o.report}: {o.figures} figures, {o.claims} printed facts checked, "
-             f"{'OK' if o.passed else f'{len(o.mismatches)} mismatch(es)'}")
+        _say(
+            f"{o.report}: {o.figures} figures, {o.claims} printed facts checked, "
+            f"{'OK' if o.passed else f'{len(o.mismatches)} mismatch(es)'}"
+        )
     return 1 if bad else 0
 
 
@@ -512,9 +556,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if plan.history_keys:
                 from trade_pipeline.core.partitions import iso_week_label
 
-                _say(f"also materializing {iso_week_label(plan.history_keys[0])}..{iso_week_label(plan.history_keys[-1])}"
-                     f" ({len(plan.history_keys)} weeks) ahead of the range, in the same run: the reports compare "
-                     f"against them (上週 / 去年同週) and the warehouse does not hold them yet (--no-history skips this)")
+                _say(
+                    f"also materializing {iso_week_label(plan.history_keys[0])}..{iso_week_label(plan.history_keys[-1])}"
+                    f" ({len(plan.history_keys)} weeks) ahead of the range, in the same run: the reports compare "
+                    f"against them (上週 / 去年同週) and the warehouse does not hold them yet (--no-history skips this)"
+                )
         paths = run_weeks(plan, args.log_level, args.lang)
     except CliError as exc:
         _say(f"error: {_one_line(str(exc))}")

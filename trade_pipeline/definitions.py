@@ -19,17 +19,21 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 from trade_pipeline.core.partitions import weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
-from trade_pipeline.defs.briefing_charts.assets import build_chart_assets
-from trade_pipeline.defs.bilateral_trade_flows import assets as comtrade_assets, checks as comtrade_checks
+from trade_pipeline.defs.bilateral_trade_flows import assets as comtrade_assets
+from trade_pipeline.defs.bilateral_trade_flows import checks as comtrade_checks
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
-from trade_pipeline.defs.cn_export_control import assets as mofcom_assets, checks as mofcom_checks
+from trade_pipeline.defs.briefing_charts.assets import build_chart_assets
+from trade_pipeline.defs.cn_export_control import assets as mofcom_assets
+from trade_pipeline.defs.cn_export_control import checks as mofcom_checks
 from trade_pipeline.defs.cn_export_control.resources import MofcomClient
 from trade_pipeline.defs.data_quality import assets as quality_assets
 from trade_pipeline.defs.operations.schedules import SCHEDULES
-from trade_pipeline.defs.policy_exposure import assets as exposure_assets
 from trade_pipeline.defs.operations.sensors import SENSORS
-from trade_pipeline.defs.trade_briefing import assets as briefing_assets, checks as briefing_checks
-from trade_pipeline.defs.us_trade_census import assets as census_assets, checks as census_checks
+from trade_pipeline.defs.policy_exposure import assets as exposure_assets
+from trade_pipeline.defs.trade_briefing import assets as briefing_assets
+from trade_pipeline.defs.trade_briefing import checks as briefing_checks
+from trade_pipeline.defs.us_trade_census import assets as census_assets
+from trade_pipeline.defs.us_trade_census import checks as census_checks
 from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
 
 # One job over the whole graph. In-process: DuckDB takes one writer per file, and one process per step would
@@ -42,8 +46,14 @@ weekly_briefing_job = define_asset_job(
     description="Materialize every layer and the briefing for one ISO week (or a range, as one run).",
 )
 
-_LAYER_ASSETS = [*comtrade_assets.ASSETS, *census_assets.ASSETS, *mofcom_assets.ASSETS, *exposure_assets.ASSETS,
-                 *quality_assets.ASSETS, *briefing_assets.ASSETS]
+_LAYER_ASSETS = [
+    *comtrade_assets.ASSETS,
+    *census_assets.ASSETS,
+    *mofcom_assets.ASSETS,
+    *exposure_assets.ASSETS,
+    *quality_assets.ASSETS,
+    *briefing_assets.ASSETS,
+]
 # The charts depend on the optional layer tables (policy_trade_exposure) that the graph actually has.
 _CHART_ASSETS = build_chart_assets(key.to_user_string() for a in _LAYER_ASSETS for key in a.keys)
 

@@ -26,8 +26,13 @@ from trade_pipeline.defs.bilateral_trade_flows.assets import comtrade_commodity_
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
 
 W04, W05 = "2026-01-19", "2026-01-26"
-COMTRADE_TABLES = ("comtrade_partner_flows", "comtrade_requests", "comtrade_data_availability",
-                   "comtrade_commodity_flows", "comtrade_commodity_requests")
+COMTRADE_TABLES = (
+    "comtrade_partner_flows",
+    "comtrade_requests",
+    "comtrade_data_availability",
+    "comtrade_commodity_flows",
+    "comtrade_commodity_requests",
+)
 
 
 MEMOS = (resources.ENVELOPE_MEMO, *parse.ROWS_MEMOS.values(), fetch.FRAME_MEMO)
@@ -39,10 +44,13 @@ def _clear_memos() -> None:
 
 
 def _run_comtrade_two_weeks() -> None:
-    result = materialize([comtrade_partner_flows, comtrade_commodity_flows],
-                         resources={"warehouse": Warehouse(), "comtrade": ComtradeClient()},
-                         tags={"dagster/asset_partition_range_start": W04, "dagster/asset_partition_range_end": W05},
-                         instance=DagsterInstance.ephemeral(), raise_on_error=True)
+    result = materialize(
+        [comtrade_partner_flows, comtrade_commodity_flows],
+        resources={"warehouse": Warehouse(), "comtrade": ComtradeClient()},
+        tags={"dagster/asset_partition_range_start": W04, "dagster/asset_partition_range_end": W05},
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=True,
+    )
     assert result.success
 
 
@@ -55,8 +63,9 @@ def _tables(tables: tuple[str, ...]) -> dict[str, pl.DataFrame]:
     return out
 
 
-def test_two_week_run_parses_each_distinct_response_once(monkeypatch: pytest.MonkeyPatch,
-                                                          isolated_data_dir: Path) -> None:
+def test_two_week_run_parses_each_distinct_response_once(
+    monkeypatch: pytest.MonkeyPatch, isolated_data_dir: Path
+) -> None:
     _clear_memos()
     parsed: Counter[str] = Counter()  # body digest -> times the envelope was really parsed
     fetched: Counter[str] = Counter()  # request key -> times a week asked for it
@@ -84,8 +93,9 @@ def test_two_week_run_parses_each_distinct_response_once(monkeypatch: pytest.Mon
     assert partner["miss"] <= len(fetched) and commodity["miss"] <= len(fetched)
 
 
-def test_memoized_run_writes_the_same_rows_as_an_unmemoized_run(monkeypatch: pytest.MonkeyPatch,
-                                                                 tmp_path: Path) -> None:
+def test_memoized_run_writes_the_same_rows_as_an_unmemoized_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     _clear_memos()
     _run_comtrade_two_weeks()
     memoized = _tables(COMTRADE_TABLES)
@@ -104,9 +114,14 @@ def test_memoized_run_writes_the_same_rows_as_an_unmemoized_run(monkeypatch: pyt
 
 
 def _frame(n: int, offset: int = 0) -> pl.DataFrame:
-    return pl.DataFrame({"code": list(range(offset, offset + n)), "value": [i * 0.5 for i in range(n)],
-                         "label": [f"x{i}" for i in range(n)]},
-                        schema={"code": pl.Int64, "value": pl.Float64, "label": pl.Utf8})
+    return pl.DataFrame(
+        {
+            "code": list(range(offset, offset + n)),
+            "value": [i * 0.5 for i in range(n)],
+            "label": [f"x{i}" for i in range(n)],
+        },
+        schema={"code": pl.Int64, "value": pl.Float64, "label": pl.Utf8},
+    )
 
 
 def test_a_session_opens_the_file_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -131,15 +146,22 @@ def test_a_session_opens_the_file_once(monkeypatch: pytest.MonkeyPatch, tmp_path
             assert conn.execute("SELECT count(*) FROM t_other").fetchone()[0] == 3
     assert len(opened) == 1
     # After the session the warehouse works as before (short connections), and sees what the session wrote.
-    assert wh.row_counts() == {("t_rows", "2026-01-05"): 3, ("t_rows", "2026-01-12"): 3,
-                               ("t_rows", "2026-01-19"): 3, ("t_other", "2026-01-05"): 2,
-                               ("t_other", "2026-01-12"): 1}
+    assert wh.row_counts() == {
+        ("t_rows", "2026-01-05"): 3,
+        ("t_rows", "2026-01-12"): 3,
+        ("t_rows", "2026-01-19"): 3,
+        ("t_other", "2026-01-05"): 2,
+        ("t_other", "2026-01-12"): 1,
+    }
 
 
 def _export(wh: Warehouse, table: str) -> tuple[list, pl.DataFrame]:
     with wh.connect(read_only=True) as conn:
-        columns = conn.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-                               "ORDER BY ordinal_position", [table]).fetchall()
+        columns = conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
         rows = conn.execute(f"SELECT * FROM {table}").pl()  # insertion order: no ORDER BY on purpose
     return columns, rows
 
@@ -149,8 +171,10 @@ def test_replace_partitions_leaves_the_table_as_per_week_writes_do(tmp_path: Pat
     old = {"2026-01-12": _frame(4, 100)}
     weeks = {"2026-01-05": _frame(3), "2026-01-12": _frame(0), "2026-01-19": _frame(5, 10)}
     # weeks whose frame types differ (here Int64 vs Int32): written week by week, as before
-    mixed = {"2026-01-05": _frame(2).with_columns(extra=pl.lit(7, dtype=pl.Int64)),
-             "2026-01-12": _frame(2).with_columns(extra=pl.lit(8, dtype=pl.Int32))}
+    mixed = {
+        "2026-01-05": _frame(2).with_columns(extra=pl.lit(7, dtype=pl.Int64)),
+        "2026-01-12": _frame(2).with_columns(extra=pl.lit(8, dtype=pl.Int32)),
+    }
     one, many = Warehouse(path=str(tmp_path / "one.duckdb")), Warehouse(path=str(tmp_path / "many.duckdb"))
     for wh in (one, many):
         for week, df in old.items():
@@ -176,11 +200,16 @@ def test_a_failed_multi_week_write_changes_nothing(tmp_path: Path) -> None:
     wh = Warehouse(path=str(tmp_path / "w.duckdb"))
     wh.replace_partitions("t_rows", {"2026-01-05": _frame(3), "2026-01-12": _frame(2)})
     bad = {"2026-01-05": _frame(1), "2026-01-12": pl.DataFrame({"code": ["x"], "value": [1.0], "label": ["y"]})}
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 — whichever DuckDB/polars error the bad frame raises
         wh.replace_partitions("t_rows", bad)  # schemas differ: week by week, the second week fails
-    with pytest.raises(Exception):
-        wh.replace_partitions("t_rows", {"2026-01-05": pl.DataFrame({"code": ["a"], "value": [1.0], "label": ["b"]}),
-                                         "2026-01-12": pl.DataFrame({"code": ["c"], "value": [2.0], "label": ["d"]})})
+    with pytest.raises(Exception):  # noqa: B017 — whichever DuckDB/polars error the bad frame raises
+        wh.replace_partitions(
+            "t_rows",
+            {
+                "2026-01-05": pl.DataFrame({"code": ["a"], "value": [1.0], "label": ["b"]}),
+                "2026-01-12": pl.DataFrame({"code": ["c"], "value": [2.0], "label": ["d"]}),
+            },
+        )
     counts = wh.row_counts()
     assert counts[("t_rows", "2026-01-12")] == 2  # the failed one-transaction write left both weeks alone
     assert counts[("t_rows", "2026-01-05")] == 1  # the week-by-week write got as far as its first week
@@ -222,7 +251,8 @@ def test_bounded_memo_evicts_least_recently_used_beyond_its_weight() -> None:
 
 
 def test_partition_cache_reads_ahead_in_chunks_and_returns_what_read_partition_returns(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     wh = Warehouse(path=str(tmp_path / "w.duckdb"))
     weeks = ["2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26", "2026-02-02"]
     for i, week in enumerate(weeks):
@@ -230,8 +260,11 @@ def test_partition_cache_reads_ahead_in_chunks_and_returns_what_read_partition_r
         wh.replace_partition("t_b", week, _frame(2, offset=10 * i))
     queries = []
     real = Warehouse.read_partitions
-    monkeypatch.setattr(Warehouse, "read_partitions",
-                        lambda self, table, ws: queries.append((table, tuple(ws))) or real(self, table, ws))
+    monkeypatch.setattr(
+        Warehouse,
+        "read_partitions",
+        lambda self, table, ws: queries.append((table, tuple(ws))) or real(self, table, ws),
+    )
     cache = wh.partition_cache(["t_a", "t_b"], weeks, chunk_weeks=2)
     for week in [*weeks, *reversed(weeks)]:
         for table in ("t_a", "t_b"):

@@ -17,12 +17,15 @@ Slow (≈ 1.5 min on 2 cores): the one year-long test; `test_cli_end_to_end.py` 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from trade_pipeline.core.partitions import (
-    FIRST_WEEK_START, iso_week_label, iso_week_range, partition_key_for_iso_week, previous_partition_key,
+    FIRST_WEEK_START,
+    iso_week_label,
+    iso_week_range,
+    partition_key_for_iso_week,
+    previous_partition_key,
     same_week_last_year_key,
 )
 from trade_pipeline_tests.operations.cli_harness import TempInstance
@@ -49,7 +52,7 @@ def _table(section: str, first_header: str) -> list[dict[str, str]]:
         if line.startswith("|") and split(line)[0] == first_header:
             header = split(line)
             body = []
-            for row in lines[i + 2:]:
+            for row in lines[i + 2 :]:
                 if not row.startswith("|"):
                     break
                 body.append(dict(zip(header, split(row), strict=True)))
@@ -116,14 +119,19 @@ def test_last_year_filled_where_the_partition_exists_and_na_before_the_first(yea
         rows = _table(_section(text, "四、"), "國家")
         if last_year_key is not None and last_year_key >= FIRST_WEEK_START:
             then = iso_week_label(last_year_key)
-            previous = {r["國家"]: r["HHI 指數"] for r in
-                        _table(_section(instance.report(then).read_text(encoding="utf-8"), "四、"), "國家")}
+            previous = {
+                r["國家"]: r["HHI 指數"]
+                for r in _table(_section(instance.report(then).read_text(encoding="utf-8"), "四、"), "國家")
+            }
             for r in rows:
                 assert NUMBER.match(r["去年同週"]), f"{week} {r['國家']}: 去年同週 = {r['去年同週']!r}"
-                assert r["去年同週"].split("（")[0].split(" ")[0] == previous[r["國家"]].split(" ")[0], \
+                assert r["去年同週"].split("（")[0].split(" ")[0] == previous[r["國家"]].split(" ")[0], (
                     f"{week} {r['國家']}: 去年同週 ≠ {then}"
+                )
             # the US Census comparison table's header names that week
-            assert re.search(rf"^\|[^\n]*\| 去年同週 {then}", text, flags=re.M), f"{week}: no Census comparison with {then}"
+            assert re.search(rf"^\|[^\n]*\| 去年同週 {then}", text, flags=re.M), (
+                f"{week}: no Census comparison with {then}"
+            )
             filled += 1
         else:
             assert all(r["去年同週"] == "N/A" for r in rows), f"{week}: 去年同週 before the first partition"

@@ -9,8 +9,18 @@ from pathlib import Path
 import pytest
 
 from trade_pipeline.cli import (
-    COMPUTE_LOGS_ENV, STORAGE_ENV, CliError, UsageError, comparison_keys, main, plan_weeks,
-    history_tables, prepare_environment, report_relpath, warehouse_weeks, with_history,
+    COMPUTE_LOGS_ENV,
+    STORAGE_ENV,
+    CliError,
+    UsageError,
+    comparison_keys,
+    history_tables,
+    main,
+    plan_weeks,
+    prepare_environment,
+    report_relpath,
+    warehouse_weeks,
+    with_history,
 )
 from trade_pipeline.core.paths import PROJECT_ROOT
 
@@ -26,8 +36,10 @@ def test_range_plans_one_run_over_the_partition_range() -> None:
     plan = plan_weeks("2026-W02", "2026-W14")
     assert len(plan.partition_keys) == 13
     assert plan.partition_keys[0] == "2026-01-05" and plan.partition_keys[-1] == "2026-03-30"
-    assert plan.tags == {"dagster/asset_partition_range_start": "2026-01-05",
-                         "dagster/asset_partition_range_end": "2026-03-30"}
+    assert plan.tags == {
+        "dagster/asset_partition_range_start": "2026-01-05",
+        "dagster/asset_partition_range_end": "2026-03-30",
+    }
     assert plan_weeks("2026-W01", "2026-W01").tags == {"dagster/partition": "2025-12-29"}
 
 
@@ -40,8 +52,10 @@ def test_a_backfill_adds_the_comparison_weeks_the_warehouse_lacks_ahead_of_the_r
     assert plan.history_keys == ["2025-01-06", "2025-01-13", "2025-01-20", "2025-01-27"]
     assert plan.partition_keys == plan.history_keys + requested.partition_keys  # one contiguous run
     assert plan.iso_weeks == requested.iso_weeks  # only the requested reports are printed
-    assert plan.tags == {"dagster/asset_partition_range_start": "2025-01-06",
-                         "dagster/asset_partition_range_end": "2026-01-26"}
+    assert plan.tags == {
+        "dagster/asset_partition_range_start": "2025-01-06",
+        "dagster/asset_partition_range_end": "2026-01-26",
+    }
     # already stored: nothing is added; partly stored: the range grows back to the earliest missing week only
     assert with_history(requested, lambda keys: set(keys)) == requested
     partly = with_history(requested, lambda keys: {"2025-01-06", "2025-01-13"})
@@ -68,12 +82,15 @@ def test_stored_comparison_weeks_are_read_from_the_warehouse(tmp_path: Path, mon
     assert warehouse_weeks(["2025-01-06", "2025-01-13", "2025-01-20"]) == {"2025-01-13"}
 
 
-@pytest.mark.parametrize(("first", "last", "message"), [
-    ("2026-05", None, "not an ISO week"),
-    ("2026-W54", None, "2026-W54"),
-    ("2026-W08", "2026-W02", "before"),
-    ("2024-W50", None, "outside the weekly partitions"),
-])
+@pytest.mark.parametrize(
+    ("first", "last", "message"),
+    [
+        ("2026-05", None, "not an ISO week"),
+        ("2026-W54", None, "2026-W54"),
+        ("2026-W08", "2026-W02", "before"),
+        ("2024-W50", None, "outside the weekly partitions"),
+    ],
+)
 def test_bad_weeks_are_usage_errors(first: str, last: str | None, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         plan_weeks(first, last)
@@ -107,8 +124,9 @@ def test_replay_from_a_missing_capture_dir_is_refused(tmp_path: Path) -> None:
         prepare_environment(None, None, {"DAGSTER_HOME": str(tmp_path / "missing-home")})
 
 
-def test_bad_week_exits_2_with_a_message(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-                                         tmp_path: Path) -> None:
+def test_bad_week_exits_2_with_a_message(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     for name in ("DAGSTER_HOME", STORAGE_ENV, COMPUTE_LOGS_ENV):  # main() sets them; restore afterwards
         monkeypatch.setenv(name, str(tmp_path))
     assert main(["briefing", "2026-W99"]) == 2

@@ -32,8 +32,16 @@ from trade_pipeline_tests.operations.cli_harness import RUN_TIMEOUT_S, TempInsta
 pytestmark = pytest.mark.slow
 
 WEEKS = [f"2026-W{n:02d}" for n in range(1, 9)]
-KEYS = ["2025-12-29", "2026-01-05", "2026-01-12", "2026-01-19",  # partition keys: the Mondays of W01..W08
-        "2026-01-26", "2026-02-02", "2026-02-09", "2026-02-16"]
+KEYS = [
+    "2025-12-29",
+    "2026-01-05",
+    "2026-01-12",
+    "2026-01-19",  # partition keys: the Mondays of W01..W08
+    "2026-01-26",
+    "2026-02-02",
+    "2026-02-09",
+    "2026-02-16",
+]
 FIRST_KEY, LAST_KEY = KEYS[0], KEYS[-1]
 W05_KEY, W02_KEY = "2026-01-26", "2026-01-05"
 RANGE_TAGS = {"dagster/asset_partition_range_start": FIRST_KEY, "dagster/asset_partition_range_end": LAST_KEY}
@@ -103,9 +111,12 @@ def test_backfill_materializations_show_what_the_ui_needs(backfill: Backfill) ->
     with backfill.instance.dagster() as dagster:
         for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
             node, name = graph.get(key), key.to_user_string()
-            for attribute, value in (("group", node.group_name not in (None, "default")),
-                                     ("description", node.description), ("kinds", node.kinds),
-                                     ("owners", node.owners)):
+            for attribute, value in (
+                ("group", node.group_name not in (None, "default")),
+                ("description", node.description),
+                ("kinds", node.kinds),
+                ("owners", node.owners),
+            ):
                 if not value:
                     problems.append(f"{name}: no {attribute}")
             event = dagster.get_latest_materialization_event(key)
@@ -119,7 +130,8 @@ def test_backfill_materializations_show_what_the_ui_needs(backfill: Backfill) ->
         assert isinstance(preview.get("preview"), MarkdownMetadataValue), "trade_briefing: no markdown preview"
         assert "四、市場集中度變化" in preview["preview"].value
         evaluations = dagster.get_event_records(
-            EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION), limit=10_000)
+            EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION), limit=10_000
+        )
     checked = {}
     for record in evaluations:
         evaluation = record.event_log_entry.dagster_event.event_specific_data
@@ -194,8 +206,7 @@ def _wait_for_step_start(instance: TempInstance, processes: dict[str, subprocess
         time.sleep(0.2)
 
 
-def test_runs_started_together_wait_for_the_warehouse_lock_and_lose_no_rows(backfill: Backfill,
-                                                                            tmp_path: Path) -> None:
+def test_runs_started_together_wait_for_the_warehouse_lock_and_lose_no_rows(backfill: Backfill, tmp_path: Path) -> None:
     # A fresh instance (both processes create its SQLite storage at once) over a copy of the backfilled warehouse.
     instance = _copy_of(backfill, tmp_path / "together")
     launches = {"w05-a": "2026-W05", "w05-b": "2026-W05", "w02": "2026-W02"}  # same week twice + another week
@@ -240,12 +251,23 @@ def test_processes_creating_a_fresh_instance_at_once_all_succeed(tmp_path: Path)
     # Dagster stamps a fresh SQLite run storage's alembic revision without guarding against a second process doing
     # the same ("UNIQUE constraint failed: alembic_version.version_num"); cli.open_instance serializes that step.
     instance = TempInstance.create(tmp_path / "fresh")
-    code = ("from trade_pipeline import cli\n"
-            "cli.prepare_environment(None, None)\n"
-            "with cli.open_instance() as instance:\n"
-            "    instance.get_runs(limit=1)\n")
-    processes = [subprocess.Popen([sys.executable, "-c", code], cwd=instance.root, env=instance.env(),
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    code = (
+        "from trade_pipeline import cli\n"
+        "cli.prepare_environment(None, None)\n"
+        "with cli.open_instance() as instance:\n"
+        "    instance.get_runs(limit=1)\n"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=instance.root,
+            env=instance.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     outcomes = [(p.wait(timeout=RUN_TIMEOUT_S), p.communicate()[1]) for p in processes]
     failed = [tail(err, 8) for rc, err in outcomes if rc != 0]
     assert not failed, "\n---\n".join(failed)

@@ -7,10 +7,22 @@ from trade_pipeline.core.partitions import weekly_partitions
 from trade_pipeline.definitions import defs
 
 EXPECTED = {
-    "bilateral_trade_flows": {"comtrade_partner_flows", "comtrade_commodity_flows", "partner_rankings", "trade_balances",
-                              "market_concentration", "commodity_structure", "bilateral_extractor_files"},
-    "us_trade_census": {"census_monthly_flows", "census_trade_balance", "census_country_detail", "census_revisions",
-                        "census_extractor_files"},
+    "bilateral_trade_flows": {
+        "comtrade_partner_flows",
+        "comtrade_commodity_flows",
+        "partner_rankings",
+        "trade_balances",
+        "market_concentration",
+        "commodity_structure",
+        "bilateral_extractor_files",
+    },
+    "us_trade_census": {
+        "census_monthly_flows",
+        "census_trade_balance",
+        "census_country_detail",
+        "census_revisions",
+        "census_extractor_files",
+    },
     "cn_export_control": {"mofcom_announcements", "mofcom_extractor_files"},
     "trade_briefing": {"briefing_facts", "trade_briefing", "trade_briefing_index"},
 }
@@ -37,7 +49,9 @@ def test_every_asset_is_weekly_single_run_and_documented() -> None:
             continue
         name = key.to_user_string()
         assert node.partitions_def == weekly_partitions, name
-        assert node.backfill_policy is not None and node.backfill_policy.policy_type == BackfillPolicyType.SINGLE_RUN, name
+        assert node.backfill_policy is not None and node.backfill_policy.policy_type == BackfillPolicyType.SINGLE_RUN, (
+            name
+        )
         assert node.description, name
         assert node.owners, name
         assert node.kinds, name
@@ -49,7 +63,9 @@ def test_report_depends_on_all_three_layers_through_its_facts() -> None:
     assert {"market_concentration", "census_trade_balance", "mofcom_announcements", "briefing_charts"} <= facts
     # the report embeds the week's charts: it runs after them (and its facts read their rows)
     assert {k.to_user_string() for k in graph.get(AssetKey("trade_briefing")).parent_keys} == {
-        "briefing_facts", "briefing_charts"}
+        "briefing_facts",
+        "briefing_charts",
+    }
 
 
 def test_the_weekly_job_covers_the_whole_graph() -> None:

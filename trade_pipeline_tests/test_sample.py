@@ -27,22 +27,33 @@ from trade_pipeline.defs.bilateral_trade_flows.fetch import candidate_years
 from trade_pipeline.defs.bilateral_trade_flows.resources import AVAILABILITY_PATH, DEFAULT_BASE_URL, availability_params
 from trade_pipeline.defs.us_trade_census.release_calendar import latest_released_month
 from trade_pipeline.defs.us_trade_census.resources import (
-    DEFAULT_BASE_URL as CENSUS_BASE, PARTNERS, CensusTradeClient, plan_requests,
+    DEFAULT_BASE_URL as CENSUS_BASE,
+)
+from trade_pipeline.defs.us_trade_census.resources import (
+    PARTNERS,
+    CensusTradeClient,
+    plan_requests,
 )
 from trade_pipeline.defs.us_trade_census.wire import FLOW_ENDPOINT
 
 CAPTURES = PROJECT_ROOT / "data" / "sample" / "captures"
 SCRIPTS = PROJECT_ROOT / "scripts"
 LAST_WEEK_START = "2026-02-16"  # 2026-W08
-WEEKS = [(date.fromisoformat(FIRST_WEEK_START) + timedelta(days=7 * i)).isoformat()
-         for i in range((date.fromisoformat(LAST_WEEK_START) - date.fromisoformat(FIRST_WEEK_START)).days // 7 + 1)]
+WEEKS = [
+    (date.fromisoformat(FIRST_WEEK_START) + timedelta(days=7 * i)).isoformat()
+    for i in range((date.fromisoformat(LAST_WEEK_START) - date.fromisoformat(FIRST_WEEK_START)).days // 7 + 1)
+]
 
 
 @pytest.mark.parametrize("source", ["census", "comtrade"])
 def test_builder_rewrites_the_committed_sample_byte_for_byte(source: str, tmp_path: Path) -> None:
     out = tmp_path / source
-    subprocess.run([sys.executable, str(SCRIPTS / f"build_sample_{source}.py"), "--out", str(out)], check=True,
-                   cwd=PROJECT_ROOT, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(SCRIPTS / f"build_sample_{source}.py"), "--out", str(out)],
+        check=True,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+    )
     built = sorted(p.name for p in out.glob("*.json"))
     committed = sorted(p.name for p in (CAPTURES / source).glob("*.json"))
     assert built == committed
@@ -59,7 +70,9 @@ def test_every_week_finds_its_census_and_availability_captures() -> None:
     for week in WEEKS:
         latest = latest_released_month(as_of_instant(week).date())
         for req in plan_requests(latest):
-            key = request_key("GET", f"{CENSUS_BASE}/{FLOW_ENDPOINT[req.flow]}", client.request_params(req, list(PARTNERS)))
+            key = request_key(
+                "GET", f"{CENSUS_BASE}/{FLOW_ENDPOINT[req.flow]}", client.request_params(req, list(PARTNERS))
+            )
             if census.get(key) is None:
                 missing.append(f"{week} census {req.label()}")
         key = request_key("GET", DEFAULT_BASE_URL + AVAILABILITY_PATH, availability_params(candidate_years(week)))
@@ -70,8 +83,13 @@ def test_every_week_finds_its_census_and_availability_captures() -> None:
 
 def test_census_import_chapters_follow_the_real_2024_structure() -> None:
     # the real 2024 top three per partner (../shared/realdata imports_hs_HS2_by_country, summed over the year)
-    real_top3 = {"5700": ["85", "84", "95"], "5830": ["84", "85", "73"], "5800": ["87", "84", "85"],
-                 "5880": ["87", "84", "85"], "4280": ["87", "84", "30"]}
+    real_top3 = {
+        "5700": ["85", "84", "95"],
+        "5830": ["84", "85", "73"],
+        "5800": ["87", "84", "85"],
+        "5880": ["87", "84", "85"],
+        "4280": ["87", "84", "30"],
+    }
     doc = json.loads((CAPTURES / "census" / "import-hs2-2024-01-to-12.json").read_text(encoding="utf-8"))
     rows = json.loads(doc["response"]["body"])
     header = rows[0]

@@ -27,9 +27,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from trade_pipeline.core import contract
+from trade_pipeline.core.partitions import iso_week_label
 from trade_pipeline.core.paths import sample_captures_dir
 from trade_pipeline.core.site import Site
-from trade_pipeline.core.partitions import iso_week_label
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.definitions import defs
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
@@ -48,14 +48,33 @@ CHECKS = list(defs.asset_checks or [])
 RUN_CONFIG = {"ops": {"trade_briefing": {"config": {"generated_at": GENERATED_AT}}}}
 
 
-def run_graph(resources: dict | None = None, *, key: str | None = None, first: str | None = None,
-              last: str | None = None, instance: DagsterInstance | None = None):
+def run_graph(
+    resources: dict | None = None,
+    *,
+    key: str | None = None,
+    first: str | None = None,
+    last: str | None = None,
+    instance: DagsterInstance | None = None,
+):
     """Materialize every asset and check for one week, or for a range of weeks as one single run."""
     tags = {} if key else {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-    res = {"warehouse": Warehouse(), "site": Site(), "comtrade": ComtradeClient(), "census": CensusTradeClient(),
-           "mofcom": MofcomClient(), **(resources or {})}
-    result = materialize([*ASSETS, *CHECKS], resources=res, partition_key=key, tags=tags, run_config=RUN_CONFIG,
-                         instance=instance or DagsterInstance.ephemeral(), raise_on_error=True)
+    res = {
+        "warehouse": Warehouse(),
+        "site": Site(),
+        "comtrade": ComtradeClient(),
+        "census": CensusTradeClient(),
+        "mofcom": MofcomClient(),
+        **(resources or {}),
+    }
+    result = materialize(
+        [*ASSETS, *CHECKS],
+        resources=res,
+        partition_key=key,
+        tags=tags,
+        run_config=RUN_CONFIG,
+        instance=instance or DagsterInstance.ephemeral(),
+        raise_on_error=True,
+    )
     assert result.success
     return result
 
@@ -66,14 +85,19 @@ def row_counts() -> dict[tuple[str, str], int]:
     with Warehouse().connect(read_only=True) as conn:
         tables = [r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()]
         for t in tables:
-            for week, n in conn.execute(f'SELECT CAST(week_start AS VARCHAR), count(*) FROM "{t}" GROUP BY 1').fetchall():
+            for week, n in conn.execute(
+                f'SELECT CAST(week_start AS VARCHAR), count(*) FROM "{t}" GROUP BY 1'
+            ).fetchall():
                 out[(t, week)] = n
     return out
 
 
 def failed_checks(result) -> list[str]:
-    return [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in result.get_asset_check_evaluations()
-            if not e.passed and e.severity.value == "ERROR"]
+    return [
+        f"{e.asset_key.to_user_string()}:{e.check_name}"
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity.value == "ERROR"
+    ]
 
 
 #: how often the w05 run built a week's facts (the fixture's spy on build_week_facts)
@@ -110,13 +134,25 @@ def test_one_week_materializes_every_layer_and_the_report(w05, w05_data: Path) -
     result = w05[1]
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {key.to_user_string() for a in ASSETS for key in a.keys}
-    assert {"comtrade_partner_flows", "census_monthly_flows", "mofcom_announcements", "trade_briefing",
-            "trade_briefing_index"} <= materialized
+    assert {
+        "comtrade_partner_flows",
+        "census_monthly_flows",
+        "mofcom_announcements",
+        "trade_briefing",
+        "trade_briefing_index",
+    } <= materialized
     # the report's own checks (claims traced, citations exist, front matter, ISO-week period) all passed
-    briefing_checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()
-                       if e.asset_key.to_user_string() == "trade_briefing"}
-    assert briefing_checks == {"trade_briefing_claims_traced": True, "trade_briefing_citations_exist": True,
-                               "trade_briefing_front_matter_valid": True, "trade_briefing_period_is_iso_week": True}
+    briefing_checks = {
+        e.check_name: e.passed
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key.to_user_string() == "trade_briefing"
+    }
+    assert briefing_checks == {
+        "trade_briefing_claims_traced": True,
+        "trade_briefing_citations_exist": True,
+        "trade_briefing_front_matter_valid": True,
+        "trade_briefing_period_is_iso_week": True,
+    }
     assert failed_checks(result) == []
     # the claims check compared real figures, and the run built the week's facts twice: once for briefing_facts,
     # once recomputed from the layer tables for verification (shared by publishing and the check, not redone)
@@ -124,8 +160,14 @@ def test_one_week_materializes_every_layer_and_the_report(w05, w05_data: Path) -
     assert traced[0].metadata["figures_checked"].value > 0
     assert FACT_BUILDS == {W05: 2}
     counts = row_counts()
-    for table in ("comtrade_partner_flows", "market_concentration", "census_monthly_flows", "census_trade_balance",
-                  "mofcom_announcements", "briefing_claims"):
+    for table in (
+        "comtrade_partner_flows",
+        "market_concentration",
+        "census_monthly_flows",
+        "census_trade_balance",
+        "mofcom_announcements",
+        "briefing_claims",
+    ):
         assert counts.get((table, W05), 0) > 0, table
     report = (w05_data / "site" / REPORT.format("2026-W05")).read_text(encoding="utf-8")
     assert "> 報告期間：2026-01-26 — 2026-02-01" in report and "[內建樣本]" in report
@@ -138,16 +180,21 @@ def test_every_stored_figure_prints_one_way_in_the_sample_report(w05, w05_data: 
             "SELECT report, table_name, row_key, column_name, kind, list(DISTINCT claim_text) FROM briefing_claims "
             "WHERE week_start = ?::DATE AND value IS NOT NULL AND table_name IS NOT NULL GROUP BY ALL "
             "HAVING count(DISTINCT claim_text) > 1",  # per edition: each language has one form per format
-            [W05]).fetchall()
-        n = conn.execute("SELECT count(*) FROM briefing_claims WHERE week_start = ?::DATE AND slot IS NOT NULL",
-                         [W05]).fetchone()[0]
+            [W05],
+        ).fetchall()
+        n = conn.execute(
+            "SELECT count(*) FROM briefing_claims WHERE week_start = ?::DATE AND slot IS NOT NULL", [W05]
+        ).fetchone()[0]
     assert n > 200 and clashes == []
 
 
 def _cited_extractor_file(site: Path, table: str, key: dict) -> Path | None:
     """The Extractor file that shows the row ``key`` of ``table`` (None for tables without one)."""
-    view = {"market_concentration": "market_concentration", "trade_balances": "trade_balance",
-            "commodity_structure": "commodity_structure"}.get(table)
+    view = {
+        "market_concentration": "market_concentration",
+        "trade_balances": "trade_balance",
+        "commodity_structure": "commodity_structure",
+    }.get(table)
     if table == "partner_rankings":
         view = "export_flow" if key["flow"] == "X" else "import_flow"
     if view is not None:
@@ -155,8 +202,7 @@ def _cited_extractor_file(site: Path, table: str, key: dict) -> Path | None:
     census_view = {"census_trade_balance": "trade_balance", "census_country_detail": "country_detail"}.get(table)
     if census_view is None:
         return None
-    [path] = sorted((site / "Extractor" / contract.CENSUS_LAYER / census_view).glob(
-        f"us-*-{key['cty_code']}-*.md"))
+    [path] = sorted((site / "Extractor" / contract.CENSUS_LAYER / census_view).glob(f"us-*-{key['cty_code']}-*.md"))
     return path
 
 
@@ -168,7 +214,8 @@ def test_a_figure_prints_the_same_in_the_report_and_in_the_extractor_file_it_cit
         claims = conn.execute(
             "SELECT claim_text, table_name, row_key, column_name FROM briefing_claims "
             "WHERE week_start = ?::DATE AND value IS NOT NULL AND column_name NOT LIKE 'count(%' AND report = ?",
-            [W05, REPORT.format("2026-W05")]).fetchall()  # the Extractor files print the zh-TW forms
+            [W05, REPORT.format("2026-W05")],
+        ).fetchall()  # the Extractor files print the zh-TW forms
     checked, missing = Counter(), []
     for text, table, row_key, column in claims:
         path = _cited_extractor_file(site, table, json.loads(row_key))
@@ -179,9 +226,14 @@ def test_a_figure_prints_the_same_in_the_report_and_in_the_extractor_file_it_cit
         if figure not in path.read_text(encoding="utf-8"):
             missing.append(f"{table}.{column} printed {text!r} in the report; {path.relative_to(site)} does not")
     assert not missing, "\n".join(missing[:20])
-    for wanted in (("market_concentration", "hhi"), ("partner_rankings", "value_usd"), ("trade_balances", "balance_usd"),
-                   ("commodity_structure", "share_pct"), ("census_trade_balance", "balance_usd"),
-                   ("census_country_detail", "value_usd")):
+    for wanted in (
+        ("market_concentration", "hhi"),
+        ("partner_rankings", "value_usd"),
+        ("trade_balances", "balance_usd"),
+        ("commodity_structure", "share_pct"),
+        ("census_trade_balance", "balance_usd"),
+        ("census_country_detail", "value_usd"),
+    ):
         assert checked[wanted], f"no report figure of {wanted} compared"
 
 
@@ -235,7 +287,8 @@ def test_a_two_week_range_is_one_run_and_fills_last_week(two_weeks, two_weeks_da
 
     for week, title in ((W04, "2026 年第 04 週"), (W05, "2026 年第 05 週")):  # each week previews its own report
         (record,) = instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=AssetKey("trade_briefing"), asset_partitions=[week]), limit=1).records
+            AssetRecordsFilter(asset_key=AssetKey("trade_briefing"), asset_partitions=[week]), limit=1
+        ).records
         meta = record.asset_materialization.metadata
         assert meta["preview"].value.startswith(f"# {title}") and meta["preview_week"].value == iso_week_label(week)
 
@@ -262,7 +315,8 @@ def _weeks_without_their_own_row_counts(instance: DagsterInstance, weeks: list[s
                 continue
             for week in weeks:
                 records = instance.fetch_materializations(
-                    AssetRecordsFilter(asset_key=AssetKey(name), asset_partitions=[week]), limit=1).records
+                    AssetRecordsFilter(asset_key=AssetKey(name), asset_partitions=[week]), limit=1
+                ).records
                 if not records:
                     problems.append(f"{name} {week}: no materialization")
                     continue
@@ -319,10 +373,13 @@ def test_sections_one_and_two_cite_sources_as_notes_and_repeat_no_template(two_w
 
     site = two_weeks_data / "site"
     with Warehouse().connect(read_only=True) as conn:
-        claims = conn.execute("SELECT report, line, col, kind, slot, claim_text FROM briefing_claims "
-                              "WHERE week_start = ?::DATE", [W05]).pl()
-    for rel, (one, two) in ((REPORT.format("2026-W05"), ("一、出口重點", "二、進口重點")),
-                            (REPORT_EN.format("2026-W05"), ("I. Exports", "II. Imports"))):
+        claims = conn.execute(
+            "SELECT report, line, col, kind, slot, claim_text FROM briefing_claims WHERE week_start = ?::DATE", [W05]
+        ).pl()
+    for rel, (one, two) in (
+        (REPORT.format("2026-W05"), ("一、出口重點", "二、進口重點")),
+        (REPORT_EN.format("2026-W05"), ("I. Exports", "II. Imports")),
+    ):
         text = (site / rel).read_text(encoding="utf-8")
         for heading in (one, two):
             body = _section(text, heading)
@@ -363,7 +420,9 @@ def test_w05_report_has_the_seed_sections_in_order(w05_data: Path, seed_report: 
     remaining = iter(headings(ours, 3))
     assert all(h in remaining for h in headings(seed, 3)), "the seed's ### headings are not a subsequence of ours"
     # the seed's tables are there: one per 數據表格, the concentration table
-    assert ours.count("### 數據表格") == 2 and "| 國家 | 年度 | HHI 指數 | 集中度 | 前三大市場占比 | 夥伴群組數 |" in ours
+    assert (
+        ours.count("### 數據表格") == 2 and "| 國家 | 年度 | HHI 指數 | 集中度 | 前三大市場占比 | 夥伴群組數 |" in ours
+    )
     for marker in ("**數據期間與限制：**", "> **建議人工審核**", "### 潛在供應鏈影響", "（推測）"):
         assert marker in ours, marker
 
@@ -409,16 +468,28 @@ def _stored_keys(conn) -> set[str]:
     from trade_pipeline.defs.trade_briefing.facts.policy import CATEGORY_ZH
 
     keys = set(contract.FLAGS) | set(CATEGORY_ZH) | {r.key for r in WATCH_RULES}
-    for table, column in (("mofcom_announcements", "category"), ("mofcom_announcements", "fetch_status"),
-                          ("mofcom_provisions", "kind"), ("mofcom_controls", "measure_kind"),
-                          ("mofcom_controls", "status"), ("mofcom_control_timeline", "family_key"),
-                          ("mofcom_control_timeline", "event"), ("policy_trade_exposure", "hs6_scope"),
-                          ("policy_trade_exposure", "basis_kinds"), ("policy_exposure_watchlist", "rule_key")):
-        for (value,) in conn.execute(f"SELECT DISTINCT {column} FROM {table} WHERE week_start = ?::DATE", [W05]).fetchall():
+    for table, column in (
+        ("mofcom_announcements", "category"),
+        ("mofcom_announcements", "fetch_status"),
+        ("mofcom_provisions", "kind"),
+        ("mofcom_controls", "measure_kind"),
+        ("mofcom_controls", "status"),
+        ("mofcom_control_timeline", "family_key"),
+        ("mofcom_control_timeline", "event"),
+        ("policy_trade_exposure", "hs6_scope"),
+        ("policy_trade_exposure", "basis_kinds"),
+        ("policy_exposure_watchlist", "rule_key"),
+    ):
+        for (value,) in conn.execute(
+            f"SELECT DISTINCT {column} FROM {table} WHERE week_start = ?::DATE", [W05]
+        ).fetchall():
             keys |= set(contract.split_flags(value))
     # the report's own structural values (watch item kinds, labels): identifiers, never words
-    for (value,) in conn.execute("SELECT DISTINCT text_value FROM briefing_facts WHERE week_start = ?::DATE "
-                                 "AND kind = 'enum' AND text_value IS NOT NULL", [W05]).fetchall():
+    for (value,) in conn.execute(
+        "SELECT DISTINCT text_value FROM briefing_facts WHERE week_start = ?::DATE "
+        "AND kind = 'enum' AND text_value IS NOT NULL",
+        [W05],
+    ).fetchall():
         keys |= {v for v in contract.split_flags(value) if re.fullmatch(r"[a-z]+(?:_[a-z0-9]+)+", v)}
     return {k for k in keys if k}
 
@@ -429,26 +500,36 @@ def test_w05_report_body_has_no_simplified_characters_and_no_rule_keys(w05, w05_
     body = split_front_matter((w05_data / "site" / REPORT.format("2026-W05")).read_text(encoding="utf-8"))[1]
     found = simplified_only(body)
     lines = body.split("\n")
-    where = [f"line {body.count(chr(10), 0, i) + 1}: {ch!r} in {lines[body.count(chr(10), 0, i)][:80]!r}"
-             for i, ch in found[:10]]
+    where = [
+        f"line {body.count(chr(10), 0, i) + 1}: {ch!r} in {lines[body.count(chr(10), 0, i)][:80]!r}"
+        for i, ch in found[:10]
+    ]
     assert not found, "simplified characters in the report body:\n" + "\n".join(where)
     with Warehouse().connect(read_only=True) as conn:
         keys = _stored_keys(conn)
-    assert {"immediate_major_control", "controlled_item_change", "cn_supplies_half_of_us_imports", "in_force",
-            "rare_earth"} <= keys
+    assert {
+        "immediate_major_control",
+        "controlled_item_change",
+        "cn_supplies_half_of_us_imports",
+        "in_force",
+        "rare_earth",
+    } <= keys
     assert rule_keys_in(body, keys) == []
 
 
 def test_the_text_checks_catch_what_they_look_for() -> None:
     """The two scanners above, on the strings issue 14 found in the report."""
-    assert [ch for _, ch in simplified_only("文號：商务部、海关总署公告2025年第57号，自2025年11月8日起正式实施")] == \
-        list("务关总号实")
+    assert [
+        ch for _, ch in simplified_only("文號：商务部、海关总署公告2025年第57号，自2025年11月8日起正式实施")
+    ] == list("务关总号实")
     assert simplified_only("商務部、海關總署公告2025年第57號；占比 12.00%；台灣；上游；公布") == []
-    assert rule_keys_in("[REVIEW_NEEDED]（immediate\\_major\\_control）", {"immediate_major_control"}) == \
-        ["immediate_major_control"]
+    assert rule_keys_in("[REVIEW_NEEDED]（immediate\\_major\\_control）", {"immediate_major_control"}) == [
+        "immediate_major_control"
+    ]
     assert rule_keys_in("Elbit Systems of America, LLC", {"in_force", "item"}) == []
-    assert rule_keys_in("來源：Extractor/cn_export_control/mofcom-gacc-2024-33-antimony-a1024.md；antimony",
-                        {"antimony"}) == ["antimony"]
+    assert rule_keys_in(
+        "來源：Extractor/cn_export_control/mofcom-gacc-2024-33-antimony-a1024.md；antimony", {"antimony"}
+    ) == ["antimony"]
     assert rule_keys_in("來源：Extractor/cn_export_control/mofcom-gacc-2024-33-antimony-a1024.md", {"antimony"}) == []
 
 
@@ -459,19 +540,32 @@ def _section3(report: str) -> str:
 def test_w05_section_three_shows_provisions_controls_timeline_and_exposure(w05, w05_data: Path) -> None:
     report = (w05_data / "site" / REPORT.format("2026-W05")).read_text(encoding="utf-8")
     sec = _section3(report)
-    for heading in ("### 本週管制政策動態", "### 管制措施一覽", "### 管制演進時間軸", "### 管制物項的貿易曝險",
-                    "### 潛在供應鏈影響"):
+    for heading in (
+        "### 本週管制政策動態",
+        "### 管制措施一覽",
+        "### 管制演進時間軸",
+        "### 管制物項的貿易曝險",
+        "### 潛在供應鏈影響",
+    ):
         assert heading in sec, heading
     assert "摘要：" not in sec  # the line that only restated title, date and category is gone
     with Warehouse().connect(read_only=True) as conn:
         q = lambda sql: conn.execute(sql, [W05]).fetchall()  # noqa: E731
-        thresholds = [t for (t,) in q("SELECT thresholds_zh_tw FROM mofcom_provisions WHERE week_start = ?::DATE "
-                                      "AND announcement_id = 'mofcom-1178' AND thresholds_zh_tw <> ''")]
-        controls = q("SELECT doc_number_zh_tw, title_zh_tw, status_zh_tw FROM mofcom_controls "
-                     "WHERE week_start = ?::DATE")
+        thresholds = [
+            t
+            for (t,) in q(
+                "SELECT thresholds_zh_tw FROM mofcom_provisions WHERE week_start = ?::DATE "
+                "AND announcement_id = 'mofcom-1178' AND thresholds_zh_tw <> ''"
+            )
+        ]
+        controls = q(
+            "SELECT doc_number_zh_tw, title_zh_tw, status_zh_tw FROM mofcom_controls WHERE week_start = ?::DATE"
+        )
         steps = q("SELECT count(*) FROM mofcom_control_timeline WHERE week_start = ?::DATE")[0][0]
-        measures = q("SELECT measure_id, any_value(doc_number_zh_tw), count(*) FILTER (WHERE hs6 <> '') "
-                     "FROM policy_trade_exposure WHERE week_start = ?::DATE GROUP BY 1")
+        measures = q(
+            "SELECT measure_id, any_value(doc_number_zh_tw), count(*) FILTER (WHERE hs6 <> '') "
+            "FROM policy_trade_exposure WHERE week_start = ?::DATE GROUP BY 1"
+        )
     # 第58號's provisions: the clauses with their thresholds (≥ 300 Wh/kg, ≥ 2.5 g/cm³) in Traditional characters
     item58 = sec.split("公告2025年第58號 公布對鋰電池")[1].split("\n7. ")[0]
     assert "重點條款：" in item58 and "一（一） 〈管制物項〉重量能量密度≥300Wh/kg的鋰離子電池電芯及模組" in item58
@@ -485,7 +579,9 @@ def test_w05_section_three_shows_provisions_controls_timeline_and_exposure(w05, 
     assert "截至 2026-02-01" in table
     # the timeline: one row per stored step
     tl = sec.split("### 管制演進時間軸")[1].split("### ")[0]
-    assert len([line for line in tl.splitlines() if line.startswith("| ") and not line.startswith("| 物項族群")]) == steps
+    assert (
+        len([line for line in tl.splitlines() if line.startswith("| ") and not line.startswith("| 物項族群")]) == steps
+    )
     # the exposure tables: one per goods measure, each row a code
     exp = sec.split("### 管制物項的貿易曝險")[1].split("\n### ")[0]
     assert exp.count("\n#### ") == len(measures)
@@ -499,9 +595,12 @@ def test_w05_section_three_shows_provisions_controls_timeline_and_exposure(w05, 
 
 
 def _claims(conn, table: str) -> list[tuple]:
-    return conn.execute("SELECT slot, kind, claim_text, value, text_value, row_key, column_name, "
-                        "CASE WHEN report LIKE '%.en.md' THEN 'en' END AS lang FROM briefing_claims "
-                        "WHERE week_start = ?::DATE AND table_name = ?", [W05, table]).fetchall()
+    return conn.execute(
+        "SELECT slot, kind, claim_text, value, text_value, row_key, column_name, "
+        "CASE WHEN report LIKE '%.en.md' THEN 'en' END AS lang FROM briefing_claims "
+        "WHERE week_start = ?::DATE AND table_name = ?",
+        [W05, table],
+    ).fetchall()
 
 
 def test_w05_exposure_figures_in_the_report_are_the_stored_rows(w05, w05_data: Path) -> None:
@@ -510,10 +609,18 @@ def test_w05_exposure_figures_in_the_report_are_the_stored_rows(w05, w05_data: P
     from trade_pipeline.core.formatting import format_as
 
     with Warehouse().connect(read_only=True) as conn:
-        stored = {r["row_key"]: r for r in conn.execute(
-            "SELECT * FROM policy_trade_exposure WHERE week_start = ?::DATE", [W05]).pl().to_dicts()}
-        watch = {(r["rule_key"], r["exposure_row_key"]): r for r in conn.execute(
-            "SELECT * FROM policy_exposure_watchlist WHERE week_start = ?::DATE", [W05]).pl().to_dicts()}
+        stored = {
+            r["row_key"]: r
+            for r in conn.execute("SELECT * FROM policy_trade_exposure WHERE week_start = ?::DATE", [W05])
+            .pl()
+            .to_dicts()
+        }
+        watch = {
+            (r["rule_key"], r["exposure_row_key"]): r
+            for r in conn.execute("SELECT * FROM policy_exposure_watchlist WHERE week_start = ?::DATE", [W05])
+            .pl()
+            .to_dicts()
+        }
         claims = _claims(conn, "policy_trade_exposure")
         watch_claims = _claims(conn, "policy_exposure_watchlist")
     compared = Counter()
@@ -530,11 +637,18 @@ def test_w05_exposure_figures_in_the_report_are_the_stored_rows(w05, w05_data: P
     mapped = {k for k, r in stored.items() if r["hs6"]}
     printed = {json.loads(rk)["row_key"] for (_, _, _, _, _, rk, c, _) in claims if c == "cn_export_world_usd"}
     assert printed == mapped and len(mapped) > 50
-    for column in ("cn_export_world_usd", "share_to_842_pct", "share_rest_pct", "us_import_ytd_usd",
-                   "us_import_from_cn_ytd_usd", "cn_share_of_us_imports_pct", "us_import_from_cn_yoy_pct",
-                   "us_import_yoy_pct"):
+    for column in (
+        "cn_export_world_usd",
+        "share_to_842_pct",
+        "share_rest_pct",
+        "us_import_ytd_usd",
+        "us_import_from_cn_ytd_usd",
+        "cn_share_of_us_imports_pct",
+        "us_import_from_cn_yoy_pct",
+        "us_import_yoy_pct",
+    ):
         assert compared[column] >= len(mapped), column
-    for slot, kind, text, value, text_value, row_key, column, lang in watch_claims:
+    for slot, kind, text, value, _text_value, row_key, column, lang in watch_claims:
         key = json.loads(row_key)
         row = watch[(key["rule_key"], key["exposure_row_key"])]
         if column == "value":
@@ -547,9 +661,15 @@ def test_w05_exposure_watch_list_items_fire_with_their_figures(w05, w05_data: Pa
     report = (w05_data / "site" / REPORT.format("2026-W05")).read_text(encoding="utf-8")
     watch_section = report.split("## 五、觀察清單")[1].split("\n## ")[0]
     with Warehouse().connect(read_only=True) as conn:
-        rows = conn.execute("SELECT rule_zh_tw, hs6, hs6_desc_zh_tw, value, doc_number_zh_tw "
-                            "FROM policy_exposure_watchlist WHERE week_start = ?::DATE", [W05]).fetchall()
-    assert {r[0] for r in rows} == {"中國供應美國此管制 HS 碼進口的 50 % 以上", "中國此管制 HS 碼出口有 25 % 以上輸往美國"}
+        rows = conn.execute(
+            "SELECT rule_zh_tw, hs6, hs6_desc_zh_tw, value, doc_number_zh_tw "
+            "FROM policy_exposure_watchlist WHERE week_start = ?::DATE",
+            [W05],
+        ).fetchall()
+    assert {r[0] for r in rows} == {
+        "中國供應美國此管制 HS 碼進口的 50 % 以上",
+        "中國此管制 HS 碼出口有 25 % 以上輸往美國",
+    }
     for rule, hs6, desc, value, doc in rows:
         [item] = [line for line in watch_section.splitlines() if f"**管制物項貿易曝險：{rule}**" in line]
         assert f"HS {hs6}（{desc}）{pct(value)}" in item and doc in item, (rule, hs6)
@@ -557,10 +677,9 @@ def test_w05_exposure_watch_list_items_fire_with_their_figures(w05, w05_data: Pa
     assert "HS 850760（鋰離子蓄電池）67.12%（2025 年累計至 11 月，美國自中國進口 USD 170 億）" in li
 
 
-def test_a_quality_flag_on_an_exposure_source_row_marks_every_figure_built_on_it(w05, w05_data: Path,
-                                                                                tmp_path: Path,
-                                                                                monkeypatch: pytest.MonkeyPatch
-                                                                                ) -> None:
+def test_a_quality_flag_on_an_exposure_source_row_marks_every_figure_built_on_it(
+    w05, w05_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A capped Comtrade reply for one code (its comtrade_cn_hs6_exports rows flagged `truncated`) reaches, by
     lineage, the exposure rows of that code under every measure and the watch item that quotes it — and nothing
     else in the exposure tables."""
@@ -573,16 +692,29 @@ def test_a_quality_flag_on_an_exposure_source_row_marks_every_figure_built_on_it
     monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(copy))
     wh = Warehouse()
     with wh.connect() as conn:
-        conn.execute("UPDATE comtrade_cn_hs6_exports SET review_flags = 'truncated' "
-                     "WHERE week_start = ?::DATE AND hs6 = '850760'", [W05])
+        conn.execute(
+            "UPDATE comtrade_cn_hs6_exports SET review_flags = 'truncated' "
+            "WHERE week_start = ?::DATE AND hs6 = '850760'",
+            [W05],
+        )
     facts = {f.slot: f for f in facts_of(wh, copy / "site", W05)}
-    exposure = [f for s, f in facts.items() if s.startswith("exposure.measures.") and f.kind in ("usd_amount", "pct",
-                                                                                             "signed_pct")]
+    exposure = [
+        f
+        for s, f in facts.items()
+        if s.startswith("exposure.measures.") and f.kind in ("usd_amount", "pct", "signed_pct")
+    ]
     flagged = {f.source_key for f in exposure if "truncated" in f.flags}
     assert flagged and all(json.loads(k)["row_key"].endswith("|850760") for k in flagged)
-    assert all("truncated" not in f.flags for f in exposure if not json.loads(f.source_key)["row_key"].endswith("|850760"))
-    watched = [f for s, f in facts.items() if s.startswith("watch.entries.") and f.source_table in (
-        "policy_exposure_watchlist", "policy_trade_exposure") and f.kind in ("pct", "usd")]
+    assert all(
+        "truncated" not in f.flags for f in exposure if not json.loads(f.source_key)["row_key"].endswith("|850760")
+    )
+    watched = [
+        f
+        for s, f in facts.items()
+        if s.startswith("watch.entries.")
+        and f.source_table in ("policy_exposure_watchlist", "policy_trade_exposure")
+        and f.kind in ("pct", "usd")
+    ]
     assert watched and {("850760" in f.source_key) for f in watched if "truncated" in f.flags} == {True}
     assert any("truncated" in f.flags for f in watched)
 
@@ -608,8 +740,12 @@ class RecordedUpstream:
 
     @staticmethod
     def _key(method: str, path: str, params, form) -> tuple:
-        return (method.upper(), path, tuple(sorted((k, str(v)) for k, v in params)),
-                tuple(sorted((form or {}).items())))
+        return (
+            method.upper(),
+            path,
+            tuple(sorted((k, str(v)) for k, v in params)),
+            tuple(sorted((form or {}).items())),
+        )
 
     def __call__(self, request: Request) -> Response:
         params = [(k, v) for k, v in request.args.items(multi=True) if k != "key"]  # the Census key is a secret
@@ -626,8 +762,9 @@ class RecordedUpstream:
         return Response(body, status=resp["status"], headers=resp.get("headers") or {})
 
 
-def test_second_run_of_a_week_in_live_mode_makes_no_http_request(httpserver: HTTPServer, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_second_run_of_a_week_in_live_mode_makes_no_http_request(
+    httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     upstream = RecordedUpstream()
     httpserver.expect_request(re.compile(".*")).respond_with_handler(upstream)
     base = httpserver.url_for("").rstrip("/")
@@ -651,9 +788,12 @@ def test_second_run_of_a_week_in_live_mode_makes_no_http_request(httpserver: HTT
     # Only article pages the layer rejected as garbled may be asked again (a later run should retry those); a page
     # that answered 404 is cached for a day like any good answer.
     with Warehouse().connect(read_only=True) as conn:
-        garbled = {urlsplit(u).path for (u,) in conn.execute(
-            "SELECT url FROM mofcom_announcements WHERE week_start = ?::DATE AND fetch_status = 'garbled'",
-            [W05]).fetchall()}
+        garbled = {
+            urlsplit(u).path
+            for (u,) in conn.execute(
+                "SELECT url FROM mofcom_announcements WHERE week_start = ?::DATE AND fetch_status = 'garbled'", [W05]
+            ).fetchall()
+        }
     assert garbled and any(status == 404 for _, _, status in upstream.log), "the sample holds a garbled and a 404 page"
     seen = len(upstream.log)
 

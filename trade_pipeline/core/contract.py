@@ -109,12 +109,30 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 #: Layer tables a report figure may come from.
-SOURCE_TABLES = frozenset({
-    COMTRADE_PARTNER_FLOWS, COMTRADE_COMMODITY_FLOWS, PARTNER_RANKINGS, TRADE_BALANCES, MARKET_CONCENTRATION,
-    COMMODITY_STRUCTURE, CENSUS_MONTHLY_FLOWS, CENSUS_TRADE_BALANCE, CENSUS_COUNTRY_DETAIL, CENSUS_REVISIONS,
-    CENSUS_RELEASE_STATUS, MOFCOM_ANNOUNCEMENTS, MOFCOM_PROVISIONS, MOFCOM_CONTROLS, MOFCOM_CONTROL_TIMELINE,
-    CONTROLLED_HS_MAP, COMTRADE_CN_HS6_EXPORTS, CENSUS_HS6_IMPORTS, POLICY_TRADE_EXPOSURE, POLICY_EXPOSURE_WATCHLIST,
-})
+SOURCE_TABLES = frozenset(
+    {
+        COMTRADE_PARTNER_FLOWS,
+        COMTRADE_COMMODITY_FLOWS,
+        PARTNER_RANKINGS,
+        TRADE_BALANCES,
+        MARKET_CONCENTRATION,
+        COMMODITY_STRUCTURE,
+        CENSUS_MONTHLY_FLOWS,
+        CENSUS_TRADE_BALANCE,
+        CENSUS_COUNTRY_DETAIL,
+        CENSUS_REVISIONS,
+        CENSUS_RELEASE_STATUS,
+        MOFCOM_ANNOUNCEMENTS,
+        MOFCOM_PROVISIONS,
+        MOFCOM_CONTROLS,
+        MOFCOM_CONTROL_TIMELINE,
+        CONTROLLED_HS_MAP,
+        COMTRADE_CN_HS6_EXPORTS,
+        CENSUS_HS6_IMPORTS,
+        POLICY_TRADE_EXPOSURE,
+        POLICY_EXPOSURE_WATCHLIST,
+    }
+)
 
 # --- HHI bands (US DOJ/FTC merger guidelines, as the seed report uses them) ------------------------------------------
 HHI_LOW_BELOW = 1500.0  # HHI < 1500: 低 (unconcentrated)
@@ -134,10 +152,19 @@ EXTRACTOR_ROOT = "Extractor"
 COMTRADE_LAYER = "bilateral_trade_flows"
 CENSUS_LAYER = "us_trade_census"
 MOFCOM_LAYER = "cn_export_control"
-COMTRADE_VIEWS = {"export_flow": "export", "import_flow": "import", "trade_balance": "balance",
-                  "market_concentration": "hhi", "commodity_structure": "commodity"}
-CENSUS_VIEWS = {"monthly_export": "export", "monthly_import": "import", "trade_balance": "balance",
-                "country_detail": "detail"}
+COMTRADE_VIEWS = {
+    "export_flow": "export",
+    "import_flow": "import",
+    "trade_balance": "balance",
+    "market_concentration": "hhi",
+    "commodity_structure": "commodity",
+}
+CENSUS_VIEWS = {
+    "monthly_export": "export",
+    "monthly_import": "import",
+    "trade_balance": "balance",
+    "country_detail": "detail",
+}
 MOFCOM_EXTRACTOR_DIR = f"{EXTRACTOR_ROOT}/{MOFCOM_LAYER}"
 
 
@@ -183,68 +210,136 @@ class Flag:
     en: str
 
 
-FLAGS: dict[str, Flag] = {f.code: f for f in (
-    # UN Comtrade
-    Flag("truncated", QUALITY, "回覆筆數達上限，資料可能不完整", "reply hit the record cap; data may be incomplete"),
-    Flag("partial_http_failure", QUALITY, "部分請求失敗，資料不完整", "some requests failed; data incomplete"),
-    Flag("zero_records", QUALITY, "請求的年度或流向沒有資料列", "no rows for a requested year or flow"),
-    Flag("count_mismatch", QUALITY, "回覆筆數與宣告不符", "reply row count differs from its stated count"),
-    Flag("missing_value", QUALITY, "數值缺漏", "value missing"),
-    Flag("mirror_low_coverage", QUALITY, "鏡像統計涵蓋夥伴過少", "mirror estimate covers too few partners"),
-    Flag("hhi_out_of_range", QUALITY, "HHI 超出可能範圍", "HHI outside its possible range"),
-    Flag("yoy_gt_50pct", NOTICE, "年增減幅度逾五成，請確認", "moved more than half year on year; please confirm"),
-    Flag("years_differ_2x", NOTICE, "兩個年度總額相差逾一倍，請確認", "the two years' totals differ more than twofold"),
-    # US Census
-    Flag("value_missing", QUALITY, "月份數值缺漏或遭隱藏（D）", "monthly value missing or suppressed (D)"),
-    Flag("value_unparseable", QUALITY, "數值無法解析", "value could not be parsed"),
-    Flag("ytd_unparseable", NOTICE, "官方累計值無法解析（以月值加總為準）",
-         "the API's year-to-date value could not be parsed (sum of months used)"),
-    Flag("total_derived_from_hs2", QUALITY, "國家總額請求失敗，以章別加總推得",
-         "country total request failed; derived from chapters"),
-    Flag("mom_gt_30pct", NOTICE, "月增減幅度逾三成", "moved more than thirty percent month on month"),
-    Flag("total_ne_hs2_sum", QUALITY, "章別加總與國家總額不符", "chapters do not sum to the country total"),
-    Flag("ytd_mismatch", NOTICE, "月值累計與官方累計值不符", "sum of months differs from the API's year to date"),
-    Flag("hs2_fetch_failed", QUALITY, "章別資料請求失敗，章別數字不完整", "chapter requests failed; chapter figures incomplete"),
-    Flag("cty_name_unexpected", NOTICE, "國家名稱與代碼不符，請確認", "country name does not match its code"),
-    Flag("partial_fetch", QUALITY, "部分請求失敗，資料不完整", "some requests failed; data incomplete"),
-    Flag("series_missing", QUALITY, "應有的資料序列缺漏", "an expected series is missing"),
-    Flag("ytd_month_missing", QUALITY, "累計期間有月份缺漏或遭隱藏，累計值從缺",
-         "a month of the year to date is missing or suppressed; the sum is withheld"),
-    Flag("base_month_missing", QUALITY, "比較基期的月份缺漏，增減率從缺",
-         "the month compared with is missing; the change is withheld"),
-    # MOFCOM
-    Flag("title_only", QUALITY, "僅有標題，內文未能取得", "title only; the text could not be fetched"),
-    Flag("garbled_text", QUALITY, "內文為亂碼", "text is garbled"),
-    Flag("changed_structure", QUALITY, "頁面結構改變，內文未能解析", "page structure changed; text not parsed"),
-    Flag("off_host_url", QUALITY, "連結指向站外，未擷取", "link points off the site; not fetched"),
-    Flag("category_undecided", QUALITY, "無法判定類別", "category could not be decided"),
-    Flag("content_title_mismatch", QUALITY, "內文與標題不符", "text does not match the title"),
-    Flag("immediate_major_control", NOTICE, "重大管制自公布日起立即生效", "major control in force from publication"),
-    Flag("reply_mismatch", QUALITY, "回覆內容與請求不符，該組資料未採用",
-         "the reply does not answer the request; its rows were not used"),
-    Flag("partners_exceed_world", QUALITY, "各夥伴加總超過全世界總額", "partners sum to more than the World total"),
-    Flag("share_out_of_range", QUALITY, "占比超出可能範圍", "a share outside its possible range"),
-    Flag("balance_mismatch", QUALITY, "差額不等於出口減進口", "balance differs from exports minus imports"),
-    Flag("taiwan_dual_code", QUALITY, "台灣以兩個代碼出現，已合併加總", "Taiwan appeared under two codes; summed"),
-    # MOFCOM dates
-    Flag("publish_date_invalid", QUALITY, "公告日期無效，日期不明或取自另一來源",
-         "the publication date is not a valid date; unknown or taken from the other source"),
-    Flag("publish_date_conflict", QUALITY, "內文的公告日期晚於列表日期，採較早者",
-         "the page states a later publication date than the list; the earlier one is used"),
-    Flag("list_date_later", NOTICE, "列表日期晚於內文的公告日期，採內文日期",
-         "the list shows a later date than the article page; the page's date is used"),
-    # policy_exposure (controlled HS codes × trade)
-    Flag("code_not_in_reply", QUALITY, "回覆中沒有此 HS 碼的資料列，數字從缺", "the reply has no row for this HS code; figure missing"),
-    Flag("year_not_released", QUALITY, "截至本週尚無已發布的年度資料", "no year released by the week's end"),
-    Flag("shares_inconsistent", QUALITY, "分項加總超過總額，資料不一致", "the parts exceed the total; data inconsistent"),
-    Flag("partner_row_absent", NOTICE, "夥伴國無資料列，以零計", "no row for a partner; counted as zero"),
-    Flag("no_hs_mapping", NOTICE, "此管制物項沒有對應的 HS 碼，無法估算貿易額",
-         "no HS code maps to this controlled item; trade not estimated"),
-    # any layer table: a stored number that is NaN or infinite (never printed as a number)
-    Flag("value_not_finite", QUALITY, "數值不是有限數（NaN 或無限大）", "value is not finite (NaN or infinity)"),
-    # any source: rows of the group were rejected at the parse boundary (see quarantined_rows)
-    Flag("quarantined_rows", QUALITY, "部分原始資料列未通過驗證而被隔離", "some source rows failed validation and were quarantined"),
-)}
+FLAGS: dict[str, Flag] = {
+    f.code: f
+    for f in (
+        # UN Comtrade
+        Flag(
+            "truncated", QUALITY, "回覆筆數達上限，資料可能不完整", "reply hit the record cap; data may be incomplete"
+        ),
+        Flag("partial_http_failure", QUALITY, "部分請求失敗，資料不完整", "some requests failed; data incomplete"),
+        Flag("zero_records", QUALITY, "請求的年度或流向沒有資料列", "no rows for a requested year or flow"),
+        Flag("count_mismatch", QUALITY, "回覆筆數與宣告不符", "reply row count differs from its stated count"),
+        Flag("missing_value", QUALITY, "數值缺漏", "value missing"),
+        Flag("mirror_low_coverage", QUALITY, "鏡像統計涵蓋夥伴過少", "mirror estimate covers too few partners"),
+        Flag("hhi_out_of_range", QUALITY, "HHI 超出可能範圍", "HHI outside its possible range"),
+        Flag("yoy_gt_50pct", NOTICE, "年增減幅度逾五成，請確認", "moved more than half year on year; please confirm"),
+        Flag(
+            "years_differ_2x",
+            NOTICE,
+            "兩個年度總額相差逾一倍，請確認",
+            "the two years' totals differ more than twofold",
+        ),
+        # US Census
+        Flag("value_missing", QUALITY, "月份數值缺漏或遭隱藏（D）", "monthly value missing or suppressed (D)"),
+        Flag("value_unparseable", QUALITY, "數值無法解析", "value could not be parsed"),
+        Flag(
+            "ytd_unparseable",
+            NOTICE,
+            "官方累計值無法解析（以月值加總為準）",
+            "the API's year-to-date value could not be parsed (sum of months used)",
+        ),
+        Flag(
+            "total_derived_from_hs2",
+            QUALITY,
+            "國家總額請求失敗，以章別加總推得",
+            "country total request failed; derived from chapters",
+        ),
+        Flag("mom_gt_30pct", NOTICE, "月增減幅度逾三成", "moved more than thirty percent month on month"),
+        Flag("total_ne_hs2_sum", QUALITY, "章別加總與國家總額不符", "chapters do not sum to the country total"),
+        Flag("ytd_mismatch", NOTICE, "月值累計與官方累計值不符", "sum of months differs from the API's year to date"),
+        Flag(
+            "hs2_fetch_failed",
+            QUALITY,
+            "章別資料請求失敗，章別數字不完整",
+            "chapter requests failed; chapter figures incomplete",
+        ),
+        Flag("cty_name_unexpected", NOTICE, "國家名稱與代碼不符，請確認", "country name does not match its code"),
+        Flag("partial_fetch", QUALITY, "部分請求失敗，資料不完整", "some requests failed; data incomplete"),
+        Flag("series_missing", QUALITY, "應有的資料序列缺漏", "an expected series is missing"),
+        Flag(
+            "ytd_month_missing",
+            QUALITY,
+            "累計期間有月份缺漏或遭隱藏，累計值從缺",
+            "a month of the year to date is missing or suppressed; the sum is withheld",
+        ),
+        Flag(
+            "base_month_missing",
+            QUALITY,
+            "比較基期的月份缺漏，增減率從缺",
+            "the month compared with is missing; the change is withheld",
+        ),
+        # MOFCOM
+        Flag("title_only", QUALITY, "僅有標題，內文未能取得", "title only; the text could not be fetched"),
+        Flag("garbled_text", QUALITY, "內文為亂碼", "text is garbled"),
+        Flag("changed_structure", QUALITY, "頁面結構改變，內文未能解析", "page structure changed; text not parsed"),
+        Flag("off_host_url", QUALITY, "連結指向站外，未擷取", "link points off the site; not fetched"),
+        Flag("category_undecided", QUALITY, "無法判定類別", "category could not be decided"),
+        Flag("content_title_mismatch", QUALITY, "內文與標題不符", "text does not match the title"),
+        Flag(
+            "immediate_major_control", NOTICE, "重大管制自公布日起立即生效", "major control in force from publication"
+        ),
+        Flag(
+            "reply_mismatch",
+            QUALITY,
+            "回覆內容與請求不符，該組資料未採用",
+            "the reply does not answer the request; its rows were not used",
+        ),
+        Flag("partners_exceed_world", QUALITY, "各夥伴加總超過全世界總額", "partners sum to more than the World total"),
+        Flag("share_out_of_range", QUALITY, "占比超出可能範圍", "a share outside its possible range"),
+        Flag("balance_mismatch", QUALITY, "差額不等於出口減進口", "balance differs from exports minus imports"),
+        Flag("taiwan_dual_code", QUALITY, "台灣以兩個代碼出現，已合併加總", "Taiwan appeared under two codes; summed"),
+        # MOFCOM dates
+        Flag(
+            "publish_date_invalid",
+            QUALITY,
+            "公告日期無效，日期不明或取自另一來源",
+            "the publication date is not a valid date; unknown or taken from the other source",
+        ),
+        Flag(
+            "publish_date_conflict",
+            QUALITY,
+            "內文的公告日期晚於列表日期，採較早者",
+            "the page states a later publication date than the list; the earlier one is used",
+        ),
+        Flag(
+            "list_date_later",
+            NOTICE,
+            "列表日期晚於內文的公告日期，採內文日期",
+            "the list shows a later date than the article page; the page's date is used",
+        ),
+        # policy_exposure (controlled HS codes × trade)
+        Flag(
+            "code_not_in_reply",
+            QUALITY,
+            "回覆中沒有此 HS 碼的資料列，數字從缺",
+            "the reply has no row for this HS code; figure missing",
+        ),
+        Flag("year_not_released", QUALITY, "截至本週尚無已發布的年度資料", "no year released by the week's end"),
+        Flag(
+            "shares_inconsistent",
+            QUALITY,
+            "分項加總超過總額，資料不一致",
+            "the parts exceed the total; data inconsistent",
+        ),
+        Flag("partner_row_absent", NOTICE, "夥伴國無資料列，以零計", "no row for a partner; counted as zero"),
+        Flag(
+            "no_hs_mapping",
+            NOTICE,
+            "此管制物項沒有對應的 HS 碼，無法估算貿易額",
+            "no HS code maps to this controlled item; trade not estimated",
+        ),
+        # any layer table: a stored number that is NaN or infinite (never printed as a number)
+        Flag("value_not_finite", QUALITY, "數值不是有限數（NaN 或無限大）", "value is not finite (NaN or infinity)"),
+        # any source: rows of the group were rejected at the parse boundary (see quarantined_rows)
+        Flag(
+            "quarantined_rows",
+            QUALITY,
+            "部分原始資料列未通過驗證而被隔離",
+            "some source rows failed validation and were quarantined",
+        ),
+    )
+}
 
 UNKNOWN_FLAG = Flag("unknown", QUALITY, "未登錄的資料檢核旗標", "unregistered data-check flag")
 
@@ -311,18 +406,34 @@ LINEAGE: tuple[Lineage, ...] = (
     # months its ytd_usd / mom_pct / yoy_pct use (the layer puts them there: no self-lineage).
     # A balance year to date = January..through_month of this year (and of last year, for the comparison columns) of
     # the row's own series (the chapter; TOTAL for the TOTAL row), both flows (balance = exports − imports)
-    Lineage(CENSUS_TRADE_BALANCE, CENSUS_MONTHLY_FLOWS, _same("cty_code", "hs2"),
-            "u.year IN (d.year, d.year - 1) AND u.month <= d.through_month"),
+    Lineage(
+        CENSUS_TRADE_BALANCE,
+        CENSUS_MONTHLY_FLOWS,
+        _same("cty_code", "hs2"),
+        "u.year IN (d.year, d.year - 1) AND u.month <= d.through_month",
+    ),
     # a chapter's shares: of the summed deficits of ALL the partner's chapters (share_of_deficit_pct) and of the
     # partner's total balance (share_of_net_deficit_pct), latest year
-    Lineage(CENSUS_TRADE_BALANCE, CENSUS_MONTHLY_FLOWS, _same("cty_code"),
-            "d.hs2 <> 'TOTAL' AND u.year = d.year AND u.month <= d.through_month"),
+    Lineage(
+        CENSUS_TRADE_BALANCE,
+        CENSUS_MONTHLY_FLOWS,
+        _same("cty_code"),
+        "d.hs2 <> 'TOTAL' AND u.year = d.year AND u.month <= d.through_month",
+    ),
     # expected months with no row at all (a failed or unanswered request) are census_series_coverage rows
-    Lineage(CENSUS_TRADE_BALANCE, CENSUS_COVERAGE, _same("cty_code"),
-            "u.level = CASE WHEN d.hs2 = 'TOTAL' THEN 'TOTAL' ELSE 'HS2' END AND u.year IN (d.year, d.year - 1) "
-            "AND u.month <= d.through_month"),
-    Lineage(CENSUS_TRADE_BALANCE, CENSUS_COVERAGE, _same("cty_code"),
-            "d.hs2 <> 'TOTAL' AND u.year = d.year AND u.month <= d.through_month"),
+    Lineage(
+        CENSUS_TRADE_BALANCE,
+        CENSUS_COVERAGE,
+        _same("cty_code"),
+        "u.level = CASE WHEN d.hs2 = 'TOTAL' THEN 'TOTAL' ELSE 'HS2' END AND u.year IN (d.year, d.year - 1) "
+        "AND u.month <= d.through_month",
+    ),
+    Lineage(
+        CENSUS_TRADE_BALANCE,
+        CENSUS_COVERAGE,
+        _same("cty_code"),
+        "d.hs2 <> 'TOTAL' AND u.year = d.year AND u.month <= d.through_month",
+    ),
     # ranks and shares of the top chapters are computed from the partner's balance rows (every chapter, the total)
     Lineage(CENSUS_COUNTRY_DETAIL, CENSUS_TRADE_BALANCE, _same("cty_code", "year", "through_month")),
     Lineage(CENSUS_REVISIONS, CENSUS_MONTHLY_FLOWS, _same("cty_code", "flow", "year", "month", "hs2")),
@@ -333,8 +444,12 @@ LINEAGE: tuple[Lineage, ...] = (
     # exposure: China's exports of the code in its year (all six partner rows); US imports of the code, both years'
     # months through the latest month (China and all countries)
     Lineage(POLICY_TRADE_EXPOSURE, COMTRADE_CN_HS6_EXPORTS, (("hs6", "hs6"), ("cn_export_year", "year"))),
-    Lineage(POLICY_TRADE_EXPOSURE, CENSUS_HS6_IMPORTS, _same("hs6"),
-            "u.year IN (d.us_import_year, d.us_import_year - 1) AND u.month <= d.us_import_through_month"),
+    Lineage(
+        POLICY_TRADE_EXPOSURE,
+        CENSUS_HS6_IMPORTS,
+        _same("hs6"),
+        "u.year IN (d.us_import_year, d.us_import_year - 1) AND u.month <= d.us_import_through_month",
+    ),
     Lineage(POLICY_TRADE_EXPOSURE, MOFCOM_CONTROLS, _same("measure_id")),
     Lineage(POLICY_EXPOSURE_WATCHLIST, POLICY_TRADE_EXPOSURE, (("exposure_row_key", "row_key"),)),
 )

@@ -34,7 +34,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -51,7 +51,13 @@ USER_AGENT = "trade_pipeline/0.1 (weekly trade briefing; +https://github.com/tra
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 NOT_FOUND_STATUSES = frozenset({404, 410})
 _KEPT_RESPONSE_HEADERS = (
-    "content-type", "retry-after", "location", "x-datawebapi-keyerror", "etag", "last-modified", "content-encoding",
+    "content-type",
+    "retry-after",
+    "location",
+    "x-datawebapi-keyerror",
+    "etag",
+    "last-modified",
+    "content-encoding",
 )
 
 Params = Sequence[tuple[str, str]]
@@ -89,8 +95,9 @@ class CaptureFormatError(RuntimeError):
 
     def __init__(self, source: str, path: Path, problem: str, request: str | None = None):
         self.source, self.path, self.problem, self.request = source, path, problem, request
-        super().__init__(f"[{source}] unusable capture file {path}: {problem}"
-                         + (f" — request: {request}" if request else ""))
+        super().__init__(
+            f"[{source}] unusable capture file {path}: {problem}" + (f" — request: {request}" if request else "")
+        )
 
 
 @dataclass(frozen=True)
@@ -128,8 +135,13 @@ class HttpStats:
     by_status: dict[int, int] = field(default_factory=dict)
 
 
-def request_key(method: str, url: str, params: Params | None = None, form: Mapping[str, str] | None = None,
-                secret_params: Iterable[str] = ()) -> str:
+def request_key(
+    method: str,
+    url: str,
+    params: Params | None = None,
+    form: Mapping[str, str] | None = None,
+    secret_params: Iterable[str] = (),
+) -> str:
     """Canonical text of a request, secrets removed: the key captures and the cache are matched on."""
     secrets = {s.lower() for s in secret_params}
     parts = urlsplit(url)
@@ -166,7 +178,7 @@ def _parse_retry_after(value: str | None) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class CaptureStore:
@@ -218,8 +230,9 @@ class CaptureStore:
                         continue
                     try:
                         req = doc["request"]
-                        key = request_key(req["method"], req["url"], [tuple(p) for p in req.get("params") or []],
-                                          req.get("form"))
+                        key = request_key(
+                            req["method"], req["url"], [tuple(p) for p in req.get("params") or []], req.get("form")
+                        )
                     except (ValueError, KeyError, TypeError, AttributeError) as exc:
                         self._unusable(path, f"no usable 'request' object ({type(exc).__name__}: {exc})")
                         continue
@@ -287,13 +300,28 @@ def _doc_to_response(doc: dict, key: str, from_cache: bool) -> HttpResponse:
         content = base64.b64decode(resp["body_base64"])
     else:
         content = (resp.get("body") or "").encode("utf-8")
-    return HttpResponse(status=int(resp["status"]), headers={k.lower(): v for k, v in (resp.get("headers") or {}).items()},
-                        content=content, request_key=key, from_cache=from_cache, fetched_at=doc.get("recorded_at", ""))
+    return HttpResponse(
+        status=int(resp["status"]),
+        headers={k.lower(): v for k, v in (resp.get("headers") or {}).items()},
+        content=content,
+        request_key=key,
+        from_cache=from_cache,
+        fetched_at=doc.get("recorded_at", ""),
+    )
 
 
-def _response_to_doc(source: str, method: str, url: str, params: Params, form: Mapping[str, str] | None,
-                     secret_params: Iterable[str], status: int, headers: Mapping[str, str], content: bytes,
-                     fetched_at: str) -> dict:
+def _response_to_doc(
+    source: str,
+    method: str,
+    url: str,
+    params: Params,
+    form: Mapping[str, str] | None,
+    secret_params: Iterable[str],
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    fetched_at: str,
+) -> dict:
     secrets = {s.lower() for s in secret_params}
     body: dict[str, object]
     try:
@@ -309,9 +337,11 @@ def _response_to_doc(source: str, method: str, url: str, params: Params, form: M
             "params": [[k, str(v)] for k, v in params if k.lower() not in secrets],
             "form": dict(form) if form else None,
         },
-        "response": {"status": status,
-                     "headers": {k: v for k, v in headers.items() if k.lower() in _KEPT_RESPONSE_HEADERS},
-                     **body},
+        "response": {
+            "status": status,
+            "headers": {k: v for k, v in headers.items() if k.lower() in _KEPT_RESPONSE_HEADERS},
+            **body,
+        },
         "recorded_at": fetched_at,
     }
 
@@ -344,8 +374,9 @@ class SourceHttp:
             raise ValueError(f"[{source}] mode {self.mode.value} needs a capture directory")
         # Replay serves every answer from the capture directory, so a damaged capture there stops the run naming
         # the file; the cache (and a record target) only ever saves a request, so a damaged file there is ignored.
-        self.captures = CaptureStore(capture_dir, source=source, strict=self.mode is HttpMode.REPLAY) \
-            if capture_dir else None
+        self.captures = (
+            CaptureStore(capture_dir, source=source, strict=self.mode is HttpMode.REPLAY) if capture_dir else None
+        )
         self.cache = CaptureStore(cache_dir, source=source) if cache_dir and self.mode is not HttpMode.REPLAY else None
         self.cache_ttl_s = cache_ttl_s
         self.timeout_s = timeout_s
@@ -400,9 +431,12 @@ class SourceHttp:
             assert self.captures is not None
             doc = self.captures.get(key)
             if doc is None:
-                raise ReplayMissError(self.source, described,
-                                      f"no recorded exchange in {self.captures.directory} (replay mode never goes to the network; "
-                                      f"record it with TRADE_PIPELINE_HTTP_MODE=record)")
+                raise ReplayMissError(
+                    self.source,
+                    described,
+                    f"no recorded exchange in {self.captures.directory} (replay mode never goes to the network; "
+                    f"record it with TRADE_PIPELINE_HTTP_MODE=record)",
+                )
             self.stats.replayed += 1
             return _doc_to_response(doc, key, from_cache=True)
 
@@ -413,34 +447,67 @@ class SourceHttp:
         wire_params = params + list((secret_values or {}).items())
         secrets = [v for v in [*(secret_values or {}).values(), *(secret_headers or {}).values()] if v]
         try:
-            resp = self._send_with_retries(method, url, wire_params, form,
-                                           {**(headers or {}), **(secret_headers or {})}, described,
-                                           min(self.max_attempts, max(1, max_attempts or self.max_attempts)))
+            resp = self._send_with_retries(
+                method,
+                url,
+                wire_params,
+                form,
+                {**(headers or {}), **(secret_headers or {})},
+                described,
+                min(self.max_attempts, max(1, max_attempts or self.max_attempts)),
+            )
         except SourceHttpError as exc:
             # Transport messages can echo the URL; never let a key through in an error or a log line.
             raise type(exc)(exc.source, exc.request, _scrub(exc.message, secrets), exc.status) from exc.__cause__
-        fetched_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        fetched_at = datetime.now(UTC).isoformat(timespec="seconds")
         # A server may echo the request back (error pages quoting the URL, Location headers): the key goes too,
         # so it is cut out of the body and headers before anyone (client, capture, cache, log) sees them.
         content = resp.content
         for secret in secrets:
             content = content.replace(secret.encode("utf-8"), b"***")
-        result = HttpResponse(status=resp.status_code,
-                              headers={k.lower(): _scrub(v, secrets) for k, v in resp.headers.items()},
-                              content=content, request_key=key, fetched_at=fetched_at)
-        doc = _response_to_doc(self.source, method, url, params, form, secret_names, resp.status_code,
-                               result.headers, result.content, fetched_at)
+        result = HttpResponse(
+            status=resp.status_code,
+            headers={k.lower(): _scrub(v, secrets) for k, v in resp.headers.items()},
+            content=content,
+            request_key=key,
+            fetched_at=fetched_at,
+        )
+        doc = _response_to_doc(
+            self.source,
+            method,
+            url,
+            params,
+            form,
+            secret_names,
+            resp.status_code,
+            result.headers,
+            result.content,
+            fetched_at,
+        )
         if self.mode is HttpMode.RECORD and self.captures is not None:
             self.captures.put(key, doc)
-        if use_cache and self.cache is not None and (
+        if (
+            use_cache
+            and self.cache is not None
+            and (
                 (200 <= result.status < 300 and (cache_if is None or cache_if(result)))
-                or (cache_not_found_s and result.status in NOT_FOUND_STATUSES)):
+                or (cache_not_found_s and result.status in NOT_FOUND_STATUSES)
+            )
+        ):
             self.cache.put(key, doc)
         return result
 
-    def is_cached(self, method: str, url: str, *, params: Params | None = None, form: Mapping[str, str] | None = None,
-                  secret_params: Iterable[str] = (), secret_values: Mapping[str, str] | None = None,
-                  max_age_s: float | None = None) -> bool:
+    def is_cached(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Params | None = None,
+        form: Mapping[str, str] | None = None,
+        secret_params: Iterable[str] = (),
+        secret_values: Mapping[str, str] | None = None,
+        max_age_s: float | None = None,
+    ) -> bool:
         """Would :meth:`request` answer this from replay or the fresh cache, without the network?"""
         secret_names = set(secret_params) | set((secret_values or {}).keys())
         key = request_key(method, url, list(params or []), form, secret_names)
@@ -465,20 +532,27 @@ class SourceHttp:
         return doc if self._fresh(doc, max_age_s) else None
 
     def _fresh(self, doc: dict, max_age_s: float | None = None) -> bool:
-        ttl = self.cache_ttl_s if max_age_s is None else (
-            max_age_s if self.cache_ttl_s is None else min(max_age_s, self.cache_ttl_s))
+        ttl = (
+            self.cache_ttl_s
+            if max_age_s is None
+            else (max_age_s if self.cache_ttl_s is None else min(max_age_s, self.cache_ttl_s))
+        )
         if ttl is None:
             return True
         try:
             recorded = datetime.fromisoformat(doc.get("recorded_at", ""))
         except (TypeError, ValueError):
             return False
-        return (datetime.now(timezone.utc) - recorded).total_seconds() <= ttl
+        return (datetime.now(UTC) - recorded).total_seconds() <= ttl
 
     def _http_client(self) -> httpx.Client:
         if self._client is None:
-            self._client = httpx.Client(timeout=self.timeout_s, follow_redirects=self.follow_redirects,
-                                        headers=self.headers, transport=self._transport)
+            self._client = httpx.Client(
+                timeout=self.timeout_s,
+                follow_redirects=self.follow_redirects,
+                headers=self.headers,
+                transport=self._transport,
+            )
         return self._client
 
     def _throttle(self) -> None:
@@ -493,39 +567,60 @@ class SourceHttp:
             return min(retry_after, self.backoff_max_s) + random.uniform(0, 0.1 * self.backoff_base_s)
         return min(self.backoff_base_s * (2 ** (attempt - 1)), self.backoff_max_s) * random.uniform(0.8, 1.2)
 
-    def _send_with_retries(self, method: str, url: str, params: Params, form: Mapping[str, str] | None,
-                           headers: Mapping[str, str], described: str, max_attempts: int) -> httpx.Response:
+    def _send_with_retries(
+        self,
+        method: str,
+        url: str,
+        params: Params,
+        form: Mapping[str, str] | None,
+        headers: Mapping[str, str],
+        described: str,
+        max_attempts: int,
+    ) -> httpx.Response:
         last_problem = ""
         for attempt in range(1, max_attempts + 1):
             self._throttle()
             self.stats.network_requests += 1
             try:
-                resp = self._http_client().request(method, url, params=list(params), data=dict(form) if form else None,
-                                                   headers=dict(headers))
+                resp = self._http_client().request(
+                    method, url, params=list(params), data=dict(form) if form else None, headers=dict(headers)
+                )
                 resp.read()
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 last_problem = f"{type(exc).__name__}: {exc}"
-                log.warning("[%s] attempt %d/%d failed: %s — %s", self.source, attempt, max_attempts,
-                            last_problem, described)
+                log.warning(
+                    "[%s] attempt %d/%d failed: %s — %s", self.source, attempt, max_attempts, last_problem, described
+                )
                 if attempt < max_attempts:
                     self.stats.retries += 1
                     self._sleep(self._backoff(attempt, None))
                     continue
-                raise SourceHttpError(self.source, described,
-                                      f"giving up after {attempt} attempts: {last_problem}") from exc
+                raise SourceHttpError(
+                    self.source, described, f"giving up after {attempt} attempts: {last_problem}"
+                ) from exc
             self.stats.by_status[resp.status_code] = self.stats.by_status.get(resp.status_code, 0) + 1
             if resp.status_code in RETRY_STATUSES:
                 retry_after = _parse_retry_after(resp.headers.get("retry-after"))
                 last_problem = f"HTTP {resp.status_code}"
-                log.warning("[%s] attempt %d/%d got HTTP %d (Retry-After=%s) — %s", self.source, attempt,
-                            max_attempts, resp.status_code, resp.headers.get("retry-after"), described)
+                log.warning(
+                    "[%s] attempt %d/%d got HTTP %d (Retry-After=%s) — %s",
+                    self.source,
+                    attempt,
+                    max_attempts,
+                    resp.status_code,
+                    resp.headers.get("retry-after"),
+                    described,
+                )
                 if attempt < max_attempts:
                     self.stats.retries += 1
                     self._sleep(self._backoff(attempt, retry_after))
                     continue
                 snippet = resp.content[:200].decode("utf-8", "replace")
-                raise SourceHttpError(self.source, described,
-                                      f"giving up after {attempt} attempts: {last_problem}: {snippet!r}",
-                                      status=resp.status_code)
+                raise SourceHttpError(
+                    self.source,
+                    described,
+                    f"giving up after {attempt} attempts: {last_problem}: {snippet!r}",
+                    status=resp.status_code,
+                )
             return resp
         raise AssertionError("unreachable")  # pragma: no cover

@@ -69,8 +69,10 @@ class LineageResolver:
             key_sql = "".join(f', d."{k}"' for k in keys)
             where, params = self._in_weeks("d")
             for row in self.conn.execute(
-                    f"SELECT CAST(d.week_start AS VARCHAR){key_sql}, d.\"{FLAGS_COLUMN}\" FROM {table} d "
-                    f"WHERE {where} AND coalesce(d.\"{FLAGS_COLUMN}\", '') <> ''", params).fetchall():
+                f'SELECT CAST(d.week_start AS VARCHAR){key_sql}, d."{FLAGS_COLUMN}" FROM {table} d '
+                f"WHERE {where} AND coalesce(d.\"{FLAGS_COLUMN}\", '') <> ''",
+                params,
+            ).fetchall():
                 out[tuple(row[:-1])] = contract.split_flags(row[-1])
         for edge in (e for e in contract.LINEAGE if e.table == table):
             for key, codes in self._upstream(edge, keys, visiting | {table}).items():
@@ -98,19 +100,29 @@ class LineageResolver:
                 resolved = self._maps[edge.upstream] = self._resolve(edge.upstream, visiting)
             if not resolved:
                 return {}
-            frame = pl.DataFrame({"__week": [k[0] for k in resolved],
-                                  **{k: [key[i + 1] for key in resolved] for i, k in enumerate(up_keys)},
-                                  "__flags": [";".join(v) for v in resolved.values()]})
+            frame = pl.DataFrame(
+                {
+                    "__week": [k[0] for k in resolved],
+                    **{k: [key[i + 1] for key in resolved] for i, k in enumerate(up_keys)},
+                    "__flags": [";".join(v) for v in resolved.values()],
+                }
+            )
             self.conn.register(name, frame.to_arrow())
             join = "".join(f' AND u."{k}" = e."{k}"' for k in up_keys)
-            source = (f"(SELECT u.*, e.__flags AS __f FROM {edge.upstream} u JOIN {name} e "
-                      f"ON CAST(u.week_start AS VARCHAR) = e.__week{join} WHERE {u_where})")
+            source = (
+                f"(SELECT u.*, e.__flags AS __f FROM {edge.upstream} u JOIN {name} e "
+                f"ON CAST(u.week_start AS VARCHAR) = e.__week{join} WHERE {u_where})"
+            )
         else:
-            source = (f"(SELECT *, \"{FLAGS_COLUMN}\" AS __f FROM {edge.upstream} u WHERE {u_where} "
-                      f"AND coalesce(\"{FLAGS_COLUMN}\", '') <> '')")
-        sql = (f"SELECT CAST(d.week_start AS VARCHAR){d_keys}, string_agg(DISTINCT u.__f, ';') "
-               f"FROM {edge.table} d JOIN {source} u ON d.week_start = u.week_start{on}{cond} "
-               f"WHERE {d_where} GROUP BY ALL")
+            source = (
+                f'(SELECT *, "{FLAGS_COLUMN}" AS __f FROM {edge.upstream} u WHERE {u_where} '
+                f"AND coalesce(\"{FLAGS_COLUMN}\", '') <> '')"
+            )
+        sql = (
+            f"SELECT CAST(d.week_start AS VARCHAR){d_keys}, string_agg(DISTINCT u.__f, ';') "
+            f"FROM {edge.table} d JOIN {source} u ON d.week_start = u.week_start{on}{cond} "
+            f"WHERE {d_where} GROUP BY ALL"
+        )
         try:
             rows = self.conn.execute(sql, u_params + d_params).fetchall()
         finally:

@@ -7,7 +7,7 @@ so a single key selects the whole graph and "上週" is simply the previous key.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from dagster import WeeklyPartitionsDefinition
 
@@ -35,7 +35,7 @@ def week_end(partition_key: str) -> date:
 
 def as_of_instant(partition_key: str) -> datetime:
     """The instant a week's snapshot is taken: the end of its Sunday, UTC."""
-    return datetime.combine(week_end(partition_key), time(23, 59, 59), tzinfo=timezone.utc)
+    return datetime.combine(week_end(partition_key), time(23, 59, 59), tzinfo=UTC)
 
 
 def iso_week_label(partition_key: str) -> str:
@@ -67,7 +67,10 @@ def same_week_last_year_key(partition_key: str) -> str | None:
 
 def iso_week_range(first: str, last: str) -> list[str]:
     """Partition keys of every week from ISO week `first` to `last`, inclusive."""
-    start, end = date.fromisoformat(partition_key_for_iso_week(first)), date.fromisoformat(partition_key_for_iso_week(last))
+    start, end = (
+        date.fromisoformat(partition_key_for_iso_week(first)),
+        date.fromisoformat(partition_key_for_iso_week(last)),
+    )
     if end < start:
         raise ValueError(f"{last} is before {first}")
     return [(start + timedelta(days=7 * i)).isoformat() for i in range((end - start).days // 7 + 1)]

@@ -130,8 +130,9 @@ class Quarantined:
         if self.action not in ACTIONS:
             raise ValueError(f"quarantine action must be one of {ACTIONS}, got {self.action!r}")
         if self.reason_code not in contract.QUARANTINE_REASONS:
-            raise ValueError(f"unregistered quarantine reason {self.reason_code!r} (add it to "
-                             "contract.QUARANTINE_REASONS)")
+            raise ValueError(
+                f"unregistered quarantine reason {self.reason_code!r} (add it to contract.QUARANTINE_REASONS)"
+            )
 
     @property
     def flags_group(self) -> bool:
@@ -139,11 +140,18 @@ class Quarantined:
 
     def record(self, asset: str) -> dict:
         return {
-            "source": self.source, "asset": asset, "request": self.request, "request_id": self.request_id or "",
-            "fetched_at": self.fetched_at or "", "row_index": self.row_index,
+            "source": self.source,
+            "asset": asset,
+            "request": self.request,
+            "request_id": self.request_id or "",
+            "fetched_at": self.fetched_at or "",
+            "row_index": self.row_index,
             "row_json": self.row if isinstance(self.row, str) and self.row_index is None else row_json(self.row),
-            "reason_code": self.reason_code, "reason": self.reason, "action": self.action,
-            "group_table": self.group_table, "group_key": group_key(self.group),
+            "reason_code": self.reason_code,
+            "reason": self.reason,
+            "action": self.action,
+            "group_table": self.group_table,
+            "group_key": group_key(self.group),
             "flag": FLAG if self.flags_group else "",
         }
 
@@ -165,10 +173,14 @@ def write_staging(warehouse, asset: str, frames: Mapping[str, pl.DataFrame]) -> 
     """Replace the weeks of ``asset``'s staging table (week → :func:`frame`); empty weeks are written too, so a
     re-run without rejections clears what an earlier run had quarantined."""
     if asset not in contract.QUARANTINE_CONTRIBUTORS:
-        raise ValueError(f"{asset!r} is not in contract.QUARANTINE_CONTRIBUTORS: the quarantined_rows asset would "
-                         "never read its staging table")
-    warehouse.replace_partitions(contract.quarantine_staging_table(asset),
-                                 {k: (f if f.height else empty()).select(list(SCHEMA)) for k, f in frames.items()})
+        raise ValueError(
+            f"{asset!r} is not in contract.QUARANTINE_CONTRIBUTORS: the quarantined_rows asset would "
+            "never read its staging table"
+        )
+    warehouse.replace_partitions(
+        contract.quarantine_staging_table(asset),
+        {k: (f if f.height else empty()).select(list(SCHEMA)) for k, f in frames.items()},
+    )
 
 
 def flagged_group_keys(items: Iterable[Quarantined], table: str, columns: Iterable[str]) -> set[tuple]:
@@ -183,23 +195,37 @@ def flagged_group_keys(items: Iterable[Quarantined], table: str, columns: Iterab
     return out
 
 
-def flag_groups(df: pl.DataFrame, groups: set[tuple], columns: Iterable[str], flag: str = FLAG,
-                flags_column: str = "review_flags") -> pl.DataFrame:
+def flag_groups(
+    df: pl.DataFrame, groups: set[tuple], columns: Iterable[str], flag: str = FLAG, flags_column: str = "review_flags"
+) -> pl.DataFrame:
     """``df`` with ``flag`` added to ``flags_column`` of every row whose ``columns`` are one of ``groups``."""
     cols = list(columns)
     if not groups or df.is_empty():
         return df
-    keys = pl.DataFrame([dict(zip(cols, g)) for g in groups]).with_columns(
-        pl.col(c).cast(df.schema[c]) for c in cols).unique().with_columns(_hit=pl.lit(True))
+    keys = (
+        pl.DataFrame([dict(zip(cols, g)) for g in groups])
+        .with_columns(pl.col(c).cast(df.schema[c]) for c in cols)
+        .unique()
+        .with_columns(_hit=pl.lit(True))
+    )
     joined = df.join(keys, on=cols, how="left", maintain_order="left")
     current = pl.col(flags_column).fill_null("")
-    return joined.with_columns(
-        pl.when(pl.col("_hit").fill_null(False))
-        .then(pl.concat_str([current, pl.lit(flag)], separator=";").str.strip_chars(";"))
-        .otherwise(current).alias(flags_column)
-    ).drop("_hit").with_columns(_sorted_flags(pl.col(flags_column)).alias(flags_column))
+    return (
+        joined.with_columns(
+            pl.when(pl.col("_hit").fill_null(False))
+            .then(pl.concat_str([current, pl.lit(flag)], separator=";").str.strip_chars(";"))
+            .otherwise(current)
+            .alias(flags_column)
+        )
+        .drop("_hit")
+        .with_columns(_sorted_flags(pl.col(flags_column)).alias(flags_column))
+    )
 
 
 def _sorted_flags(expr: pl.Expr) -> pl.Expr:
-    return (expr.fill_null("").str.split(";").list.eval(pl.element().filter(pl.element() != "").unique().sort())
-            .list.join(";"))
+    return (
+        expr.fill_null("")
+        .str.split(";")
+        .list.eval(pl.element().filter(pl.element() != "").unique().sort())
+        .list.join(";")
+    )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-from typing import ClassVar
 from pathlib import Path
+from typing import ClassVar
 
 from dagster import ConfigurableResource
 
@@ -43,8 +43,11 @@ class SourceClient(ConfigurableResource):
         return HttpMode(self.mode or os.environ.get(MODE_ENV) or HttpMode.REPLAY.value)
 
     def resolved_capture_dir(self) -> Path:
-        root = resolve(self.capture_dir) if self.capture_dir else (
-            Path(os.environ[CAPTURE_DIR_ENV]) if os.environ.get(CAPTURE_DIR_ENV) else sample_captures_dir())
+        root = (
+            resolve(self.capture_dir)
+            if self.capture_dir
+            else (Path(os.environ[CAPTURE_DIR_ENV]) if os.environ.get(CAPTURE_DIR_ENV) else sample_captures_dir())
+        )
         return root / self.source_name
 
     def resolved_cache_dir(self) -> Path:
@@ -71,5 +74,7 @@ class SourceClient(ConfigurableResource):
 
     def uses_embedded_sample(self) -> bool:
         """True when this run replays the embedded offline sample (the report then shows a banner)."""
-        return (self.resolved_mode() is HttpMode.REPLAY
-                and self.resolved_capture_dir().resolve().parent == sample_captures_dir().resolve())
+        return (
+            self.resolved_mode() is HttpMode.REPLAY
+            and self.resolved_capture_dir().resolve().parent == sample_captures_dir().resolve()
+        )

@@ -48,8 +48,8 @@ class _Session:
         if self.columns is None:
             cols: dict[str, list[str]] = {}
             for table, column in self.conn.execute(
-                    "SELECT table_name, column_name FROM information_schema.columns "
-                    "ORDER BY table_name, ordinal_position").fetchall():
+                "SELECT table_name, column_name FROM information_schema.columns ORDER BY table_name, ordinal_position"
+            ).fetchall():
                 cols.setdefault(table, []).append(column)
             self.columns = cols
         return self.columns
@@ -85,7 +85,7 @@ class Warehouse(ConfigurableResource):
         return active if active is not None and active.db == str(self.db_path()) else None
 
     @contextlib.contextmanager
-    def session(self, read_only: bool = False) -> Iterator["Warehouse"]:
+    def session(self, read_only: bool = False) -> Iterator[Warehouse]:
         """Hold one connection for a block of reads and writes (reentrant: inside an open session, that one is used;
         yields the warehouse).
 
@@ -171,8 +171,11 @@ class Warehouse(ConfigurableResource):
         for week_start, df in frames.items():
             if PARTITION_COLUMN in df.columns:
                 df = df.drop(PARTITION_COLUMN)
-            parts.append(df.with_columns(pl.lit(week_start).str.to_date().alias(PARTITION_COLUMN)).select(
-                [PARTITION_COLUMN, *df.columns]))
+            parts.append(
+                df.with_columns(pl.lit(week_start).str.to_date().alias(PARTITION_COLUMN)).select(
+                    [PARTITION_COLUMN, *df.columns]
+                )
+            )
         if len(parts) == 1 or any(part.schema != parts[0].schema for part in parts[1:]):
             for week_start, part in zip(frames, parts):
                 self._replace(table, [week_start], part)
@@ -181,8 +184,9 @@ class Warehouse(ConfigurableResource):
         self._replace(table, list(frames), frame, schema_frame=parts[0])
         return frame.height
 
-    def _replace(self, table: str, weeks: list[str], frame: pl.DataFrame,
-                 schema_frame: pl.DataFrame | None = None) -> None:
+    def _replace(
+        self, table: str, weeks: list[str], frame: pl.DataFrame, schema_frame: pl.DataFrame | None = None
+    ) -> None:
         """Delete ``weeks`` of ``table`` and insert ``frame`` (already stamped with week_start), one transaction.
         A missing table/column is created from ``schema_frame`` (default ``frame``)."""
         with self.connect() as conn:
@@ -216,8 +220,12 @@ class Warehouse(ConfigurableResource):
     @staticmethod
     def _add_missing_columns(conn: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
         # Schemas grow as layers deepen; add new columns instead of failing on old warehouses.
-        existing = {r[0] for r in conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+        existing = {
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+            ).fetchall()
+        }
         for name in frame.columns:
             if name not in existing:
                 _check_ident(name)
@@ -247,7 +255,8 @@ class Warehouse(ConfigurableResource):
             df = conn.execute(f"SELECT * FROM {table} WHERE {PARTITION_COLUMN} IN ({placeholders})", weeks).pl()
         # partition_by keeps the scan order, so each week's rows come in the order its own query would return them
         groups = df.with_columns(pl.col(PARTITION_COLUMN).cast(pl.Utf8).alias("__week")).partition_by(
-            "__week", as_dict=True, maintain_order=True, include_key=False)
+            "__week", as_dict=True, maintain_order=True, include_key=False
+        )
         empty = df.clear()
         return {w: groups.get((w,), empty) for w in weeks}
 
@@ -259,11 +268,14 @@ class Warehouse(ConfigurableResource):
             if not weeks or not self.has_table(table, conn):
                 return set()
             placeholders = ", ".join("?::DATE" for _ in weeks)
-            rows = conn.execute(f"SELECT DISTINCT CAST({PARTITION_COLUMN} AS VARCHAR) FROM {table} "
-                                f"WHERE {PARTITION_COLUMN} IN ({placeholders})", weeks).fetchall()
+            rows = conn.execute(
+                f"SELECT DISTINCT CAST({PARTITION_COLUMN} AS VARCHAR) FROM {table} "
+                f"WHERE {PARTITION_COLUMN} IN ({placeholders})",
+                weeks,
+            ).fetchall()
         return {r[0] for r in rows}
 
-    def partition_cache(self, tables: list[str], week_starts: list[str], chunk_weeks: int = 8) -> "PartitionCache":
+    def partition_cache(self, tables: list[str], week_starts: list[str], chunk_weeks: int = 8) -> PartitionCache:
         """A :class:`PartitionCache` of ``tables`` over ``week_starts``."""
         return PartitionCache(self, tables, week_starts, chunk_weeks)
 
@@ -284,18 +296,25 @@ class Warehouse(ConfigurableResource):
 
     @staticmethod
     def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-        return bool(conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0])
+        return bool(
+            conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()[0]
+        )
 
     def row_counts(self) -> dict[tuple[str, str], int]:
         """(table, week_start) -> rows, for every table with a week_start column. Used by tests and checks."""
         out: dict[tuple[str, str], int] = {}
         with self.connect(read_only=True) as conn:
-            tables = [r[0] for r in conn.execute(
-                "SELECT table_name FROM information_schema.columns WHERE column_name = ?", [PARTITION_COLUMN]).fetchall()]
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT table_name FROM information_schema.columns WHERE column_name = ?", [PARTITION_COLUMN]
+                ).fetchall()
+            ]
             for t in tables:
                 _check_ident(t)
                 for week, n in conn.execute(
-                        f"SELECT CAST({PARTITION_COLUMN} AS VARCHAR), count(*) FROM {t} GROUP BY 1").fetchall():
+                    f"SELECT CAST({PARTITION_COLUMN} AS VARCHAR), count(*) FROM {t} GROUP BY 1"
+                ).fetchall():
                     out[(t, week)] = n
         return out
 
@@ -322,7 +341,7 @@ class PartitionCache:
         if chunk is None or table not in self.tables:
             return self.warehouse.read_partition(table, week_start)
         if chunk != self._current:
-            weeks = self.weeks[chunk * self.chunk_weeks:(chunk + 1) * self.chunk_weeks]
+            weeks = self.weeks[chunk * self.chunk_weeks : (chunk + 1) * self.chunk_weeks]
             self._frames = {}
             self._current = None
             with self.warehouse.session(read_only=True):

@@ -37,8 +37,9 @@ def _count(rows: Rows) -> int:
     return rows.height if isinstance(rows, pl.DataFrame) else int(rows)
 
 
-def week_rows(main: Mapping[str, Rows], name: str | None = None,
-              **others: Mapping[str, Rows]) -> dict[str, dict[str, Any]]:
+def week_rows(
+    main: Mapping[str, Rows], name: str | None = None, **others: Mapping[str, Rows]
+) -> dict[str, dict[str, Any]]:
     """``{week: {"dagster/row_count": rows of main that week, "rows/<table>": rows of each other table}}``.
 
     ``main`` (and each of ``others``) maps a partition key to that week's frame or row count. ``name``: also set
@@ -56,8 +57,9 @@ def week_rows(main: Mapping[str, Rows], name: str | None = None,
     return out
 
 
-def add_week_metadata(context: AssetExecutionContext, per_week: Mapping[str, Mapping[str, Any]],
-                      asset_key: Any = None) -> None:
+def add_week_metadata(
+    context: AssetExecutionContext, per_week: Mapping[str, Mapping[str, Any]], asset_key: Any = None
+) -> None:
     """Attach ``per_week[week]`` to that week's materialization of the asset (``asset_key`` for a multi-asset)."""
     for week, metadata in sorted(per_week.items()):
         if metadata:

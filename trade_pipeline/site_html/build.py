@@ -49,9 +49,15 @@ FOLDER_TITLES = {
     contract.COMTRADE_LAYER: "UN Comtrade 雙邊貿易",
     contract.CENSUS_LAYER: "US Census 美國貿易",
     contract.MOFCOM_LAYER: "中國出口管制公告",
-    "export_flow": "出口市場", "import_flow": "進口來源", "trade_balance": "貿易差額",
-    "market_concentration": "市場集中度", "commodity_structure": "商品結構", "monthly_export": "每月出口",
-    "monthly_import": "每月進口", "country_detail": "國家明細", "charts": "圖表",
+    "export_flow": "出口市場",
+    "import_flow": "進口來源",
+    "trade_balance": "貿易差額",
+    "market_concentration": "市場集中度",
+    "commodity_structure": "商品結構",
+    "monthly_export": "每月出口",
+    "monthly_import": "每月進口",
+    "country_detail": "國家明細",
+    "charts": "圖表",
     "Narrator": "分析報告",
 }
 
@@ -68,7 +74,7 @@ class Page:
     front: dict[str, Any] = field(default_factory=dict)
     body: str = ""
     generated: bool = False  # a folder index made by the builder
-    listing: list["Page"] = field(default_factory=list)  # generated index: the folder's entries
+    listing: list[Page] = field(default_factory=list)  # generated index: the folder's entries
 
     @property
     def nav_order(self) -> tuple[int, float, str]:
@@ -113,7 +119,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
         front = yaml.safe_load(text[4:end]) or {}
     except yaml.YAMLError:
         return {}, text
-    return (front if isinstance(front, dict) else {}), text[end + 5:]
+    return (front if isinstance(front, dict) else {}), text[end + 5 :]
 
 
 def _markdown() -> MarkdownIt:
@@ -211,7 +217,7 @@ def _linkified(tok: Token, ctx: _Ctx) -> list[Token]:
         if m.group(0) not in ctx.sources:
             continue
         if m.start() > pos:
-            pieces.append(_text(tok.content[pos:m.start()]))
+            pieces.append(_text(tok.content[pos : m.start()]))
         pieces += [_link_open(m.group(0), ctx), _text(m.group(0)), Token("link_close", "a", -1)]
         pos = m.end()
     if not pieces:
@@ -276,8 +282,14 @@ def _folder_indexes(pages: list[Page]) -> list[Page]:
         if f"{folder}/index.md" in existing:
             continue
         name = posixpath.basename(folder)
-        generated.append(Page(src=f"{folder}/index.md", out=f"{folder}/index.html",
-                              title=FOLDER_TITLES.get(name, name), generated=True))
+        generated.append(
+            Page(
+                src=f"{folder}/index.md",
+                out=f"{folder}/index.html",
+                title=FOLDER_TITLES.get(name, name),
+                generated=True,
+            )
+        )
     by_folder = {posixpath.dirname(g.src): g for g in generated}
     for g in generated:
         folder = posixpath.dirname(g.src)
@@ -290,7 +302,7 @@ def _folder_indexes(pages: list[Page]) -> list[Page]:
 @dataclass
 class NavItem:
     page: Page
-    children: list["NavItem"] = field(default_factory=list)
+    children: list[NavItem] = field(default_factory=list)
 
 
 def _front_nav(pages: list[Page]) -> list[NavItem]:
@@ -299,8 +311,12 @@ def _front_nav(pages: list[Page]) -> list[NavItem]:
     top = [NavItem(p) for p in shown if not p.front.get("parent")]
 
     def children_of(title: str, grand: str | None) -> list[NavItem]:
-        kids = [p for p in shown if str(p.front.get("parent") or "") == title
-                and (grand is None or str(p.front.get("grand_parent") or "") in ("", grand))]
+        kids = [
+            p
+            for p in shown
+            if str(p.front.get("parent") or "") == title
+            and (grand is None or str(p.front.get("grand_parent") or "") in ("", grand))
+        ]
         return [NavItem(k, children_of(k.title, title) if k.front.get("has_children") else []) for k in kids]
 
     for item in top:
@@ -329,10 +345,16 @@ def _nav_html_items(items: list[NavItem], current: Page) -> list[dict[str, Any]]
     out = []
     for it in items:
         open_ = _contains(it, current)
-        out.append({"title": it.page.title, "href": _relative(it.page.out, current.out),
-                    "current": it.page is current, "open": open_,
-                    "children": _nav_html_items(it.children, current) if open_ else [],
-                    "has_children": bool(it.children)})
+        out.append(
+            {
+                "title": it.page.title,
+                "href": _relative(it.page.out, current.out),
+                "current": it.page is current,
+                "open": open_,
+                "children": _nav_html_items(it.children, current) if open_ else [],
+                "has_children": bool(it.children),
+            }
+        )
     return out
 
 
@@ -349,12 +371,19 @@ def _crumbs(items: list[NavItem], current: Page) -> list[Page]:
 # build
 # --------------------------------------------------------------------------------------------------------------------
 def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
-def _related(page: Page, pages_by_src: dict[str, Page], sources: set[str],
-             broken: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _related(
+    page: Page, pages_by_src: dict[str, Page], sources: set[str], broken: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
     items = page.front.get("related_reports") or []
     if not isinstance(items, list):
         return []
@@ -422,30 +451,45 @@ def build_site(source: Path, out: Path) -> BuildResult:
                 content = md.render(page.body, {"site": _Ctx(page, sources, broken)})
                 # raw HTML is off, so these tags can only be markdown-it's own: wrap tables to scroll sideways
                 content = content.replace("<table>", '<div class="table-wrap"><table>').replace(
-                    "</table>", "</table></div>")
+                    "</table>", "</table></div>"
+                )
             entries = [it.page for it in nav] if page is home and page.generated else page.listing
-            listing = [{"title": p.title, "href": _relative(p.out, page.out), "folder": p.generated,
-                        "description": str(p.front.get("description") or "")} for p in entries]
+            listing = [
+                {
+                    "title": p.title,
+                    "href": _relative(p.out, page.out),
+                    "folder": p.generated,
+                    "description": str(p.front.get("description") or ""),
+                }
+                for p in entries
+            ]
             html = template.render(
-                site_title=SITE_TITLE, title=page.title, is_home=page is home,
+                site_title=SITE_TITLE,
+                title=page.title,
+                is_home=page is home,
                 description=str(page.front.get("description") or ""),
                 keywords=str(page.front.get("keywords") or ""),
                 date=str(page.front.get("date") or ""),
-                style=_relative(STYLE_OUT, page.out), home=_relative("index.html", page.out),
-                nav=_nav_html_items(nav, page), crumbs=[{"title": c.title, "href": _relative(c.out, page.out)}
-                                                         for c in _crumbs(nav, page)[:-1]],
-                content=content, listing=listing,
+                style=_relative(STYLE_OUT, page.out),
+                home=_relative("index.html", page.out),
+                nav=_nav_html_items(nav, page),
+                crumbs=[{"title": c.title, "href": _relative(c.out, page.out)} for c in _crumbs(nav, page)[:-1]],
+                content=content,
+                listing=listing,
                 related=_related(page, pages_by_src, sources, broken),
-                backlinks=[{"title": b.title, "href": _relative(b.out, page.out)}
-                           for b in sorted(backlinks.get(page.src, []), key=lambda b: b.src)],
+                backlinks=[
+                    {"title": b.title, "href": _relative(b.out, page.out)}
+                    for b in sorted(backlinks.get(page.src, []), key=lambda b: b.src)
+                ],
                 source_path=page.src if not page.generated else "",
             )
             target = tmp / page.out
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(html, encoding="utf-8")
             outputs.append(page.out)
-        (tmp / MARKER).write_text("built by `trade-pipeline site`; this folder is replaced on every build\n",
-                                  encoding="utf-8")
+        (tmp / MARKER).write_text(
+            "built by `trade-pipeline site`; this folder is replaced on every build\n", encoding="utf-8"
+        )
         trash = out.with_name(f".{out.name}.{uuid.uuid4().hex}.old")
         if out.exists():
             out.replace(trash)
@@ -454,5 +498,4 @@ def build_site(source: Path, out: Path) -> BuildResult:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return BuildResult(out_dir=out, pages=sorted(outputs), assets=sorted(asset_files),
-                       broken_links=sorted(set(broken)))
+    return BuildResult(out_dir=out, pages=sorted(outputs), assets=sorted(asset_files), broken_links=sorted(set(broken)))

@@ -28,8 +28,11 @@ class FastComtradeClient(ComtradeClient):
 
 
 def run_layer(partition_key: str, comtrade: ComtradeClient, selection=None):
-    return materialize(selection or ASSETS, partition_key=partition_key,
-                       resources={"comtrade": comtrade, "warehouse": Warehouse(), "site": Site()})
+    return materialize(
+        selection or ASSETS,
+        partition_key=partition_key,
+        resources={"comtrade": comtrade, "warehouse": Warehouse(), "site": Site()},
+    )
 
 
 @pytest.fixture
@@ -52,6 +55,7 @@ def find_capture(root: Path, **params: str) -> Path:
 
 # ---------------------------------------------------------------------------------------------------------------------
 # A loopback Comtrade built from capture files (pytest-httpserver): preview, keyed (flow/period lists) and getDa.
+
 
 class FakeComtrade:
     """Serves the capture files' bodies the way the real API would for any query shape the client sends:
@@ -78,8 +82,13 @@ class FakeComtrade:
                 known = {r["datasetCode"] for r in self.availability}
                 self.availability += [r for r in body["data"] if r["datasetCode"] not in known]
                 continue
-            key = (params.get("reporterCode"), params.get("partnerCode"), params["cmdCode"], params["flowCode"],
-                   params["period"])
+            key = (
+                params.get("reporterCode"),
+                params.get("partnerCode"),
+                params["cmdCode"],
+                params["flowCode"],
+                params["period"],
+            )
             self.rows[key] = body["data"]
 
     # -- what the tests look at ------------------------------------------------------------------------------------
@@ -92,18 +101,28 @@ class FakeComtrade:
 
         args = list(request.args.items(multi=True))
         params = dict(args)
-        self.requests.append({"path": request.path, "args": args, "params": params,
-                              "key_header": request.headers.get("Ocp-Apim-Subscription-Key")})
+        self.requests.append(
+            {
+                "path": request.path,
+                "args": args,
+                "params": params,
+                "key_header": request.headers.get("Ocp-Apim-Subscription-Key"),
+            }
+        )
         if self.respond is not None:
             custom = self.respond(request.path, params)
             if isinstance(custom, Response):
                 return custom
             if isinstance(custom, dict):
                 return Response(json.dumps(custom), status=200, content_type="application/json; charset=utf-8")
-        if request.path.startswith("/data/") and (not self.api_key
-                                                  or request.headers.get("Ocp-Apim-Subscription-Key") != self.api_key):
-            return Response(json.dumps({"statusCode": 401, "message": "Access denied due to invalid subscription key."}),
-                            status=401, content_type="application/json")
+        if request.path.startswith("/data/") and (
+            not self.api_key or request.headers.get("Ocp-Apim-Subscription-Key") != self.api_key
+        ):
+            return Response(
+                json.dumps({"statusCode": 401, "message": "Access denied due to invalid subscription key."}),
+                status=401,
+                content_type="application/json",
+            )
         periods = [p for p in params.get("period", "").split(",") if p]
         if request.path.endswith("/getDa/C/A/HS"):
             data = [r for r in self.availability if not periods or str(r["period"]) in periods]
@@ -111,8 +130,9 @@ class FakeComtrade:
             data = []
             for flow in params.get("flowCode", "").split(","):
                 for period in periods:
-                    data += self.rows.get((params.get("reporterCode"), params.get("partnerCode"),
-                                           params.get("cmdCode"), flow, period), [])
+                    data += self.rows.get(
+                        (params.get("reporterCode"), params.get("partnerCode"), params.get("cmdCode"), flow, period), []
+                    )
         body = {"elapsedTime": "0.01 secs", "count": len(data), "data": data, "error": ""}
         return Response(json.dumps(body), status=200, content_type="application/json; charset=utf-8")
 

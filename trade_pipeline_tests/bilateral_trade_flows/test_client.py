@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,8 +20,14 @@ from trade_pipeline.defs.bilateral_trade_flows.resources import (
 
 from .conftest import API_KEY, FakeComtrade, FastComtradeClient
 
-COMMON = {"cmdCode": "TOTAL", "partner2Code": "0", "motCode": "0", "customsCode": "C00", "breakdownMode": "classic",
-          "includeDesc": "true"}
+COMMON = {
+    "cmdCode": "TOTAL",
+    "partner2Code": "0",
+    "motCode": "0",
+    "customsCode": "C00",
+    "breakdownMode": "classic",
+    "includeDesc": "true",
+}
 
 
 def live_client(fake: FakeComtrade, **kw) -> FastComtradeClient:
@@ -30,13 +36,19 @@ def live_client(fake: FakeComtrade, **kw) -> FastComtradeClient:
 
 
 def files_text(*roots: Path) -> str:
-    return "".join(p.read_text(encoding="utf-8", errors="replace") for root in roots if root.exists()
-                   for p in root.rglob("*") if p.is_file())
+    return "".join(
+        p.read_text(encoding="utf-8", errors="replace")
+        for root in roots
+        if root.exists()
+        for p in root.rglob("*")
+        if p.is_file()
+    )
 
 
 # -- 1. request shape ------------------------------------------------------------------------------------------------
-def test_keyed_partner_totals_is_one_call_with_exact_params_and_key_header(fake_comtrade, monkeypatch,
-                                                                           isolated_data_dir) -> None:
+def test_keyed_partner_totals_is_one_call_with_exact_params_and_key_header(
+    fake_comtrade, monkeypatch, isolated_data_dir
+) -> None:
     client = live_client(fake_comtrade)
     # The key is read when the request is made, not when the resource is built.
     monkeypatch.setenv(API_KEY_ENV, API_KEY)
@@ -68,9 +80,13 @@ def test_keyless_preview_fallback_one_call_per_flow_and_year(fake_comtrade) -> N
     got = sorted((r["params"]["flowCode"], r["params"]["period"]) for r in fake_comtrade.requests)
     assert got == [("M", "2023"), ("M", "2024"), ("X", "2023"), ("X", "2024")]
     for req in fake_comtrade.requests:
-        assert req["params"] == {"reporterCode": "842", "period": req["params"]["period"],
-                                 "flowCode": req["params"]["flowCode"], **COMMON,
-                                 "maxRecords": str(PREVIEW_RECORD_CAP)}
+        assert req["params"] == {
+            "reporterCode": "842",
+            "period": req["params"]["period"],
+            "flowCode": req["params"]["flowCode"],
+            **COMMON,
+            "maxRecords": str(PREVIEW_RECORD_CAP),
+        }
         assert req["key_header"] is None
     assert [r.endpoint for r in results] == ["preview"] * 4
     assert client.keyed_calls_today() == 0  # the preview costs no keyed quota
@@ -85,8 +101,14 @@ def test_hs2_world_and_mirror_queries(fake_comtrade, monkeypatch) -> None:
     hs2_req, mirror_req = fake_comtrade.requests
     chapters = hs2_req["params"]["cmdCode"].split(",")
     assert chapters == sorted(HS2_ZH)[:-1] and "77" not in chapters and "99" not in chapters and len(chapters) == 96
-    assert hs2_req["params"] == {"reporterCode": "410", "period": "2023,2024", "flowCode": "X,M", **COMMON,
-                                 "cmdCode": hs2_req["params"]["cmdCode"], "partnerCode": "0"}
+    assert hs2_req["params"] == {
+        "reporterCode": "410",
+        "period": "2023,2024",
+        "flowCode": "X,M",
+        **COMMON,
+        "cmdCode": hs2_req["params"]["cmdCode"],
+        "partnerCode": "0",
+    }
     assert {r["partnerCode"] for r in hs2[0].rows} == {0} and len(hs2[0].rows) == 4 * 96
 
     assert mirror_req["params"] == {"partnerCode": "490", "period": "2023,2024", "flowCode": "X,M", **COMMON}
@@ -129,6 +151,7 @@ def _capped(cap: int, when=lambda params: True):
         if "getDa" in path or not when(params):
             return None
         return {"elapsedTime": "1 secs", "count": cap, "data": [], "error": ""}
+
     return respond
 
 
@@ -186,7 +209,7 @@ def test_default_budget_stays_below_the_plans_500(fake_comtrade, monkeypatch) ->
     client = live_client(fake_comtrade)
     path = client.quota_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
     path.write_text(json.dumps({"utc_date": today, "calls": 499, "exhausted": False}), encoding="utf-8")
     with pytest.raises(ComtradeQuotaError, match="plan limit 500/day"):
         client.partner_totals(156, ("X",), [2024])
@@ -213,9 +236,11 @@ def test_retries_never_go_past_the_budget(fake_comtrade, monkeypatch) -> None:
 
 def test_server_quota_403_stops_for_the_day(fake_comtrade, monkeypatch) -> None:
     monkeypatch.setenv(API_KEY_ENV, API_KEY)
-    fake_comtrade.respond = lambda path, params: Response(json.dumps(
-        {"statusCode": 403, "message": "Out of call volume quota. Quota will be replenished in 05:12:00."}),
-        status=403, content_type="application/json")
+    fake_comtrade.respond = lambda path, params: Response(
+        json.dumps({"statusCode": 403, "message": "Out of call volume quota. Quota will be replenished in 05:12:00."}),
+        status=403,
+        content_type="application/json",
+    )
     client = live_client(fake_comtrade)
     with pytest.raises(ComtradeQuotaError, match="quota exhausted"):
         client.partner_totals(156, ("X", "M"), [2024])
@@ -228,9 +253,9 @@ def test_server_quota_403_stops_for_the_day(fake_comtrade, monkeypatch) -> None:
 
 # -- partial failure inside one reporter -----------------------------------------------------------------------------
 def test_one_failed_preview_call_keeps_the_reporters_other_answers(fake_comtrade) -> None:
-    fake_comtrade.respond = lambda path, params: (Response("boom", status=500)
-                                                  if params.get("flowCode") == "X" and params.get("period") == "2024"
-                                                  else None)
+    fake_comtrade.respond = lambda path, params: (
+        Response("boom", status=500) if params.get("flowCode") == "X" and params.get("period") == "2024" else None
+    )
     client = live_client(fake_comtrade, endpoint="preview")
     results = client.partner_totals(156, ("X", "M"), [2023, 2024])
     assert len(results) == 4

@@ -71,7 +71,8 @@ def test_truncated_reply_never_yields_an_unflagged_metric(sample_copy: Path, iso
 
     requests = wh.read_partition("comtrade_requests", WEEK)
     assert requests.filter(pl.col("status") == "truncated").select("reporter_code", "flow", "year").rows() == [
-        (156, "X", 2024)]
+        (156, "X", 2024)
+    ]
 
     checks = checks_of(result)
     for key in [("comtrade_partner_flows", "no_truncation"), ("market_concentration", "no_truncated_metric")]:
@@ -84,7 +85,8 @@ def test_truncated_reply_never_yields_an_unflagged_metric(sample_copy: Path, iso
     md = (isolated_data_dir / "site/Extractor/bilateral_trade_flows/export_flow/156-export-2024.md").read_text("utf-8")
     assert "[REVIEW_NEEDED]" in md and "truncated" in md and "信心度：低" in md
     md = (isolated_data_dir / "site/Extractor/bilateral_trade_flows/market_concentration/156-hhi-2024.md").read_text(
-        "utf-8")
+        "utf-8"
+    )
     header = dict(line[2:].split("：", 1) for line in md.splitlines() if line.startswith("- ") and "：" in line)
     assert header["信心度"] == "低"  # the file mixes a flagged and a clean flow: it is as weak as the flagged one
     assert header["審核旗標"].startswith("[REVIEW_NEEDED]") and "truncated" in header["審核旗標"]
@@ -102,6 +104,7 @@ def _scale(factor: float) -> Callable[[dict], None]:
     def change(body: dict) -> None:
         for r in body["data"]:
             r["primaryValue"] *= factor
+
     return change
 
 
@@ -125,7 +128,8 @@ def test_data_driven_rules_flag_rows_and_fail_warn_checks(sample_copy: Path) -> 
         assert row["hhi"] is not None and "partial_http_failure" not in flags(row["review_flags"]), (flow, year)
     requests = wh.read_partition("comtrade_requests", WEEK)
     assert requests.filter(pl.col("status") == "failed").select("reporter_code", "flow", "year").rows() == [
-        (156, "X", 2024)]
+        (156, "X", 2024)
+    ]
 
     zero = group(conc, 392, "M", 2024).row(0, named=True)
     assert zero["hhi"] is None and "zero_records" in flags(zero["review_flags"])
@@ -147,23 +151,33 @@ def test_data_driven_rules_flag_rows_and_fail_warn_checks(sample_copy: Path) -> 
     assert "quarantined_rows" in flags(wild["review_flags"]) and "hhi_out_of_range" not in flags(wild["review_flags"])
     refused = wh.read_partition("quarantine_staging_comtrade_partner_flows", WEEK)
     assert refused.select("reason_code", "group_key").rows() == [
-        ("value_negative", '{"flow": "X", "reporter_code": 276, "year": 2024}')]
+        ("value_negative", '{"flow": "X", "reporter_code": 276, "year": 2024}')
+    ]
 
     clean = conc.filter(pl.col("reporter_code") == 842)
     assert clean.height == 4 and set(clean["review_flags"].to_list()) == {""}  # untouched reporters stay clean
 
     checks = checks_of(result)
     failing = {
-        ("comtrade_partner_flows", "no_partial_http_failure"), ("comtrade_partner_flows", "no_zero_records"),
-        ("market_concentration", "no_missing_groups"), ("market_concentration", "yoy_within_50pct"),
-        ("market_concentration", "years_within_2x"), ("comtrade_partner_flows", "no_quarantined_rows"),
-        ("partner_rankings", "yoy_within_50pct"), ("trade_balances", "both_flows_present"),
+        ("comtrade_partner_flows", "no_partial_http_failure"),
+        ("comtrade_partner_flows", "no_zero_records"),
+        ("market_concentration", "no_missing_groups"),
+        ("market_concentration", "yoy_within_50pct"),
+        ("market_concentration", "years_within_2x"),
+        ("comtrade_partner_flows", "no_quarantined_rows"),
+        ("partner_rankings", "yoy_within_50pct"),
+        ("trade_balances", "both_flows_present"),
     }
     for key in failing:
         assert not checks[key].passed and checks[key].severity == AssetCheckSeverity.WARN, key
-    for key in [("comtrade_partner_flows", "no_truncation"), ("market_concentration", "no_truncated_metric"),
-                ("partner_rankings", "unique_ranks"), ("trade_balances", "balance_equals_export_minus_import"),
-                ("market_concentration", "taiwan_mirror_present"), ("market_concentration", "hhi_in_range")]:
+    for key in [
+        ("comtrade_partner_flows", "no_truncation"),
+        ("market_concentration", "no_truncated_metric"),
+        ("partner_rankings", "unique_ranks"),
+        ("trade_balances", "balance_equals_export_minus_import"),
+        ("market_concentration", "taiwan_mirror_present"),
+        ("market_concentration", "hhi_in_range"),
+    ]:
         assert checks[key].passed, key
     gaps = checks[("market_concentration", "no_missing_groups")].metadata["problems"].value
     assert {(p["reporter_code"], p["flow"], p["year"]) for p in gaps} == {(156, "X", 2024), (392, "M", 2024)}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import duckdb
 import polars as pl
 import pytest
@@ -86,7 +84,9 @@ def test_sample_metrics_match_sql_recomputation() -> None:
             assert row["share_pct"] == pytest.approx(share, abs=0.01)
 
         bal = wh.read_partition("trade_balances", WEEK)
-        got_bal = {(r["reporter_code"], r["partner_code"], r["year"]): r["balance_usd"] for r in bal.iter_rows(named=True)}
+        got_bal = {
+            (r["reporter_code"], r["partner_code"], r["year"]): r["balance_usd"] for r in bal.iter_rows(named=True)
+        }
         expected_bal = conn.execute(SQL_BALANCES).fetchall()
         assert len(expected_bal) == len(got_bal)
         for reporter, partner, year, value in expected_bal:
@@ -97,12 +97,18 @@ def test_known_sample_figures_are_single_year() -> None:
     """China→USA 2024 is one year's published figure (USD 524.7 bn), never the 2023+2024 sum of the seed."""
     assert run_layer(WEEK, FastComtradeClient()).success
     wh = Warehouse()
-    row = wh.query("SELECT value_usd, yoy_pct FROM partner_rankings WHERE week_start = ?::DATE AND reporter_code = 156 "
-                   "AND flow = 'X' AND year = 2024 AND partner_code = 842", [WEEK]).row(0)
+    row = wh.query(
+        "SELECT value_usd, yoy_pct FROM partner_rankings WHERE week_start = ?::DATE AND reporter_code = 156 "
+        "AND flow = 'X' AND year = 2024 AND partner_code = 842",
+        [WEEK],
+    ).row(0)
     assert row[0] == pytest.approx(524.7e9)
     assert row[1] == pytest.approx((524.7 / 500.3 - 1) * 100)
-    bal = wh.query("SELECT balance_usd, balance_label FROM trade_balances WHERE week_start = ?::DATE AND "
-                   "reporter_code = 842 AND partner_code = 156 AND year = 2024", [WEEK]).row(0)
+    bal = wh.query(
+        "SELECT balance_usd, balance_label FROM trade_balances WHERE week_start = ?::DATE AND "
+        "reporter_code = 842 AND partner_code = 156 AND year = 2024",
+        [WEEK],
+    ).row(0)
     assert bal == (pytest.approx((143.5 - 461.6) * 1e9), "逆差")
 
 
@@ -111,12 +117,15 @@ def test_real_wire_sample_parses_and_matches_sql(realdata) -> None:
     path = realdata / "comtrade" / "v1_wire_samples" / "comtradr_CHN_2010_TOTAL_M_partners32-276-280.json"
     if not path.is_file():
         pytest.skip("wire sample absent")
-    resp = HttpResponse(status=200, headers={"content-type": "application/json"}, content=path.read_bytes(),
-                        request_key="GET https://comtradeapi.un.org/data/v1/get/C/A/HS?reporterCode=156&period=2010")
+    resp = HttpResponse(
+        status=200,
+        headers={"content-type": "application/json"},
+        content=path.read_bytes(),
+        request_key="GET https://comtradeapi.un.org/data/v1/get/C/A/HS?reporterCode=156&period=2010",
+    )
     count, data = parse_envelope(resp)
     assert count == len(data) == 4
-    rows = partner_flow_rows(FetchResult("partner_totals", "keyed", resp.request_key, resp.request_id, "", data,
-                                         count))
+    rows = partner_flow_rows(FetchResult("partner_totals", "keyed", resp.request_key, resp.request_id, "", data, count))
     flows = partner_flows_frame(rows)
     assert flows.height == 4
     m_arg = flows.filter((pl.col("flow") == "M") & (pl.col("partner_code") == 32)).row(0, named=True)
@@ -129,7 +138,7 @@ def test_real_wire_sample_parses_and_matches_sql(realdata) -> None:
     # two partners: HHI is far from a diversified figure and must still be in range
     x = conc.filter(pl.col("flow") == "X").row(0, named=True)
     share_deu = 68047133397.0 / (68047133397.0 + 6115764185.0) * 100
-    assert x["hhi"] == pytest.approx(share_deu ** 2 + (100 - share_deu) ** 2, abs=0.01)
+    assert x["hhi"] == pytest.approx(share_deu**2 + (100 - share_deu) ** 2, abs=0.01)
     assert x["concentration_level"] == "高"
     bal = metrics.balances(flows)
     deu = bal.filter(pl.col("partner_code") == 276).row(0, named=True)
@@ -140,9 +149,21 @@ def test_real_wire_sample_parses_and_matches_sql(realdata) -> None:
 def test_excluded_codes_never_enter_shares() -> None:
     rows = []
     for partner, value in ((0, 1000.0), (899, 50.0), (490, 300.0), (392, 600.0), (839, 40.0)):
-        rows.append({"reporterCode": 156, "partnerCode": partner, "flowCode": "X", "refYear": 2024, "period": "2024",
-                     "cmdCode": "TOTAL", "customsCode": "C00", "motCode": 0, "partner2Code": 0,
-                     "primaryValue": value, "partnerISO": None})
+        rows.append(
+            {
+                "reporterCode": 156,
+                "partnerCode": partner,
+                "flowCode": "X",
+                "refYear": 2024,
+                "period": "2024",
+                "cmdCode": "TOTAL",
+                "customsCode": "C00",
+                "motCode": 0,
+                "partner2Code": 0,
+                "primaryValue": value,
+                "partnerISO": None,
+            }
+        )
     flows = partner_flows_frame(partner_flow_rows(FetchResult("partner_totals", "preview", "k", "id", "", rows, 5)))
     conc = metrics.concentration(flows).row(0, named=True)
     assert conc["total_usd"] == 900.0 and conc["partner_count"] == 2

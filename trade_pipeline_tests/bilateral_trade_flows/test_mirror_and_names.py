@@ -12,11 +12,27 @@ from trade_pipeline.defs.bilateral_trade_flows.resources import FetchResult
 
 
 def wire(reporter: int, iso: str, desc: str, flow: str, value: float, year: int = 2024, partner: int = 490) -> dict:
-    return {"reporterCode": reporter, "reporterISO": iso, "reporterDesc": desc, "flowCode": flow, "refYear": year,
-            "period": str(year), "partnerCode": partner, "partnerISO": "S19", "partnerDesc": "Other Asia, nes",
-            "partner2Code": 0, "cmdCode": "TOTAL", "customsCode": "C00", "motCode": 0, "primaryValue": value,
-            "cifvalue": value if flow == "M" else None, "fobvalue": value if flow == "X" else None,
-            "isReported": True, "isAggregate": False, "legacyEstimationFlag": 0}
+    return {
+        "reporterCode": reporter,
+        "reporterISO": iso,
+        "reporterDesc": desc,
+        "flowCode": flow,
+        "refYear": year,
+        "period": str(year),
+        "partnerCode": partner,
+        "partnerISO": "S19",
+        "partnerDesc": "Other Asia, nes",
+        "partner2Code": 0,
+        "cmdCode": "TOTAL",
+        "customsCode": "C00",
+        "motCode": 0,
+        "primaryValue": value,
+        "cifvalue": value if flow == "M" else None,
+        "fobvalue": value if flow == "X" else None,
+        "isReported": True,
+        "isAggregate": False,
+        "legacyEstimationFlag": 0,
+    }
 
 
 MIRROR_ROWS = [
@@ -33,8 +49,9 @@ RELEASED = {(842, 2024), (392, 2024), (704, 2024), (97, 2024)}
 
 
 def mirror_frame() -> pl.DataFrame:
-    result = FetchResult("mirror", "preview", "GET x?partnerCode=490", "rid", "2026-02-16T08:00:00+00:00",
-                         MIRROR_ROWS, len(MIRROR_ROWS))
+    result = FetchResult(
+        "mirror", "preview", "GET x?partnerCode=490", "rid", "2026-02-16T08:00:00+00:00", MIRROR_ROWS, len(MIRROR_ROWS)
+    )
     return partner_flows_frame(mirror_flow_rows(result, RELEASED))
 
 
@@ -75,14 +92,31 @@ def test_mirror_metrics_are_labelled_mirror_with_reduced_confidence() -> None:
     assert bal["is_mirror"]
 
 
-@pytest.mark.parametrize("code, name", [
-    (124, "加拿大"), (484, "墨西哥"), (704, "越南"), (344, "香港"), (446, "澳門"), (156, "中國"), (392, "日本"),
-    (410, "南韓"), (276, "德國"), (702, "新加坡"),
-    # Comtrade codes that are not ISO 3166 numeric
-    (842, "美國"), (251, "法國"), (699, "印度"), (757, "瑞士"), (579, "挪威"),
-    # Taiwan's two codes, World and a nes area
-    (490, "台灣"), (158, "台灣"), (0, "全世界"),
-])
+@pytest.mark.parametrize(
+    "code, name",
+    [
+        (124, "加拿大"),
+        (484, "墨西哥"),
+        (704, "越南"),
+        (344, "香港"),
+        (446, "澳門"),
+        (156, "中國"),
+        (392, "日本"),
+        (410, "南韓"),
+        (276, "德國"),
+        (702, "新加坡"),
+        # Comtrade codes that are not ISO 3166 numeric
+        (842, "美國"),
+        (251, "法國"),
+        (699, "印度"),
+        (757, "瑞士"),
+        (579, "挪威"),
+        # Taiwan's two codes, World and a nes area
+        (490, "台灣"),
+        (158, "台灣"),
+        (0, "全世界"),
+    ],
+)
 def test_country_names_in_traditional_chinese(code: int, name: str) -> None:
     assert area_name_zh(code) == name
 
@@ -110,8 +144,11 @@ def test_every_current_comtrade_reporter_gets_a_chinese_name(realdata) -> None:
     path = realdata / "comtrade" / "reference" / "v1_Reporters.json"
     if not path.is_file():
         pytest.skip("Reporters.json absent")
-    rows = [r for r in json.loads(path.read_text(encoding="utf-8-sig"))["results"]
-            if not r.get("isGroup") and not r.get("entryExpiredDate")]
+    rows = [
+        r
+        for r in json.loads(path.read_text(encoding="utf-8-sig"))["results"]
+        if not r.get("isGroup") and not r.get("entryExpiredDate")
+    ]
     assert len(rows) > 200
     for r in rows:
         name = area_name_zh(r["reporterCode"])

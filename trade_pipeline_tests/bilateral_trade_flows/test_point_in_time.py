@@ -21,13 +21,23 @@ W05 = "2026-01-26"
 
 
 def _availability(*rows: tuple[int, int, str]) -> pl.DataFrame:
-    return pl.DataFrame([{"reporter_code": r, "year": y, "first_released": t, "last_released": t, "total_records": 1}
-                         for r, y, t in rows], schema=AVAILABILITY_SCHEMA, orient="row")
+    return pl.DataFrame(
+        [
+            {"reporter_code": r, "year": y, "first_released": t, "last_released": t, "total_records": 1}
+            for r, y, t in rows
+        ],
+        schema=AVAILABILITY_SCHEMA,
+        orient="row",
+    )
 
 
 def test_release_cutoff_is_the_end_of_the_weeks_sunday_utc() -> None:
-    avail = _availability((156, 2023, "2024-03-27T18:27:00"), (156, 2024, "2025-06-08T23:59:59"),
-                          (276, 2023, "2024-07-12T21:51:00"), (276, 2024, "2025-06-09T00:00:00"))
+    avail = _availability(
+        (156, 2023, "2024-03-27T18:27:00"),
+        (156, 2024, "2025-06-08T23:59:59"),
+        (276, 2023, "2024-07-12T21:51:00"),
+        (276, 2024, "2025-06-09T00:00:00"),
+    )
     released = released_pairs(avail, EARLY)
     assert released == {(156, 2023), (156, 2024), (276, 2023)}  # 276's 2024 arrives one second too late
     assert select_years(released, 156) == [2023, 2024]
@@ -57,8 +67,13 @@ def test_early_week_does_not_see_years_published_later(fake_comtrade) -> None:
     # Germany's and Japan's 2024 data were first released in July 2025: the W23 snapshot stays on 2022/2023;
     # China (May 13), the US (May 28), Korea (June 1) and Taiwan (March) already had 2024.
     assert _partner_requests(fake_comtrade) == {
-        "842": {"2023", "2024"}, "156": {"2023", "2024"}, "410": {"2023", "2024"}, "490": {"2023", "2024"},
-        "276": {"2022", "2023"}, "392": {"2022", "2023"}}
+        "842": {"2023", "2024"},
+        "156": {"2023", "2024"},
+        "410": {"2023", "2024"},
+        "490": {"2023", "2024"},
+        "276": {"2022", "2023"},
+        "392": {"2022", "2023"},
+    }
 
     wh = Warehouse()
     avail = wh.read_partition("comtrade_data_availability", EARLY)

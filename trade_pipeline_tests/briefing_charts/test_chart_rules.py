@@ -14,18 +14,41 @@ KEY, WEEK = "2026-01-26", "2026-W05"
 
 
 def _census(cty: str, name: str, flow: str, month: int, value, flags: str = "") -> dict:
-    return {"cty_code": cty, "cty_name": name.upper(), "cty_name_zh": name, "flow": flow, "year": 2025, "month": month,
-            "hs2": "TOTAL", "value_usd": value, "review_flags": flags}
+    return {
+        "cty_code": cty,
+        "cty_name": name.upper(),
+        "cty_name_zh": name,
+        "flow": flow,
+        "year": 2025,
+        "month": month,
+        "hs2": "TOTAL",
+        "value_usd": value,
+        "review_flags": flags,
+    }
 
 
 def _week(census: list[dict], exposure: list[dict] | None = None) -> WeekTables:
-    tables = WeekTables(KEY, WEEK, {
-        contract.CENSUS_MONTHLY_FLOWS: census,
-        contract.CENSUS_TRADE_BALANCE: [
-            {"cty_code": "5700", "cty_name": "CHINA", "cty_name_zh": "中國", "year": 2025, "through_month": 2,
-             "hs2": "TOTAL", "balance_usd": -3.0e10, "review_flags": ""}],
-        contract.MARKET_CONCENTRATION: [], contract.PARTNER_RANKINGS: [],
-    })
+    tables = WeekTables(
+        KEY,
+        WEEK,
+        {
+            contract.CENSUS_MONTHLY_FLOWS: census,
+            contract.CENSUS_TRADE_BALANCE: [
+                {
+                    "cty_code": "5700",
+                    "cty_name": "CHINA",
+                    "cty_name_zh": "中國",
+                    "year": 2025,
+                    "through_month": 2,
+                    "hs2": "TOTAL",
+                    "balance_usd": -3.0e10,
+                    "review_flags": "",
+                }
+            ],
+            contract.MARKET_CONCENTRATION: [],
+            contract.PARTNER_RANKINGS: [],
+        },
+    )
     if exposure is not None:
         tables.rows_by_table[contract.POLICY_TRADE_EXPOSURE] = exposure
     return tables
@@ -36,10 +59,17 @@ def _chart(tables: WeekTables, chart_id: str):
 
 
 def test_quality_flags_mark_a_balance_point_and_notices_do_not() -> None:
-    chart = _chart(_week([
-        _census("5700", "中國", "export", 1, 1.0e10), _census("5700", "中國", "import", 1, 2.5e10, "mom_gt_30pct"),
-        _census("5700", "中國", "export", 2, 1.2e10, "partial_fetch"), _census("5700", "中國", "import", 2, 2.0e10),
-    ]), "us_balance_monthly")
+    chart = _chart(
+        _week(
+            [
+                _census("5700", "中國", "export", 1, 1.0e10),
+                _census("5700", "中國", "import", 1, 2.5e10, "mom_gt_30pct"),
+                _census("5700", "中國", "export", 2, 1.2e10, "partial_fetch"),
+                _census("5700", "中國", "import", 2, 2.0e10),
+            ]
+        ),
+        "us_balance_monthly",
+    )
     jan, feb = chart.points
     assert (jan.x, jan.y, jan.flags) == ("2025-01", 1.0e10 - 2.5e10, ())  # a notice stays on its own row
     assert (feb.x, feb.y, feb.flags) == ("2025-02", 1.2e10 - 2.0e10, ("partial_fetch",))
@@ -52,12 +82,20 @@ def test_quality_flags_mark_a_balance_point_and_notices_do_not() -> None:
 
 
 def test_a_missing_value_or_flow_is_stored_flagged_and_never_drawn_as_zero() -> None:
-    chart = _chart(_week([
-        _census("5700", "中國", "export", 1, 1.0e10), _census("5700", "中國", "import", 1, 2.5e10),
-        _census("5700", "中國", "export", 2, None, "value_missing"), _census("5700", "中國", "import", 2, 2.0e10),
-        _census("5700", "中國", "export", 3, float("nan")), _census("5700", "中國", "import", 3, 2.0e10),
-        _census("5700", "中國", "export", 4, 1.0e10),  # April's import row is absent
-    ]), "us_balance_monthly")
+    chart = _chart(
+        _week(
+            [
+                _census("5700", "中國", "export", 1, 1.0e10),
+                _census("5700", "中國", "import", 1, 2.5e10),
+                _census("5700", "中國", "export", 2, None, "value_missing"),
+                _census("5700", "中國", "import", 2, 2.0e10),
+                _census("5700", "中國", "export", 3, float("nan")),
+                _census("5700", "中國", "import", 3, 2.0e10),
+                _census("5700", "中國", "export", 4, 1.0e10),  # April's import row is absent
+            ]
+        ),
+        "us_balance_monthly",
+    )
     by_month = {p.x: p for p in chart.points}
     assert set(by_month) == {"2025-01", "2025-02", "2025-03", "2025-04"}  # nothing dropped
     assert by_month["2025-02"].y is None and "value_missing" in by_month["2025-02"].flags
@@ -74,7 +112,9 @@ def test_a_missing_value_or_flow_is_stored_flagged_and_never_drawn_as_zero() -> 
     # without a year-to-date row there is no key figure: the alt text says what the chart shows, with no figure
     no_key = _week(_week([]).rows(contract.CENSUS_MONTHLY_FLOWS))
     no_key.rows_by_table[contract.CENSUS_MONTHLY_FLOWS] = [
-        _census("5700", "中國", "export", 1, 1.0e10), _census("5700", "中國", "import", 1, 2.5e10)]
+        _census("5700", "中國", "export", 1, 1.0e10),
+        _census("5700", "中國", "import", 1, 2.5e10),
+    ]
     no_key.rows_by_table[contract.CENSUS_TRADE_BALANCE] = []
     chart = _chart(no_key, "us_balance_monthly")
     assert chart.key is None and chart.alt_texts()[0].startswith("圖為 2025 年 1 月至 2025 年 1 月")
@@ -87,9 +127,16 @@ def test_exposure_chart_skips_cleanly_without_its_table_and_draws_with_it() -> N
     assert incomplete.skip_reason and "缺少欄位" in incomplete.skip_reason and not incomplete.source_absent
 
     def row(measure: int, hs6: str, item: str, share, flags: str = "") -> dict:
-        return {"row_key": f"mofcom-{measure}|{hs6}", "doc_number_zh_tw": f"公告第{measure}號", "hs6": hs6,
-                "hs6_desc_zh_tw": item, "cn_share_of_us_imports_pct": share, "us_import_year": 2025,
-                "us_import_through_month": 11, "review_flags": flags}
+        return {
+            "row_key": f"mofcom-{measure}|{hs6}",
+            "doc_number_zh_tw": f"公告第{measure}號",
+            "hs6": hs6,
+            "hs6_desc_zh_tw": item,
+            "cn_share_of_us_imports_pct": share,
+            "us_import_year": 2025,
+            "us_import_through_month": 11,
+            "review_flags": flags,
+        }
 
     rows = [
         row(1178, "850760", "鋰離子蓄電池", 71.25),
@@ -102,10 +149,14 @@ def test_exposure_chart_skips_cleanly_without_its_table_and_draws_with_it() -> N
     assert chart.key.value == 71.25 and chart.key.text_zh == "71.25%" and "71.25%" in chart.alt_texts()[0]
     assert "2025 年 1-11 月" in chart.alt_texts()[0]
     # the bar of a code listed twice carries the flags of both rows, and points at the first by row key
-    assert chart.points[1].flags == ("partial_fetch",) and chart.points[1].source_row_key["row_key"] == "mofcom-1171|280530"
+    assert (
+        chart.points[1].flags == ("partial_fetch",)
+        and chart.points[1].source_row_key["row_key"] == "mofcom-1171|280530"
+    )
     # two measures disagreeing about one code: two bars, each named with its measure
-    split = _chart(_week([], exposure=[row(1177, "280530", "稀土", 35.5), row(1171, "280530", "稀土", 30.0)]),
-                   "policy_exposure")
+    split = _chart(
+        _week([], exposure=[row(1177, "280530", "稀土", 35.5), row(1171, "280530", "稀土", 30.0)]), "policy_exposure"
+    )
     assert [p.x for p in split.points] == ["HS 280530 稀土（公告第1177號）", "HS 280530 稀土（公告第1171號）"]
     svg = render_svg(chart, chart.alt_texts()[0])
     root = ET.fromstring(svg)  # scraped text is escaped text in the SVG, never markup

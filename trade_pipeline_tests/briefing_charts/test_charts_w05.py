@@ -28,8 +28,13 @@ from trade_pipeline.site_html import build_site
 
 W05, WEEK = "2026-01-26", "2026-W05"
 SVG_NS = "{http://www.w3.org/2000/svg}"
-RESOURCES = {"warehouse": Warehouse(), "site": Site(), "comtrade": ComtradeClient(), "census": CensusTradeClient(),
-             "mofcom": MofcomClient()}
+RESOURCES = {
+    "warehouse": Warehouse(),
+    "site": Site(),
+    "comtrade": ComtradeClient(),
+    "census": CensusTradeClient(),
+    "mofcom": MofcomClient(),
+}
 CHART_IDS = ("us_balance_monthly", "hhi_vs_prev_year", "top_partner_shares", "policy_exposure")
 CHARTS_ASSET = next(a for a in defs.assets if "briefing_charts" in {k.to_user_string() for k in a.keys})
 
@@ -39,8 +44,13 @@ def w05(tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("w05")
     mp = pytest.MonkeyPatch()
     mp.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
-    result = materialize([*defs.assets], resources=RESOURCES, partition_key=W05,
-                         instance=DagsterInstance.ephemeral(), raise_on_error=True)
+    result = materialize(
+        [*defs.assets],
+        resources=RESOURCES,
+        partition_key=W05,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=True,
+    )
     assert result.success
     yield data
     mp.undo()
@@ -61,8 +71,10 @@ def _charts(db) -> list[dict]:
 
 
 def _points(db, chart_id: str) -> list[dict]:
-    cur = db.execute(f"SELECT * FROM {contract.BRIEFING_CHART_DATA} WHERE week_start = ?::DATE AND chart_id = ? "
-                     "ORDER BY seq", [W05, chart_id])
+    cur = db.execute(
+        f"SELECT * FROM {contract.BRIEFING_CHART_DATA} WHERE week_start = ?::DATE AND chart_id = ? ORDER BY seq",
+        [W05, chart_id],
+    )
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, row)) for row in cur.fetchall()]
 
@@ -76,7 +88,7 @@ def test_the_three_charts_exist_as_svg_files_that_parse(w05: Path, db) -> None:
         assert c["relpath"] == f"Narrator/trade_briefing/charts/{WEEK}/{c['chart_id']}.svg"
         assert c["report_link"] == f"charts/{WEEK}/{c['chart_id']}.svg"
         # the link, taken from the report's folder, lands on the file
-        report_dir = (w05 / "site" / "Narrator" / "trade_briefing")
+        report_dir = w05 / "site" / "Narrator" / "trade_briefing"
         path = report_dir / c["report_link"]
         assert path.is_file() and path.resolve() == (w05 / "site" / c["relpath"]).resolve()
         svg = path.read_bytes()
@@ -98,10 +110,17 @@ def _number(text: str) -> float:
 
 def _axis_slope(root: ET.Element, axis: str) -> float:
     """Pixels per data unit of the quantitative axis ("X" or "Y"), from its first and last tick labels."""
-    group = next(g for g in root.iter(f"{SVG_NS}g") if (g.get("aria-label") or "").startswith(f"{axis}-axis")
-                 and "linear scale" in g.get("aria-label"))
-    labels = [t for g in group.iter(f"{SVG_NS}g") if "role-axis-label" in (g.get("class") or "")
-              for t in g.iter(f"{SVG_NS}text")]
+    group = next(
+        g
+        for g in root.iter(f"{SVG_NS}g")
+        if (g.get("aria-label") or "").startswith(f"{axis}-axis") and "linear scale" in g.get("aria-label")
+    )
+    labels = [
+        t
+        for g in group.iter(f"{SVG_NS}g")
+        if "role-axis-label" in (g.get("class") or "")
+        for t in g.iter(f"{SVG_NS}text")
+    ]
     (v0, t0), (v1, t1) = [(_number(t.text), t) for t in (labels[0], labels[-1])]
     pos = [float(_TRANSLATE.search(t.get("transform")).group(1 if axis == "X" else 2)) for t in (t0, t1)]
     return (pos[1] - pos[0]) / (v1 - v0)
@@ -109,11 +128,17 @@ def _axis_slope(root: ET.Element, axis: str) -> float:
 
 def _category_labels(root: ET.Element, axis: str) -> list[tuple[float, str]]:
     """(position, text) of the tick labels of the discrete axis ("X" or "Y")."""
-    group = next(g for g in root.iter(f"{SVG_NS}g") if (g.get("aria-label") or "").startswith(f"{axis}-axis")
-                 and "discrete scale" in g.get("aria-label"))
-    return [(float(_TRANSLATE.search(t.get("transform")).group(1 if axis == "X" else 2)), t.text)
-            for g in group.iter(f"{SVG_NS}g") if "role-axis-label" in (g.get("class") or "")
-            for t in g.iter(f"{SVG_NS}text")]
+    group = next(
+        g
+        for g in root.iter(f"{SVG_NS}g")
+        if (g.get("aria-label") or "").startswith(f"{axis}-axis") and "discrete scale" in g.get("aria-label")
+    )
+    return [
+        (float(_TRANSLATE.search(t.get("transform")).group(1 if axis == "X" else 2)), t.text)
+        for g in group.iter(f"{SVG_NS}g")
+        if "role-axis-label" in (g.get("class") or "")
+        for t in g.iter(f"{SVG_NS}text")
+    ]
 
 
 def _nearest(labels: list[tuple[float, str]], position: float) -> str:
@@ -128,20 +153,26 @@ def plotted_values(svg: bytes) -> dict[str, tuple[str, float]]:
     out: dict[str, tuple[str, float]] = {}
     if marks and marks[0].get("aria-roledescription") == "point":  # line chart: y position against the zero rule
         slope, months = _axis_slope(root, "Y"), _category_labels(root, "X")
-        zero = float(_TRANSLATE.search(next(el for el in root.iter() if el.get("aria-label") == "zero: 0")
-                                       .get("transform")).group(2))
+        zero = float(
+            _TRANSLATE.search(
+                next(el for el in root.iter() if el.get("aria-label") == "zero: 0").get("transform")
+            ).group(2)
+        )
         for el in marks:
             x, y = (float(v) for v in _TRANSLATE.search(el.get("transform")).groups())
             out[el.get("aria-label")] = (_nearest(months, x), (y - zero) / slope)
         return out
-    vertical = any((g.get("aria-label") or "").startswith("Y-axis") and "linear scale" in g.get("aria-label")
-                   for g in root.iter(f"{SVG_NS}g"))
+    vertical = any(
+        (g.get("aria-label") or "").startswith("Y-axis") and "linear scale" in g.get("aria-label")
+        for g in root.iter(f"{SVG_NS}g")
+    )
     slope = _axis_slope(root, "Y" if vertical else "X")
     categories = _category_labels(root, "X" if vertical else "Y")
     for el in marks:  # bars start at zero: the value is the bar's length
         x, y, w, h = (float(v) for v in _BAR.match(el.get("d")).groups())
-        out[el.get("aria-label")] = ((_nearest(categories, x + w / 2), -h / slope) if vertical
-                                     else (_nearest(categories, y + h / 2), w / slope))
+        out[el.get("aria-label")] = (
+            (_nearest(categories, x + w / 2), -h / slope) if vertical else (_nearest(categories, y + h / 2), w / slope)
+        )
     return out
 
 
@@ -159,10 +190,12 @@ def test_plotted_marks_in_the_svg_equal_the_stored_rows(w05: Path, db) -> None:
         stored = {}
         assert len(points) == c["points"] > 0
         expected = []
-        fmt = {"us_balance_monthly": lambda p: f"{p['series']} {p['x']}：{FORMATTERS['usd'](p['y'])}",
-               "hhi_vs_prev_year": lambda p: f"{p['x']} {p['series']}：HHI {FORMATTERS['hhi'](p['y'])}",
-               "top_partner_shares": lambda p: f"{p['x']} {p['series']}（{p['label']}）：{FORMATTERS['pct'](p['y'])}",
-               "policy_exposure": lambda p: f"{p['x']}：{FORMATTERS['pct'](p['y'])}"}
+        fmt = {
+            "us_balance_monthly": lambda p: f"{p['series']} {p['x']}：{FORMATTERS['usd'](p['y'])}",
+            "hhi_vs_prev_year": lambda p: f"{p['x']} {p['series']}：HHI {FORMATTERS['hhi'](p['y'])}",
+            "top_partner_shares": lambda p: f"{p['x']} {p['series']}（{p['label']}）：{FORMATTERS['pct'](p['y'])}",
+            "policy_exposure": lambda p: f"{p['x']}：{FORMATTERS['pct'](p['y'])}",
+        }
         for p in points:
             if p["y"] is not None:  # a missing value has no mark (it is stored, flagged)
                 label = fmt[c["chart_id"]](p) + (" [REVIEW_NEEDED]" if p["review_flags"] else "")
@@ -171,17 +204,24 @@ def test_plotted_marks_in_the_svg_equal_the_stored_rows(w05: Path, db) -> None:
         assert marks == sorted(expected), c["chart_id"]
         for label, (category, value) in stored.items():
             shown = plotted[label][0]  # an axis label too long for its room ends in an ellipsis
-            assert shown == category or (shown.endswith("…") and category.startswith(shown[:-1])), (c["chart_id"], label)
+            assert shown == category or (shown.endswith("…") and category.startswith(shown[:-1])), (
+                c["chart_id"],
+                label,
+            )
             assert plotted[label][1] == pytest.approx(value, rel=1e-6, abs=1e-6), (c["chart_id"], label)
 
 
 def test_stored_chart_rows_equal_an_independent_recomputation(db) -> None:
     # US balance: exports − imports of each partner's TOTAL rows, month by month
-    expected = {(cty, year, month): bal for cty, year, month, bal in db.execute(
-        "SELECT e.cty_code, e.year, e.month, e.value_usd - i.value_usd FROM census_monthly_flows e "
-        "JOIN census_monthly_flows i USING (week_start, cty_code, year, month, hs2) "
-        "WHERE e.week_start = ?::DATE AND e.hs2 = 'TOTAL' AND e.flow = 'export' AND i.flow = 'import'",
-        [W05]).fetchall()}
+    expected = {
+        (cty, year, month): bal
+        for cty, year, month, bal in db.execute(
+            "SELECT e.cty_code, e.year, e.month, e.value_usd - i.value_usd FROM census_monthly_flows e "
+            "JOIN census_monthly_flows i USING (week_start, cty_code, year, month, hs2) "
+            "WHERE e.week_start = ?::DATE AND e.hs2 = 'TOTAL' AND e.flow = 'export' AND i.flow = 'import'",
+            [W05],
+        ).fetchall()
+    }
     got = {}
     for p in _points(db, "us_balance_monthly"):
         key = json.loads(p["source_row_key"])
@@ -193,26 +233,42 @@ def test_stored_chart_rows_equal_an_independent_recomputation(db) -> None:
     rows = db.execute(
         "SELECT reporter_code, year, hhi, hhi_prev_year FROM market_concentration m WHERE week_start = ?::DATE "
         "AND flow = 'X' AND year = (SELECT max(year) FROM market_concentration x WHERE x.week_start = m.week_start "
-        "AND x.flow = 'X' AND x.reporter_code = m.reporter_code)", [W05]).fetchall()
+        "AND x.flow = 'X' AND x.reporter_code = m.reporter_code)",
+        [W05],
+    ).fetchall()
     expected = {(rc, col): v for rc, _, hhi, prev in rows for col, v in (("hhi", hhi), ("hhi_prev_year", prev))}
-    got = {(json.loads(p["source_row_key"])["reporter_code"], p["source_column"]): p["y"]
-           for p in _points(db, "hhi_vs_prev_year")}
+    got = {
+        (json.loads(p["source_row_key"])["reporter_code"], p["source_column"]): p["y"]
+        for p in _points(db, "hhi_vs_prev_year")
+    }
     assert got == expected and len(rows) == 7
 
     # shares: the top three partners of each reporter's latest export year
-    expected = {(rc, rank): (share, name) for rc, rank, share, name in db.execute(
-        "SELECT reporter_code, rank, share_pct, partner_name_zh FROM partner_rankings p WHERE week_start = ?::DATE "
-        "AND flow = 'X' AND rank <= 3 AND year = (SELECT max(year) FROM partner_rankings x WHERE "
-        "x.week_start = p.week_start AND x.flow = 'X' AND x.reporter_code = p.reporter_code)", [W05]).fetchall()}
-    got = {(json.loads(p["source_row_key"])["reporter_code"], json.loads(p["source_row_key"])["rank"]):
-           (p["y"], p["label"]) for p in _points(db, "top_partner_shares")}
+    expected = {
+        (rc, rank): (share, name)
+        for rc, rank, share, name in db.execute(
+            "SELECT reporter_code, rank, share_pct, partner_name_zh FROM partner_rankings p WHERE week_start = ?::DATE "
+            "AND flow = 'X' AND rank <= 3 AND year = (SELECT max(year) FROM partner_rankings x WHERE "
+            "x.week_start = p.week_start AND x.flow = 'X' AND x.reporter_code = p.reporter_code)",
+            [W05],
+        ).fetchall()
+    }
+    got = {
+        (json.loads(p["source_row_key"])["reporter_code"], json.loads(p["source_row_key"])["rank"]): (
+            p["y"],
+            p["label"],
+        )
+        for p in _points(db, "top_partner_shares")
+    }
     assert got == expected and len(got) == 21
 
     # policy exposure: one bar per controlled code (its first measure's row), the highest shares of US imports
     expected = db.execute(
         "SELECT min(row_key), cn_share_of_us_imports_pct FROM policy_trade_exposure WHERE week_start = ?::DATE "
         "AND hs6 <> '' GROUP BY hs6, cn_share_of_us_imports_pct "
-        "ORDER BY cn_share_of_us_imports_pct DESC NULLS LAST, hs6 LIMIT 15", [W05]).fetchall()
+        "ORDER BY cn_share_of_us_imports_pct DESC NULLS LAST, hs6 LIMIT 15",
+        [W05],
+    ).fetchall()
     got = [(json.loads(p["source_row_key"])["row_key"], p["y"]) for p in _points(db, "policy_exposure")]
     assert got == [tuple(r) for r in expected] and len(got) == 15
 
@@ -243,7 +299,10 @@ def test_alt_text_states_the_key_figure_as_its_source_cell_prints(db) -> None:
         assert c["key_text_en"] in c["alt_en"]
     by_id = {c["chart_id"]: c for c in _charts(db)}
     # the sample's published figures: the US deficit with China, Taiwan mirror HHI, Taiwan-mirror's share to China
-    assert by_id["us_balance_monthly"]["key_text_zh"] == "USD -1,894 億" and "中國" in by_id["us_balance_monthly"]["alt_zh"]
+    assert (
+        by_id["us_balance_monthly"]["key_text_zh"] == "USD -1,894 億"
+        and "中國" in by_id["us_balance_monthly"]["alt_zh"]
+    )
     assert by_id["hhi_vs_prev_year"]["key_text_zh"] == "2013.87"
 
 
@@ -253,8 +312,13 @@ def test_a_rerun_writes_identical_bytes_and_rows(w05: Path, db) -> None:
     before = {p.name: p.read_bytes() for p in files}
     rows_before = (_charts(db), {c["chart_id"]: _points(db, c["chart_id"]) for c in _charts(db)})
     db.close()
-    result = materialize([CHARTS_ASSET], resources=RESOURCES, partition_key=W05,
-                         instance=DagsterInstance.ephemeral(), raise_on_error=True)
+    result = materialize(
+        [CHARTS_ASSET],
+        resources=RESOURCES,
+        partition_key=W05,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=True,
+    )
     assert result.success
     after = {p.name: p.read_bytes() for p in sorted((site / contract.CHARTS_DIR / WEEK).iterdir())}
     assert after == before and set(before) == {f"{c}.svg" for c in CHART_IDS} | {"index.md"}
@@ -273,8 +337,13 @@ def test_without_the_exposure_table_that_chart_is_skipped_cleanly(w05: Path, tmp
     monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
     stale = data / "site" / contract.chart_relpath(WEEK, "policy_exposure")
     assert stale.is_file()
-    assert materialize([CHARTS_ASSET], resources=RESOURCES, partition_key=W05, instance=DagsterInstance.ephemeral(),
-                       raise_on_error=True).success
+    assert materialize(
+        [CHARTS_ASSET],
+        resources=RESOURCES,
+        partition_key=W05,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=True,
+    ).success
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
         charts = {c["chart_id"]: c for c in _charts(conn)}
     assert charts["policy_exposure"]["status"] == "skipped"
@@ -282,8 +351,9 @@ def test_without_the_exposure_table_that_chart_is_skipped_cleanly(w05: Path, tmp
     assert charts["policy_exposure"]["relpath"] is None and not stale.exists()
     assert all(charts[c]["status"] == "ok" for c in CHART_IDS[:3])
     for chart_id in CHART_IDS[:3]:
-        assert (data / "site" / contract.chart_relpath(WEEK, chart_id)).read_bytes() == \
-            (w05 / "site" / contract.chart_relpath(WEEK, chart_id)).read_bytes()
+        assert (data / "site" / contract.chart_relpath(WEEK, chart_id)).read_bytes() == (
+            w05 / "site" / contract.chart_relpath(WEEK, chart_id)
+        ).read_bytes()
     assert "policy_exposure" not in (data / "site" / chart_page_relpath(WEEK)).read_text(encoding="utf-8")
 
 
@@ -306,8 +376,9 @@ def test_a_range_run_draws_each_week_from_its_own_rows(w05: Path, tmp_path: Path
     single-week run's, and W04's balance chart — one Census month fewer — is its own."""
     monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(tmp_path))
     tags = {"dagster/asset_partition_range_start": "2026-01-19", "dagster/asset_partition_range_end": W05}
-    assert materialize([*defs.assets], resources=RESOURCES, tags=tags, instance=DagsterInstance.ephemeral(),
-                       raise_on_error=True).success
+    assert materialize(
+        [*defs.assets], resources=RESOURCES, tags=tags, instance=DagsterInstance.ephemeral(), raise_on_error=True
+    ).success
     single = w05 / "site" / contract.CHARTS_DIR / WEEK
     ranged = tmp_path / "site" / contract.CHARTS_DIR / WEEK
     assert {p.name: p.read_bytes() for p in single.iterdir()} == {p.name: p.read_bytes() for p in ranged.iterdir()}
@@ -323,18 +394,35 @@ def test_a_quality_flag_upstream_marks_the_points_computed_from_it(w05: Path, tm
     data = tmp_path / "copy"
     shutil.copytree(w05, data)
     with duckdb.connect(str(data / "warehouse.duckdb")) as conn:
-        conn.execute("UPDATE comtrade_partner_flows SET review_flags = 'truncated' WHERE week_start = ?::DATE "
-                     "AND reporter_code = 842 AND flow = 'X' AND year = 2024", [W05])
+        conn.execute(
+            "UPDATE comtrade_partner_flows SET review_flags = 'truncated' WHERE week_start = ?::DATE "
+            "AND reporter_code = 842 AND flow = 'X' AND year = 2024",
+            [W05],
+        )
     monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
-    assert materialize([CHARTS_ASSET], resources=RESOURCES, partition_key=W05, instance=DagsterInstance.ephemeral(),
-                       raise_on_error=True).success
+    assert materialize(
+        [CHARTS_ASSET],
+        resources=RESOURCES,
+        partition_key=W05,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=True,
+    ).success
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
-        flagged = {(p["chart_id"], p["x"], p["series"]) for c in _charts(conn) for p in _points(conn, c["chart_id"])
-                   if "truncated" in p["review_flags"]}
+        flagged = {
+            (p["chart_id"], p["x"], p["series"])
+            for c in _charts(conn)
+            for p in _points(conn, c["chart_id"])
+            if "truncated" in p["review_flags"]
+        }
         charts = {c["chart_id"]: c for c in _charts(conn)}
-    assert flagged == {("hhi_vs_prev_year", "美國", "2024 年"), ("hhi_vs_prev_year", "美國", "2023 年"),
-                       *(("top_partner_shares", "美國", f"第 {n} 大") for n in (1, 2, 3))}
-    assert charts["hhi_vs_prev_year"]["flagged_points"] == 2 and "[REVIEW_NEEDED]" in charts["hhi_vs_prev_year"]["alt_zh"]
+    assert flagged == {
+        ("hhi_vs_prev_year", "美國", "2024 年"),
+        ("hhi_vs_prev_year", "美國", "2023 年"),
+        *(("top_partner_shares", "美國", f"第 {n} 大") for n in (1, 2, 3)),
+    }
+    assert (
+        charts["hhi_vs_prev_year"]["flagged_points"] == 2 and "[REVIEW_NEEDED]" in charts["hhi_vs_prev_year"]["alt_zh"]
+    )
     assert charts["us_balance_monthly"]["flagged_points"] == 0
     svg = (data / "site" / contract.chart_relpath(WEEK, "hhi_vs_prev_year")).read_bytes()
     assert "美國 2024 年：HHI 713.24 [REVIEW_NEEDED]" in plotted_values(svg)

@@ -13,17 +13,39 @@ from werkzeug import Request, Response
 
 from trade_pipeline.defs.cn_export_control.resources import LIST_PATH, MofcomClient, MofcomListError
 
-LIST_REPLY = {"pageInfo": {"total": 1, "maxPageNum": 1, "rows": [
-    {"id": 1171, "title": "商务部公告2025第61号 公布对境外相关稀土物项实施出口管制的决定",
-     "url": "/article/zcfg/gnzcfg/zcfggzqd/202510/1171.html", "publishTimeStr": "2025-10-09 00:00:00",
-     "source": "商务部", "content": "", "columnName": "管制清单"}]}}
-ARTICLE = ("<html><body><script>var title = 'x'; var publishTime = '2025-10-09';</script>"
-           "<div class=\"bd\"><p>商务部公告2025年第61号</p></div></body></html>")
+LIST_REPLY = {
+    "pageInfo": {
+        "total": 1,
+        "maxPageNum": 1,
+        "rows": [
+            {
+                "id": 1171,
+                "title": "商务部公告2025第61号 公布对境外相关稀土物项实施出口管制的决定",
+                "url": "/article/zcfg/gnzcfg/zcfggzqd/202510/1171.html",
+                "publishTimeStr": "2025-10-09 00:00:00",
+                "source": "商务部",
+                "content": "",
+                "columnName": "管制清单",
+            }
+        ],
+    }
+}
+ARTICLE = (
+    "<html><body><script>var title = 'x'; var publishTime = '2025-10-09';</script>"
+    '<div class="bd"><p>商务部公告2025年第61号</p></div></body></html>'
+)
 
 
 def _client(server: HTTPServer, tmp_path: Path, mode: str = "live", **kw) -> MofcomClient:
-    return MofcomClient(mode=mode, base_url=server.url_for("").rstrip("/"), capture_dir=str(tmp_path / "cap"),
-                        cache_dir=str(tmp_path / "cache"), min_interval_s=0.0, backoff_base_s=0.01, **kw)
+    return MofcomClient(
+        mode=mode,
+        base_url=server.url_for("").rstrip("/"),
+        capture_dir=str(tmp_path / "cap"),
+        cache_dir=str(tmp_path / "cache"),
+        min_interval_s=0.0,
+        backoff_base_s=0.01,
+        **kw,
+    )
 
 
 def test_list_request_wire_format(httpserver: HTTPServer, tmp_path: Path):
@@ -47,7 +69,8 @@ def test_list_request_wire_format(httpserver: HTTPServer, tmp_path: Path):
 
 def test_429_then_success(httpserver: HTTPServer, tmp_path: Path):
     httpserver.expect_ordered_request(LIST_PATH, method="POST").respond_with_data(
-        "slow down", status=429, headers={"Retry-After": "0"})
+        "slow down", status=429, headers={"Retry-After": "0"}
+    )
     httpserver.expect_ordered_request(LIST_PATH, method="POST").respond_with_json(LIST_REPLY)
     client = _client(httpserver, tmp_path)
     assert len(client.list_page(9, 1).rows) == 1
@@ -62,14 +85,23 @@ def test_persistent_5xx_names_source_and_request(httpserver: HTTPServer, tmp_pat
 
 
 def test_question_mark_reply_is_refused_and_not_cached(httpserver: HTTPServer, tmp_path: Path):
-    garbled = json.dumps({"pageInfo": {"total": 1, "maxPageNum": 1, "rows": [
-        {"id": 1, "title": "????2025?61?", "url": "/article/a/1.html", "publishTimeStr": "2025-10-09"}]}})
+    garbled = json.dumps(
+        {
+            "pageInfo": {
+                "total": 1,
+                "maxPageNum": 1,
+                "rows": [
+                    {"id": 1, "title": "????2025?61?", "url": "/article/a/1.html", "publishTimeStr": "2025-10-09"}
+                ],
+            }
+        }
+    )
     httpserver.expect_request(LIST_PATH, method="POST").respond_with_data(garbled, content_type="application/json")
     client = _client(httpserver, tmp_path)
     for _ in range(2):
         with pytest.raises(MofcomListError, match="garbled"):
             client.list_page(9, 1)
-    assert client.http.stats.network_requests == 2        # never served from the cache
+    assert client.http.stats.network_requests == 2  # never served from the cache
 
 
 def test_article_timeout_is_a_failed_fetch_not_a_crash(httpserver: HTTPServer, tmp_path: Path):
@@ -87,15 +119,22 @@ def test_article_connection_refused_is_a_failed_fetch(tmp_path: Path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    client = MofcomClient(mode="live", base_url=f"http://127.0.0.1:{port}", cache_dir=str(tmp_path / "cache"),
-                          min_interval_s=0.0, backoff_base_s=0.01, max_attempts=2)
+    client = MofcomClient(
+        mode="live",
+        base_url=f"http://127.0.0.1:{port}",
+        cache_dir=str(tmp_path / "cache"),
+        min_interval_s=0.0,
+        backoff_base_s=0.01,
+        max_attempts=2,
+    )
     result = client.fetch_article("/article/gndt/202601/1204.html")
     assert result.status == "failed" and "giving up after 2 attempts" in result.problem
 
 
 def test_gb18030_article_is_decoded_and_clean_pages_are_cached(httpserver: HTTPServer, tmp_path: Path):
     httpserver.expect_request("/article/gndt/202601/1204.html").respond_with_data(
-        ARTICLE.encode("gb18030"), content_type="text/html; charset=utf-8")   # mislabelled charset
+        ARTICLE.encode("gb18030"), content_type="text/html; charset=utf-8"
+    )  # mislabelled charset
     client = _client(httpserver, tmp_path)
     first = client.fetch_article("http://exportcontrol.mofcom.gov.cn/article/gndt/202601/1204.html")
     second = client.fetch_article("/article/gndt/202601/1204.html")
@@ -105,6 +144,10 @@ def test_gb18030_article_is_decoded_and_clean_pages_are_cached(httpserver: HTTPS
 
 def test_off_host_url_is_never_requested(httpserver: HTTPServer, tmp_path: Path):
     client = _client(httpserver, tmp_path)
-    for url in ("http://evil.example.com/article/gndt/1.html", "javascript:alert(1)", "ftp://exportcontrol.mofcom.gov.cn/a/1.html"):
+    for url in (
+        "http://evil.example.com/article/gndt/1.html",
+        "javascript:alert(1)",
+        "ftp://exportcontrol.mofcom.gov.cn/a/1.html",
+    ):
         assert client.fetch_article(url).status == "off_host"
     assert client.http.stats.network_requests == 0

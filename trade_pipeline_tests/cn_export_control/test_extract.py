@@ -10,13 +10,21 @@ import pytest
 
 from trade_pipeline.core.paths import PROJECT_ROOT
 from trade_pipeline.defs.cn_export_control.extract import (
-    classify, extract, find_controlled_items, find_doc_numbers, find_effective_dates, find_suspension, importance,
+    classify,
+    extract,
+    find_controlled_items,
+    find_doc_numbers,
+    find_effective_dates,
+    find_suspension,
+    importance,
 )
 from trade_pipeline.defs.cn_export_control.parse import garbled_reason, parse_article_html
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location("build_sample_mofcom", PROJECT_ROOT / "scripts" / "build_sample_mofcom.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_sample_mofcom", PROJECT_ROOT / "scripts" / "build_sample_mofcom.py"
+    )
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
@@ -31,8 +39,13 @@ BY_NO = {a.no: a for a in BUILDER.ARTICLES}
 def _extract(no: int):
     a = BY_NO[no]
     page = parse_article_html(BUILDER.article_html(a))
-    return page, extract(a.title, page.paragraphs, page.publish_date or date.fromisoformat(a.date),
-                         body_title=page.title, source=page.source)
+    return page, extract(
+        a.title,
+        page.paragraphs,
+        page.publish_date or date.fromisoformat(a.date),
+        body_title=page.title,
+        source=page.source,
+    )
 
 
 def test_page_structure_script_vars_body_and_stop_markers():
@@ -44,14 +57,15 @@ def test_page_structure_script_vars_body_and_stop_markers():
     assert not any("本网站所载信息" in p or "打印本页" in p or "主办单位" in p for p in page.paragraphs)
     assert [href for _, href in page.attachments] == [
         "/upload/uploadfile/attach/202510/09/20251009153023001.pdf",
-        "/upload/uploadfile/attach/202510/09/20251009153023002.pdf"]
+        "/upload/uploadfile/attach/202510/09/20251009153023002.pdf",
+    ]
 
 
 def test_rare_earth_61_number_dates_items_category():
     _, ex = _extract(1171)
-    assert ex.doc_number == "商务部公告2025年第61号"   # the list title omits 年
+    assert ex.doc_number == "商务部公告2025年第61号"  # the list title omits 年
     assert ex.issuers == ["商务部"]
-    assert ex.effective_date == date(2025, 10, 9)      # "其他规定自公布之日起实施" is the earliest clause
+    assert ex.effective_date == date(2025, 10, 9)  # "其他规定自公布之日起实施" is the earliest clause
     assert "2025-12-01" in ex.effective_note
     assert ex.item_keys == ["rare_earth"]
     assert (ex.classification.category, ex.classification.confidence) == ("controlled_item_change", "高")
@@ -85,7 +99,7 @@ def test_five_minerals_effective_on_publication():
 
 def test_us_46_prefers_page_publish_time_over_list_date():
     page, ex = _extract(1072)
-    assert page.publish_date == date(2024, 12, 3)       # list row says 2024-12-17
+    assert page.publish_date == date(2024, 12, 3)  # list row says 2024-12-17
     assert ex.effective_date == date(2024, 12, 3)
     assert ex.item_keys == ["gallium", "germanium", "antimony", "graphite", "superhard_materials"]
     assert ex.countries == ["美國"]
@@ -131,15 +145,18 @@ def test_japan_2026_1_dual_use_to_a_country():
     assert "immediate_major_control" in ex.flags
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("商务部公告2025第61号 公布…", ["商务部公告2025年第61号"]),
-    ("商务部 海关总署公告 2025 年 第 58 号", ["商务部、海关总署公告2025年第58号"]),
-    ("商务部、国家密码管理局、海关总署公告2020年第63号", ["商务部、国家密码局、海关总署公告2020年第63号"]),
-    ("不可靠实体清单工作机制公告2025年第7号", ["不可靠实体清单工作机制公告2025年第7号"]),
-    ("中华人民共和国商务部令二〇二五年第5号", ["商务部令2025年第5号"]),
-    ("海关总署公告2025年第56号；商务部公告2026年第11号", ["海关总署公告2025年第56号", "商务部公告2026年第11号"]),
-    ("没有文号的标题", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("商务部公告2025第61号 公布…", ["商务部公告2025年第61号"]),
+        ("商务部 海关总署公告 2025 年 第 58 号", ["商务部、海关总署公告2025年第58号"]),
+        ("商务部、国家密码管理局、海关总署公告2020年第63号", ["商务部、国家密码局、海关总署公告2020年第63号"]),
+        ("不可靠实体清单工作机制公告2025年第7号", ["不可靠实体清单工作机制公告2025年第7号"]),
+        ("中华人民共和国商务部令二〇二五年第5号", ["商务部令2025年第5号"]),
+        ("海关总署公告2025年第56号；商务部公告2026年第11号", ["海关总署公告2025年第56号", "商务部公告2026年第11号"]),
+        ("没有文号的标题", []),
+    ],
+)
 def test_doc_numbers(text, expected):
     assert [d.text for d in find_doc_numbers(text)] == expected
 
@@ -165,24 +182,38 @@ def test_undecidable_category_is_low_confidence_policy_guidance():
 
 
 def test_content_title_mismatch():
-    ex = extract("商务部公告2025第61号 公布对境外相关稀土物项实施出口管制的决定",
-                 ["商务部公告2025年第58号", "对锂电池实施出口管制，未经许可不得出口。"], date(2025, 10, 9))
+    ex = extract(
+        "商务部公告2025第61号 公布对境外相关稀土物项实施出口管制的决定",
+        ["商务部公告2025年第58号", "对锂电池实施出口管制，未经许可不得出口。"],
+        date(2025, 10, 9),
+    )
     assert "content_title_mismatch" in ex.flags
 
 
 def test_importance_rules():
     ws, we = date(2026, 1, 26), date(2026, 2, 1)
-    base = dict(category="controlled_item_change", effective_date=None, week_start=ws, week_end=we,
-                list_change=False, major_item=True, has_doc_number=True, title_only=False)
+    base = dict(
+        category="controlled_item_change",
+        effective_date=None,
+        week_start=ws,
+        week_end=we,
+        list_change=False,
+        major_item=True,
+        has_doc_number=True,
+        title_only=False,
+    )
     new = importance(publish_date=date(2026, 1, 27), **base)
     old = importance(publish_date=date(2025, 10, 9), **base)
     assert new - old == 30 + (12 - 0) - (12 - 3)
     eff = importance(publish_date=date(2025, 10, 9), **{**base, "effective_date": date(2026, 1, 28)})
     assert eff - old == 25
-    listing = importance(publish_date=date(2025, 10, 9), **{**base, "category": "enforcement_action",
-                                                             "list_change": True, "major_item": False})
-    guidance = importance(publish_date=date(2025, 10, 9), **{**base, "category": "policy_guidance",
-                                                              "major_item": False})
+    listing = importance(
+        publish_date=date(2025, 10, 9),
+        **{**base, "category": "enforcement_action", "list_change": True, "major_item": False},
+    )
+    guidance = importance(
+        publish_date=date(2025, 10, 9), **{**base, "category": "policy_guidance", "major_item": False}
+    )
     assert listing > guidance
     assert importance(publish_date=date(2025, 10, 9), **{**base, "title_only": True}) == old - 20
 

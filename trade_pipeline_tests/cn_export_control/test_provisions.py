@@ -25,14 +25,13 @@ def _sample(no: int):
     a = BY_NO[no]
     published = date.fromisoformat(a.page_date or a.date)
     facts = extract(a.title, a.paragraphs, published)
-    return extract_provisions(a.paragraphs, publish_date=published, entities=facts.entities,
-                              attachments=a.attachments)
+    return extract_provisions(a.paragraphs, publish_date=published, entities=facts.entities, attachments=a.attachments)
 
 
 def _real(realdata: Path, pattern: str):
     path = next((realdata / DERIVED).glob(pattern))
     section = path.read_text(encoding="utf-8").split("## Key Provisions", 1)[1].split("## Supply Chain", 1)[0]
-    return extract_provisions([l.strip() for l in section.splitlines() if l.strip()])
+    return extract_provisions([line.strip() for line in section.splitlines() if line.strip()])
 
 
 def test_lithium_battery_58_clauses_and_thresholds():
@@ -85,22 +84,28 @@ def test_country_measures_are_prohibitions_not_items():
     assert ps["一"].kind == "prohibition" and ps["二"].kind == "liability"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("（参考海关商品编号：2617101000、2617109001）", ["2617101000", "2617109001"]),
-    ("（参考税则号列：71051020）", ["71051020"]),
-    ("非1C226项下管制的碳化钨(参考海关商品编号：2849902000)", ["2849902000"]),
-    ("不含编号的条款", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("（参考海关商品编号：2617101000、2617109001）", ["2617101000", "2617109001"]),
+        ("（参考税则号列：71051020）", ["71051020"]),
+        ("非1C226项下管制的碳化钨(参考海关商品编号：2849902000)", ["2849902000"]),
+        ("不含编号的条款", []),
+    ],
+)
 def test_customs_codes(text, expected):
     assert find_customs_codes(text) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("微波功率在10千瓦以上", ["微波功率 ≥ 10 kW"]),
-    ("平均粒径大于50 μm且小于等于500 μm", ["平均粒径 > 50 μm", "≤ 500 μm"]),
-    ("缸径尺寸大于等于500毫米或设计使用压力大于等于5千兆帕", ["缸径尺寸 ≥ 500 mm", "设计使用压力 ≥ 5 GPa"]),
-    ("用于14纳米及以下逻辑芯片", ["≤ 14 nm"]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("微波功率在10千瓦以上", ["微波功率 ≥ 10 kW"]),
+        ("平均粒径大于50 μm且小于等于500 μm", ["平均粒径 > 50 μm", "≤ 500 μm"]),
+        ("缸径尺寸大于等于500毫米或设计使用压力大于等于5千兆帕", ["缸径尺寸 ≥ 500 mm", "设计使用压力 ≥ 5 GPa"]),
+        ("用于14纳米及以下逻辑芯片", ["≤ 14 nm"]),
+    ],
+)
 def test_thresholds(text, expected):
     assert [t.text for t in find_thresholds(text)] == expected
 
@@ -119,8 +124,12 @@ def test_real_superhard_55_codes_exemption_and_effective(realdata: Path):
     ps = _real(realdata, "2025-10-09-商务部-海关总署公告2025年第55号*")
     kinds = {p.clause_no: p.kind for p in ps}
     assert kinds["一"] == "item" and kinds["五"] == "equipment" and kinds["六"] == "technology"
-    assert {p.clause_no: p.hs6 for p in ps if p.hs6} == {"一": ["710510"], "二": ["710510"], "四": ["680421"],
-                                                          "五": ["847989"]}
+    assert {p.clause_no: p.hs6 for p in ps if p.hs6} == {
+        "一": ["710510"],
+        "二": ["710510"],
+        "四": ["680421"],
+        "五": ["847989"],
+    }
     assert any(p.kind == "exemption" and "培育钻石" in p.text for p in ps)
     assert [p.effective_date for p in ps if p.kind == "effective"] == [date(2025, 11, 8)]
 
@@ -133,20 +142,35 @@ def test_real_antimony_33_every_item_has_its_codes(realdata: Path):
 
 
 def _controls_for(nos: list[int], as_of: date) -> pl.DataFrame:
-    from trade_pipeline.defs.cn_export_control.assets import PROVISION_COLUMNS, provisions_frame, week_frame
-    from trade_pipeline.defs.cn_export_control.assets import Announcement  # noqa: F401
+    from trade_pipeline.defs.cn_export_control.assets import (
+        Announcement,  # noqa: F401
+        provisions_frame,
+    )
 
     rows = []
     for no in nos:
         a = BY_NO[no]
         published = date.fromisoformat(a.page_date or a.date)
         f = extract(a.title, a.paragraphs, published)
-        rows.append({"announcement_id": f"mofcom-{no}", "title": a.title, "title_zh_tw": a.title, "category":
-                     f.classification.category, "doc_number": f.doc_number, "entities": ";".join(f.entities),
-                     "controlled_item_keys": ";".join(f.item_keys), "effective_note": f.effective_note,
-                     "effective_date": f.effective_date, "publish_date": published, "countries": ";".join(f.countries),
-                     "extractor_path": f"Extractor/x/{no}.md", "review_flags": ";".join(f.flags),
-                     "body_text": "\n".join(a.paragraphs), "attachments": ";".join(f"{t}|{h}" for t, h in a.attachments)})
+        rows.append(
+            {
+                "announcement_id": f"mofcom-{no}",
+                "title": a.title,
+                "title_zh_tw": a.title,
+                "category": f.classification.category,
+                "doc_number": f.doc_number,
+                "entities": ";".join(f.entities),
+                "controlled_item_keys": ";".join(f.item_keys),
+                "effective_note": f.effective_note,
+                "effective_date": f.effective_date,
+                "publish_date": published,
+                "countries": ";".join(f.countries),
+                "extractor_path": f"Extractor/x/{no}.md",
+                "review_flags": ";".join(f.flags),
+                "body_text": "\n".join(a.paragraphs),
+                "attachments": ";".join(f"{t}|{h}" for t, h in a.attachments),
+            }
+        )
     anns = pl.DataFrame(rows)
     return controls.measures(anns, provisions_frame(anns), as_of)
 
@@ -167,15 +191,31 @@ def test_status_as_of_the_weeks_end():
 
 
 def test_status_rule_suspension_that_ended():
-    assert controls.status(effective=date(2025, 1, 1), later_effective=None, suspended_from=date(2025, 2, 1),
-                           suspended_until=date(2025, 3, 1), revoked_on=None, as_of=date(2025, 4, 1))[0] == "in_force"
+    assert (
+        controls.status(
+            effective=date(2025, 1, 1),
+            later_effective=None,
+            suspended_from=date(2025, 2, 1),
+            suspended_until=date(2025, 3, 1),
+            revoked_on=None,
+            as_of=date(2025, 4, 1),
+        )[0]
+        == "in_force"
+    )
 
 
 def test_timeline_orders_families_and_cites_announcements():
     df = controls.timeline(_controls_for([912, 1024, 1072, 1098, 1177, 1175, 1178], date(2026, 2, 1)))
     families = list(dict.fromkeys(df["family_key"]))
-    assert families[:7] == ["graphite", "gallium_germanium", "antimony", "minor_metals", "rare_earth", "superhard",
-                            "lithium_battery"]
+    assert families[:7] == [
+        "graphite",
+        "gallium_germanium",
+        "antimony",
+        "minor_metals",
+        "rare_earth",
+        "superhard",
+        "lithium_battery",
+    ]
     antimony = df.filter(pl.col("family_key") == "antimony")
     assert antimony["announcement_id"].to_list() == ["mofcom-1024", "mofcom-1072"]
     assert antimony["step_no"].to_list() == [1, 2]

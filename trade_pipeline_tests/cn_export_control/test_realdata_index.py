@@ -23,8 +23,12 @@ def test_index_titles_numbers_and_categories(realdata: Path):
         assert docs[0].text.endswith("号") and docs[0].issuers, r["title"]
     for r in rows:
         assert article_number(r["url"]).isdigit(), r["url"]
-        assert classify(r["title"], "").category in {"regulation_update", "controlled_item_change",
-                                                     "enforcement_action", "policy_guidance",
-                                                     "international_cooperation"}
+        assert classify(r["title"], "").category in {
+            "regulation_update",
+            "controlled_item_change",
+            "enforcement_action",
+            "policy_guidance",
+            "international_cooperation",
+        }
     t = next(r["title"] for r in rows if "2025年第10号" in r["title"])
     assert find_doc_numbers(t)[0].text == "商务部、海关总署公告2025年第10号"

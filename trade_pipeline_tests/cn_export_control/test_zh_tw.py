@@ -17,19 +17,25 @@ def test_maintained_opencc_package_is_the_one_installed():
         importlib.metadata.version("opencc-python-reimplemented")
 
 
-@pytest.mark.parametrize("simplified, expected", [
-    ("商务部、海关总署公告2025年第57号", "商務部、海關總署公告2025年第57號"),
-    ("自2025年11月8日起正式实施", "自2025年11月8日起正式實施"),
-    ("本公告自公布之日起实施", "本公告自公布之日起實施"),
-    ("商务部发布公告", "商務部發布公告"),
-    ("公布对部分稀土设备和原辅料相关物项实施出口管制的决定", "公布對部分稀土設備和原輔料相關物項實施出口管制的決定"),
-    ("《中华人民共和国数据安全法》", "《中華人民共和國數據安全法》"),
-    ("锂离子电池电芯及模组", "鋰離子電池電芯及模組"),
-    # the announcement's own words, not Taiwan software phrasing (s2twp would print 除錯, 支援, 埃位元, 資料)
-    ("设备调试及技术支持", "設備調試及技術支持"),
-    ("将埃比特系统公司列入", "將埃比特系統公司列入"),
-    ("台湾地区", "台灣地區"),
-])
+@pytest.mark.parametrize(
+    "simplified, expected",
+    [
+        ("商务部、海关总署公告2025年第57号", "商務部、海關總署公告2025年第57號"),
+        ("自2025年11月8日起正式实施", "自2025年11月8日起正式實施"),
+        ("本公告自公布之日起实施", "本公告自公布之日起實施"),
+        ("商务部发布公告", "商務部發布公告"),
+        (
+            "公布对部分稀土设备和原辅料相关物项实施出口管制的决定",
+            "公布對部分稀土設備和原輔料相關物項實施出口管制的決定",
+        ),
+        ("《中华人民共和国数据安全法》", "《中華人民共和國數據安全法》"),
+        ("锂离子电池电芯及模组", "鋰離子電池電芯及模組"),
+        # the announcement's own words, not Taiwan software phrasing (s2twp would print 除錯, 支援, 埃位元, 資料)
+        ("设备调试及技术支持", "設備調試及技術支持"),
+        ("将埃比特系统公司列入", "將埃比特系統公司列入"),
+        ("台湾地区", "台灣地區"),
+    ],
+)
 def test_official_terms_one_spelling(simplified, expected):
     assert to_zh_tw(simplified) == expected
 

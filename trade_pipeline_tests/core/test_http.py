@@ -24,14 +24,22 @@ class Sleeps(list):
 def make(tmp_path: Path, mode: str = "live", **kw) -> tuple[SourceHttp, Sleeps]:
     sleeps = Sleeps()
     kw.setdefault("backoff_base_s", 0.01)
-    http = SourceHttp("testsrc", mode, capture_dir=tmp_path / "captures", cache_dir=tmp_path / "cache",
-                      sleep=sleeps, timeout_s=2, **kw)
+    http = SourceHttp(
+        "testsrc",
+        mode,
+        capture_dir=tmp_path / "captures",
+        cache_dir=tmp_path / "cache",
+        sleep=sleeps,
+        timeout_s=2,
+        **kw,
+    )
     return http, sleeps
 
 
 def test_429_with_retry_after_is_honoured_then_succeeds(httpserver: HTTPServer, tmp_path: Path) -> None:
-    httpserver.expect_ordered_request("/data").respond_with_data("Rate limit is exceeded. Try again in 3 seconds.",
-                                                                 status=429, headers={"Retry-After": "3"})
+    httpserver.expect_ordered_request("/data").respond_with_data(
+        "Rate limit is exceeded. Try again in 3 seconds.", status=429, headers={"Retry-After": "3"}
+    )
     httpserver.expect_ordered_request("/data").respond_with_json({"ok": True})
     http, sleeps = make(tmp_path)
     resp = http.request("GET", httpserver.url_for("/data"), params=[("a", "1")])
@@ -51,18 +59,23 @@ def test_429_without_retry_after_uses_exponential_backoff(httpserver: HTTPServer
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_errors_are_retried(httpserver: HTTPServer, tmp_path: Path, status: int) -> None:
-    httpserver.expect_ordered_request("/data").respond_with_data("There was an error while running your query.", status=status)
+    httpserver.expect_ordered_request("/data").respond_with_data(
+        "There was an error while running your query.", status=status
+    )
     httpserver.expect_ordered_request("/data").respond_with_json({"ok": 1})
     http, _ = make(tmp_path)
     assert http.request("GET", httpserver.url_for("/data")).json() == {"ok": 1}
 
 
-def test_persistent_failure_raises_a_clear_error_naming_source_and_request(httpserver: HTTPServer, tmp_path: Path) -> None:
+def test_persistent_failure_raises_a_clear_error_naming_source_and_request(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
     httpserver.expect_request("/data").respond_with_data("down", status=503)
     http, sleeps = make(tmp_path, max_attempts=3)
     with pytest.raises(SourceHttpError) as err:
-        http.request("GET", httpserver.url_for("/data"), params=[("reporterCode", "156")],
-                     secret_values={"key": SECRET})
+        http.request(
+            "GET", httpserver.url_for("/data"), params=[("reporterCode", "156")], secret_values={"key": SECRET}
+        )
     text = str(err.value)
     assert "[testsrc]" in text and "reporterCode=156" in text and "503" in text
     assert SECRET not in text
@@ -124,8 +137,12 @@ def _reset_server(responses_after: int) -> tuple[str, threading.Thread, dict]:
                 conn.close()  # RST
             else:
                 body = b'{"ok": true}'
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-                             + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\nConnection: close\r\n\r\n"
+                    + body
+                )
                 conn.close()
         srv.close()
 
@@ -187,8 +204,13 @@ def test_cache_entries_expire(httpserver: HTTPServer, tmp_path: Path) -> None:
 def test_record_then_replay_without_network_and_without_secrets(httpserver: HTTPServer, tmp_path: Path) -> None:
     httpserver.expect_request("/data/v1/get").respond_with_json({"count": 1, "data": [{"x": 1}]})
     rec, _ = make(tmp_path, mode="record")
-    rec.request("GET", httpserver.url_for("/data/v1/get"), params=[("period", "2024")],
-                secret_values={"key": SECRET}, secret_headers={"Ocp-Apim-Subscription-Key": SECRET})
+    rec.request(
+        "GET",
+        httpserver.url_for("/data/v1/get"),
+        params=[("period", "2024")],
+        secret_values={"key": SECRET},
+        secret_headers={"Ocp-Apim-Subscription-Key": SECRET},
+    )
     files = list((tmp_path / "captures").glob("*.json"))
     assert len(files) == 1
     stored = files[0].read_text()
@@ -206,18 +228,35 @@ def test_record_then_replay_without_network_and_without_secrets(httpserver: HTTP
 def test_replay_ignores_file_names_and_reads_user_dropped_captures(tmp_path: Path) -> None:
     folder = tmp_path / "captures"
     folder.mkdir()
-    (folder / "anything.json").write_text(json.dumps({
-        "request": {"method": "POST", "url": "http://example.org/list", "params": [], "form": {"pageNumber": "1", "columnID": "9"}},
-        "response": {"status": 200, "headers": {"content-type": "application/json"}, "body": "{\"pageInfo\": {}}"},
-    }))
+    (folder / "anything.json").write_text(
+        json.dumps(
+            {
+                "request": {
+                    "method": "POST",
+                    "url": "http://example.org/list",
+                    "params": [],
+                    "form": {"pageNumber": "1", "columnID": "9"},
+                },
+                "response": {
+                    "status": 200,
+                    "headers": {"content-type": "application/json"},
+                    "body": '{"pageInfo": {}}',
+                },
+            }
+        )
+    )
     rep = SourceHttp("testsrc", "replay", capture_dir=folder)
     resp = rep.request("POST", "http://example.org/list", form={"columnID": "9", "pageNumber": "1"})
     assert resp.json() == {"pageInfo": {}}
 
 
 def test_request_key_drops_secrets_and_sorts() -> None:
-    assert request_key("get", "https://API.example.org/x", [("b", "2"), ("key", SECRET), ("a", "1")],
-                       secret_params=["key"]) == "GET https://api.example.org/x?a=1&b=2"
+    assert (
+        request_key(
+            "get", "https://API.example.org/x", [("b", "2"), ("key", SECRET), ("a", "1")], secret_params=["key"]
+        )
+        == "GET https://api.example.org/x?a=1&b=2"
+    )
 
 
 def test_rate_limit_spaces_live_requests(httpserver: HTTPServer, tmp_path: Path) -> None:
@@ -232,39 +271,53 @@ def test_rate_limit_spaces_live_requests(httpserver: HTTPServer, tmp_path: Path)
 
 # --- damaged capture files: a clear error naming the source, the file and the request -------------------------------
 
+
 def _exchange(url: str, response: object = None) -> dict:
-    doc: dict = {"format": "trade_pipeline.capture/1", "source": "testsrc",
-                 "request": {"method": "GET", "url": url, "params": [["q", "1"]], "form": None},
-                 "recorded_at": "2026-01-28T00:00:00+00:00"}
+    doc: dict = {
+        "format": "trade_pipeline.capture/1",
+        "source": "testsrc",
+        "request": {"method": "GET", "url": url, "params": [["q", "1"]], "form": None},
+        "recorded_at": "2026-01-28T00:00:00+00:00",
+    }
     if response is not None:
         doc["response"] = response
     return doc
 
 
-@pytest.mark.parametrize(("damage", "problem"), [
-    ("no_response", "no 'response' object"),
-    ("status_text", "'response.status' is not an HTTP status"),
-    ("body_number", "'response.body' is a int"),
-    ("bad_base64", "'response.body_base64' is not base64"),
-    ("invalid_json", "not valid JSON"),
-    ("json_array", "not a capture object"),
-    ("no_request", "no usable 'request' object"),
-])
-def test_a_damaged_capture_stops_replay_naming_the_source_file_and_request(tmp_path: Path, damage: str,
-                                                                           problem: str) -> None:
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        ("no_response", "no 'response' object"),
+        ("status_text", "'response.status' is not an HTTP status"),
+        ("body_number", "'response.body' is a int"),
+        ("bad_base64", "'response.body_base64' is not base64"),
+        ("invalid_json", "not valid JSON"),
+        ("json_array", "not a capture object"),
+        ("no_request", "no usable 'request' object"),
+    ],
+)
+def test_a_damaged_capture_stops_replay_naming_the_source_file_and_request(
+    tmp_path: Path, damage: str, problem: str
+) -> None:
     from trade_pipeline.core.http import CaptureFormatError
 
     url = "https://api.example.org/data"
     good = {"status": 200, "headers": {}, "body": "[1]"}
-    docs = {"no_response": _exchange(url), "status_text": _exchange(url, {**good, "status": "OK"}),
-            "body_number": _exchange(url, {**good, "body": 12}),
-            "bad_base64": _exchange(url, {"status": 200, "body_base64": "not base64!"}),
-            "json_array": [1, 2], "no_request": {"response": good}}
+    docs = {
+        "no_response": _exchange(url),
+        "status_text": _exchange(url, {**good, "status": "OK"}),
+        "body_number": _exchange(url, {**good, "body": 12}),
+        "bad_base64": _exchange(url, {"status": 200, "body_base64": "not base64!"}),
+        "json_array": [1, 2],
+        "no_request": {"response": good},
+    }
     captures = tmp_path / "captures"
     captures.mkdir()
     path = captures / "exchange.json"
-    path.write_text('{"request": {"method": "GET", "url": "' if damage == "invalid_json" else json.dumps(docs[damage]),
-                    encoding="utf-8")
+    path.write_text(
+        '{"request": {"method": "GET", "url": "' if damage == "invalid_json" else json.dumps(docs[damage]),
+        encoding="utf-8",
+    )
     http, _ = make(tmp_path, mode="replay")
     with pytest.raises(CaptureFormatError) as caught:
         http.request("GET", url, params=[("q", "1")])
@@ -276,8 +329,9 @@ def test_a_damaged_capture_stops_replay_naming_the_source_file_and_request(tmp_p
     assert not isinstance(caught.value, SourceHttpError)
 
 
-def test_a_damaged_file_in_the_response_cache_is_ignored_and_asked_again(httpserver: HTTPServer,
-                                                                         tmp_path: Path) -> None:
+def test_a_damaged_file_in_the_response_cache_is_ignored_and_asked_again(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
     httpserver.expect_request("/data").respond_with_json({"fresh": True})
     http, _ = make(tmp_path)
     url = httpserver.url_for("/data")

@@ -19,9 +19,16 @@ REQ = "GET https://comtradeapi.un.org/public/v1/preview/C/A/HS?flowCode=X&period
 
 def _item(reason: str = "value_negative", action: str = quarantine.REJECTED, **group) -> quarantine.Quarantined:
     return quarantine.Quarantined(
-        source="comtrade", request=REQ, row={"partnerCode": 156, "primaryValue": -5.0}, reason_code=reason,
-        reason="primaryValue is negative (-5.0)", group_table=contract.COMTRADE_PARTNER_FLOWS,
-        group=group or {"reporter_code": 842, "flow": "X", "year": 2024}, action=action, row_index=3)
+        source="comtrade",
+        request=REQ,
+        row={"partnerCode": 156, "primaryValue": -5.0},
+        reason_code=reason,
+        reason="primaryValue is negative (-5.0)",
+        group_table=contract.COMTRADE_PARTNER_FLOWS,
+        group=group or {"reporter_code": 842, "flow": "X", "year": 2024},
+        action=action,
+        row_index=3,
+    )
 
 
 def test_wire_literals_survive_into_row_json() -> None:
@@ -40,8 +47,14 @@ def test_unregistered_reason_or_action_is_refused() -> None:
 
 
 def test_flag_groups_marks_only_the_groups_of_rejected_rows() -> None:
-    df = pl.DataFrame({"reporter_code": [842, 842, 156], "flow": ["X", "M", "X"], "year": [2024] * 3,
-                       "review_flags": ["", "truncated", None]}).cast({"reporter_code": pl.Int32, "year": pl.Int32})
+    df = pl.DataFrame(
+        {
+            "reporter_code": [842, 842, 156],
+            "flow": ["X", "M", "X"],
+            "year": [2024] * 3,
+            "review_flags": ["", "truncated", None],
+        }
+    ).cast({"reporter_code": pl.Int32, "year": pl.Int32})
     items = [_item(), _item(action=quarantine.COLLAPSED, reporter_code=156, flow="X", year=2024)]
     cols = ["reporter_code", "flow", "year"]
     groups = quarantine.flagged_group_keys(items, contract.COMTRADE_PARTNER_FLOWS, cols)
@@ -51,28 +64,53 @@ def test_flag_groups_marks_only_the_groups_of_rejected_rows() -> None:
 
 
 def _run(key: str = WEEK):
-    return materialize([quarantined_rows], resources={"warehouse": Warehouse()}, partition_key=key,
-                       instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    return materialize(
+        [quarantined_rows],
+        resources={"warehouse": Warehouse()},
+        partition_key=key,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
 
 
 def _store_group(flags: str) -> None:
     wh = Warehouse()
-    wh.replace_partition(contract.COMTRADE_PARTNER_FLOWS, WEEK, pl.DataFrame(
-        {"reporter_code": [842, 842], "flow": ["X", "X"], "year": [2024, 2024], "partner_code": [156, 124],
-         "review_flags": [flags, flags]}))
+    wh.replace_partition(
+        contract.COMTRADE_PARTNER_FLOWS,
+        WEEK,
+        pl.DataFrame(
+            {
+                "reporter_code": [842, 842],
+                "flow": ["X", "X"],
+                "year": [2024, 2024],
+                "partner_code": [156, 124],
+                "review_flags": [flags, flags],
+            }
+        ),
+    )
 
 
 def test_asset_unions_contributors_counts_reasons_and_passes_when_groups_are_flagged() -> None:
     wh = Warehouse()
     _store_group("quarantined_rows")
-    quarantine.write_staging(wh, contract.COMTRADE_PARTNER_FLOWS,
-                             {WEEK: quarantine.frame([_item(), _item("not_requested")], contract.COMTRADE_PARTNER_FLOWS)})
-    mofcom = quarantine.Quarantined(source="mofcom", request="POST http://x/list | columnID=9&pageNumber=1",
-                                    row={"publishTimeStr": "2025-02-30"}, reason_code="date_invalid",
-                                    reason="list date 2025-02-30 is not a date", action=quarantine.REPAIRED,
-                                    group_table=contract.MOFCOM_ANNOUNCEMENTS, group={"announcement_id": "mofcom-1"})
-    quarantine.write_staging(wh, contract.MOFCOM_ANNOUNCEMENTS,
-                             {WEEK: quarantine.frame([mofcom], contract.MOFCOM_ANNOUNCEMENTS)})
+    quarantine.write_staging(
+        wh,
+        contract.COMTRADE_PARTNER_FLOWS,
+        {WEEK: quarantine.frame([_item(), _item("not_requested")], contract.COMTRADE_PARTNER_FLOWS)},
+    )
+    mofcom = quarantine.Quarantined(
+        source="mofcom",
+        request="POST http://x/list | columnID=9&pageNumber=1",
+        row={"publishTimeStr": "2025-02-30"},
+        reason_code="date_invalid",
+        reason="list date 2025-02-30 is not a date",
+        action=quarantine.REPAIRED,
+        group_table=contract.MOFCOM_ANNOUNCEMENTS,
+        group={"announcement_id": "mofcom-1"},
+    )
+    quarantine.write_staging(
+        wh, contract.MOFCOM_ANNOUNCEMENTS, {WEEK: quarantine.frame([mofcom], contract.MOFCOM_ANNOUNCEMENTS)}
+    )
     result = _run()
     assert result.success
     rows = wh.read_partition(contract.QUARANTINED_ROWS, WEEK)
@@ -84,16 +122,22 @@ def test_asset_unions_contributors_counts_reasons_and_passes_when_groups_are_fla
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     assert not checks["no_quarantined_rows"].passed  # WARN: rows were quarantined, and the UI says how many
     counts = checks["no_quarantined_rows"].metadata["by_week_source_reason"].value
-    assert {"week": "2026-W05", "source": "comtrade", "reason_code": "value_negative", "action": "rejected",
-            "rows": 1} in counts
+    assert {
+        "week": "2026-W05",
+        "source": "comtrade",
+        "reason_code": "value_negative",
+        "action": "rejected",
+        "rows": 1,
+    } in counts
     assert checks["quarantined_groups_flagged"].passed
 
 
 def test_unflagged_group_fails_the_blocking_check() -> None:
     wh = Warehouse()
     _store_group("")
-    quarantine.write_staging(wh, contract.COMTRADE_PARTNER_FLOWS,
-                             {WEEK: quarantine.frame([_item()], contract.COMTRADE_PARTNER_FLOWS)})
+    quarantine.write_staging(
+        wh, contract.COMTRADE_PARTNER_FLOWS, {WEEK: quarantine.frame([_item()], contract.COMTRADE_PARTNER_FLOWS)}
+    )
     result = _run()
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     assert not checks["quarantined_groups_flagged"].passed
@@ -102,8 +146,9 @@ def test_unflagged_group_fails_the_blocking_check() -> None:
 
 def test_a_clean_rerun_clears_the_week() -> None:
     wh = Warehouse()
-    quarantine.write_staging(wh, contract.COMTRADE_PARTNER_FLOWS,
-                             {WEEK: quarantine.frame([_item()], contract.COMTRADE_PARTNER_FLOWS)})
+    quarantine.write_staging(
+        wh, contract.COMTRADE_PARTNER_FLOWS, {WEEK: quarantine.frame([_item()], contract.COMTRADE_PARTNER_FLOWS)}
+    )
     quarantine.write_staging(wh, contract.COMTRADE_PARTNER_FLOWS, {WEEK: quarantine.empty()})
     assert _run().success
     assert wh.read_partition(contract.QUARANTINED_ROWS, WEEK).height == 0

@@ -26,8 +26,16 @@ BIN = Path(sys.executable).parent
 RUN_TIMEOUT_S = 600
 # Inherited settings that would point a subprocess somewhere else (live mode, a capture dir, real keys, the repo's
 # storage) are dropped: the subprocesses replay the embedded sample into the temp instance.
-_DROPPED_ENV = ("TRADE_PIPELINE_HTTP_MODE", "TRADE_PIPELINE_CAPTURE_DIR", "COMTRADE_API_KEY", "CENSUS_API_KEY",
-                "TRADE_PIPELINE_DATA_DIR", STORAGE_ENV, COMPUTE_LOGS_ENV, "DAGSTER_HOME")
+_DROPPED_ENV = (
+    "TRADE_PIPELINE_HTTP_MODE",
+    "TRADE_PIPELINE_CAPTURE_DIR",
+    "COMTRADE_API_KEY",
+    "CENSUS_API_KEY",
+    "TRADE_PIPELINE_DATA_DIR",
+    STORAGE_ENV,
+    COMPUTE_LOGS_ENV,
+    "DAGSTER_HOME",
+)
 
 
 def cli_command() -> list[str]:
@@ -78,26 +86,34 @@ class TempInstance:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
-        env.update({
-            "DAGSTER_HOME": str(self.home),
-            STORAGE_ENV: str(self.storage),
-            COMPUTE_LOGS_ENV: str(self.compute_logs),
-            "TRADE_PIPELINE_DATA_DIR": str(self.data),
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "DAGSTER_HOME": str(self.home),
+                STORAGE_ENV: str(self.storage),
+                COMPUTE_LOGS_ENV: str(self.compute_logs),
+                "TRADE_PIPELINE_DATA_DIR": str(self.data),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         return env
 
     # ----------------------------------------------------------------------------------------------------------------
     def start(self, *args: str, name: str) -> subprocess.Popen:
         """Start `trade-pipeline ARGS` in the background; stdout/stderr go to <root>/<name>.out/.err."""
         return subprocess.Popen(
-            [*cli_command(), *args], cwd=self.root, env=self.env(), stdin=subprocess.DEVNULL,
-            stdout=open(self.root / f"{name}.out", "wb"), stderr=open(self.root / f"{name}.err", "wb"),
+            [*cli_command(), *args],
+            cwd=self.root,
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=open(self.root / f"{name}.out", "wb"),
+            stderr=open(self.root / f"{name}.err", "wb"),
         )
 
     def output(self, name: str) -> tuple[str, str]:
-        return ((self.root / f"{name}.out").read_text(errors="replace"),
-                (self.root / f"{name}.err").read_text(errors="replace"))
+        return (
+            (self.root / f"{name}.out").read_text(errors="replace"),
+            (self.root / f"{name}.err").read_text(errors="replace"),
+        )
 
     def finish(self, process: subprocess.Popen, name: str) -> tuple[int, str, str]:
         try:
@@ -122,13 +138,17 @@ class TempInstance:
     def row_counts(self) -> dict[tuple[str, str], int]:
         """(table, week_start) -> rows of every warehouse table with a week_start column, read with duckdb."""
         with contextlib.closing(duckdb.connect(str(self.warehouse), read_only=True)) as conn:
-            tables = [r[0] for r in conn.execute(
-                "SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'week_start'"
-            ).fetchall()]
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'week_start'"
+                ).fetchall()
+            ]
             counts: dict[tuple[str, str], int] = {}
             for table in sorted(tables):
                 for week, n in conn.execute(
-                        f'SELECT CAST(week_start AS VARCHAR), count(*) FROM "{table}" GROUP BY 1').fetchall():
+                    f'SELECT CAST(week_start AS VARCHAR), count(*) FROM "{table}" GROUP BY 1'
+                ).fetchall():
                     counts[(table, week)] = n
             return counts
 
@@ -138,8 +158,9 @@ class TempInstance:
         from dagster import DagsterInstance
 
         saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", STORAGE_ENV, COMPUTE_LOGS_ENV)}
-        os.environ.update({"DAGSTER_HOME": str(self.home), STORAGE_ENV: str(self.storage),
-                           COMPUTE_LOGS_ENV: str(self.compute_logs)})
+        os.environ.update(
+            {"DAGSTER_HOME": str(self.home), STORAGE_ENV: str(self.storage), COMPUTE_LOGS_ENV: str(self.compute_logs)}
+        )
         try:
             with DagsterInstance.from_config(str(self.home)) as instance:
                 yield instance
@@ -153,13 +174,19 @@ class TempInstance:
 
 def tail(text: str, lines: int = 40) -> str:
     """The end of a process's stderr, without the Dagster beta/preview warning noise."""
-    kept = [line for line in text.splitlines()
-            if "Warning:" not in line and "return fn(*args, **kwargs)" not in line and "spec = AssetCheckSpec(" not in line]
+    kept = [
+        line
+        for line in text.splitlines()
+        if "Warning:" not in line and "return fn(*args, **kwargs)" not in line and "spec = AssetCheckSpec(" not in line
+    ]
     return "\n".join(kept[-lines:])
 
 
 def diff_counts(actual: dict, expected: dict) -> list[str]:
     """Readable differences between two row-count maps (empty when equal)."""
     keys: Sequence = sorted(set(actual) | set(expected))
-    return [f"{table} {week}: expected {expected.get((table, week))}, got {actual.get((table, week))}"
-            for table, week in keys if actual.get((table, week)) != expected.get((table, week))]
+    return [
+        f"{table} {week}: expected {expected.get((table, week))}, got {actual.get((table, week))}"
+        for table, week in keys
+        if actual.get((table, week)) != expected.get((table, week))
+    ]

@@ -25,5 +25,10 @@ def stand_in_week() -> None:
 @cache
 def stand_in_repository() -> RepositoryDefinition:
     job = define_asset_job("weekly_briefing_job", selection=[stand_in_week], partitions_def=weekly_partitions)
-    return Definitions(assets=[stand_in_week], jobs=[job], schedules=SCHEDULES, sensors=SENSORS,
-                       resources={"mofcom": MofcomClient(), "census": CensusTradeClient()}).get_repository_def()
+    return Definitions(
+        assets=[stand_in_week],
+        jobs=[job],
+        schedules=SCHEDULES,
+        sensors=SENSORS,
+        resources={"mofcom": MofcomClient(), "census": CensusTradeClient()},
+    ).get_repository_def()

@@ -83,8 +83,9 @@ def _run_failure_text(instance: TempInstance) -> str:
     with instance.dagster() as dagster:
         [run] = dagster.get_runs(limit=1)
         parts = []
-        for entry in dagster.all_logs(run.run_id, of_type={DagsterEventType.RUN_FAILURE,
-                                                          DagsterEventType.STEP_FAILURE}):
+        for entry in dagster.all_logs(
+            run.run_id, of_type={DagsterEventType.RUN_FAILURE, DagsterEventType.STEP_FAILURE}
+        ):
             error = getattr(entry.dagster_event.event_specific_data, "error", None)
             while error is not None:
                 parts.append(error.message)
@@ -131,8 +132,9 @@ def _read_only(directory: Path) -> Iterator[None]:
     if os.geteuid() != 0:
         directory.chmod(0o555)
         undo = lambda: directory.chmod(0o755)  # noqa: E731
-    elif shutil.which("chattr") and subprocess.run(["chattr", "+i", str(directory)],
-                                                   capture_output=True).returncode == 0:
+    elif (
+        shutil.which("chattr") and subprocess.run(["chattr", "+i", str(directory)], capture_output=True).returncode == 0
+    ):
         undo = lambda: subprocess.run(["chattr", "-i", str(directory)], check=True)  # noqa: E731
     else:
         pytest.skip("cannot make a directory read-only here (root without chattr)")
@@ -149,8 +151,7 @@ def _read_only(directory: Path) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("fresh", [True, False], ids=["fresh", "with_last_week"])
-def test_a_read_only_data_dir_is_one_line_and_touches_nothing(last_week: LastWeek, tmp_path: Path,
-                                                              fresh: bool) -> None:
+def test_a_read_only_data_dir_is_one_line_and_touches_nothing(last_week: LastWeek, tmp_path: Path, fresh: bool) -> None:
     instance = TempInstance.create(tmp_path / "run") if fresh else _copy(last_week, tmp_path / "run")
     with _read_only(instance.data):
         rc, out, err = instance.finish(instance.start("briefing", WEEK, name="w05"), "w05")
@@ -165,14 +166,30 @@ def test_a_read_only_data_dir_is_one_line_and_touches_nothing(last_week: LastWee
 
 
 # --------------------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("layer", "table", "column", "where", "extractor", "path"), [
-    ("comtrade", "market_concentration", "hhi", "reporter_code = 842 AND flow = 'X' AND year = 2024",
-     "bilateral_extractor_files", "Extractor/bilateral_trade_flows/export_flow/842-export-2024.md"),  # HHI line
-    ("census", "census_trade_balance", "balance_usd", "cty_code = '5700' AND hs2 = 'TOTAL' AND year = 2025",
-     "census_extractor_files", "Extractor/us_trade_census/trade_balance/us-balance-5700-2025.md"),
-])
+@pytest.mark.parametrize(
+    ("layer", "table", "column", "where", "extractor", "path"),
+    [
+        (
+            "comtrade",
+            "market_concentration",
+            "hhi",
+            "reporter_code = 842 AND flow = 'X' AND year = 2024",
+            "bilateral_extractor_files",
+            "Extractor/bilateral_trade_flows/export_flow/842-export-2024.md",
+        ),  # HHI line
+        (
+            "census",
+            "census_trade_balance",
+            "balance_usd",
+            "cty_code = '5700' AND hs2 = 'TOTAL' AND year = 2025",
+            "census_extractor_files",
+            "Extractor/us_trade_census/trade_balance/us-balance-5700-2025.md",
+        ),
+    ],
+)
 def test_a_non_finite_value_reaching_formatting_names_table_column_and_file(
-        layer: str, table: str, column: str, where: str, extractor: str, path: str) -> None:
+    layer: str, table: str, column: str, where: str, extractor: str, path: str
+) -> None:
     from dagster import DagsterInstance, materialize
 
     from trade_pipeline.cli import _failure_summary
@@ -187,14 +204,23 @@ def test_a_non_finite_value_reaching_formatting_names_table_column_and_file(
     resources = {"warehouse": Warehouse(), "site": Site(), CLIENT_KEY[layer]: Client()}
     assets = layer_assets(layer)
     key = "2026-01-26"
-    assert materialize(assets, resources=resources, partition_key=key, instance=DagsterInstance.ephemeral(),
-                       run_config=QUIET).success
+    assert materialize(
+        assets, resources=resources, partition_key=key, instance=DagsterInstance.ephemeral(), run_config=QUIET
+    ).success
     with Warehouse().connect() as conn:  # a NaN stored where the Extractor file prints the figure
-        changed = conn.execute(f"UPDATE {table} SET {column} = 'NaN'::DOUBLE WHERE week_start = ?::DATE AND {where} "
-                               "RETURNING 1", [key]).fetchall()
+        changed = conn.execute(
+            f"UPDATE {table} SET {column} = 'NaN'::DOUBLE WHERE week_start = ?::DATE AND {where} RETURNING 1", [key]
+        ).fetchall()
     assert len(changed) == 1
-    result = materialize(assets, selection=[extractor], resources=resources, partition_key=key,
-                         instance=DagsterInstance.ephemeral(), raise_on_error=False, run_config=QUIET)
+    result = materialize(
+        assets,
+        selection=[extractor],
+        resources=resources,
+        partition_key=key,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        run_config=QUIET,
+    )
     assert not result.success
     summary = _failure_summary(result)
     assert "\n" not in summary

@@ -28,6 +28,7 @@ from trade_pipeline.core.paths import PROJECT_ROOT
 from trade_pipeline.defs.operations import run_health
 from trade_pipeline_tests.operations.cli_harness import BIN, RUN_TIMEOUT_S, TempInstance, tail
 
+
 def _instance(root: Path, monitoring: bool) -> TempInstance:
     """A temp instance with the repo's dagster.yaml; run monitoring polls every second (or is off)."""
     instance = TempInstance.create(root)
@@ -61,9 +62,13 @@ def _kill_a_backfill_mid_run(instance: TempInstance) -> str:
 
     process = instance.start("backfill", "2026-W01", "2026-W08", name="backfill")
     try:
-        _wait("the backfill to materialize an asset",
-              lambda: "materialized" in instance.output("backfill")[1] or process.poll() is not None)
-        assert process.poll() is None, f"the backfill ended before it could be killed:\n{tail(instance.output('backfill')[1])}"
+        _wait(
+            "the backfill to materialize an asset",
+            lambda: "materialized" in instance.output("backfill")[1] or process.poll() is not None,
+        )
+        assert process.poll() is None, (
+            f"the backfill ended before it could be killed:\n{tail(instance.output('backfill')[1])}"
+        )
         os.kill(process.pid, signal.SIGKILL)
     finally:
         instance.finish(process, "backfill")
@@ -75,9 +80,25 @@ def _kill_a_backfill_mid_run(instance: TempInstance) -> str:
 def _queue_a_run(instance: TempInstance) -> None:
     """Submit a W05 run to the instance's run coordinator, as the UI, the schedule or a sensor does."""
     tags = '{"dagster/partition": "2026-01-26", "trade_pipeline/warehouse": "write"}'
-    done = subprocess.run([str(BIN / "dagster"), "job", "launch", "-w", str(PROJECT_ROOT / "workspace.yaml"),
-                           "-j", "weekly_briefing_job", "--tags", tags], cwd=instance.root, env=instance.env(),
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    done = subprocess.run(
+        [
+            str(BIN / "dagster"),
+            "job",
+            "launch",
+            "-w",
+            str(PROJECT_ROOT / "workspace.yaml"),
+            "-j",
+            "weekly_briefing_job",
+            "--tags",
+            tags,
+        ],
+        cwd=instance.root,
+        env=instance.env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
     assert done.returncode == 0, tail(done.stderr)
 
 
@@ -87,14 +108,21 @@ def _queued_run_succeeds(instance: TempInstance, dead_run: str) -> None:
 
     queued = [r for r in _runs(instance) if r.status == DagsterRunStatus.QUEUED]
     assert len(queued) == 1, [(r.run_id, r.status) for r in _runs(instance)]
-    daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
-                              cwd=instance.root, env=instance.env(), stdin=subprocess.DEVNULL,
-                              stdout=open(instance.root / "daemon.out", "wb"),
-                              stderr=open(instance.root / "daemon.err", "wb"), start_new_session=True)
+    daemon = subprocess.Popen(
+        [str(BIN / "dagster-daemon"), "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
+        cwd=instance.root,
+        env=instance.env(),
+        stdin=subprocess.DEVNULL,
+        stdout=open(instance.root / "daemon.out", "wb"),
+        stderr=open(instance.root / "daemon.err", "wb"),
+        start_new_session=True,
+    )
     try:
+
         def finished():
             run = next(r for r in _runs(instance) if r.run_id == queued[0].run_id)
             return run if run.is_finished else None
+
         run = _wait("the queued run to finish", finished)
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
@@ -157,9 +185,11 @@ def test_only_runs_of_this_host_with_a_known_pid_are_judged(tmp_path: Path) -> N
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     with DagsterInstance.ephemeral() as instance:
+
         def run(tags: dict[str, str]):
-            return create_run_for_test(instance, job_name="weekly_briefing_job", tags=tags,
-                                       status=DagsterRunStatus.STARTED)
+            return create_run_for_test(
+                instance, job_name="weekly_briefing_job", tags=tags, status=DagsterRunStatus.STARTED
+            )
 
         here_dead = run({run_health.PID_TAG: str(child.pid), run_health.HOST_TAG: run_health.current_host()})
         here_alive = run(run_health.cli_run_tags())

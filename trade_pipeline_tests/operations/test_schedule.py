@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from dagster import DefaultScheduleStatus, build_schedule_context
@@ -18,7 +18,7 @@ def _tick(when: datetime):
 
 
 def test_monday_tick_requests_the_week_that_just_ended() -> None:
-    data = _tick(datetime(2026, 2, 2, 6, 0, tzinfo=timezone.utc))
+    data = _tick(datetime(2026, 2, 2, 6, 0, tzinfo=UTC))
     assert data.skip_message is None
     [request] = data.run_requests
     assert request.partition_key == "2026-01-26"
@@ -30,9 +30,9 @@ def test_monday_tick_requests_the_week_that_just_ended() -> None:
 @pytest.mark.parametrize(
     ("when", "expected"),
     [
-        (datetime(2026, 1, 5, 6, 0, tzinfo=timezone.utc), "2025-12-29"),  # crosses the year: ISO week 2026-W01
-        (datetime(2026, 3, 2, 6, 0, tzinfo=timezone.utc), "2026-02-23"),
-        (datetime(2026, 2, 8, 23, 0, tzinfo=timezone.utc), "2026-01-26"),  # a manual tick on Sunday: week still running
+        (datetime(2026, 1, 5, 6, 0, tzinfo=UTC), "2025-12-29"),  # crosses the year: ISO week 2026-W01
+        (datetime(2026, 3, 2, 6, 0, tzinfo=UTC), "2026-02-23"),
+        (datetime(2026, 2, 8, 23, 0, tzinfo=UTC), "2026-01-26"),  # a manual tick on Sunday: week still running
     ],
 )
 def test_finished_week(when: datetime, expected: str) -> None:
@@ -47,6 +47,6 @@ def test_schedule_shape() -> None:
 
 
 def test_tick_before_the_first_partition_skips() -> None:
-    data = _tick(datetime(2025, 1, 6, 6, 0, tzinfo=timezone.utc))  # previous week 2024-12-30 precedes the partitions
+    data = _tick(datetime(2025, 1, 6, 6, 0, tzinfo=UTC))  # previous week 2024-12-30 precedes the partitions
     assert not data.run_requests
     assert "outside the weekly partitions" in (data.skip_message or "")

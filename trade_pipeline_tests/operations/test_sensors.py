@@ -7,7 +7,7 @@ Dagster's own ``build_sensor_context`` + ``evaluate_tick`` with the resources bo
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -21,7 +21,7 @@ from trade_pipeline.defs.operations.sensors import census_release_sensor, mofcom
 from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
 from trade_pipeline_tests.operations.stand_in import stand_in_repository
 
-NOW = datetime(2026, 1, 28, 9, 30, tzinfo=timezone.utc)  # Wednesday of 2026-W05 → current week 2026-01-26
+NOW = datetime(2026, 1, 28, 9, 30, tzinfo=UTC)  # Wednesday of 2026-W05 → current week 2026-01-26
 
 
 @pytest.fixture(autouse=True)
@@ -43,24 +43,41 @@ class ListingMofcom(MofcomClient):
         listing: dict[str, Any] = json.loads(self.listing_json)
         rows = listing.get(str(column_id), [])
         if rows == "error":
-            raise SourceHttpError("mofcom", f"POST getColumnList columnID={column_id}", "giving up after 4 attempts",
-                                  status=503)
-        parsed = [ListRow(url=u, title=t, publish_date=date.fromisoformat(d) if d else None,
-                          row_id=u.rsplit("/", 1)[-1].split(".")[0], column_id=column_id) for u, t, d in rows]
+            raise SourceHttpError(
+                "mofcom", f"POST getColumnList columnID={column_id}", "giving up after 4 attempts", status=503
+            )
+        parsed = [
+            ListRow(
+                url=u,
+                title=t,
+                publish_date=date.fromisoformat(d) if d else None,
+                row_id=u.rsplit("/", 1)[-1].split(".")[0],
+                column_id=column_id,
+            )
+            for u, t, d in rows
+        ]
         return ListPage(column_id=column_id, page=page, rows=parsed, max_page_num=1, total=len(parsed))
 
 
-A61 = ["/article/zcfg/gnzcfg/zcfggzqd/202510/1171.html", "商务部公告2025第61号 公布对境外相关稀土物项实施出口管制的决定",
-       "2025-10-09"]
+A61 = [
+    "/article/zcfg/gnzcfg/zcfggzqd/202510/1171.html",
+    "商务部公告2025第61号 公布对境外相关稀土物项实施出口管制的决定",
+    "2025-10-09",
+]
 JP = ["/article/gndt/202601/1204.html", "商务部新闻发言人就加强对日两用物项出口管制答记者问", "2026-01-06"]
-NEW_9 = ["/article/zcfg/gnzcfg/zcfggzqd/202601/1210.html", "商务部公告2026年第5号 关于锂电池材料出口管制的公告",
-         "2026-01-27"]
+NEW_9 = [
+    "/article/zcfg/gnzcfg/zcfggzqd/202601/1210.html",
+    "商务部公告2026年第5号 关于锂电池材料出口管制的公告",
+    "2026-01-27",
+]
 SAME_DAY_9 = ["/article/zcfg/gnzcfg/zcfggzqd/202601/1211.html", "商务部公告2026年第6号", "2026-01-27"]
 
 
 def _mofcom_tick(listing: dict, cursor: str | None):
     client = ListingMofcom(listing_json=json.dumps(listing, ensure_ascii=False), columns=",".join(listing))
-    with build_sensor_context(cursor=cursor, resources={"mofcom": client}, repository_def=stand_in_repository()) as context:
+    with build_sensor_context(
+        cursor=cursor, resources={"mofcom": client}, repository_def=stand_in_repository()
+    ) as context:
         return mofcom_announcements_sensor.evaluate_tick(context)
 
 
@@ -106,8 +123,9 @@ def test_mofcom_second_announcement_on_the_same_day_is_new() -> None:
 
 def test_mofcom_failing_column_keeps_its_cursor_while_others_trigger() -> None:
     baseline = _mofcom_tick({"9": [A61], "1": [JP]}, cursor=None).cursor
-    data = _mofcom_tick({"9": "error", "1": [["/article/gndt/202601/1212.html", "答记者问", "2026-01-28"], JP]},
-                        cursor=baseline)
+    data = _mofcom_tick(
+        {"9": "error", "1": [["/article/gndt/202601/1212.html", "答记者问", "2026-01-28"], JP]}, cursor=baseline
+    )
     assert len(data.run_requests) == 1
     state = json.loads(data.cursor)
     assert state["9"] == json.loads(baseline)["9"]  # untouched: its news will still be seen on the next tick
@@ -149,8 +167,9 @@ class ScriptedCensus(CensusTradeClient):
 
 
 def _census_tick(cursor: str | None, **client: Any):
-    with build_sensor_context(cursor=cursor, resources={"census": ScriptedCensus(**client)},
-                              repository_def=stand_in_repository()) as context:
+    with build_sensor_context(
+        cursor=cursor, resources={"census": ScriptedCensus(**client)}, repository_def=stand_in_repository()
+    ) as context:
         return census_release_sensor.evaluate_tick(context)
 
 

@@ -28,13 +28,21 @@ from pathlib import Path
 import pytest
 
 from trade_pipeline.core.paths import PROJECT_ROOT
-from trade_pipeline_tests.operations.cli_harness import BIN, RUN_TIMEOUT_S, TempInstance, tail
+from trade_pipeline_tests.operations.cli_harness import BIN, TempInstance, tail
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path(os.environ.get("TRADE_PIPELINE_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOT_ENV = "TRADE_PIPELINE_SCREENSHOT_DIR"
 WEEK, KEY = "2026-W05", "2026-01-26"
 SERVER_START_TIMEOUT_S = 180  # hang guard for the webserver to load the code location
@@ -45,8 +53,10 @@ GROUPS = ("bilateral_trade_flows", "us_trade_census", "cn_export_control", "trad
 
 def _require_browser() -> None:
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.skip(f"{CHROMIUM} is absent: run `.ci/install-browser` as root (apt-get install chromium) "
-                    f"or set TRADE_PIPELINE_CHROMIUM to a chromium binary")
+        pytest.skip(
+            f"{CHROMIUM} is absent: run `.ci/install-browser` as root (apt-get install chromium) "
+            f"or set TRADE_PIPELINE_CHROMIUM to a chromium binary"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -62,17 +72,24 @@ def _free_port() -> int:
 
 
 def _location_loaded(base: str) -> bool:
-    query = ('{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus '
-             'locationOrLoadError { __typename } } } } }')
-    request = urllib.request.Request(f"{base}/graphql", data=json.dumps({"query": query}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    query = (
+        "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
+        "locationOrLoadError { __typename } } } } }"
+    )
+    request = urllib.request.Request(
+        f"{base}/graphql", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             entries = json.load(response)["data"]["workspaceOrError"]["locationEntries"]
     except (OSError, urllib.error.URLError, KeyError, TypeError, ValueError):
         return False
-    return any(e["name"] == LOCATION and e["loadStatus"] == "LOADED"
-               and e["locationOrLoadError"]["__typename"] == "RepositoryLocation" for e in entries)
+    return any(
+        e["name"] == LOCATION
+        and e["loadStatus"] == "LOADED"
+        and e["locationOrLoadError"]["__typename"] == "RepositoryLocation"
+        for e in entries
+    )
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -101,17 +118,30 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, TempInst
     log = open(instance.root / "webserver.log", "wb")
     # cwd is the temp root, not the repo: the committed .env is not read; the exported storage paths are used.
     server = subprocess.Popen(
-        [str(BIN / "dagster-webserver"), "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1",
-         "-p", str(port)],
-        cwd=instance.root, env=instance.env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(BIN / "dagster-webserver"),
+            "-w",
+            str(PROJECT_ROOT / "workspace.yaml"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=instance.root,
+        env=instance.env(),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group, so the code server it spawns is stopped with it
     )
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while not _location_loaded(base):
             if server.poll() is not None:
-                pytest.fail(f"dagster-webserver exited {server.returncode}:\n"
-                            f"{tail((instance.root / 'webserver.log').read_text(errors='replace'))}")
+                pytest.fail(
+                    f"dagster-webserver exited {server.returncode}:\n"
+                    f"{tail((instance.root / 'webserver.log').read_text(errors='replace'))}"
+                )
             assert time.monotonic() < deadline, "dagster-webserver did not load the code location (hang guard)"
             time.sleep(0.25)
         yield base, instance
@@ -127,15 +157,20 @@ def page(tmp_path: Path) -> Iterator:
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"),  # a fresh --user-data-dir
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1600, "height": 1000}, locale="zh-TW",
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1000},
+            locale="zh-TW",
         )
         try:
             page = context.new_page()
             page.set_default_timeout(UI_TIMEOUT_MS)
             # A fresh profile gets Dagster's "Join the Dagster community" dialog once; it would cover the pages.
-            page.add_locator_handler(page.get_by_text("Join the Dagster community"),
-                                     lambda _: page.get_by_role("button", name="Skip").click())
+            page.add_locator_handler(
+                page.get_by_text("Join the Dagster community"),
+                lambda _: page.get_by_role("button", name="Skip").click(),
+            )
             yield page
         finally:
             context.close()

@@ -29,10 +29,18 @@ def warehouse_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mp.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
     try:
         comtrade_needed = [a for a in COMTRADE_ASSETS if a.key.path[-1] == "comtrade_partner_flows"]
-        result = materialize([*comtrade_needed, *MOFCOM_ASSETS, *EXPOSURE_ASSETS],
-                             resources={"warehouse": Warehouse(), "site": Site(), "mofcom": MofcomClient(),
-                                        "comtrade": ComtradeClient(), "census": CensusTradeClient()},
-                             partition_key=WEEK, selection=None)
+        result = materialize(
+            [*comtrade_needed, *MOFCOM_ASSETS, *EXPOSURE_ASSETS],
+            resources={
+                "warehouse": Warehouse(),
+                "site": Site(),
+                "mofcom": MofcomClient(),
+                "comtrade": ComtradeClient(),
+                "census": CensusTradeClient(),
+            },
+            partition_key=WEEK,
+            selection=None,
+        )
         assert result.success
     finally:
         mp.undo()
@@ -90,11 +98,26 @@ def test_exposure_equals_independent_sql_over_captures(warehouse_path: Path):
     con.execute(f"ATTACH '{warehouse_path}' AS wh (READ_ONLY)")
     _captures(con)
     rows = con.execute(RECOMPUTE, [WEEK]).fetchall()
-    stored = con.execute("SELECT count(*) FROM wh.policy_trade_exposure WHERE week_start = ?::DATE AND hs6 <> ''",
-                         [WEEK]).fetchone()[0]
+    stored = con.execute(
+        "SELECT count(*) FROM wh.policy_trade_exposure WHERE week_start = ?::DATE AND hs6 <> ''", [WEEK]
+    ).fetchone()[0]
     assert stored > 40 and len(rows) == stored  # every stored figure row has its recomputation
-    for (key, world, s842, rest, us_total, us_cn, us_cn_prev, e_world, e_s842, e_rest, e_us, e_us_cn, e_share,
-         e_yoy) in rows:
+    for (
+        key,
+        world,
+        s842,
+        rest,
+        us_total,
+        us_cn,
+        us_cn_prev,
+        e_world,
+        e_s842,
+        e_rest,
+        e_us,
+        e_us_cn,
+        e_share,
+        e_yoy,
+    ) in rows:
         assert e_world == world, key
         assert e_s842 == pytest.approx(s842, rel=1e-12), key
         assert e_rest == pytest.approx(rest, rel=1e-12, abs=1e-9), key
@@ -105,19 +128,29 @@ def test_exposure_equals_independent_sql_over_captures(warehouse_path: Path):
 
 def test_watchlist_fires_exactly_where_the_threshold_is_crossed(warehouse_path: Path):
     con = duckdb.connect(str(warehouse_path), read_only=True)
-    fired = {r[0] for r in con.execute(
-        "SELECT exposure_row_key FROM policy_exposure_watchlist WHERE week_start = ?::DATE "
-        "AND rule_key = 'cn_supplies_half_of_us_imports'", [WEEK]).fetchall()}
-    expected = {r[0] for r in con.execute(
-        "SELECT row_key FROM policy_trade_exposure WHERE week_start = ?::DATE AND cn_share_of_us_imports_pct >= 50",
-        [WEEK]).fetchall()}
+    fired = {
+        r[0]
+        for r in con.execute(
+            "SELECT exposure_row_key FROM policy_exposure_watchlist WHERE week_start = ?::DATE "
+            "AND rule_key = 'cn_supplies_half_of_us_imports'",
+            [WEEK],
+        ).fetchall()
+    }
+    expected = {
+        r[0]
+        for r in con.execute(
+            "SELECT row_key FROM policy_trade_exposure WHERE week_start = ?::DATE AND cn_share_of_us_imports_pct >= 50",
+            [WEEK],
+        ).fetchall()
+    }
     assert fired == expected and fired
 
 
 def test_goods_measure_without_mapping_is_a_flagged_row_not_a_gap(warehouse_path: Path):
     con = duckdb.connect(str(warehouse_path), read_only=True)
-    rows = con.execute("SELECT measure_id, review_flags FROM policy_trade_exposure WHERE week_start = ?::DATE "
-                       "AND hs6 = ''", [WEEK]).fetchall()
+    rows = con.execute(
+        "SELECT measure_id, review_flags FROM policy_trade_exposure WHERE week_start = ?::DATE AND hs6 = ''", [WEEK]
+    ).fetchall()
     assert ("mofcom-1206", "no_hs_mapping") in rows  # all dual-use items to Japan: no HS code to measure
 
 

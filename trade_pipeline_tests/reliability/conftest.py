@@ -29,8 +29,11 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Baseline:
     for var in ("TRADE_PIPELINE_HTTP_MODE", "TRADE_PIPELINE_CAPTURE_DIR", "COMTRADE_API_KEY", "CENSUS_API_KEY"):
         mp.delenv(var, raising=False)
     try:
-        clients = {"comtrade": support.ComtradeClient(), "census": support.CensusTradeClient(),
-                   "mofcom": support.MofcomClient()}
+        clients = {
+            "comtrade": support.ComtradeClient(),
+            "census": support.CensusTradeClient(),
+            "mofcom": support.MofcomClient(),
+        }
         for source, client in clients.items():
             for key in (WEEK_A, WEEK_B):
                 result = support.run(source, key, client, support.layer_assets(source), raise_on_error=True)

@@ -73,7 +73,7 @@ def _similar(olds: list[str], news: list[str]):
         if best is None or scores[best] < SIMILAR:
             yield old, None
             continue
-        for new in news[j:j + best]:
+        for new in news[j : j + best]:
             yield None, new
         yield old, news[j + best]
         j += best + 1
@@ -102,8 +102,11 @@ def _moved_rows(pairs: list[tuple[str | None, str | None]]) -> list[tuple[str | 
         if new is None and gained.get(_row_key(old)):
             partner[i] = gained[_row_key(old)].pop(0)
     taken = set(partner.values())
-    return [(old, pairs[partner[i]][1]) if i in partner else (old, new)
-            for i, (old, new) in enumerate(pairs) if i not in taken]
+    return [
+        (old, pairs[partner[i]][1]) if i in partner else (old, new)
+        for i, (old, new) in enumerate(pairs)
+        if i not in taken
+    ]
 
 
 def changed_lines(undamaged: str, damaged: str) -> list[Change]:

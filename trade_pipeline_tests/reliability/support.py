@@ -20,7 +20,6 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
 
 from dagster import DagsterInstance, materialize
 from pytest_httpserver import HTTPServer
@@ -60,8 +59,14 @@ class SeamSettings:
 class _RecordedSleeps:
     def _http(self) -> SourceHttp:  # the documented seam of core/source_client.py
         settings = {**self.http_settings(), "timeout_s": SeamSettings.timeout_s}
-        return SourceHttp(self.source_name, self.resolved_mode(), capture_dir=self.resolved_capture_dir(),
-                          cache_dir=self.resolved_cache_dir(), sleep=SeamSettings.sleeps.append, **settings)
+        return SourceHttp(
+            self.source_name,
+            self.resolved_mode(),
+            capture_dir=self.resolved_capture_dir(),
+            cache_dir=self.resolved_cache_dir(),
+            sleep=SeamSettings.sleeps.append,
+            **settings,
+        )
 
 
 class FastComtrade(_RecordedSleeps, ComtradeClient):
@@ -78,6 +83,7 @@ class FastMofcom(_RecordedSleeps, MofcomClient):
 
 # --------------------------------------------------------------------------------------------------------------
 # Layers and runs.
+
 
 def layer_assets(source: str) -> list:
     if source == "comtrade":
@@ -96,11 +102,26 @@ FETCH_SELECTION = {
     "mofcom": ("mofcom_announcements", "mofcom_extractor_files"),
 }
 LAYER_TABLES = {
-    "comtrade": {"comtrade_partner_flows", "comtrade_requests", "comtrade_data_availability", "market_concentration",
-                 "comtrade_commodity_flows", "comtrade_commodity_requests", "partner_rankings", "trade_balances",
-                 "commodity_structure"},
-    "census": {"census_monthly_flows", "census_release_status", "census_trade_balance", "census_country_detail",
-               "census_revisions", "census_series_coverage", "quarantine_staging_census_monthly_flows"},
+    "comtrade": {
+        "comtrade_partner_flows",
+        "comtrade_requests",
+        "comtrade_data_availability",
+        "market_concentration",
+        "comtrade_commodity_flows",
+        "comtrade_commodity_requests",
+        "partner_rankings",
+        "trade_balances",
+        "commodity_structure",
+    },
+    "census": {
+        "census_monthly_flows",
+        "census_release_status",
+        "census_trade_balance",
+        "census_country_detail",
+        "census_revisions",
+        "census_series_coverage",
+        "quarantine_staging_census_monthly_flows",
+    },
     "mofcom": {"mofcom_announcements", "mofcom_provisions", "mofcom_controls", "mofcom_control_timeline"},
 }
 # a fetching asset's quarantine staging table (core/quarantine.py) is part of its layer's output
@@ -120,9 +141,14 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 def run(source: str, key: str, client, assets: list | None = None, raise_on_error: bool = False):
     resources = {"warehouse": Warehouse(), "site": Site(), CLIENT_KEY[source]: client}
-    return materialize(assets if assets is not None else selected_assets(source), resources=resources,
-                       partition_key=key, instance=DagsterInstance.ephemeral(), raise_on_error=raise_on_error,
-                       run_config=QUIET)
+    return materialize(
+        assets if assets is not None else selected_assets(source),
+        resources=resources,
+        partition_key=key,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=raise_on_error,
+        run_config=QUIET,
+    )
 
 
 def failure_text(result) -> str:
@@ -144,6 +170,7 @@ def check_results(result) -> dict[str, bool]:
 # --------------------------------------------------------------------------------------------------------------
 # Warehouse snapshots.
 
+
 def row_counts() -> dict[tuple[str, str], int]:
     return Warehouse().row_counts()
 
@@ -153,12 +180,17 @@ def flagged_counts() -> dict[tuple[str, str], int]:
     wh = Warehouse()
     out: dict[tuple[str, str], int] = {}
     with wh.connect(read_only=True) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.columns WHERE column_name = 'review_flags'").fetchall()]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.columns WHERE column_name = 'review_flags'"
+            ).fetchall()
+        ]
         for t in tables:
             for week, n in conn.execute(
-                    f"SELECT CAST(week_start AS VARCHAR), count(*) FILTER (WHERE coalesce(review_flags, '') <> '') "
-                    f"FROM {t} GROUP BY 1").fetchall():
+                f"SELECT CAST(week_start AS VARCHAR), count(*) FILTER (WHERE coalesce(review_flags, '') <> '') "
+                f"FROM {t} GROUP BY 1"
+            ).fetchall():
                 out[(t, week)] = n
     return out
 
@@ -168,14 +200,19 @@ def q(sql: str, *params) -> list[tuple]:
         return conn.execute(sql, list(params)).fetchall()
 
 
-def only_week(counts: dict[tuple[str, str], int], week: str, tables: set[str] | None = None,
-              exclude: set[str] | None = None) -> dict[str, int]:
-    return {t: n for (t, w), n in counts.items() if w == week and (tables is None or t in tables)
-            and (exclude is None or t not in exclude)}
+def only_week(
+    counts: dict[tuple[str, str], int], week: str, tables: set[str] | None = None, exclude: set[str] | None = None
+) -> dict[str, int]:
+    return {
+        t: n
+        for (t, w), n in counts.items()
+        if w == week and (tables is None or t in tables) and (exclude is None or t not in exclude)
+    }
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Captures: a temp copy, found and rewritten by request key.
+
 
 def copy_captures(dest: Path, sources: Iterable[str] = ("comtrade", "census", "mofcom")) -> Path:
     for s in sources:
@@ -196,8 +233,16 @@ def find_capture(root: Path, source: str, key: str) -> Path:
     raise LookupError(f"no capture for {key}")
 
 
-def rewrite_capture(root: Path, source: str, key: str, *, status: int | None = None, body: str | bytes | None = None,
-                    edit: Callable[[str], str] | None = None, headers: dict | None = None) -> Path:
+def rewrite_capture(
+    root: Path,
+    source: str,
+    key: str,
+    *,
+    status: int | None = None,
+    body: str | bytes | None = None,
+    edit: Callable[[str], str] | None = None,
+    headers: dict | None = None,
+) -> Path:
     """Change the recorded response of one exchange (found by request key) in a temp capture copy."""
     path = find_capture(root, source, key)
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -208,6 +253,7 @@ def rewrite_capture(root: Path, source: str, key: str, *, status: int | None = N
         resp.pop("body_base64", None)
         if isinstance(body, bytes):
             import base64
+
             resp.pop("body", None)
             resp["body_base64"] = base64.b64encode(body).decode("ascii")
         else:
@@ -220,17 +266,29 @@ def rewrite_capture(root: Path, source: str, key: str, *, status: int | None = N
     return path
 
 
-def add_capture(root: Path, source: str, method: str, url: str, status: int, body: str,
-                form: dict | None = None, content_type: str = "text/html") -> None:
-    doc = {"format": "trade_pipeline.capture/1", "source": source,
-           "request": {"method": method, "url": url, "params": [], "form": form},
-           "response": {"status": status, "headers": {"content-type": content_type}, "body": body},
-           "recorded_at": "2026-01-28T00:00:00+00:00"}
+def add_capture(
+    root: Path,
+    source: str,
+    method: str,
+    url: str,
+    status: int,
+    body: str,
+    form: dict | None = None,
+    content_type: str = "text/html",
+) -> None:
+    doc = {
+        "format": "trade_pipeline.capture/1",
+        "source": source,
+        "request": {"method": method, "url": url, "params": [], "form": form},
+        "response": {"status": status, "headers": {"content-type": content_type}, "body": body},
+        "recorded_at": "2026-01-28T00:00:00+00:00",
+    }
     CaptureStore(root / source).put(request_key(method, url, [], form), doc)
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Loopback server answering from the sample captures, with scripted faults.
+
 
 def _source_of(path: str) -> str:
     if path.startswith("/data/timeseries"):
@@ -244,8 +302,9 @@ def incoming_key(request: Request, secret_params: Iterable[str] = ("key",)) -> t
     source = _source_of(request.path)
     params = [(k, v) for k, v in request.args.items(multi=True)]
     form = request.form.to_dict() if request.method == "POST" else None
-    return source, request_key(request.method, CANONICAL[source] + request.path, params, form or None,
-                               secret_params=secret_params)
+    return source, request_key(
+        request.method, CANONICAL[source] + request.path, params, form or None, secret_params=secret_params
+    )
 
 
 Action = Callable[[Request], Response | None]
@@ -257,11 +316,13 @@ def respond(status: int, body: str = "", headers: dict | None = None) -> Action:
 
 def reset_connection() -> Action:
     """Abort the TCP connection with an RST (SO_LINGER 0) before any byte of the reply."""
+
     def action(request: Request) -> Response:
         sock = request.environ["werkzeug.socket"]
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
         return Response("", status=500)  # never reaches the client: the socket is gone
+
     return action
 
 
@@ -304,9 +365,11 @@ class CaptureServer:
 
     def stall(self, max_wait_s: float = 5.0) -> Action:
         """Answer normally, but only after the client has given up waiting (bounded; released at teardown)."""
+
         def action(request: Request) -> Response:
             self.release.wait(max_wait_s)
             return self._answer(request)
+
         return action
 
     def _store(self, source: str) -> CaptureStore:
@@ -322,6 +385,7 @@ class CaptureServer:
         if doc is None:
             return Response(f"no capture for {key}", status=404)
         import base64
+
         resp = doc["response"]
         body = base64.b64decode(resp["body_base64"]) if "body_base64" in resp else (resp.get("body") or "").encode()
         headers = {k: v for k, v in (resp.get("headers") or {}).items() if k.lower() in ("content-type", "retry-after")}
@@ -336,14 +400,19 @@ class CaptureServer:
         for f in flows:
             for p in periods:
                 narrow = [(k, f if k == "flowCode" else p if k == "period" else v) for k, v in params]
-                key = request_key("GET", CANONICAL["comtrade"] + request.path.replace("/data/v1/get/", "/public/v1/preview/"),
-                                  narrow + [("maxRecords", "500")])
+                key = request_key(
+                    "GET",
+                    CANONICAL["comtrade"] + request.path.replace("/data/v1/get/", "/public/v1/preview/"),
+                    narrow + [("maxRecords", "500")],
+                )
                 doc = self._store("comtrade").get(key)
                 if doc is None:
                     return Response(f"no capture for {key}", status=404)
                 rows += json.loads(doc["response"]["body"])["data"]
-        return Response(json.dumps({"elapsedTime": "0.1 secs", "count": len(rows), "data": rows, "error": ""}),
-                        content_type="application/json")
+        return Response(
+            json.dumps({"elapsedTime": "0.1 secs", "count": len(rows), "data": rows, "error": ""}),
+            content_type="application/json",
+        )
 
     def handler(self, request: Request) -> Response:
         source, key = incoming_key(request)

@@ -21,29 +21,39 @@ from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.definitions import defs
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
+from trade_pipeline.defs.briefing_charts.assets import build_chart_assets
 from trade_pipeline.defs.cn_export_control.resources import MofcomClient
 from trade_pipeline.defs.data_quality.assets import ASSETS as DQ_ASSETS
 from trade_pipeline.defs.trade_briefing.assets import ASSETS as BRIEFING_ASSETS
-from trade_pipeline.defs.briefing_charts.assets import build_chart_assets
 from trade_pipeline.defs.us_trade_census.assets import ASSETS as CENSUS_ASSETS
 from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
 from trade_pipeline_tests.reliability import report_diff, support
 from trade_pipeline_tests.reliability.test_census_validation import (
-    YEAR, cell, census_key, edit_rows, set_cell,
+    YEAR,
+    cell,
+    census_key,
+    edit_rows,
+    set_cell,
 )
-
 
 WEEK = support.WEEK_B  # 2026-W05
 REPORT = "site/Narrator/trade_briefing/2026-W05-trade-briefing.md"
 #: the report's charts are redrawn over the damaged layer too (they are upstream of its facts in the graph)
 CHART_ASSETS = build_chart_assets(["policy_trade_exposure"])
-RUN_CONFIG = {"ops": {"trade_briefing": {"config": {"generated_at": "2026-01-28T12:00:00Z"}}},
-              "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+RUN_CONFIG = {
+    "ops": {"trade_briefing": {"config": {"generated_at": "2026-01-28T12:00:00Z"}}},
+    "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+}
 
 
 def _resources(captures: Path) -> dict:
-    return {"warehouse": Warehouse(), "site": Site(), "comtrade": ComtradeClient(),
-            "census": CensusTradeClient(capture_dir=str(captures)), "mofcom": MofcomClient()}
+    return {
+        "warehouse": Warehouse(),
+        "site": Site(),
+        "comtrade": ComtradeClient(),
+        "census": CensusTradeClient(capture_dir=str(captures)),
+        "mofcom": MofcomClient(),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +66,14 @@ def undamaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for var in ("TRADE_PIPELINE_HTTP_MODE", "TRADE_PIPELINE_CAPTURE_DIR", "COMTRADE_API_KEY", "CENSUS_API_KEY"):
         mp.delenv(var, raising=False)
     try:
-        result = materialize(list(defs.assets), resources=_resources(sample_captures_dir()), partition_key=WEEK,
-                             run_config=RUN_CONFIG, instance=DagsterInstance.ephemeral(), raise_on_error=True)
+        result = materialize(
+            list(defs.assets),
+            resources=_resources(sample_captures_dir()),
+            partition_key=WEEK,
+            run_config=RUN_CONFIG,
+            instance=DagsterInstance.ephemeral(),
+            raise_on_error=True,
+        )
         assert result.success
     finally:
         mp.undo()
@@ -65,13 +81,21 @@ def undamaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _suppressed(captures: Path) -> None:
-    support.rewrite_capture(captures, "census", census_key("export", "HS2"),
-                            edit=edit_rows(set_cell("5700", "85", f"{YEAR}-03", "ALL_VAL_MO", "(D)")))
+    support.rewrite_capture(
+        captures,
+        "census",
+        census_key("export", "HS2"),
+        edit=edit_rows(set_cell("5700", "85", f"{YEAR}-03", "ALL_VAL_MO", "(D)")),
+    )
 
 
 def _not_finite(captures: Path) -> None:
-    support.rewrite_capture(captures, "census", census_key("export", "HS2"),
-                            edit=edit_rows(set_cell("5700", "85", f"{YEAR}-01", "ALL_VAL_MO", "1e400")))
+    support.rewrite_capture(
+        captures,
+        "census",
+        census_key("export", "HS2"),
+        edit=edit_rows(set_cell("5700", "85", f"{YEAR}-01", "ALL_VAL_MO", "1e400")),
+    )
 
 
 def _other_partner(captures: Path) -> None:
@@ -79,16 +103,23 @@ def _other_partner(captures: Path) -> None:
         stray = list(next(r for r in rows if cell(header, r, "CTY_CODE") == "5700"))
         stray[header.index("CTY_CODE")] = "5820"
         return [*rows, stray]
+
     support.rewrite_capture(captures, "census", census_key("export", "HS2"), edit=edit_rows(extra))
 
 
 def _conflict(captures: Path) -> None:
     def dup(header, rows):
-        r = next(r for r in rows if cell(header, r, "CTY_CODE") == "5830" and cell(header, r, "time") == f"{YEAR}-05"
-                 and cell(header, r, "I_COMMODITY") == "84")
+        r = next(
+            r
+            for r in rows
+            if cell(header, r, "CTY_CODE") == "5830"
+            and cell(header, r, "time") == f"{YEAR}-05"
+            and cell(header, r, "I_COMMODITY") == "84"
+        )
         twin = list(r)
         twin[header.index("GEN_VAL_MO")] = str(int(r[header.index("GEN_VAL_MO")]) * 2)
         return [*rows, twin]
+
     support.rewrite_capture(captures, "census", census_key("import", "HS2"), edit=edit_rows(dup))
 
 
@@ -97,29 +128,52 @@ def _series_missing(captures: Path) -> None:
 
 
 def _total_month_missing(captures: Path) -> None:
-    support.rewrite_capture(captures, "census", census_key("export", "TOTAL"), edit=edit_rows(
-        lambda h, rows: [r for r in rows if not (cell(h, r, "CTY_CODE") == "5880" and cell(h, r, "time") == f"{YEAR}-04")]))
+    support.rewrite_capture(
+        captures,
+        "census",
+        census_key("export", "TOTAL"),
+        edit=edit_rows(
+            lambda h, rows: [
+                r for r in rows if not (cell(h, r, "CTY_CODE") == "5880" and cell(h, r, "time") == f"{YEAR}-04")
+            ]
+        ),
+    )
 
 
 CASES: dict[str, Callable[[Path], None]] = {
-    "suppressed_month": _suppressed, "value_not_finite": _not_finite, "row_for_another_partner": _other_partner,
-    "conflicting_duplicate": _conflict, "export_chapters_204": _series_missing,
+    "suppressed_month": _suppressed,
+    "value_not_finite": _not_finite,
+    "row_for_another_partner": _other_partner,
+    "conflicting_duplicate": _conflict,
+    "export_chapters_204": _series_missing,
     "total_month_missing": _total_month_missing,
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_every_changed_report_line_is_marked(case: str, undamaged: Path, isolated_data_dir: Path,
-                                             tmp_path: Path) -> None:
+def test_every_changed_report_line_is_marked(
+    case: str, undamaged: Path, isolated_data_dir: Path, tmp_path: Path
+) -> None:
     shutil.copytree(undamaged, isolated_data_dir, dirs_exist_ok=True)
     captures = support.copy_captures(tmp_path / "captures", ("census",))
     CASES[case](captures)
-    layer = materialize([*CENSUS_ASSETS, *DQ_ASSETS], resources=_resources(captures), partition_key=WEEK,
-                        run_config=support.QUIET, instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    layer = materialize(
+        [*CENSUS_ASSETS, *DQ_ASSETS],
+        resources=_resources(captures),
+        partition_key=WEEK,
+        run_config=support.QUIET,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
     assert layer.success, support.failure_text(layer)
-    report = materialize([*CHART_ASSETS, *BRIEFING_ASSETS], resources=_resources(captures), partition_key=WEEK,
-                         run_config=RUN_CONFIG,
-                         instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    report = materialize(
+        [*CHART_ASSETS, *BRIEFING_ASSETS],
+        resources=_resources(captures),
+        partition_key=WEEK,
+        run_config=RUN_CONFIG,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
     assert report.success, support.failure_text(report)
     before = (undamaged / REPORT).read_text(encoding="utf-8")
     after = (isolated_data_dir / REPORT).read_text(encoding="utf-8")

@@ -34,15 +34,18 @@ YEAR = LATEST[0]
 def census_key(flow: str, level: str, year: int = YEAR) -> str:
     last = LATEST[1] if year == YEAR else 12
     req = CensusRequest(flow=flow, level=level, year=year, first_month=1, last_month=last)
-    return request_key("GET", f"{CANONICAL['census']}{CENSUS_ROOT}/{flow}s/hs",
-                       CensusTradeClient().request_params(req, list(PARTNERS)))
+    return request_key(
+        "GET", f"{CANONICAL['census']}{CENSUS_ROOT}/{flow}s/hs", CensusTradeClient().request_params(req, list(PARTNERS))
+    )
 
 
 def edit_rows(fn: Callable[[list, list[list]], list[list]]) -> Callable[[str], str]:
     """A body edit: the reply's (header, rows) → new rows."""
+
     def edit(body: str) -> str:
         table = json.loads(body)
         return json.dumps([table[0], *fn(table[0], table[1:])])
+
     return edit
 
 
@@ -52,15 +55,20 @@ def cell(header: list, row: list, name: str):
 
 def set_cell(cty: str, hs2: str, month: str, column: str, value) -> Callable[[list, list[list]], list[list]]:
     """Set ``column`` of the row of partner ``cty``, chapter ``hs2`` (None: a total reply), time ``month``."""
+
     def fn(header, rows):
         hits = 0
         for r in rows:
-            if cell(header, r, "CTY_CODE") == cty and cell(header, r, "time") == month and (
-                    hs2 is None or cell(header, r, "E_COMMODITY" if "E_COMMODITY" in header else "I_COMMODITY") == hs2):
+            if (
+                cell(header, r, "CTY_CODE") == cty
+                and cell(header, r, "time") == month
+                and (hs2 is None or cell(header, r, "E_COMMODITY" if "E_COMMODITY" in header else "I_COMMODITY") == hs2)
+            ):
                 r[header.index(column)] = value
                 hits += 1
         assert hits == 1, (cty, hs2, month, hits)
         return rows
+
     return fn
 
 
@@ -85,8 +93,11 @@ def flags(row: dict) -> set[str]:
 
 def quarantined(week: str = WEEK_B) -> list[dict]:
     with support.Warehouse().connect(read_only=True) as conn:
-        cur = conn.execute("SELECT * FROM quarantined_rows WHERE week_start = ?::DATE AND source = 'census' "
-                           "ORDER BY request, row_index", [week])
+        cur = conn.execute(
+            "SELECT * FROM quarantined_rows WHERE week_start = ?::DATE AND source = 'census' "
+            "ORDER BY request, row_index",
+            [week],
+        )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r)) for r in cur.fetchall()]
 
@@ -101,26 +112,40 @@ def assert_no_unflagged_violation(result, checks: dict[str, bool]) -> None:
 
 
 def balance(cty: str, hs2: str) -> dict:
-    return one("SELECT * FROM census_trade_balance WHERE week_start = ?::DATE AND cty_code = ? AND hs2 = ?",
-               WEEK_B, cty, hs2)
+    return one(
+        "SELECT * FROM census_trade_balance WHERE week_start = ?::DATE AND cty_code = ? AND hs2 = ?", WEEK_B, cty, hs2
+    )
 
 
 def monthly(cty: str, flow: str, month: int, hs2: str, year: int = YEAR) -> dict:
-    return one("SELECT * FROM census_monthly_flows WHERE week_start = ?::DATE AND cty_code = ? AND flow = ? "
-               "AND year = ? AND month = ? AND hs2 = ?", WEEK_B, cty, flow, year, month, hs2)
+    return one(
+        "SELECT * FROM census_monthly_flows WHERE week_start = ?::DATE AND cty_code = ? AND flow = ? "
+        "AND year = ? AND month = ? AND hs2 = ?",
+        WEEK_B,
+        cty,
+        flow,
+        year,
+        month,
+        hs2,
+    )
 
 
 def shares_withheld(cty: str) -> None:
     """Every chapter share of the partner is NULL and every chapter row is flagged (the denominator is unknown)."""
-    rows = support.q("SELECT share_of_deficit_pct, review_flags FROM census_trade_balance WHERE week_start = ?::DATE "
-                     "AND cty_code = ? AND hs2 <> 'TOTAL'", WEEK_B, cty)
+    rows = support.q(
+        "SELECT share_of_deficit_pct, review_flags FROM census_trade_balance WHERE week_start = ?::DATE "
+        "AND cty_code = ? AND hs2 <> 'TOTAL'",
+        WEEK_B,
+        cty,
+    )
     assert rows and all(s is None for s, _ in rows)
     assert all(contract.quality_flags(contract.split_flags(f)) for _, f in rows)
 
 
 def detail_flagged(cty: str) -> None:
-    rows = support.q("SELECT review_flags FROM census_country_detail WHERE week_start = ?::DATE AND cty_code = ?",
-                     WEEK_B, cty)
+    rows = support.q(
+        "SELECT review_flags FROM census_country_detail WHERE week_start = ?::DATE AND cty_code = ?", WEEK_B, cty
+    )
     assert all(contract.quality_flags(contract.split_flags(f)) for (f,) in rows)
 
 
@@ -128,14 +153,17 @@ def other_partners_untouched(cty: str, world) -> None:
     """The other partners' balance rows are exactly the baseline's."""
     base = support.Warehouse(path=str(world.data / "warehouse.duckdb")).query(
         "SELECT * FROM census_trade_balance WHERE week_start = ?::DATE AND cty_code <> ? ORDER BY cty_code, hs2",
-        [WEEK_B, cty])
+        [WEEK_B, cty],
+    )
     now = support.Warehouse().query(
         "SELECT * FROM census_trade_balance WHERE week_start = ?::DATE AND cty_code <> ? ORDER BY cty_code, hs2",
-        [WEEK_B, cty])
+        [WEEK_B, cty],
+    )
     assert now.equals(base)
 
 
 # --- suppressed / missing markers -------------------------------------------------------------------------------
+
 
 # every marker is checked at the boundary (us_trade_census/test_wire.py); here three go through the whole layer
 @pytest.mark.parametrize("marker", ["(D)", "", None])
@@ -164,11 +192,17 @@ def test_suppressed_month_is_missing_never_zero(world, captures: Path, marker) -
 
 # --- values that are not finite non-negative numbers -----------------------------------------------------------
 
-@pytest.mark.parametrize("value, code", [("1e400", "value_not_finite"), ("-1498616522", "value_negative"),
-                                         ("12a4", "value_not_numeric")])
+
+@pytest.mark.parametrize(
+    "value, code", [("1e400", "value_not_finite"), ("-1498616522", "value_negative"), ("12a4", "value_not_numeric")]
+)
 def test_unusable_value_is_quarantined_and_its_cell_withheld(world, captures: Path, value, code) -> None:
-    support.rewrite_capture(captures, "census", census_key("export", "HS2"),
-                            edit=edit_rows(set_cell("5700", "85", f"{YEAR}-01", "ALL_VAL_MO", value)))
+    support.rewrite_capture(
+        captures,
+        "census",
+        census_key("export", "HS2"),
+        edit=edit_rows(set_cell("5700", "85", f"{YEAR}-01", "ALL_VAL_MO", value)),
+    )
     result, checks = run_week_b(captures)
     assert_no_unflagged_violation(result, checks)
     (q,) = quarantined()
@@ -188,33 +222,44 @@ def test_unusable_value_is_quarantined_and_its_cell_withheld(world, captures: Pa
 
 # --- codes normalised -------------------------------------------------------------------------------------------
 
+
 def test_codes_with_leading_zeros_are_normalised(world, captures: Path) -> None:
     def pad(header, rows):
         for r in rows:
             r[header.index("CTY_CODE")] = "0" + r[header.index("CTY_CODE")]
             r[header.index("E_COMMODITY")] = "0" + r[header.index("E_COMMODITY")]
         return rows
+
     support.rewrite_capture(captures, "census", census_key("export", "HS2"), edit=edit_rows(pad))
     result, checks = run_week_b(captures)
     assert_no_unflagged_violation(result, checks)
     assert quarantined() == []
-    assert support.only_week(support.flagged_counts(), WEEK_B, support.LAYER_TABLES["census"]) == \
-        support.only_week(world.flagged, WEEK_B, support.LAYER_TABLES["census"])
+    assert support.only_week(support.flagged_counts(), WEEK_B, support.LAYER_TABLES["census"]) == support.only_week(
+        world.flagged, WEEK_B, support.LAYER_TABLES["census"]
+    )
     other_partners_untouched("", world)  # every balance row is the baseline's
 
 
 # --- rows that answer another question --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("what, change", [
-    ("another partner", lambda h, r: r[h.index("CTY_CODE")] == "5700" and r.__setitem__(h.index("CTY_CODE"), "5820")),
-    ("a month outside the window", lambda h, r: r.__setitem__(h.index("time"), f"{YEAR}-12")),
-    ("an aggregate partner", lambda h, r: r.__setitem__(h.index("CTY_CODE"), "0003")),
-])  # another year, a level or a total row in a chapter reply: us_trade_census/test_wire.py
+
+@pytest.mark.parametrize(
+    "what, change",
+    [
+        (
+            "another partner",
+            lambda h, r: r[h.index("CTY_CODE")] == "5700" and r.__setitem__(h.index("CTY_CODE"), "5820"),
+        ),
+        ("a month outside the window", lambda h, r: r.__setitem__(h.index("time"), f"{YEAR}-12")),
+        ("an aggregate partner", lambda h, r: r.__setitem__(h.index("CTY_CODE"), "0003")),
+    ],
+)  # another year, a level or a total row in a chapter reply: us_trade_census/test_wire.py
 def test_rows_for_another_request_are_quarantined_and_the_reply_flagged(world, captures: Path, what, change) -> None:
     def extra(header, rows):
         stray = list(next(r for r in rows if cell(header, r, "CTY_CODE") == "5700"))
         change(header, stray)
         return [*rows, stray]
+
     support.rewrite_capture(captures, "census", census_key("export", "HS2"), edit=edit_rows(extra))
     result, checks = run_week_b(captures)
     assert_no_unflagged_violation(result, checks)
@@ -223,27 +268,44 @@ def test_rows_for_another_request_are_quarantined_and_the_reply_flagged(world, c
     assert q["group_table"] == contract.CENSUS_COVERAGE
     assert json.loads(q["group_key"]) == {"flow": "export", "level": "HS2", "year": YEAR}
     # every row the reply delivered is flagged, and every balance chapter built from it
-    rows = support.q("SELECT review_flags FROM census_monthly_flows WHERE week_start = ?::DATE AND flow = 'export' "
-                     "AND year = ? AND hs2 <> 'TOTAL'", WEEK_B, YEAR)
+    rows = support.q(
+        "SELECT review_flags FROM census_monthly_flows WHERE week_start = ?::DATE AND flow = 'export' "
+        "AND year = ? AND hs2 <> 'TOTAL'",
+        WEEK_B,
+        YEAR,
+    )
     assert rows and all("quarantined_rows" in contract.split_flags(f) for (f,) in rows)
-    chapters = support.q("SELECT review_flags FROM census_trade_balance WHERE week_start = ?::DATE AND hs2 <> 'TOTAL'",
-                         WEEK_B)
+    chapters = support.q(
+        "SELECT review_flags FROM census_trade_balance WHERE week_start = ?::DATE AND hs2 <> 'TOTAL'", WEEK_B
+    )
     assert all("quarantined_rows" in contract.split_flags(f) for (f,) in chapters)
     # the stray row was never used: no 2023 / December month and no partner 5820 in the table
-    assert support.q("SELECT count(*) FROM census_monthly_flows WHERE week_start = ?::DATE AND (cty_code NOT IN "
-                     "('5700','5830','5800','5880','4280') OR month > ? AND year = ? OR year < ?)",
-                     WEEK_B, LATEST[1], YEAR, YEAR - 1) == [(0,)]
+    assert support.q(
+        "SELECT count(*) FROM census_monthly_flows WHERE week_start = ?::DATE AND (cty_code NOT IN "
+        "('5700','5830','5800','5880','4280') OR month > ? AND year = ? OR year < ?)",
+        WEEK_B,
+        LATEST[1],
+        YEAR,
+        YEAR - 1,
+    ) == [(0,)]
 
 
 # --- conflicting duplicates -------------------------------------------------------------------------------------
 
+
 def test_conflicting_duplicates_are_both_quarantined(world, captures: Path) -> None:
     def dup(header, rows):
-        r = next(r for r in rows if cell(header, r, "CTY_CODE") == "5830" and cell(header, r, "time") == f"{YEAR}-05"
-                 and cell(header, r, "I_COMMODITY") == "84")
+        r = next(
+            r
+            for r in rows
+            if cell(header, r, "CTY_CODE") == "5830"
+            and cell(header, r, "time") == f"{YEAR}-05"
+            and cell(header, r, "I_COMMODITY") == "84"
+        )
         twin = list(r)
         twin[header.index("GEN_VAL_MO")] = str(int(r[header.index("GEN_VAL_MO")]) * 2)
         return [*rows, twin]
+
     support.rewrite_capture(captures, "census", census_key("import", "HS2"), edit=edit_rows(dup))
     result, checks = run_week_b(captures)
     assert_no_unflagged_violation(result, checks)
@@ -257,19 +319,25 @@ def test_conflicting_duplicates_are_both_quarantined(world, captures: Path) -> N
 
 
 def test_verbatim_repeat_is_collapsed_not_flagged(world, captures: Path) -> None:
-    support.rewrite_capture(captures, "census", census_key("import", "HS2"),
-                            edit=edit_rows(lambda h, rows: [*rows, list(rows[3])]))
+    support.rewrite_capture(
+        captures, "census", census_key("import", "HS2"), edit=edit_rows(lambda h, rows: [*rows, list(rows[3])])
+    )
     result, checks = run_week_b(captures)
     assert_no_unflagged_violation(result, checks)
     (q,) = quarantined()
     assert (q["reason_code"], q["action"], q["flag"]) == ("exact_duplicate", "collapsed", "")
     base = support.Warehouse(path=str(world.data / "warehouse.duckdb")).query(
-        "SELECT * FROM census_trade_balance WHERE week_start = ?::DATE ORDER BY cty_code, hs2", [WEEK_B])
-    assert support.Warehouse().query("SELECT * FROM census_trade_balance WHERE week_start = ?::DATE "
-                                     "ORDER BY cty_code, hs2", [WEEK_B]).equals(base)
+        "SELECT * FROM census_trade_balance WHERE week_start = ?::DATE ORDER BY cty_code, hs2", [WEEK_B]
+    )
+    assert (
+        support.Warehouse()
+        .query("SELECT * FROM census_trade_balance WHERE week_start = ?::DATE ORDER BY cty_code, hs2", [WEEK_B])
+        .equals(base)
+    )
 
 
 # --- a series that is missing -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("how", ["204", "absent"])
 def test_missing_export_chapters_are_null_never_zero(world, captures: Path, how) -> None:
@@ -286,24 +354,35 @@ def test_missing_export_chapters_are_null_never_zero(world, captures: Path, how)
     assert_no_unflagged_violation(result, checks)
     assert not checks["census_monthly_flows:census_expected_series_present"]
     for cty in PARTNERS:
-        rows = support.q("SELECT export_ytd_usd, balance_usd, share_of_deficit_pct, review_flags FROM "
-                         "census_trade_balance WHERE week_start = ?::DATE AND cty_code = ? AND hs2 <> 'TOTAL'",
-                         WEEK_B, cty)
+        rows = support.q(
+            "SELECT export_ytd_usd, balance_usd, share_of_deficit_pct, review_flags FROM "
+            "census_trade_balance WHERE week_start = ?::DATE AND cty_code = ? AND hs2 <> 'TOTAL'",
+            WEEK_B,
+            cty,
+        )
         assert rows and all(e is None and b is None and s is None for e, b, s, _ in rows)  # withheld, not 0
         assert all(reason in contract.split_flags(f) for *_, f in rows)
         total = balance(cty, "TOTAL")
         assert total["export_ytd_usd"] is not None and reason in flags(total)  # totals: answered, not cross-checked
-        assert support.q("SELECT count(*) FROM census_country_detail WHERE week_start = ?::DATE AND cty_code = ? "
-                         "AND flow = 'export'", WEEK_B, cty) == [(0,)]
+        assert support.q(
+            "SELECT count(*) FROM census_country_detail WHERE week_start = ?::DATE AND cty_code = ? "
+            "AND flow = 'export'",
+            WEEK_B,
+            cty,
+        ) == [(0,)]
         detail_flagged(cty)
-    cov = support.q("SELECT count(*), min(review_flags) FROM census_series_coverage WHERE week_start = ?::DATE AND "
-                    "flow = 'export' AND level = 'HS2' AND year = ? AND status = 'missing'", WEEK_B, YEAR)
+    cov = support.q(
+        "SELECT count(*), min(review_flags) FROM census_series_coverage WHERE week_start = ?::DATE AND "
+        "flow = 'export' AND level = 'HS2' AND year = ? AND status = 'missing'",
+        WEEK_B,
+        YEAR,
+    )
     assert cov == [(5 * LATEST[1], reason)]
     # the Extractor files say why
     site = support.data_dir() / "site" / "Extractor" / "us_trade_census"
     detail = (site / "country_detail" / f"us-detail-5700-{YEAR}.md").read_text(encoding="utf-8")
     words = contract.flag_info(reason).zh
-    assert f"出口章別排名從缺：" in detail and words in detail
+    assert "出口章別排名從缺：" in detail and words in detail
     bal = (site / "trade_balance" / f"us-balance-5700-{YEAR}.md").read_text(encoding="utf-8")
     hs85 = next(line for line in bal.splitlines() if line.startswith("| 85 |"))
     assert "| -- |" in hs85 and "[REVIEW_NEEDED]" in hs85 and "0.00 億" not in bal
@@ -311,8 +390,16 @@ def test_missing_export_chapters_are_null_never_zero(world, captures: Path, how)
 
 
 def test_a_month_missing_from_a_total_reply(world, captures: Path) -> None:
-    support.rewrite_capture(captures, "census", census_key("export", "TOTAL"), edit=edit_rows(
-        lambda h, rows: [r for r in rows if not (cell(h, r, "CTY_CODE") == "5880" and cell(h, r, "time") == f"{YEAR}-04")]))
+    support.rewrite_capture(
+        captures,
+        "census",
+        census_key("export", "TOTAL"),
+        edit=edit_rows(
+            lambda h, rows: [
+                r for r in rows if not (cell(h, r, "CTY_CODE") == "5880" and cell(h, r, "time") == f"{YEAR}-04")
+            ]
+        ),
+    )
     result, checks = run_week_b(captures)
     assert_no_unflagged_violation(result, checks)
     total = balance("5880", "TOTAL")
@@ -320,7 +407,10 @@ def test_a_month_missing_from_a_total_reply(world, captures: Path) -> None:
     may = monthly("5880", "export", 5, "TOTAL")
     assert may["ytd_usd"] is None and "series_missing" in flags(may)
     # detail shares are over the (now unknown) total: withheld, flagged
-    rows = support.q("SELECT share_pct, review_flags FROM census_country_detail WHERE week_start = ?::DATE AND "
-                     "cty_code = '5880' AND flow = 'export'", WEEK_B)
+    rows = support.q(
+        "SELECT share_pct, review_flags FROM census_country_detail WHERE week_start = ?::DATE AND "
+        "cty_code = '5880' AND flow = 'export'",
+        WEEK_B,
+    )
     assert rows and all(s is None and "series_missing" in contract.split_flags(f) for s, f in rows)
     other_partners_untouched("5880", world)

@@ -18,18 +18,20 @@ from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline_tests.reliability import support
 from trade_pipeline_tests.reliability.support import WEEK_A, WEEK_B
 
-RUN = r'''
+RUN = r"""
 import sys
 from trade_pipeline_tests.reliability import support
 result = support.run("mofcom", sys.argv[1], support.MofcomClient(), support.layer_assets("mofcom"), raise_on_error=True)
 assert result.success
-'''
+"""
 
 
 def test_concurrent_runs_same_and_different_weeks(baseline, isolated_data_dir: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "DAGSTER_HOME": ""}
-    procs = [subprocess.Popen([sys.executable, "-c", RUN, week], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE) for week in (WEEK_A, WEEK_B, WEEK_B)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", RUN, week], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for week in (WEEK_A, WEEK_B, WEEK_B)
+    ]
     reads = 0
     deadline = time.monotonic() + 240
     try:
@@ -47,8 +49,9 @@ def test_concurrent_runs_same_and_different_weeks(baseline, isolated_data_dir: P
     assert not any("WarehouseLockTimeout" in e or "Could not set lock" in e for e in errors)
     expected = {k: n for k, n in baseline.counts.items() if k[0] in support.LAYER_TABLES["mofcom"]}
     assert Warehouse().row_counts() == expected
-    ids = Warehouse().query("SELECT week_start, announcement_id, count(*) AS n FROM mofcom_announcements "
-                            "GROUP BY ALL HAVING count(*) > 1")
+    ids = Warehouse().query(
+        "SELECT week_start, announcement_id, count(*) AS n FROM mofcom_announcements GROUP BY ALL HAVING count(*) > 1"
+    )
     assert ids.is_empty()  # no announcement written twice into a week
     site = isolated_data_dir / "site" / "Extractor" / "cn_export_control"
     assert not list(site.glob("*.tmp")) and len(list(site.glob("*.md"))) > 0

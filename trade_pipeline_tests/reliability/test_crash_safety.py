@@ -23,7 +23,8 @@ from trade_pipeline.core.paths import PROJECT_ROOT
 from trade_pipeline.core.warehouse import Warehouse
 
 WEEK_OLD, WEEK_HIT = "2026-01-19", "2026-01-26"
-CHILD = r'''
+CHILD = (
+    r'''
 import contextlib, sys, time
 from pathlib import Path
 import polars as pl
@@ -56,14 +57,18 @@ class Instrumented(Warehouse):
 
 frame = pl.DataFrame({"code": pl.arange(0, rows, eager=True), "value": pl.arange(0, rows, eager=True) * 0.5,
                       "label": pl.Series(["x" * 24] * rows)})
-Instrumented(path=db).replace_partition("t_big", "''' + WEEK_HIT + r'''", frame)
+Instrumented(path=db).replace_partition("t_big", "'''
+    + WEEK_HIT
+    + r"""", frame)
 Path(str(event) + ".done").write_text("committed")
-'''
+"""
+)
 
 
 def _frame(n: int, offset: int) -> pl.DataFrame:
-    return pl.DataFrame({"code": list(range(offset, offset + n)), "value": [i * 0.5 for i in range(n)],
-                         "label": ["old"] * n})
+    return pl.DataFrame(
+        {"code": list(range(offset, offset + n)), "value": [i * 0.5 for i in range(n)], "label": ["old"] * n}
+    )
 
 
 @pytest.mark.parametrize("stop_at", ["INSERT", "COMMIT"])
@@ -77,8 +82,12 @@ def test_sigkill_mid_write_keeps_previous_partition(tmp_path: Path, stop_at: str
 
     event = tmp_path / "event"
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(event), stop_at, "3000000"], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(db), str(event), stop_at, "3000000"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 120
         while not event.exists():

@@ -44,14 +44,31 @@ def _census(cs, fault: Fault | None = None):
 def _flags(cn_rows, cn_log, us_rows=(), us_log=()):
     import polars as pl
 
-    controls = pl.DataFrame([{"measure_id": "m", "announcement_id": "m", "doc_number": "", "doc_number_zh_tw": "",
-                              "status": "in_force", "item_keys": "lithium_battery", "items_zh_tw": "鋰電池",
-                              "has_goods": True, "review_flags": ""}])
+    controls = pl.DataFrame(
+        [
+            {
+                "measure_id": "m",
+                "announcement_id": "m",
+                "doc_number": "",
+                "doc_number_zh_tw": "",
+                "status": "in_force",
+                "item_keys": "lithium_battery",
+                "items_zh_tw": "鋰電池",
+                "has_goods": True,
+                "review_flags": "",
+            }
+        ]
+    )
     out = rules.exposure_frame(
-        controls=controls, mapping=load_map(), cn=pl.DataFrame(cn_rows, schema=rules.COMTRADE_COLUMNS),
-        cn_year=YEAR, cn_status=_code_status(pl.DataFrame(cn_log, schema=rules.REQUEST_COLUMNS), "comtrade"),
-        us=pl.DataFrame(list(us_rows), schema=rules.CENSUS_COLUMNS), us_latest=(2025, 12),
-        us_status=_code_status(pl.DataFrame(list(us_log), schema=rules.REQUEST_COLUMNS), "census"))
+        controls=controls,
+        mapping=load_map(),
+        cn=pl.DataFrame(cn_rows, schema=rules.COMTRADE_COLUMNS),
+        cn_year=YEAR,
+        cn_status=_code_status(pl.DataFrame(cn_log, schema=rules.REQUEST_COLUMNS), "comtrade"),
+        us=pl.DataFrame(list(us_rows), schema=rules.CENSUS_COLUMNS),
+        us_latest=(2025, 12),
+        us_status=_code_status(pl.DataFrame(list(us_log), schema=rules.REQUEST_COLUMNS), "census"),
+    )
     return {r["hs6"]: r for r in out.iter_rows(named=True)}
 
 
@@ -59,22 +76,28 @@ def _is_code(code: str):
     return lambda key: f"cmdCode={code}" in key
 
 
-@pytest.mark.parametrize("actions", [
-    [respond(500), respond(502)],
-    [respond(429, "Rate limit is exceeded. Try again in 1 seconds.", {"Retry-After": "1"})],
-    [respond(503)],
-])
+@pytest.mark.parametrize(
+    "actions",
+    [
+        [respond(500), respond(502)],
+        [respond(429, "Rate limit is exceeded. Try again in 1 seconds.", {"Retry-After": "1"})],
+        [respond(503)],
+    ],
+)
 def test_comtrade_transient_faults_are_retried(server, actions):
     rows, log = _comtrade(server, Fault("comtrade", _is_code(CODE), actions))
     assert {r["status"] for r in log} == {"ok"}
     assert {(r["hs6"], r["partner_code"]) for r in rows} >= {(CODE, 0), (CODE, 842)}
 
 
-@pytest.mark.parametrize("body, status", [
-    ("", 500),                                   # 5xx on every attempt
-    ('{"elapsedTime":"0.1 secs","count":6,"data":[{"cmdCode"', 200),   # truncated JSON
-    ('{"unexpected": true}', 200),               # wrong shape
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ("", 500),  # 5xx on every attempt
+        ('{"elapsedTime":"0.1 secs","count":6,"data":[{"cmdCode"', 200),  # truncated JSON
+        ('{"unexpected": true}', 200),  # wrong shape
+    ],
+)
 def test_comtrade_failed_request_flags_only_its_code(server, body, status):
     rows, log = _comtrade(server, Fault("comtrade", _is_code(CODE), [respond(status, body)], forever=True))
     assert [r["status"] for r in log if r["codes"] == CODE] == ["failed"]
@@ -87,8 +110,7 @@ def test_comtrade_capped_preview_is_flagged_truncated(server):
     doc = json.loads(support.find_capture(server.captures, "comtrade", _key(server)).read_text())
     envelope = json.loads(doc["response"]["body"])
     envelope["count"] = 500
-    rows, log = _comtrade(server, Fault("comtrade", _is_code(CODE), [respond(200, json.dumps(envelope))],
-                                        forever=True))
+    rows, log = _comtrade(server, Fault("comtrade", _is_code(CODE), [respond(200, json.dumps(envelope))], forever=True))
     assert [r["status"] for r in log if r["codes"] == CODE] == ["truncated"]
     fig = _flags(rows, log)[CODE]
     assert "truncated" in fig["review_flags"] and fig["cn_export_world_usd"] is not None
@@ -97,10 +119,15 @@ def test_comtrade_capped_preview_is_flagged_truncated(server):
 def _key(server) -> str:
     from trade_pipeline.core.http import request_key
     from trade_pipeline.defs.bilateral_trade_flows.resources import (
-        DEFAULT_BASE_URL, EXPOSURE_PARTNERS, PREVIEW_PATH, hs6_exports_params,
+        DEFAULT_BASE_URL,
+        EXPOSURE_PARTNERS,
+        PREVIEW_PATH,
+        hs6_exports_params,
     )
-    return request_key("GET", DEFAULT_BASE_URL + PREVIEW_PATH, hs6_exports_params(156, [CODE], [YEAR],
-                                                                                  EXPOSURE_PARTNERS, True))
+
+    return request_key(
+        "GET", DEFAULT_BASE_URL + PREVIEW_PATH, hs6_exports_params(156, [CODE], [YEAR], EXPOSURE_PARTNERS, True)
+    )
 
 
 def _is_hs6_import(key: str) -> bool:
@@ -112,11 +139,14 @@ def test_census_transient_faults_are_retried(server):
     assert [r["status"] for r in log] == ["ok"] and rows
 
 
-@pytest.mark.parametrize("body, status", [
-    ("There was an error while running your query.", 500),
-    ('[["CTY_NAME","GEN_VAL_MO","I_COMMODITY"],["CHINA","12', 200),
-    ('{"not": "an array"}', 200),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ("There was an error while running your query.", 500),
+        ('[["CTY_NAME","GEN_VAL_MO","I_COMMODITY"],["CHINA","12', 200),
+        ('{"not": "an array"}', 200),
+    ],
+)
 def test_census_failed_request_flags_partial_fetch(server, body, status):
     rows, log = _census(server, Fault("census", _is_hs6_import, [respond(status, body)], forever=True))
     assert [r["status"] for r in log] == ["failed"] and not rows
@@ -133,9 +163,14 @@ def test_census_code_missing_from_reply_is_flagged_not_zero(server):
 
 
 def test_census_bad_rows_are_quarantined_with_reason(server):
-    table = [["CTY_NAME", "GEN_VAL_MO", "I_COMMODITY", "CTY_CODE", "COMM_LVL", "time"],
-             ["CHINA", "100", CODE, "5700", "HS6", "2025-13"], ["CHINA", "-5", CODE, "5700", "HS6", "2025-01"]]
+    table = [
+        ["CTY_NAME", "GEN_VAL_MO", "I_COMMODITY", "CTY_CODE", "COMM_LVL", "time"],
+        ["CHINA", "100", CODE, "5700", "HS6", "2025-13"],
+        ["CHINA", "-5", CODE, "5700", "HS6", "2025-01"],
+    ]
     rows, log = _census(server, Fault("census", _is_hs6_import, [respond(200, json.dumps(table))], forever=True))
     assert log[0]["rejected_count"] == 2
     assert {json.loads(log[0]["rejected_rows"])[i]["reason"] for i in (0, 1)} == {
-        "time '2025-13' is not YYYY-MM", "negative GEN_VAL_MO"}
+        "time '2025-13' is not YYYY-MM",
+        "negative GEN_VAL_MO",
+    }

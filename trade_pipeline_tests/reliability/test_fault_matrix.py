@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-import polars as pl
 import pytest
 
 from trade_pipeline.core.http import request_key
@@ -34,7 +33,14 @@ from trade_pipeline.defs.us_trade_census import release_calendar
 from trade_pipeline.defs.us_trade_census.resources import PARTNERS, CensusRequest, CensusTradeClient
 from trade_pipeline_tests.reliability import support
 from trade_pipeline_tests.reliability.support import (
-    CANONICAL, CENSUS_ROOT, LAYER_TABLES, WEEK_A, WEEK_B, Fault, respond, reset_connection,
+    CANONICAL,
+    CENSUS_ROOT,
+    LAYER_TABLES,
+    WEEK_A,
+    WEEK_B,
+    Fault,
+    reset_connection,
+    respond,
 )
 
 HOSTILE_TITLE = "商务部公告2026年第5号 <script>alert(1)</script> {{ config.items() }} {% raw %} | 锂电池 | 正极材料"
@@ -43,11 +49,15 @@ MOJIBAKE = "å•†åŠ¡éƒ¨å…¬å‘Š2025å¹´ç¬¬61å·"  # '商务
 
 # --- which request each case hits ---------------------------------------------------------------------------------
 
+
 def comtrade_partner_request(base_data: Path) -> str:
     """A week-B partner-totals request of the baseline (its key, from comtrade_requests)."""
     wh = Warehouse(path=str(base_data / "warehouse.duckdb"))
-    df = wh.query("SELECT request FROM comtrade_requests WHERE week_start = ?::DATE AND kind = 'partner_totals' "
-                  "AND status = 'ok' AND reporter_code = 842 ORDER BY flow, year LIMIT 1", [WEEK_B])
+    df = wh.query(
+        "SELECT request FROM comtrade_requests WHERE week_start = ?::DATE AND kind = 'partner_totals' "
+        "AND status = 'ok' AND reporter_code = 842 ORDER BY flow, year LIMIT 1",
+        [WEEK_B],
+    )
     return df["request"][0]
 
 
@@ -63,15 +73,19 @@ def census_request(flow: str = "export", level: str = "HS2") -> str:
 
 
 def mofcom_list_request(column: int = 9, page: int = 1) -> str:
-    return request_key("POST", CANONICAL["mofcom"] + LIST_PATH, [],
-                       {"pageNumber": str(page), "columnID": str(column), "title": ""})
+    return request_key(
+        "POST", CANONICAL["mofcom"] + LIST_PATH, [], {"pageNumber": str(page), "columnID": str(column), "title": ""}
+    )
 
 
 def mofcom_ok_article(base_data: Path) -> tuple[str, str]:
     """(announcement_id, url) of a week-B announcement whose article was fetched fine in the baseline."""
     wh = Warehouse(path=str(base_data / "warehouse.duckdb"))
-    row = wh.query("SELECT announcement_id, url FROM mofcom_announcements WHERE week_start = ?::DATE "
-                   "AND fetch_status = 'ok' AND review_flags = '' ORDER BY announcement_id LIMIT 1", [WEEK_B]).row(0)
+    row = wh.query(
+        "SELECT announcement_id, url FROM mofcom_announcements WHERE week_start = ?::DATE "
+        "AND fetch_status = 'ok' AND review_flags = '' ORDER BY announcement_id LIMIT 1",
+        [WEEK_B],
+    ).row(0)
     return row[0], row[1]
 
 
@@ -81,11 +95,13 @@ def request_id(key: str) -> str:
 
 # --- content faults on recorded exchanges (replay) ------------------------------------------------------------------
 
+
 def _json_edit(fn: Callable[[dict], None]) -> Callable[[str], str]:
     def edit(body: str) -> str:
         doc = json.loads(body)
         fn(doc)
         return json.dumps(doc, ensure_ascii=False)
+
     return edit
 
 
@@ -96,20 +112,32 @@ def _truncate(body: str) -> str:
 def _set_count(value: int) -> Callable[[dict], None]:
     def fn(doc: dict) -> None:
         doc["count"] = value
+
     return fn
 
 
 def _list_add_row(title: str, url: str) -> Callable[[dict], None]:
     def fn(doc: dict) -> None:
-        doc["pageInfo"]["rows"].insert(1, {"id": 1301, "title": title, "url": url,
-                                           "publishTimeStr": "2026-01-27 00:00:00", "source": "商务部",
-                                           "content": "", "columnName": "管制清单"})
+        doc["pageInfo"]["rows"].insert(
+            1,
+            {
+                "id": 1301,
+                "title": title,
+                "url": url,
+                "publishTimeStr": "2026-01-27 00:00:00",
+                "source": "商务部",
+                "content": "",
+                "columnName": "管制清单",
+            },
+        )
+
     return fn
 
 
 def _list_retitle(title: str) -> Callable[[dict], None]:
     def fn(doc: dict) -> None:
         doc["pageInfo"]["rows"][1]["title"] = title
+
     return fn
 
 
@@ -117,9 +145,11 @@ ARTICLE_1301 = "/article/zcfg/gnzcfg/zcfggzqd/202601/1301.html"
 
 
 def _article_page(title: str, body_html: str) -> str:
-    return (f"<html><head><title>{title}</title></head><body><div class=\"u-art-box\"><script>var title = '{title}'; "
-            f"var source = '商务部'; var publishTime = '2026-01-27';</script>{body_html}"
-            "<div class=\"u-disclaimer-box\">免责声明</div></div></body></html>")
+    return (
+        f"<html><head><title>{title}</title></head><body><div class=\"u-art-box\"><script>var title = '{title}'; "
+        f"var source = '商务部'; var publishTime = '2026-01-27';</script>{body_html}"
+        '<div class="u-disclaimer-box">免责声明</div></div></body></html>'
+    )
 
 
 @dataclass(frozen=True)
@@ -128,17 +158,19 @@ class Case:
     source: str
     fault: str
     outcome: str  # 'retry' | 'flag' | 'error'
-    mode: str     # 'live' | 'replay'
-    flag: str = ""            # expected review flag code (outcome 'flag')
-    flag_table: str = ""      # table whose week-B rows carry it
-    failed_check: str = ""    # WARN check expected to fail (outcome 'flag')
+    mode: str  # 'live' | 'replay'
+    flag: str = ""  # expected review flag code (outcome 'flag')
+    flag_table: str = ""  # table whose week-B rows carry it
+    failed_check: str = ""  # WARN check expected to fail (outcome 'flag')
     error_text: tuple[str, ...] = ()  # fragments of the error (outcome 'error')
 
 
 # Live (loopback) transport faults: the first hit of one request misbehaves, the retry gets the recorded answer.
 def _transient(source: str) -> list[Case]:
-    return [Case(f"{source}-{f}", source, f, "retry", "live") for f in
-            ("429_retry_after", "429_no_retry_after", "500", "502", "503", "connection_reset", "read_timeout")]
+    return [
+        Case(f"{source}-{f}", source, f, "retry", "live")
+        for f in ("429_retry_after", "429_no_retry_after", "500", "502", "503", "connection_reset", "read_timeout")
+    ]
 
 
 LIVE_MATCH = {
@@ -148,65 +180,252 @@ LIVE_MATCH = {
 }
 
 CASES: list[Case] = [
-    *_transient("comtrade"), *_transient("census"), *_transient("mofcom"),
+    *_transient("comtrade"),
+    *_transient("census"),
+    *_transient("mofcom"),
     # persistent transport faults
-    Case("comtrade-503_forever", "comtrade", "503 on every attempt", "flag", "live", "partial_http_failure",
-         "market_concentration", "market_concentration:no_missing_groups"),
-    Case("census-500_forever", "census", "500 on every attempt", "flag", "live", "partial_fetch",
-         "census_release_status", "census_monthly_flows:census_fetch_complete"),
-    Case("census-503_all_requests", "census", "503 on every request of the week", "error", "live",
-         error_text=("[census]", "every request failed", "giving up")),
-    Case("mofcom-list_503_forever", "mofcom", "503 on every attempt (list page)", "error", "live",
-         error_text=("[mofcom]", "getColumnList", "columnID=9", "HTTP 503")),
-    Case("mofcom-article_503_forever", "mofcom", "503 on every attempt (article)", "flag", "live", "title_only",
-         "mofcom_announcements", "mofcom_announcements:article_text_fetched"),
+    Case(
+        "comtrade-503_forever",
+        "comtrade",
+        "503 on every attempt",
+        "flag",
+        "live",
+        "partial_http_failure",
+        "market_concentration",
+        "market_concentration:no_missing_groups",
+    ),
+    Case(
+        "census-500_forever",
+        "census",
+        "500 on every attempt",
+        "flag",
+        "live",
+        "partial_fetch",
+        "census_release_status",
+        "census_monthly_flows:census_fetch_complete",
+    ),
+    Case(
+        "census-503_all_requests",
+        "census",
+        "503 on every request of the week",
+        "error",
+        "live",
+        error_text=("[census]", "every request failed", "giving up"),
+    ),
+    Case(
+        "mofcom-list_503_forever",
+        "mofcom",
+        "503 on every attempt (list page)",
+        "error",
+        "live",
+        error_text=("[mofcom]", "getColumnList", "columnID=9", "HTTP 503"),
+    ),
+    Case(
+        "mofcom-article_503_forever",
+        "mofcom",
+        "503 on every attempt (article)",
+        "flag",
+        "live",
+        "title_only",
+        "mofcom_announcements",
+        "mofcom_announcements:article_text_fetched",
+    ),
     # Comtrade content faults
-    Case("comtrade-truncated_json", "comtrade", "truncated JSON", "flag", "replay", "partial_http_failure",
-         "market_concentration", "market_concentration:no_missing_groups"),
-    Case("comtrade-wrong_shape", "comtrade", "valid JSON, wrong shape", "flag", "replay", "partial_http_failure",
-         "market_concentration", "market_concentration:no_missing_groups"),
-    Case("comtrade-empty_body", "comtrade", "empty body", "flag", "replay", "partial_http_failure",
-         "market_concentration", "market_concentration:no_missing_groups"),
-    Case("comtrade-count_eq_cap", "comtrade", "count == cap (500, preview)", "flag", "replay", "truncated",
-         "market_concentration", "market_concentration:no_truncated_metric"),
-    Case("comtrade-availability_truncated", "comtrade", "truncated JSON (availability)", "error", "replay",
-         error_text=("[comtrade]", "getDa", "not JSON")),
+    Case(
+        "comtrade-truncated_json",
+        "comtrade",
+        "truncated JSON",
+        "flag",
+        "replay",
+        "partial_http_failure",
+        "market_concentration",
+        "market_concentration:no_missing_groups",
+    ),
+    Case(
+        "comtrade-wrong_shape",
+        "comtrade",
+        "valid JSON, wrong shape",
+        "flag",
+        "replay",
+        "partial_http_failure",
+        "market_concentration",
+        "market_concentration:no_missing_groups",
+    ),
+    Case(
+        "comtrade-empty_body",
+        "comtrade",
+        "empty body",
+        "flag",
+        "replay",
+        "partial_http_failure",
+        "market_concentration",
+        "market_concentration:no_missing_groups",
+    ),
+    Case(
+        "comtrade-count_eq_cap",
+        "comtrade",
+        "count == cap (500, preview)",
+        "flag",
+        "replay",
+        "truncated",
+        "market_concentration",
+        "market_concentration:no_truncated_metric",
+    ),
+    Case(
+        "comtrade-availability_truncated",
+        "comtrade",
+        "truncated JSON (availability)",
+        "error",
+        "replay",
+        error_text=("[comtrade]", "getDa", "not JSON"),
+    ),
     # Census content faults
-    Case("census-truncated_json", "census", "truncated JSON", "flag", "replay", "partial_fetch",
-         "census_release_status", "census_monthly_flows:census_fetch_complete"),
-    Case("census-wrong_shape", "census", "valid JSON, wrong shape", "flag", "replay", "partial_fetch",
-         "census_release_status", "census_monthly_flows:census_fetch_complete"),
-    Case("census-empty_body", "census", "empty body (200)", "flag", "replay", "partial_fetch",
-         "census_release_status", "census_monthly_flows:census_fetch_complete"),
-    Case("census-204", "census", "204 No Content", "flag", "replay", "series_missing",
-         "census_release_status", "census_monthly_flows:census_expected_series_present"),
-    Case("census-400_text", "census", "400 plain-text error", "flag", "replay", "partial_fetch",
-         "census_release_status", "census_monthly_flows:census_fetch_complete"),
+    Case(
+        "census-truncated_json",
+        "census",
+        "truncated JSON",
+        "flag",
+        "replay",
+        "partial_fetch",
+        "census_release_status",
+        "census_monthly_flows:census_fetch_complete",
+    ),
+    Case(
+        "census-wrong_shape",
+        "census",
+        "valid JSON, wrong shape",
+        "flag",
+        "replay",
+        "partial_fetch",
+        "census_release_status",
+        "census_monthly_flows:census_fetch_complete",
+    ),
+    Case(
+        "census-empty_body",
+        "census",
+        "empty body (200)",
+        "flag",
+        "replay",
+        "partial_fetch",
+        "census_release_status",
+        "census_monthly_flows:census_fetch_complete",
+    ),
+    Case(
+        "census-204",
+        "census",
+        "204 No Content",
+        "flag",
+        "replay",
+        "series_missing",
+        "census_release_status",
+        "census_monthly_flows:census_expected_series_present",
+    ),
+    Case(
+        "census-400_text",
+        "census",
+        "400 plain-text error",
+        "flag",
+        "replay",
+        "partial_fetch",
+        "census_release_status",
+        "census_monthly_flows:census_fetch_complete",
+    ),
     # MOFCOM content faults
-    Case("mofcom-list_truncated_json", "mofcom", "truncated JSON (list)", "error", "replay",
-         error_text=("[mofcom]", "getColumnList", "columnID=9", "not JSON")),
-    Case("mofcom-list_wrong_shape", "mofcom", "valid JSON, wrong shape (list)", "error", "replay",
-         error_text=("[mofcom]", "getColumnList", "columnID=9", "pageInfo.rows")),
-    Case("mofcom-list_empty_body", "mofcom", "empty body (list)", "error", "replay",
-         error_text=("[mofcom]", "getColumnList", "columnID=9")),
-    Case("mofcom-list_question_marks", "mofcom", "\"???\" text (list)", "error", "replay",
-         error_text=("[mofcom]", "garbled", "columnID=9")),
-    Case("mofcom-list_mojibake", "mofcom", "mojibake title (list)", "error", "replay",
-         error_text=("[mofcom]", "mojibake", "columnID=9")),
-    Case("mofcom-article_question_marks", "mofcom", "\"???\" text (article)", "flag", "replay", "garbled_text",
-         "mofcom_announcements", "mofcom_announcements:article_text_fetched"),
-    Case("mofcom-article_mojibake", "mofcom", "mojibake (article)", "flag", "replay", "garbled_text",
-         "mofcom_announcements", "mofcom_announcements:article_text_fetched"),
-    Case("mofcom-article_empty_body", "mofcom", "empty body (article)", "flag", "replay", "title_only",
-         "mofcom_announcements", "mofcom_announcements:article_text_fetched"),
-    Case("mofcom-changed_html", "mofcom", "changed HTML structure (no div.bd)", "flag", "replay", "changed_structure",
-         "mofcom_announcements", "mofcom_announcements:article_text_fetched"),
-    Case("mofcom-off_host_item", "mofcom", "list item pointing off-host", "flag", "replay", "off_host_url",
-         "mofcom_announcements", "mofcom_announcements:article_text_fetched"),
+    Case(
+        "mofcom-list_truncated_json",
+        "mofcom",
+        "truncated JSON (list)",
+        "error",
+        "replay",
+        error_text=("[mofcom]", "getColumnList", "columnID=9", "not JSON"),
+    ),
+    Case(
+        "mofcom-list_wrong_shape",
+        "mofcom",
+        "valid JSON, wrong shape (list)",
+        "error",
+        "replay",
+        error_text=("[mofcom]", "getColumnList", "columnID=9", "pageInfo.rows"),
+    ),
+    Case(
+        "mofcom-list_empty_body",
+        "mofcom",
+        "empty body (list)",
+        "error",
+        "replay",
+        error_text=("[mofcom]", "getColumnList", "columnID=9"),
+    ),
+    Case(
+        "mofcom-list_question_marks",
+        "mofcom",
+        '"???" text (list)',
+        "error",
+        "replay",
+        error_text=("[mofcom]", "garbled", "columnID=9"),
+    ),
+    Case(
+        "mofcom-list_mojibake",
+        "mofcom",
+        "mojibake title (list)",
+        "error",
+        "replay",
+        error_text=("[mofcom]", "mojibake", "columnID=9"),
+    ),
+    Case(
+        "mofcom-article_question_marks",
+        "mofcom",
+        '"???" text (article)',
+        "flag",
+        "replay",
+        "garbled_text",
+        "mofcom_announcements",
+        "mofcom_announcements:article_text_fetched",
+    ),
+    Case(
+        "mofcom-article_mojibake",
+        "mofcom",
+        "mojibake (article)",
+        "flag",
+        "replay",
+        "garbled_text",
+        "mofcom_announcements",
+        "mofcom_announcements:article_text_fetched",
+    ),
+    Case(
+        "mofcom-article_empty_body",
+        "mofcom",
+        "empty body (article)",
+        "flag",
+        "replay",
+        "title_only",
+        "mofcom_announcements",
+        "mofcom_announcements:article_text_fetched",
+    ),
+    Case(
+        "mofcom-changed_html",
+        "mofcom",
+        "changed HTML structure (no div.bd)",
+        "flag",
+        "replay",
+        "changed_structure",
+        "mofcom_announcements",
+        "mofcom_announcements:article_text_fetched",
+    ),
+    Case(
+        "mofcom-off_host_item",
+        "mofcom",
+        "list item pointing off-host",
+        "flag",
+        "replay",
+        "off_host_url",
+        "mofcom_announcements",
+        "mofcom_announcements:article_text_fetched",
+    ),
 ]
 
 
 # --- set-up per case --------------------------------------------------------------------------------------------------
+
 
 def _setup_live(case: Case, cs: support.CaptureServer, base: Path) -> Fault:
     s = case.source
@@ -244,21 +463,30 @@ def _setup_replay(case: Case, root: Path, base: Path) -> dict:
     if s == "comtrade":
         key = comtrade_availability_request() if f == "availability_truncated" else comtrade_partner_request(base)
         facts["key"] = key
-        edit = {"truncated_json": dict(edit=_truncate), "availability_truncated": dict(edit=_truncate),
-                "wrong_shape": dict(body=json.dumps({"rows": [], "total": 0})), "empty_body": dict(body=""),
-                "count_eq_cap": dict(edit=_json_edit(_set_count(500)))}[f]
+        edit = {
+            "truncated_json": dict(edit=_truncate),
+            "availability_truncated": dict(edit=_truncate),
+            "wrong_shape": dict(body=json.dumps({"rows": [], "total": 0})),
+            "empty_body": dict(body=""),
+            "count_eq_cap": dict(edit=_json_edit(_set_count(500))),
+        }[f]
         support.rewrite_capture(root, s, key, **edit)
     elif s == "census":
         key = census_request()
         facts["key"] = key
-        edit = {"truncated_json": dict(edit=_truncate), "wrong_shape": dict(body=json.dumps({"CTY_CODE": "5700"})),
-                "empty_body": dict(body=""), "204": dict(status=204, body=""),
-                "400_text": dict(status=400, body="error: unknown variable 'E_COMMODITYX'")}[f]
+        edit = {
+            "truncated_json": dict(edit=_truncate),
+            "wrong_shape": dict(body=json.dumps({"CTY_CODE": "5700"})),
+            "empty_body": dict(body=""),
+            "204": dict(status=204, body=""),
+            "400_text": dict(status=400, body="error: unknown variable 'E_COMMODITYX'"),
+        }[f]
         support.rewrite_capture(root, s, key, **edit)
     else:
         key = mofcom_list_request()
         list_edits = {
-            "list_truncated_json": dict(edit=_truncate), "list_wrong_shape": dict(body=json.dumps({"data": []})),
+            "list_truncated_json": dict(edit=_truncate),
+            "list_wrong_shape": dict(body=json.dumps({"data": []})),
             "list_empty_body": dict(body=""),
             "list_question_marks": dict(edit=_json_edit(_list_retitle("????2025?61? ??????????"))),
             "list_mojibake": dict(edit=_json_edit(_list_retitle(MOJIBAKE))),
@@ -266,17 +494,25 @@ def _setup_replay(case: Case, root: Path, base: Path) -> dict:
         if f in list_edits:
             support.rewrite_capture(root, s, key, **list_edits[f])
         elif f == "off_host_item":
-            support.rewrite_capture(root, s, key, edit=_json_edit(_list_add_row(
-                "商务部公告2026年第7号 外站转载", "http://evil.example.com/article/gndt/202601/1301.html")))
+            support.rewrite_capture(
+                root,
+                s,
+                key,
+                edit=_json_edit(
+                    _list_add_row(
+                        "商务部公告2026年第7号 外站转载", "http://evil.example.com/article/gndt/202601/1301.html"
+                    )
+                ),
+            )
             facts["new_id"] = "mofcom-1301"
         else:
             ann_id, url = mofcom_ok_article(base)
             facts["ann_id"] = ann_id
             body = {
-                "article_question_marks": _article_page("??????", "<div class=\"bd\"><p>???????2026?6?</p></div>"),
-                "article_mojibake": _article_page("x", f"<div class=\"bd\"><p>{MOJIBAKE}</p></div>"),
+                "article_question_marks": _article_page("??????", '<div class="bd"><p>???????2026?6?</p></div>'),
+                "article_mojibake": _article_page("x", f'<div class="bd"><p>{MOJIBAKE}</p></div>'),
                 "article_empty_body": "",
-                "changed_html": _article_page("商务部公告", "<div class=\"article-content\"><p>新版页面正文</p></div>"),
+                "changed_html": _article_page("商务部公告", '<div class="article-content"><p>新版页面正文</p></div>'),
             }[f]
             support.rewrite_capture(root, s, request_key("GET", url), body=body)
     return facts
@@ -290,6 +526,7 @@ def _client(case: Case, captures: Path, cs: support.CaptureServer | None):
 
 
 # --- the test -------------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_fault_leaves_other_partitions_intact(case: Case, world, captures: Path, request: pytest.FixtureRequest):
@@ -336,8 +573,9 @@ def test_fault_leaves_other_partitions_intact(case: Case, world, captures: Path,
 
 
 def _main_table(source: str) -> str:
-    return {"comtrade": "comtrade_partner_flows", "census": "census_monthly_flows",
-            "mofcom": "mofcom_announcements"}[source]
+    return {"comtrade": "comtrade_partner_flows", "census": "census_monthly_flows", "mofcom": "mofcom_announcements"}[
+        source
+    ]
 
 
 def _assert_same_content(base_data: Path, table: str) -> None:
@@ -363,16 +601,26 @@ def _assert_flag_case_rows(case: Case, facts: dict, after: dict, world) -> None:
         extra = 1 if "new_id" in facts else 0
         assert after[("mofcom_announcements", WEEK_B)] == before[("mofcom_announcements", WEEK_B)] + extra
         if "ann_id" in facts:
-            row = support.q("SELECT fetch_status, review_flags FROM mofcom_announcements WHERE week_start = ?::DATE "
-                            "AND announcement_id = ?", WEEK_B, facts["ann_id"])[0]
+            row = support.q(
+                "SELECT fetch_status, review_flags FROM mofcom_announcements WHERE week_start = ?::DATE "
+                "AND announcement_id = ?",
+                WEEK_B,
+                facts["ann_id"],
+            )[0]
             assert row[0] != "ok" and case.flag in row[1].split(";")
         if "new_id" in facts:
-            row = support.q("SELECT fetch_status, fetch_problem, url FROM mofcom_announcements WHERE week_start = "
-                            "?::DATE AND announcement_id = ?", WEEK_B, facts["new_id"])[0]
+            row = support.q(
+                "SELECT fetch_status, fetch_problem, url FROM mofcom_announcements WHERE week_start = "
+                "?::DATE AND announcement_id = ?",
+                WEEK_B,
+                facts["new_id"],
+            )[0]
             assert row[0] == "failed" and "refused" in row[1] and row[2].startswith("http://evil.example.com/")
     elif case.source == "comtrade":  # live: the failed request's rows are gone, the others stay
         assert 0 < after[("comtrade_partner_flows", WEEK_B)] < before[("comtrade_partner_flows", WEEK_B)]
-        failed = support.q("SELECT error FROM comtrade_requests WHERE week_start = ?::DATE AND status = 'failed'", WEEK_B)
+        failed = support.q(
+            "SELECT error FROM comtrade_requests WHERE week_start = ?::DATE AND status = 'failed'", WEEK_B
+        )
         assert failed and all("[comtrade]" in e and "reporterCode=842" in e and "503" in e for (e,) in failed)
     elif case.source == "census":
         assert 0 < after[("census_monthly_flows", WEEK_B)] < before[("census_monthly_flows", WEEK_B)]
@@ -380,5 +628,6 @@ def _assert_flag_case_rows(case: Case, facts: dict, after: dict, world) -> None:
 
 def _baseline_rows(base_data: Path, table: str, rid: str) -> int:
     wh = Warehouse(path=str(base_data / "warehouse.duckdb"))
-    return wh.query(f"SELECT count(*) AS n FROM {table} WHERE week_start = ?::DATE AND request_id = ?",
-                    [WEEK_B, rid])["n"][0]
+    return wh.query(f"SELECT count(*) AS n FROM {table} WHERE week_start = ?::DATE AND request_id = ?", [WEEK_B, rid])[
+        "n"
+    ][0]

@@ -27,10 +27,21 @@ def partner_flows(draw) -> pl.DataFrame:
         for flow in draw(st.lists(st.sampled_from(["X", "M"]), min_size=1, max_size=2, unique=True)):
             partners = draw(st.lists(st.integers(1, 899), min_size=1, max_size=30, unique=True))
             for p in partners:
-                rows.append({"reporter_code": reporter, "flow": flow, "year": 2024, "partner_code": p,
-                             "partner_name_zh": f"P{p}", "primary_value_usd": draw(values),
-                             "is_excluded_partner": draw(st.booleans()) if p > 880 else False,
-                             "source_kind": "reported", "review_flags": "", "fetched_at": "", "request_id": "r"})
+                rows.append(
+                    {
+                        "reporter_code": reporter,
+                        "flow": flow,
+                        "year": 2024,
+                        "partner_code": p,
+                        "partner_name_zh": f"P{p}",
+                        "primary_value_usd": draw(values),
+                        "is_excluded_partner": draw(st.booleans()) if p > 880 else False,
+                        "source_kind": "reported",
+                        "review_flags": "",
+                        "fetched_at": "",
+                        "request_id": "r",
+                    }
+                )
     return pl.DataFrame(rows)
 
 
@@ -47,11 +58,30 @@ def test_hhi_within_0_10000_and_shares_sum_to_100(flows: pl.DataFrame) -> None:
 
 
 @SETTINGS
-@given(st.lists(st.tuples(st.sampled_from(["84", "85", "27", "87", "30"]), values), min_size=1, max_size=5,
-                unique_by=lambda t: t[0]))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["84", "85", "27", "87", "30"]), values),
+        min_size=1,
+        max_size=5,
+        unique_by=lambda t: t[0],
+    )
+)
 def test_commodity_shares_sum_to_100(chapters) -> None:
-    df = pl.DataFrame([{"reporter_code": 842, "flow": "X", "year": 2024, "hs2": h, "hs2_desc": h,
-                        "primary_value_usd": v, "review_flags": "", "fetched_at": ""} for h, v in chapters])
+    df = pl.DataFrame(
+        [
+            {
+                "reporter_code": 842,
+                "flow": "X",
+                "year": 2024,
+                "hs2": h,
+                "hs2_desc": h,
+                "primary_value_usd": v,
+                "review_flags": "",
+                "fetched_at": "",
+            }
+            for h, v in chapters
+        ]
+    )
     out = metrics.commodity_structure(df)
     if sum(v for _, v in chapters) > 0:
         assert abs(out["share_pct"].sum() - 100.0) < 1e-6
@@ -59,17 +89,29 @@ def test_commodity_shares_sum_to_100(chapters) -> None:
 
 
 cells = st.one_of(st.none(), st.text(max_size=8), st.sampled_from(["-", "(D)", "(X)", "1,234", "nan", "inf", "5830"]))
-json_values = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=6)),
-                           lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=4), c, max_size=3),
-                           max_leaves=20)
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=6)),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=4), c, max_size=3),
+    max_leaves=20,
+)
 census_like = st.lists(st.lists(cells, min_size=1, max_size=6), min_size=0, max_size=6).map(
-    lambda rows: [["CTY_CODE", "CTY_NAME", "ALL_VAL_MO", "ALL_VAL_YR", "E_COMMODITY", "time"][:max(1, len(rows[0]))]
-                  if rows else []] + rows[1:] if rows else rows)
+    lambda rows: (
+        [
+            ["CTY_CODE", "CTY_NAME", "ALL_VAL_MO", "ALL_VAL_YR", "E_COMMODITY", "time"][: max(1, len(rows[0]))]
+            if rows
+            else []
+        ]
+        + rows[1:]
+        if rows
+        else rows
+    )
+)
 
 
 @SETTINGS
-@given(st.one_of(st.binary(max_size=200), st.text(max_size=200), json_values.map(json.dumps),
-                 census_like.map(json.dumps)))
+@given(
+    st.one_of(st.binary(max_size=200), st.text(max_size=200), json_values.map(json.dumps), census_like.map(json.dumps))
+)
 def test_census_wire_parser_never_crashes_unexpectedly(body) -> None:
     try:
         rows = parse_table(body, "GET https://api.census.gov/x")
@@ -77,8 +119,9 @@ def test_census_wire_parser_never_crashes_unexpectedly(body) -> None:
         assert "[census]" in str(exc)
         return
     assert isinstance(rows, list) and all(isinstance(r, dict) for r in rows)
-    reply = validate_reply(rows, ReplyRequest("export", "HS2", 2025, 1, 12, frozenset({"5700"})),
-                           "GET https://api.census.gov/x")
+    reply = validate_reply(
+        rows, ReplyRequest("export", "HS2", 2025, 1, 12, frozenset({"5700"})), "GET https://api.census.gov/x"
+    )
     assert "[census]" in reply.error if reply.error else True
     # every row is either a record or rejected with a registered reason: nothing dropped silently
     assert len(reply.records) + len(reply.rejected) == len(rows)

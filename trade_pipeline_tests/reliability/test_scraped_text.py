@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.core.partitions import iso_week_label
+from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.defs.trade_briefing.facts import week_facts
 from trade_pipeline.defs.trade_briefing.render import render_report
 from trade_pipeline_tests.reliability import support
@@ -23,24 +23,49 @@ UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 def _inject(captures: Path) -> None:
     def edit(body: str) -> str:
         doc = json.loads(body)
-        doc["pageInfo"]["rows"].insert(1, {"id": 1301, "title": HOSTILE, "url": ARTICLE_1301,
-                                           "publishTimeStr": "2026-01-27 00:00:00", "source": "商务部",
-                                           "content": "", "columnName": "管制清单"})
+        doc["pageInfo"]["rows"].insert(
+            1,
+            {
+                "id": 1301,
+                "title": HOSTILE,
+                "url": ARTICLE_1301,
+                "publishTimeStr": "2026-01-27 00:00:00",
+                "source": "商务部",
+                "content": "",
+                "columnName": "管制清单",
+            },
+        )
         return json.dumps(doc, ensure_ascii=False)
 
     support.rewrite_capture(captures, "mofcom", mofcom_list_request(), edit=edit)
-    support.add_capture(captures, "mofcom", "GET", CANONICAL["mofcom"] + ARTICLE_1301, 200, _article_page(
-        "x", "<div class=\"bd\"><p>商务部公告2026年第5号</p><p>对锂电池、正极材料实施出口管制，未经许可不得出口。</p>"
-             "<p>{{ 7*7 }} <script>alert(2)</script> | 本公告自2026年3月1日起正式实施。</p></div>"))
+    support.add_capture(
+        captures,
+        "mofcom",
+        "GET",
+        CANONICAL["mofcom"] + ARTICLE_1301,
+        200,
+        _article_page(
+            "x",
+            '<div class="bd"><p>商务部公告2026年第5号</p><p>对锂电池、正极材料实施出口管制，未经许可不得出口。</p>'
+            "<p>{{ 7*7 }} <script>alert(2)</script> | 本公告自2026年3月1日起正式实施。</p></div>",
+        ),
+    )
 
 
 def test_hostile_title_is_data_in_tables_extractor_and_report(world, captures: Path) -> None:
     _inject(captures)
-    result = support.run("mofcom", WEEK_B, support.MofcomClient(capture_dir=str(captures)),
-                         support.layer_assets("mofcom"))
+    result = support.run(
+        "mofcom", WEEK_B, support.MofcomClient(capture_dir=str(captures)), support.layer_assets("mofcom")
+    )
     assert result.success
-    row = Warehouse().query("SELECT * FROM mofcom_announcements WHERE week_start = ?::DATE AND "
-                            "announcement_id = 'mofcom-1301'", [WEEK_B]).row(0, named=True)
+    row = (
+        Warehouse()
+        .query(
+            "SELECT * FROM mofcom_announcements WHERE week_start = ?::DATE AND announcement_id = 'mofcom-1301'",
+            [WEEK_B],
+        )
+        .row(0, named=True)
+    )
     assert row["title"] == HOSTILE and row["fetch_status"] == "ok"  # stored verbatim, as data
 
     # Extractor markdown: inert text, never a template — escaped like the report (no raw HTML, no Liquid braces,
@@ -54,8 +79,7 @@ def test_hostile_title_is_data_in_tables_extractor_and_report(world, captures: P
     # The report: the title is printed escaped — no raw HTML, no template syntax, no extra table columns.
     site = support.data_dir() / "site"
     ((_, facts),) = list(week_facts(Warehouse(), [WEEK_B], site))
-    report = render_report(list(facts), iso_week_label(WEEK_B), site, datetime(2026, 2, 2, tzinfo=timezone.utc),
-                           []).markdown
+    report = render_report(list(facts), iso_week_label(WEEK_B), site, datetime(2026, 2, 2, tzinfo=UTC), []).markdown
     assert "alert(1)" in report, "the hostile announcement is not in the report (test would prove nothing)"
     assert "&lt;script&gt;alert(1)" in report
     for raw in ("<script>", "{{ 7*7 }}", "{%", "%}", "{{", "}}", " 49 "):

@@ -42,28 +42,46 @@ class _Collect(logging.Handler):
 
 def _echo_query(status: int):
     def action(request: Request) -> Response:
-        return Response(f"error: unknown predicate in '{request.query_string.decode()}' ({request.url})",
-                        status=status)
+        return Response(f"error: unknown predicate in '{request.query_string.decode()}' ({request.url})", status=status)
+
     return action
 
 
-def test_keys_never_leave_the_wire(world, capture_server: support.CaptureServer, tmp_path: Path,
-                                   monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture) -> None:
+def test_keys_never_leave_the_wire(
+    world,
+    capture_server: support.CaptureServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture,
+) -> None:
     monkeypatch.setenv("COMTRADE_API_KEY", COMTRADE_KEY)
     monkeypatch.setenv("CENSUS_API_KEY", CENSUS_KEY)
     cs = capture_server
     # Census: one request answers 400 quoting the query (key included), another 503 forever with the URL.
     cs.faults += [
-        Fault("census", lambda k: "/imports/hs" in k and "COMM_LVL=HS2" in k and "2024" in k, [_echo_query(400)],
-              forever=True),
-        Fault("census", lambda k: "/imports/hs" in k and "COMM_LVL" not in k and "2024" in k, [_echo_query(503)],
-              forever=True),
+        Fault(
+            "census",
+            lambda k: "/imports/hs" in k and "COMM_LVL=HS2" in k and "2024" in k,
+            [_echo_query(400)],
+            forever=True,
+        ),
+        Fault(
+            "census",
+            lambda k: "/imports/hs" in k and "COMM_LVL" not in k and "2024" in k,
+            [_echo_query(503)],
+            forever=True,
+        ),
         Fault("comtrade", lambda k: "reporterCode=842" in k, [_echo_query(503)], forever=True),
     ]
     record_dir = tmp_path / "recorded"
-    clients = {s: cls(mode="record", base_url=cs.url(s), capture_dir=str(record_dir), min_interval_s=0.0)
-               for s, cls in (("comtrade", support.FastComtrade), ("census", support.FastCensus),
-                              ("mofcom", support.FastMofcom))}
+    clients = {
+        s: cls(mode="record", base_url=cs.url(s), capture_dir=str(record_dir), min_interval_s=0.0)
+        for s, cls in (
+            ("comtrade", support.FastComtrade),
+            ("census", support.FastCensus),
+            ("mofcom", support.FastMofcom),
+        )
+    }
     assert clients["comtrade"].uses_keyed_endpoint()
 
     # The loopback server's own access log (werkzeug) is the API's side of the wire, not ours: silence it.
@@ -75,11 +93,20 @@ def test_keys_never_leave_the_wire(world, capture_server: support.CaptureServer,
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     try:
-        assets = [*support.layer_assets("comtrade"), *support.layer_assets("census"),
-                  *support.layer_assets("mofcom"), *BRIEFING_ASSETS]
+        assets = [
+            *support.layer_assets("comtrade"),
+            *support.layer_assets("census"),
+            *support.layer_assets("mofcom"),
+            *BRIEFING_ASSETS,
+        ]
         instance = DagsterInstance.ephemeral()
-        result = materialize(assets, partition_key=WEEK_B, instance=instance, raise_on_error=False,
-                             resources={"warehouse": Warehouse(), "site": Site(), **clients})
+        result = materialize(
+            assets,
+            partition_key=WEEK_B,
+            instance=instance,
+            raise_on_error=False,
+            resources={"warehouse": Warehouse(), "site": Site(), **clients},
+        )
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
@@ -95,8 +122,9 @@ def test_keys_never_leave_the_wire(world, capture_server: support.CaptureServer,
     assert any("[census]" in line and "unknown predicate" in line for line in handler.lines + [err])
 
     # Logs: python logging, Dagster's event log (messages + metadata), captured output.
-    event_text = "\n".join(str(e.message) + repr(getattr(e, "dagster_event", None))
-                           for e in instance.all_logs(result.run_id))
+    event_text = "\n".join(
+        str(e.message) + repr(getattr(e, "dagster_event", None)) for e in instance.all_logs(result.run_id)
+    )
     for key in KEYS:
         assert not [line for line in handler.lines if key in line], "key in a python log line"
         assert key not in event_text, "key in Dagster's event log"
@@ -104,8 +132,9 @@ def test_keys_never_leave_the_wire(world, capture_server: support.CaptureServer,
 
     # DuckDB: every VARCHAR cell of every table.
     with Warehouse().connect(read_only=True) as conn:
-        cols = conn.execute("SELECT table_name, column_name FROM information_schema.columns "
-                            "WHERE data_type = 'VARCHAR'").fetchall()
+        cols = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE data_type = 'VARCHAR'"
+        ).fetchall()
         assert len(cols) > 50
         for table, col in cols:
             for key in KEYS:
@@ -114,8 +143,11 @@ def test_keys_never_leave_the_wire(world, capture_server: support.CaptureServer,
 
     # Files: captures, cache (incl. the Comtrade quota file), site (reports + Extractor files).
     scanned = {"captures": 0, "cache": 0, "site": 0}
-    for label, folder in (("captures", record_dir), ("cache", support.data_dir() / "cache"),
-                          ("site", support.data_dir() / "site")):
+    for label, folder in (
+        ("captures", record_dir),
+        ("cache", support.data_dir() / "cache"),
+        ("site", support.data_dir() / "site"),
+    ):
         for path in folder.rglob("*"):
             if path.is_file():
                 scanned[label] += 1

@@ -36,13 +36,17 @@ from trade_pipeline_tests.reliability.report_diff import REVIEW, changed_lines, 
 
 WEEK = "2026-01-26"  # 2026-W05
 REPORT = "site/Narrator/trade_briefing/2026-W05-trade-briefing.md"
-RUN_CONFIG = {"ops": {"trade_briefing": {"config": {"generated_at": "2026-01-28T12:00:00Z"}}},
-              "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+RUN_CONFIG = {
+    "ops": {"trade_briefing": {"config": {"generated_at": "2026-01-28T12:00:00Z"}}},
+    "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+}
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 #: the report: its charts, its facts (recomputed from the layer tables) and the render → verify → publish step
-BRIEFING = [a for a in defs.assets
-            if any(k.to_user_string() in (contract.BRIEFING_CHARTS, contract.BRIEFING_FACTS, "trade_briefing")
-                   for k in a.keys)]
+BRIEFING = [
+    a
+    for a in defs.assets
+    if any(k.to_user_string() in (contract.BRIEFING_CHARTS, contract.BRIEFING_FACTS, "trade_briefing") for k in a.keys)
+]
 
 
 def flags(value: str | None) -> set[str]:
@@ -51,6 +55,7 @@ def flags(value: str | None) -> set[str]:
 
 # ---------------------------------------------------------------------------------------------------------------------
 # damage: one reply of a copy of the sample captures
+
 
 def capture_of(root: Path, source: str = "comtrade", **params: str) -> Path:
     for path in sorted((root / source).glob("*.json")):
@@ -64,8 +69,9 @@ def capture_of(root: Path, source: str = "comtrade", **params: str) -> Path:
 US_X_2024 = {"reporterCode": "842", "flowCode": "X", "period": "2024", "cmdCode": "TOTAL"}
 
 
-def edit_rows(change: Callable[[list[dict]], None], text: Callable[[str], str] | None = None,
-              params: dict | None = None) -> Callable[[Path], None]:
+def edit_rows(
+    change: Callable[[list[dict]], None], text: Callable[[str], str] | None = None, params: dict | None = None
+) -> Callable[[Path], None]:
     def damage(root: Path) -> None:
         path = capture_of(root, **(params or US_X_2024))
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -75,6 +81,7 @@ def edit_rows(change: Callable[[list[dict]], None], text: Callable[[str], str] |
         raw = json.dumps(body)
         doc["response"]["body"] = text(raw) if text else raw
         path.write_text(json.dumps(doc), encoding="utf-8")
+
     return damage
 
 
@@ -88,9 +95,17 @@ def set_value(code: int, value: object) -> Callable[[list[dict]], None]:
 
 def _add_row(code: int, desc: str, value: float, aggregate: bool = False) -> Callable[[list[dict]], None]:
     def change(rows: list[dict]) -> None:
-        extra = dict(partner(rows, 156), partnerCode=code, partnerISO="EUR" if aggregate else "XXX",
-                     partnerDesc=desc, primaryValue=value, fobvalue=value, isAggregate=aggregate)
+        extra = dict(
+            partner(rows, 156),
+            partnerCode=code,
+            partnerISO="EUR" if aggregate else "XXX",
+            partnerDesc=desc,
+            primaryValue=value,
+            fobvalue=value,
+            isAggregate=aggregate,
+        )
         rows.append(extra)
+
     return change
 
 
@@ -141,14 +156,19 @@ SENTINEL = 123456789.25
 CASES: dict[str, tuple[Callable[[Path], None], str | None, str | None]] = {
     "value_negative": (edit_rows(set_value(156, -1.5e11)), "value_negative", "quarantined_rows"),
     "value_nan_string": (edit_rows(set_value(156, "NaN")), "value_not_numeric", "quarantined_rows"),
-    "value_1e400": (edit_rows(set_value(156, SENTINEL), text=lambda t: t.replace(str(SENTINEL), "1e400")),
-                    "value_not_finite", "quarantined_rows"),
+    "value_1e400": (
+        edit_rows(set_value(156, SENTINEL), text=lambda t: t.replace(str(SENTINEL), "1e400")),
+        "value_not_finite",
+        "quarantined_rows",
+    ),
     "value_string_number": (edit_rows(set_value(156, "1.5e11")), "value_not_numeric", "quarantined_rows"),
     "reply_for_another_year": (edit_rows(_other_year), "not_requested", "reply_mismatch"),
-    "aggregate_partner": (edit_rows(_add_row(97, "European Union", 9e11, aggregate=True)), "aggregate_partner",
-                          "quarantined_rows"),
-    "unknown_partner_code": (edit_rows(_add_row(9999, "Nowhere", 9e11)), "unknown_partner_code",
-                             "quarantined_rows"),
+    "aggregate_partner": (
+        edit_rows(_add_row(97, "European Union", 9e11, aggregate=True)),
+        "aggregate_partner",
+        "quarantined_rows",
+    ),
+    "unknown_partner_code": (edit_rows(_add_row(9999, "Nowhere", 9e11)), "unknown_partner_code", "quarantined_rows"),
     "partners_exceed_world": (edit_rows(_exceed_world), None, "partners_exceed_world"),
     "conflicting_duplicate": (edit_rows(_conflicting), "conflicting_duplicate", "quarantined_rows"),
     "invalid_code": (edit_rows(_bad_code), "code_invalid", "quarantined_rows"),
@@ -159,9 +179,15 @@ CASES: dict[str, tuple[Callable[[Path], None], str | None, str | None]] = {
 # ---------------------------------------------------------------------------------------------------------------------
 # runs
 
+
 def _resources(captures: Path) -> dict:
-    return {"warehouse": Warehouse(), "site": Site(), "comtrade": ComtradeClient(capture_dir=str(captures)),
-            "census": CensusTradeClient(), "mofcom": MofcomClient(capture_dir=str(captures))}
+    return {
+        "warehouse": Warehouse(),
+        "site": Site(),
+        "comtrade": ComtradeClient(capture_dir=str(captures)),
+        "census": CensusTradeClient(),
+        "mofcom": MofcomClient(capture_dir=str(captures)),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -174,8 +200,14 @@ def undamaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for var in ("TRADE_PIPELINE_HTTP_MODE", "TRADE_PIPELINE_CAPTURE_DIR", "COMTRADE_API_KEY", "CENSUS_API_KEY"):
         mp.delenv(var, raising=False)
     try:
-        result = materialize(list(defs.assets), resources=_resources(sample_captures_dir()), partition_key=WEEK,
-                             run_config=RUN_CONFIG, instance=DagsterInstance.ephemeral(), raise_on_error=True)
+        result = materialize(
+            list(defs.assets),
+            resources=_resources(sample_captures_dir()),
+            partition_key=WEEK,
+            run_config=RUN_CONFIG,
+            instance=DagsterInstance.ephemeral(),
+            raise_on_error=True,
+        )
         assert result.success
     finally:
         mp.undo()
@@ -187,13 +219,25 @@ def damaged_run(undamaged: Path, data: Path, captures: Path, damage: Callable[[P
     shutil.copytree(undamaged, data, dirs_exist_ok=True)
     shutil.copytree(sample_captures_dir() / "comtrade", captures / "comtrade", dirs_exist_ok=True)
     damage(captures)
-    return materialize([*COMTRADE_ASSETS, quarantined_rows], resources=_resources(captures), partition_key=WEEK,
-                       run_config=QUIET, instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    return materialize(
+        [*COMTRADE_ASSETS, quarantined_rows],
+        resources=_resources(captures),
+        partition_key=WEEK,
+        run_config=QUIET,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
 
 
 def render(captures: Path) -> None:
-    result = materialize(BRIEFING, resources=_resources(captures), partition_key=WEEK, run_config=RUN_CONFIG,
-                         instance=DagsterInstance.ephemeral(), raise_on_error=False)
+    result = materialize(
+        BRIEFING,
+        resources=_resources(captures),
+        partition_key=WEEK,
+        run_config=RUN_CONFIG,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
     assert result.success, "the report did not render"
 
 
@@ -210,9 +254,11 @@ def group_rows(table: str, reporter: int = 842, flow: str | None = "X", year: in
 # ---------------------------------------------------------------------------------------------------------------------
 # layer: run success, quarantine row, flags on every derived row
 
+
 @pytest.mark.parametrize("case", list(CASES))
-def test_damaged_reply_is_quarantined_and_flags_every_derived_row(case: str, undamaged: Path, isolated_data_dir: Path,
-                                                                  tmp_path: Path) -> None:
+def test_damaged_reply_is_quarantined_and_flags_every_derived_row(
+    case: str, undamaged: Path, isolated_data_dir: Path, tmp_path: Path
+) -> None:
     damage, reason, flag = CASES[case]
     result = damaged_run(undamaged, isolated_data_dir, tmp_path / "captures", damage)
     assert result.success  # a finding, never a crash
@@ -225,7 +271,9 @@ def test_damaged_reply_is_quarantined_and_flags_every_derived_row(case: str, und
         assert hit.height >= 1, q.select("reason_code", "reason").rows()
         row = hit.row(0, named=True)
         assert row["source"] == "comtrade" and row["asset"] == "comtrade_partner_flows"
-        assert "reporterCode=842" in row["request"] and "period=2024" in row["request"] and "flowCode=X" in row["request"]
+        assert (
+            "reporterCode=842" in row["request"] and "period=2024" in row["request"] and "flowCode=X" in row["request"]
+        )
         assert json.loads(row["group_key"]) == {"reporter_code": 842, "flow": "X", "year": 2024}
         assert row["row_json"] and row["reason"]
         if case == "value_1e400":
@@ -280,13 +328,18 @@ def test_codes_as_strings_are_normalised(undamaged: Path, isolated_data_dir: Pat
     assert result.success
     assert comtrade_quarantine().is_empty()
     conc = group_rows("market_concentration").row(0, named=True)
-    base = Warehouse(path=str(undamaged / "warehouse.duckdb")).read_partition("market_concentration", WEEK).filter(
-        (pl.col("reporter_code") == 842) & (pl.col("flow") == "X") & (pl.col("year") == 2024)).row(0, named=True)
+    base = (
+        Warehouse(path=str(undamaged / "warehouse.duckdb"))
+        .read_partition("market_concentration", WEEK)
+        .filter((pl.col("reporter_code") == 842) & (pl.col("flow") == "X") & (pl.col("year") == 2024))
+        .row(0, named=True)
+    )
     assert conc["hhi"] == pytest.approx(base["hhi"]) and conc["review_flags"] == ""
 
 
-def test_genuine_swing_is_data_flagged_notice_and_publishes(undamaged: Path, isolated_data_dir: Path,
-                                                            tmp_path: Path) -> None:
+def test_genuine_swing_is_data_flagged_notice_and_publishes(
+    undamaged: Path, isolated_data_dir: Path, tmp_path: Path
+) -> None:
     result = damaged_run(undamaged, isolated_data_dir, tmp_path / "captures", edit_rows(_swing))
     assert result.success
     assert comtrade_quarantine().is_empty()  # nothing quarantined
@@ -316,8 +369,9 @@ REPORT_CASES = list(CASES)
 
 
 @pytest.mark.parametrize("case", REPORT_CASES)
-def test_every_changed_report_line_is_marked(case: str, undamaged: Path, isolated_data_dir: Path,
-                                             tmp_path: Path) -> None:
+def test_every_changed_report_line_is_marked(
+    case: str, undamaged: Path, isolated_data_dir: Path, tmp_path: Path
+) -> None:
     damage = CASES[case][0]
     assert damaged_run(undamaged, isolated_data_dir, tmp_path / "captures", damage).success
     render(tmp_path / "captures")
@@ -325,8 +379,9 @@ def test_every_changed_report_line_is_marked(case: str, undamaged: Path, isolate
     after = (isolated_data_dir / REPORT).read_text(encoding="utf-8")
     # the damage reached the report: a figure changed, or (rows refused before they were counted) the same figures
     # now carry the group's flag
-    assert changed_lines(before, after) or after.count(REVIEW) > before.count(REVIEW), \
+    assert changed_lines(before, after) or after.count(REVIEW) > before.count(REVIEW), (
         "the damage changed nothing in the report: the case tests nothing"
+    )
     bad = unmarked_changes(before, after)
     assert not bad, "\n".join(f"- {c.old!r}\n+ {c.new!r}" for c in bad[:10])
     words = contract.flag_info(CASES[case][2]).zh  # and the reason is said in words (數據期間與限制)
@@ -335,8 +390,9 @@ def test_every_changed_report_line_is_marked(case: str, undamaged: Path, isolate
         # US 2024 exports could not compete in the choices made among reporters (lowest/highest HHI, the largest
         # surplus): whoever was chosen, the answer may be wrong, so the chosen figures carry the flag
         facts = Warehouse().read_partition(contract.BRIEFING_FACTS, WEEK)
-        chosen = facts.filter(pl.col("slot").is_in(
-            ["concentration.low.hhi", "concentration.high.hhi", "summary.surplus.balance"]))
+        chosen = facts.filter(
+            pl.col("slot").is_in(["concentration.low.hhi", "concentration.high.hhi", "summary.surplus.balance"])
+        )
         assert chosen.height == 3, chosen["slot"].to_list()
         assert all(contract.quality_flags(flags(f)) for f in chosen["review_flags"].to_list()), chosen.rows()
 
@@ -352,12 +408,18 @@ def test_report_diff_helper_finds_unmarked_figures() -> None:
 def test_report_diff_helper_counts_figures_not_layout() -> None:
     """An item inserted above renumbers the list and a cited file name changes its year: no figure changed there.
     A wording change around the same figures is not a figure change; a renumbered item whose figure moved is."""
-    before = ("1. **甲** — 占比 20.06%。\n   *依據：Extractor/x/842-export-2024.md*\n\n"
-              "2. **乙** — 2 筆公告。\n台灣 HHI 為 1264.16，為各報告國中最高。\n")
-    after = ("1. **新** — 說明。\n   *依據：Extractor/x/842-export-2023.md*\n\n"
-             "2. **甲** — 占比 20.06%。\n   *依據：Extractor/x/842-export-2024.md*\n\n"
-             "3. **乙** — 3 筆公告。\n台灣 HHI 為 1264.16。\n")
-    assert [(c.old, c.new) for c in changed_lines(before, after)] == [("2. **乙** — 2 筆公告。", "3. **乙** — 3 筆公告。")]
+    before = (
+        "1. **甲** — 占比 20.06%。\n   *依據：Extractor/x/842-export-2024.md*\n\n"
+        "2. **乙** — 2 筆公告。\n台灣 HHI 為 1264.16，為各報告國中最高。\n"
+    )
+    after = (
+        "1. **新** — 說明。\n   *依據：Extractor/x/842-export-2023.md*\n\n"
+        "2. **甲** — 占比 20.06%。\n   *依據：Extractor/x/842-export-2024.md*\n\n"
+        "3. **乙** — 3 筆公告。\n台灣 HHI 為 1264.16。\n"
+    )
+    assert [(c.old, c.new) for c in changed_lines(before, after)] == [
+        ("2. **乙** — 2 筆公告。", "3. **乙** — 3 筆公告。")
+    ]
     assert figures("10. **乙** — 2 筆（Extractor/a/156-balance-2024.md）") == ("2",)
     # a table sorted by a figure: the row that moved is paired with itself, and its changed figures must be marked
     table = "| 國家 | HHI |\n|---|---:|\n| 中國 | 436.43 |\n| 美國 | 713.24 |\n| 台灣 | 1264.16 |\n"
@@ -373,6 +435,7 @@ def test_report_diff_helper_counts_figures_not_layout() -> None:
 
 # ---------------------------------------------------------------------------------------------------------------------
 # MOFCOM: an impossible or disagreeing date never drops the announcement
+
 
 def _mofcom_damage(root: Path, list_date: str | None, page_date: str | None) -> str:
     """Give the first announcement of the W05 list an impossible/other date on its list row and/or page."""
@@ -395,38 +458,56 @@ def _mofcom_damage(root: Path, list_date: str | None, page_date: str | None) -> 
     if page_date:
         for path in sorted((root / "mofcom").glob("*.json")):
             doc = json.loads(path.read_text(encoding="utf-8"))
-            if doc["request"]["url"].endswith(url.rsplit("/", 1)[-1]) and "publishTime" in (doc["response"].get("body") or ""):
+            if doc["request"]["url"].endswith(url.rsplit("/", 1)[-1]) and "publishTime" in (
+                doc["response"].get("body") or ""
+            ):
                 doc["response"]["body"] = doc["response"]["body"].replace(old[:10], page_date)
                 path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return url
 
 
-@pytest.mark.parametrize("list_date,page_date,flag,reason", [
-    ("2025-02-30 00:00:00", "2025-02-30", "publish_date_invalid", "date_invalid"),
-    ("2025-02-30 00:00:00", None, "publish_date_invalid", "date_invalid"),
-    # the page says it was published after the list showed it (and after the week's end): the earlier date is used,
-    # so the announcement stays in the week
-    (None, "2026-03-01", "publish_date_conflict", "date_conflict"),
-    # the list lagging the page (as 1072 in the sample): the page's date is right, a NOTICE, nothing quarantined
-    (None, "2024-01-01", "list_date_later", None),
-])
+@pytest.mark.parametrize(
+    "list_date,page_date,flag,reason",
+    [
+        ("2025-02-30 00:00:00", "2025-02-30", "publish_date_invalid", "date_invalid"),
+        ("2025-02-30 00:00:00", None, "publish_date_invalid", "date_invalid"),
+        # the page says it was published after the list showed it (and after the week's end): the earlier date is used,
+        # so the announcement stays in the week
+        (None, "2026-03-01", "publish_date_conflict", "date_conflict"),
+        # the list lagging the page (as 1072 in the sample): the page's date is right, a NOTICE, nothing quarantined
+        (None, "2024-01-01", "list_date_later", None),
+    ],
+)
 def test_mofcom_bad_date_keeps_the_announcement(list_date, page_date, flag, reason, tmp_path: Path) -> None:
     captures = tmp_path / "captures"
     resources = {"warehouse": Warehouse(), "site": Site(), "mofcom": MofcomClient(capture_dir=str(captures))}
-    clean = materialize(MOFCOM_ASSETS[:1], resources={**resources, "mofcom": MofcomClient()}, partition_key=WEEK,
-                        run_config=QUIET, instance=DagsterInstance.ephemeral())
+    clean = materialize(
+        MOFCOM_ASSETS[:1],
+        resources={**resources, "mofcom": MofcomClient()},
+        partition_key=WEEK,
+        run_config=QUIET,
+        instance=DagsterInstance.ephemeral(),
+    )
     assert clean.success
     n_clean = Warehouse().read_partition("mofcom_announcements", WEEK).height
     url = _mofcom_damage(captures, list_date, page_date)
-    result = materialize([*MOFCOM_ASSETS[:1], quarantined_rows], resources=resources, partition_key=WEEK,
-                         run_config=QUIET, instance=DagsterInstance.ephemeral())
+    result = materialize(
+        [*MOFCOM_ASSETS[:1], quarantined_rows],
+        resources=resources,
+        partition_key=WEEK,
+        run_config=QUIET,
+        instance=DagsterInstance.ephemeral(),
+    )
     assert result.success
     ann = Warehouse().read_partition("mofcom_announcements", WEEK)
     assert ann.height == n_clean  # 31 stays 31
     number = url.rsplit("/", 1)[-1].split(".")[0]
     row = ann.filter(pl.col("announcement_id") == f"mofcom-{number}").row(0, named=True)
-    mine = Warehouse().read_partition("quarantined_rows", WEEK).filter(
-        pl.col("group_key") == json.dumps({"announcement_id": f"mofcom-{number}"}))
+    mine = (
+        Warehouse()
+        .read_partition("quarantined_rows", WEEK)
+        .filter(pl.col("group_key") == json.dumps({"announcement_id": f"mofcom-{number}"}))
+    )
     if reason is None:  # a NOTICE on this row only: the date is right, nothing was refused
         assert flag in flags(row["review_flags"]) and contract.quality_flags(flags(row["review_flags"])) == []
         assert mine.is_empty()

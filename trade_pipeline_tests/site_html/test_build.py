@@ -103,11 +103,15 @@ def test_report_page_renders_tables_links_and_charts(source: Path, tmp_path: Pat
     assert '<img src="charts/2026-W05/us_balance_monthly.svg" alt="美國對中國 USD -1,894 億"' in html
     assert (result.out_dir / "Narrator/trade_briefing/charts/2026-W05/us_balance_monthly.svg").read_text() == SVG
     # .md links → .html (fragment kept); external links untouched; a cited source path that exists becomes a link
-    assert 'href="2026-W04-trade-briefing.html#%E6%91%98%E8%A6%81"' in html or \
-        'href="2026-W04-trade-briefing.html#摘要"' in html
+    assert (
+        'href="2026-W04-trade-briefing.html#%E6%91%98%E8%A6%81"' in html
+        or 'href="2026-W04-trade-briefing.html#摘要"' in html
+    )
     assert 'href="https://comtradeplus.un.org/"' in html
-    assert ('<a href="../../Extractor/us_trade_census/trade_balance/us-balance-5700-2025.html" class="source">'
-            'Extractor/us_trade_census/trade_balance/us-balance-5700-2025.md</a>') in html
+    assert (
+        '<a href="../../Extractor/us_trade_census/trade_balance/us-balance-5700-2025.html" class="source">'
+        "Extractor/us_trade_census/trade_balance/us-balance-5700-2025.md</a>"
+    ) in html
     assert "Extractor/gone/x.md" in html and 'href="../../Extractor/gone/x.html"' not in html
     # scraped text stays text: no element from the markdown, entities shown as the characters they stand for
     assert "<script>" not in html and "<b>" not in html
@@ -117,7 +121,10 @@ def test_report_page_renders_tables_links_and_charts(source: Path, tmp_path: Pat
     assert '<a href="2026-W04-trade-briefing.html">2026 年第 04 週</a>' in html
     assert "/Narrator/supply_chain_analysis/2026-01-supply-chain-analysis/（尚未建置）" in html
     assert sorted(result.broken_links) == [
-        ("Narrator/trade_briefing/2026-W05-trade-briefing.md", "/Narrator/supply_chain_analysis/2026-01-supply-chain-analysis/"),
+        (
+            "Narrator/trade_briefing/2026-W05-trade-briefing.md",
+            "/Narrator/supply_chain_analysis/2026-01-supply-chain-analysis/",
+        ),
         ("Narrator/trade_briefing/2026-W05-trade-briefing.md", "2026-W03-trade-briefing.md"),
     ]
     # a writer's temp file and hidden folders are not published

@@ -77,16 +77,20 @@ def page(tmp_path: Path) -> Iterator:
 
 def _images_loaded(page) -> list[dict]:  # noqa: ANN001 - playwright Page
     return page.eval_on_selector_all(
-        "main img", "els => els.map(e => ({src: e.getAttribute('src'), complete: e.complete, "
-                    "w: e.naturalWidth, h: e.naturalHeight, shown: e.getBoundingClientRect().width}))")
+        "main img",
+        "els => els.map(e => ({src: e.getAttribute('src'), complete: e.complete, "
+        "w: e.naturalWidth, h: e.naturalHeight, shown: e.getBoundingClientRect().width}))",
+    )
 
 
 def _cjk_glyph_width(page, selector: str) -> float:  # noqa: ANN001
     """Width of a run of CJK characters in the element's font: a font without CJK glyphs draws 'tofu' boxes of one
     width for every character, so two different characters measuring differently is not the proof — a visible,
     non-zero width of real glyphs rendered by the page's font stack is."""
-    return page.eval_on_selector(selector, "el => { const r = document.createRange(); r.selectNodeContents(el); "
-                                           "return r.getBoundingClientRect().width; }")
+    return page.eval_on_selector(
+        selector,
+        "el => { const r = document.createRange(); r.selectNodeContents(el); return r.getBoundingClientRect().width; }",
+    )
 
 
 def test_w05_report_page_shows_cjk_text_tables_and_links_to_its_charts(site: Path, page, screenshots: Path) -> None:
@@ -130,13 +134,19 @@ def test_w05_chart_page_shows_the_charts(site: Path, page, screenshots: Path) ->
 
     charts = site / "Narrator" / "trade_briefing" / "charts" / WEEK / "index.html"
     page.goto(charts.as_uri())
-    for title in ("美國對主要貿易夥伴每月貿易差額", "各報告國出口市場集中度（HHI）與前一年度比較", "各報告國前三大出口市場占比",
-                  "管制物項：美國自中國進口占比"):
+    for title in (
+        "美國對主要貿易夥伴每月貿易差額",
+        "各報告國出口市場集中度（HHI）與前一年度比較",
+        "各報告國前三大出口市場占比",
+        "管制物項：美國自中國進口占比",
+    ):
         expect(page.get_by_role("heading", name=title)).to_be_visible()
     images = _images_loaded(page)
     assert sorted(Path(i["src"]).stem for i in images) == sorted(CHARTS)
     for img in images:
         assert img["complete"] and img["w"] > 300 and img["h"] > 150 and img["shown"] > 300, img
     # the alt text states the key figure (the chart's accessible name)
-    expect(page.get_by_role("img", name="美國對中國 2025 年 1-11 月累計貿易差額 USD -1,894 億", exact=False)).to_be_visible()
+    expect(
+        page.get_by_role("img", name="美國對中國 2025 年 1-11 月累計貿易差額 USD -1,894 億", exact=False)
+    ).to_be_visible()
     page.screenshot(path=str(screenshots / "site-03-w05-charts.png"), full_page=True)

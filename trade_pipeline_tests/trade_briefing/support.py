@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from trade_pipeline.core.partitions import iso_week_label
@@ -12,7 +12,7 @@ from trade_pipeline.defs.trade_briefing.facts import week_facts
 from trade_pipeline.defs.trade_briefing.publish import publish
 from trade_pipeline.defs.trade_briefing.render import RenderedReport, render_report
 
-GENERATED = datetime(2026, 1, 28, 12, 0, tzinfo=timezone.utc)
+GENERATED = datetime(2026, 1, 28, 12, 0, tzinfo=UTC)
 
 
 def facts_of(warehouse: Warehouse, site: Path, key: str):  # noqa: ANN201 - FactBook
@@ -20,8 +20,9 @@ def facts_of(warehouse: Warehouse, site: Path, key: str):  # noqa: ANN201 - Fact
     return book
 
 
-def render(warehouse: Warehouse, site: Path, key: str, write: bool = True,
-           generated: datetime = GENERATED) -> RenderedReport:
+def render(
+    warehouse: Warehouse, site: Path, key: str, write: bool = True, generated: datetime = GENERATED
+) -> RenderedReport:
     """Render ``key`` from freshly built facts; ``write`` publishes it (which verifies every figure first)."""
     report = render_report(list(facts_of(warehouse, site, key)), iso_week_label(key), site, generated, [])
     if write:

@@ -10,8 +10,8 @@ import pytest
 from trade_pipeline.core import contract
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.defs.trade_briefing.facts import stored_rows, week_facts
-from trade_pipeline.defs.trade_briefing.render import changes_headline
 from trade_pipeline.defs.trade_briefing.facts.model import build_tree
+from trade_pipeline.defs.trade_briefing.render import changes_headline
 from trade_pipeline_tests.trade_briefing.fixtures import ANNOUNCEMENTS, W04, W05, seed_week
 from trade_pipeline_tests.trade_briefing.support import facts_of, render, section
 
@@ -45,8 +45,9 @@ def test_identical_weeks_say_no_change_plainly(site: Path) -> None:
     seed_week(wh, site, W04, announcements=OLD_ANNOUNCEMENTS)
     seed_week(wh, site, W05, announcements=OLD_ANNOUNCEMENTS)
     with wh.connect() as conn:  # a flag carried by both weeks is not new
-        conn.execute("UPDATE market_concentration SET review_flags = 'truncated' "
-                     "WHERE reporter_code = 392 AND flow = 'X'")
+        conn.execute(
+            "UPDATE market_concentration SET review_flags = 'truncated' WHERE reporter_code = 392 AND flow = 'X'"
+        )
     _store_facts(wh, site, W04)
     report = render(wh, site, W05)
     changes = section(report.markdown, "本週變化")
@@ -70,23 +71,39 @@ def test_a_new_month_hhi_moves_new_and_changed_announcements_and_new_flags_are_n
     _store_facts(wh, site, W04)
     with wh.connect() as conn:
         conn.execute("UPDATE census_release_status SET latest_month = 11 WHERE week_start = ?::DATE", [W05])
-        conn.execute("UPDATE census_trade_balance SET balance_usd = balance_usd - 10e9 "
-                     "WHERE week_start = ?::DATE AND hs2 = 'TOTAL' AND cty_code = '5700'", [W05])
-        conn.execute("UPDATE mofcom_announcements SET effective_date = DATE '2025-12-01' "
-                     "WHERE week_start = ?::DATE AND announcement_id = 'mofcom-2025-61'", [W05])
-        conn.execute("UPDATE market_concentration SET review_flags = 'truncated' "
-                     "WHERE week_start = ?::DATE AND reporter_code = 392 AND flow = 'X'", [W05])
+        conn.execute(
+            "UPDATE census_trade_balance SET balance_usd = balance_usd - 10e9 "
+            "WHERE week_start = ?::DATE AND hs2 = 'TOTAL' AND cty_code = '5700'",
+            [W05],
+        )
+        conn.execute(
+            "UPDATE mofcom_announcements SET effective_date = DATE '2025-12-01' "
+            "WHERE week_start = ?::DATE AND announcement_id = 'mofcom-2025-61'",
+            [W05],
+        )
+        conn.execute(
+            "UPDATE market_concentration SET review_flags = 'truncated' "
+            "WHERE week_start = ?::DATE AND reporter_code = 392 AND flow = 'X'",
+            [W05],
+        )
     report = render(wh, site, W05)  # publishing verifies every figure of 本週變化 against the tables
     changes = section(report.markdown, "本週變化")
     assert "資料延伸至 2025 年 11 月（上週至 2025 年 10 月）" in changes
-    assert "US Census 數據修正**：1 筆月度數據與上週不同，變動最大者為中國 2025 年 9 月進口（HS85），修正 USD +2.2 億" \
+    assert (
+        "US Census 數據修正**：1 筆月度數據與上週不同，變動最大者為中國 2025 年 9 月進口（HS85），修正 USD +2.2 億"
         in changes
+    )
     # fixtures: every export HHI moved by 30 points; the largest first, with its direction
     assert "**出口市場 HHI 變動**（10 點以上）：" in changes and "美國由 693.51 升至 723.51" in changes
     assert "| 中國 | -1,754 億 | -1,854 億 |" in changes  # the year-to-date balance before and after
-    assert "**新收錄政策公告**：1 筆，「商務部公告2026年第3號 關於優化調整石墨物項出口管制的公告」（2026-01-28）" in changes
-    assert "**政策公告內容更新**：1 筆，「商務部公告2025年第61號 公布對境外相關稀土物項實施出口管制的決定」（生效日期）" \
+    assert (
+        "**新收錄政策公告**：1 筆，「商務部公告2026年第3號 關於優化調整石墨物項出口管制的公告」（2026-01-28）"
         in changes
+    )
+    assert (
+        "**政策公告內容更新**：1 筆，「商務部公告2025年第61號 公布對境外相關稀土物項實施出口管制的決定」（生效日期）"
+        in changes
+    )
     new_flags = next(line for line in changes.splitlines() if line.startswith("- **新增 [REVIEW_NEEDED] 標記**"))
     assert contract.FLAGS["truncated"].zh in new_flags and "日本" in new_flags
     assert "本週無變化" not in changes
@@ -101,8 +118,11 @@ def test_last_week_built_in_the_same_pass_equals_last_week_stored(site: Path) ->
     seed_week(wh, site, W04, hhi_shift=-30.0)
     seed_week(wh, site, W05, prev_shift=-30.0, revisions=True)
     with wh.connect() as conn:
-        conn.execute("UPDATE market_concentration SET review_flags = 'truncated' "
-                     "WHERE week_start = ?::DATE AND reporter_code = 392 AND flow = 'X'", [W05])
+        conn.execute(
+            "UPDATE market_concentration SET review_flags = 'truncated' "
+            "WHERE week_start = ?::DATE AND reporter_code = 392 AND flow = 'X'",
+            [W05],
+        )
     together = [book for _, book in week_facts(wh, [W04, W05], site)]
     _store_facts(wh, site, W04)
     alone = facts_of(wh, site, W05)

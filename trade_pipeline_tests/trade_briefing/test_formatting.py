@@ -5,22 +5,25 @@ import pytest
 from trade_pipeline.core import formatting as fmt
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (701.18e9, "7,012 億"),          # seed: 加拿大 USD 7,012 億
-    (1.0304e12, "1.03 兆"),          # seed: 中國對美國出口 USD 1.03 兆
-    (13.8e9, "138 億"),
-    (-619.3e9, "-6,193 億"),          # deficits keep their sign
-    (105.15e9, "1,052 億"),           # half-up: 1,051.5 -> 1,052, never 1,051 elsewhere
-    (999_949_999_999, "9,999 億"),
-    (999_950_000_000, "1.00 兆"),     # rounds to 10,000 億 -> switches to 兆
-    (1.46e8, "1.5 億"),                # 1–10 億: one decimal
-    (9.5e8, "9.5 億"),
-    (-5.04e8, "-5.0 億"),
-    (9.96e8, "10 億"),                # rounds to 10.0 -> integer
-    (99.5e6, "1.0 億"),               # 0.995 rounds to 1.0 at one decimal
-    (35e6, "0.35 億"),
-    (-1e5, "0.00 億"),                # a rounded zero is unsigned
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (701.18e9, "7,012 億"),  # seed: 加拿大 USD 7,012 億
+        (1.0304e12, "1.03 兆"),  # seed: 中國對美國出口 USD 1.03 兆
+        (13.8e9, "138 億"),
+        (-619.3e9, "-6,193 億"),  # deficits keep their sign
+        (105.15e9, "1,052 億"),  # half-up: 1,051.5 -> 1,052, never 1,051 elsewhere
+        (999_949_999_999, "9,999 億"),
+        (999_950_000_000, "1.00 兆"),  # rounds to 10,000 億 -> switches to 兆
+        (1.46e8, "1.5 億"),  # 1–10 億: one decimal
+        (9.5e8, "9.5 億"),
+        (-5.04e8, "-5.0 億"),
+        (9.96e8, "10 億"),  # rounds to 10.0 -> integer
+        (99.5e6, "1.0 億"),  # 0.995 rounds to 1.0 at one decimal
+        (35e6, "0.35 億"),
+        (-1e5, "0.00 億"),  # a rounded zero is unsigned
+    ],
+)
 def test_usd_amount(value: float, expected: str) -> None:
     assert fmt.usd_amount(value) == expected
     assert fmt.usd(value) == f"USD {expected}"
@@ -58,15 +61,18 @@ def test_non_finite_and_unknown_kind_are_errors() -> None:
     assert fmt.format_as("hhi", 723.514) == "723.51"
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (360.1e9, "360.1 bn"),           # 3,601 億: one decimal of bn is the precision of 億
-    (1.0304e12, "1.03 tn"),
-    (999.94e9, "999.9 bn"),
-    (999.95e9, "1.00 tn"),           # rounds to 1,000.0 bn -> switches to tn
-    (-318.1e9, "-318.1 bn"),
-    (35e6, "35.0 mn"),
-    (-1e4, "0.0 mn"),                # a rounded zero is unsigned
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (360.1e9, "360.1 bn"),  # 3,601 億: one decimal of bn is the precision of 億
+        (1.0304e12, "1.03 tn"),
+        (999.94e9, "999.9 bn"),
+        (999.95e9, "1.00 tn"),  # rounds to 1,000.0 bn -> switches to tn
+        (-318.1e9, "-318.1 bn"),
+        (35e6, "35.0 mn"),
+        (-1e4, "0.0 mn"),  # a rounded zero is unsigned
+    ],
+)
 def test_usd_amount_in_english(value: float, expected: str) -> None:
     assert fmt.format_as("usd_amount", value, "en") == expected
     assert fmt.format_as("usd", value, "en") == f"USD {expected}"

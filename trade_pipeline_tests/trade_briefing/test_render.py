@@ -7,7 +7,7 @@ verifies every figure in place first), and read the markdown back.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -61,8 +61,11 @@ def test_every_figure_prints_one_way(site: Path) -> None:
     wh = Warehouse()
     seed_three_weeks(wh, site)
     claims = render(wh, site, W05).claims
-    by_source = claims.filter(pl.col("value").is_not_null()).group_by(
-        "table_name", "row_key", "column_name", "kind").agg(n=pl.col("claim_text").n_unique())
+    by_source = (
+        claims.filter(pl.col("value").is_not_null())
+        .group_by("table_name", "row_key", "column_name", "kind")
+        .agg(n=pl.col("claim_text").n_unique())
+    )
     assert by_source.height > 100 and by_source["n"].max() == 1
 
 
@@ -128,7 +131,7 @@ def test_front_matter_period_and_citations_are_valid(site: Path) -> None:
 def test_a_backfilled_week_is_dated_by_its_own_sunday(site: Path) -> None:
     wh = Warehouse()
     seed_week(wh, site, W05)
-    later = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+    later = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     fm, body = split_front_matter(render(wh, site, W05, generated=later).markdown)
     assert yaml.safe_load(fm)["date"] == date(2026, 2, 1)  # the week's as-of date, not the run's
     assert "產出時間：2026-12-01T08:00:00Z" in body  # 產出時間 stays the generation time
@@ -145,9 +148,13 @@ def test_header_lines_stay_separate_paragraphs(site: Path) -> None:
 
 def test_hostile_scraped_text_is_data(site: Path) -> None:
     wh = Warehouse()
-    hostile = dict(ANNOUNCEMENTS[1], announcement_id="hostile", slug="hostile-title",
-                   title_zh_tw="商務部公告 <script>alert(1)</script> {{ 7*7 }} {% if 1 %}x{% endif %} | 破表 | [連結](http://x)",
-                   importance=99)
+    hostile = dict(
+        ANNOUNCEMENTS[1],
+        announcement_id="hostile",
+        slug="hostile-title",
+        title_zh_tw="商務部公告 <script>alert(1)</script> {{ 7*7 }} {% if 1 %}x{% endif %} | 破表 | [連結](http://x)",
+        importance=99,
+    )
     seed_week(wh, site, W05, announcements=[hostile])
     md = render(wh, site, W05).markdown
     policy = section(md, "三、政策更新")
@@ -177,8 +184,9 @@ def test_prose_cites_numbered_notes_and_repeats_no_sentence_template(site: Path)
             body = section(report.markdown, heading)
             prose = [line for line in body.splitlines() if "Extractor/" in line and not line.startswith("- 〔")]
             assert prose == [], prose[:2]
-            refs = set(re.findall(r"〔(\d+)〕", "\n".join(line for line in body.splitlines()
-                                                        if not line.startswith("- 〔"))))
+            refs = set(
+                re.findall(r"〔(\d+)〕", "\n".join(line for line in body.splitlines() if not line.startswith("- 〔")))
+            )
             listed = re.findall(r"^- 〔(\d+)〕 `Extractor/", body, re.MULTILINE)
             assert refs and refs == set(listed) and listed == [str(i) for i in range(1, len(listed) + 1)]
         assert repeated_templates(report.markdown, report.claims.to_dicts()) == [], report.relpath
@@ -187,14 +195,27 @@ def test_prose_cites_numbered_notes_and_repeats_no_sentence_template(site: Path)
 def test_the_repetition_check_sees_a_template_printed_three_times() -> None:
     from trade_pipeline.defs.trade_briefing.wording import repeated_templates
 
-    body = "## 一、出口重點\n\n" + "".join(f"{n}對中國出口 USD {v} 億，占其出口總額 {s}%。" for n, v, s in
-                                         (("日本", "1,251", "17.79"), ("南韓", "1,330", "19.56"),
-                                          ("台灣", "989", "20.93"))) + "\n"
+    body = (
+        "## 一、出口重點\n\n"
+        + "".join(
+            f"{n}對中國出口 USD {v} 億，占其出口總額 {s}%。"
+            for n, v, s in (("日本", "1,251", "17.79"), ("南韓", "1,330", "19.56"), ("台灣", "989", "20.93"))
+        )
+        + "\n"
+    )
     line = body.split("\n")[2]
     claims = []
-    for text, kind in (("日本", "md_text"), ("南韓", "md_text"), ("台灣", "md_text"), ("USD 1,251 億", "usd"),
-                       ("USD 1,330 億", "usd"), ("USD 989 億", "usd"), ("17.79%", "pct"), ("19.56%", "pct"),
-                       ("20.93%", "pct")):
+    for text, kind in (
+        ("日本", "md_text"),
+        ("南韓", "md_text"),
+        ("台灣", "md_text"),
+        ("USD 1,251 億", "usd"),
+        ("USD 1,330 億", "usd"),
+        ("USD 989 億", "usd"),
+        ("17.79%", "pct"),
+        ("19.56%", "pct"),
+        ("20.93%", "pct"),
+    ):
         claims.append({"slot": "x", "kind": kind, "line": 2, "col": line.index(text), "claim_text": text})
     [(sec, skeleton, n)] = repeated_templates(body, claims)
     assert (sec, n) == ("一、出口重點", 3) and skeleton == "〈md_text〉對中國出口 〈usd〉，占其出口總額 〈pct〉。"

@@ -43,8 +43,13 @@ IMAGE = re.compile(r"^!\[(?P<alt>.*)\]\((?P<link>[^)\s]+)\)$", re.MULTILINE)
 
 
 def _resources() -> dict:
-    return {"warehouse": Warehouse(), "site": Site(), "comtrade": ComtradeClient(), "census": CensusTradeClient(),
-            "mofcom": MofcomClient()}
+    return {
+        "warehouse": Warehouse(),
+        "site": Site(),
+        "comtrade": ComtradeClient(),
+        "census": CensusTradeClient(),
+        "mofcom": MofcomClient(),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +101,10 @@ def _layer_cell(data: Path, chart: dict) -> float:
     cols = [c for c in key if c != "week_start"]
     where = " AND ".join(["week_start = ?::DATE", *(f"{c} = ?" for c in cols)])
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as conn:
-        rows = conn.execute(f"SELECT {chart['key_source_column']} FROM {chart['key_source_table']} WHERE {where}",
-                            [key["week_start"], *(key[c] for c in cols)]).fetchall()
+        rows = conn.execute(
+            f"SELECT {chart['key_source_column']} FROM {chart['key_source_table']} WHERE {where}",
+            [key["week_start"], *(key[c] for c in cols)],
+        ).fetchall()
     assert len(rows) == 1, (chart["chart_id"], rows)
     return rows[0][0]
 
@@ -110,8 +117,9 @@ def test_w05_embeds_each_drawn_chart_once_at_its_slot_linking_its_svg(data: Path
     images = list(IMAGE.finditer(text))
     assert sorted(m["link"] for m in images) == sorted(c["report_link"] for c in charts)  # each once, nothing else
     col = 0 if edition == "zh" else 1
-    headings = tuple({h[col] for h in SLOTS.values()} | ({"## 三、", "## 五、"} if edition == "zh"
-                                                           else {"## III. ", "## V. "}))
+    headings = tuple(
+        {h[col] for h in SLOTS.values()} | ({"## 三、", "## 五、"} if edition == "zh" else {"## III. ", "## V. "})
+    )
     for c in charts:
         (m,) = [m for m in images if m["link"] == f"charts/{WEEK}/{c['chart_id']}.svg"]
         assert _section_of(text, m.start(), headings) == SLOTS[c["chart_id"]][col], c["chart_id"]
@@ -157,9 +165,14 @@ def test_a_layer_cell_changed_after_publishing_fails_verify_naming_the_chart(cop
     assert cli.main(["verify", str(report)]) == 0
     (hhi,) = [c for c in _charts(copy) if c["chart_id"] == "hhi_vs_prev_year"]
     key = json.loads(hhi["key_source_row_key"])
-    with duckdb.connect(str(copy / "warehouse.duckdb")) as conn:  # still the highest HHI: the same chart, another figure
-        conn.execute("UPDATE market_concentration SET hhi = hhi + 111 WHERE week_start = ?::DATE AND reporter_code = ? "
-                     "AND flow = ? AND year = ?", [W05, key["reporter_code"], key["flow"], key["year"]])
+    with duckdb.connect(
+        str(copy / "warehouse.duckdb")
+    ) as conn:  # still the highest HHI: the same chart, another figure
+        conn.execute(
+            "UPDATE market_concentration SET hhi = hhi + 111 WHERE week_start = ?::DATE AND reporter_code = ? "
+            "AND flow = ? AND year = ?",
+            [W05, key["reporter_code"], key["flow"], key["year"]],
+        )
     capsys.readouterr()
     assert cli.main(["verify", str(report)]) == 1
     out = capsys.readouterr().out
@@ -169,8 +182,14 @@ def test_a_layer_cell_changed_after_publishing_fails_verify_naming_the_chart(cop
 
 def _rerun_charts_and_report(available: tuple[str, ...] = (contract.POLICY_TRADE_EXPOSURE,)) -> None:
     assets = [*build_chart_assets(available), *briefing_assets.ASSETS]
-    result = materialize(assets, resources=_resources(), partition_key=W05, run_config=RUN_CONFIG,
-                         instance=DagsterInstance.ephemeral(), raise_on_error=True)
+    result = materialize(
+        assets,
+        resources=_resources(),
+        partition_key=W05,
+        run_config=RUN_CONFIG,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=True,
+    )
     assert result.success
 
 
@@ -204,8 +223,11 @@ def test_a_flagged_key_figure_is_marked_in_the_alt_text_and_the_flag_said_in_wor
     key = json.loads(shares["key_source_row_key"])
     cols = [c for c in key if c != "week_start"]
     with duckdb.connect(str(copy / "warehouse.duckdb")) as conn:
-        conn.execute(f"UPDATE partner_rankings SET review_flags = 'yoy_gt_50pct' WHERE week_start = ?::DATE AND "
-                     + " AND ".join(f"{c} = ?" for c in cols), [W05, *(key[c] for c in cols)])
+        conn.execute(
+            "UPDATE partner_rankings SET review_flags = 'yoy_gt_50pct' WHERE week_start = ?::DATE AND "
+            + " AND ".join(f"{c} = ?" for c in cols),
+            [W05, *(key[c] for c in cols)],
+        )
     _rerun_charts_and_report()
     (shares,) = [c for c in _charts(copy) if c["chart_id"] == "top_partner_shares"]
     for edition, (_, alt_column) in EDITIONS.items():
@@ -220,11 +242,20 @@ def test_a_chart_not_redrawn_after_its_layer_changed_is_said_not_embedded(copy: 
     (hhi,) = [c for c in _charts(copy) if c["chart_id"] == "hhi_vs_prev_year"]
     key = json.loads(hhi["key_source_row_key"])
     with duckdb.connect(str(copy / "warehouse.duckdb")) as conn:  # another reporter is now the most concentrated
-        conn.execute("UPDATE market_concentration SET hhi = 1 WHERE week_start = ?::DATE AND reporter_code = ? "
-                     "AND flow = ? AND year = ?", [W05, key["reporter_code"], key["flow"], key["year"]])
+        conn.execute(
+            "UPDATE market_concentration SET hhi = 1 WHERE week_start = ?::DATE AND reporter_code = ? "
+            "AND flow = ? AND year = ?",
+            [W05, key["reporter_code"], key["flow"], key["year"]],
+        )
     # the report (facts → render → publish) without redrawing the charts: the stored chart is stale
-    result = materialize(briefing_assets.ASSETS, resources=_resources(), partition_key=W05, run_config=RUN_CONFIG,
-                         instance=DagsterInstance.ephemeral(), raise_on_error=True)
+    result = materialize(
+        briefing_assets.ASSETS,
+        resources=_resources(),
+        partition_key=W05,
+        run_config=RUN_CONFIG,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=True,
+    )
     assert result.success
     for edition, words in (("zh", "此處的圖表未嵌入"), ("en", "The chart for this place is not embedded")):
         text = _report(copy, edition)
@@ -232,6 +263,11 @@ def test_a_chart_not_redrawn_after_its_layer_changed_is_said_not_embedded(copy: 
         assert len(links) == 3 and hhi["report_link"] not in links, links
         (line,) = [line for line in text.splitlines() if words in line]
         assert line.endswith("[REVIEW_NEEDED]")
-        assert _section_of(text, text.index(line), (SLOTS["hhi_vs_prev_year"][0 if edition == "zh" else 1],
-                                                     "## 三、" if edition == "zh" else "## III. ")) \
+        assert (
+            _section_of(
+                text,
+                text.index(line),
+                (SLOTS["hhi_vs_prev_year"][0 if edition == "zh" else 1], "## 三、" if edition == "zh" else "## III. "),
+            )
             == SLOTS["hhi_vs_prev_year"][0 if edition == "zh" else 1]
+        )

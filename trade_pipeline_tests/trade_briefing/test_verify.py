@@ -73,7 +73,9 @@ def test_a_changed_unit_is_rejected(published: tuple[Warehouse, Path]) -> None:
 
 def test_an_edited_table_cell_is_rejected(published: tuple[Warehouse, Path]) -> None:
     wh, path = published
-    row = next(line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("| 美國（842） | 2024 年 |"))
+    row = next(
+        line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("| 美國（842） | 2024 年 |")
+    )
     cells = row.split(" | ")
     share = cells[3]
     assert share.endswith("%")
@@ -85,12 +87,14 @@ def test_an_edited_table_cell_is_rejected(published: tuple[Warehouse, Path]) -> 
 def test_a_stored_value_changed_after_publishing_is_rejected(published: tuple[Warehouse, Path]) -> None:
     wh, path = published
     with wh.connect() as conn:
-        conn.execute(f"UPDATE {contract.MARKET_CONCENTRATION} SET hhi = hhi + 10 WHERE reporter_code = 842 "
-                     "AND flow = 'X' AND week_start = ?::DATE", [W05])
+        conn.execute(
+            f"UPDATE {contract.MARKET_CONCENTRATION} SET hhi = hhi + 10 WHERE reporter_code = 842 "
+            "AND flow = 'X' AND week_start = ?::DATE",
+            [W05],
+        )
     (outcome,) = verify_published(wh, path.parents[2], [path])
     slots = {m.slot for m in outcome.mismatches}
-    assert "exports.842.hhi" in slots and all(s and "842" in s or s and s.startswith("concentration.")
-                                             for s in slots)
+    assert "exports.842.hhi" in slots and all(s and "842" in s or s and s.startswith("concentration.") for s in slots)
     assert all("no longer give" in m.problem for m in outcome.mismatches)
 
 
@@ -115,8 +119,10 @@ def test_a_genuine_swing_publishes_with_its_flag_in_words(site: Path) -> None:
     wh = Warehouse()
     seed_week(wh, site, W05)
     with wh.connect() as conn:  # the layer's YoY rule flagged the US's largest export market (a genuine swing)
-        conn.execute(f"UPDATE {contract.PARTNER_RANKINGS} SET yoy_pct = 104.0, review_flags = 'yoy_gt_50pct' "
-                     "WHERE reporter_code = 842 AND flow = 'X' AND rank = 1")
+        conn.execute(
+            f"UPDATE {contract.PARTNER_RANKINGS} SET yoy_pct = 104.0, review_flags = 'yoy_gt_50pct' "
+            "WHERE reporter_code = 842 AND flow = 'X' AND rank = 1"
+        )
     md = render(wh, site, W05).markdown  # publishing verifies: the run would fail if the flag broke it
     exports = section(md, "一、出口重點")
     us = next(line for line in exports.splitlines() if line.startswith("**出口市場**"))
@@ -128,8 +134,10 @@ def test_a_flag_removed_from_a_published_figure_is_rejected(site: Path) -> None:
     wh = Warehouse()
     seed_week(wh, site, W05)
     with wh.connect() as conn:
-        conn.execute(f"UPDATE {contract.MARKET_CONCENTRATION} SET review_flags = 'truncated' "
-                     "WHERE reporter_code = 392 AND flow = 'X'")
+        conn.execute(
+            f"UPDATE {contract.MARKET_CONCENTRATION} SET review_flags = 'truncated' "
+            "WHERE reporter_code = 392 AND flow = 'X'"
+        )
     path = site / render(wh, site, W05).relpath
     text = path.read_text(encoding="utf-8")
     assert f"894.65 {REVIEW_MARK}" in text
@@ -147,9 +155,14 @@ def test_a_failed_verify_leaves_the_published_report_and_index_byte_identical(si
     (site / "Narrator/trade_briefing/index.md").write_text(index_text, encoding="utf-8")
     before = {p: p.read_bytes() for p in (site / "Narrator/trade_briefing").iterdir()}
     # facts that no longer agree with the layer tables (a stale or corrupted briefing_facts row)
-    facts = [Fact(f.slot, f.kind, f.value + 1.0, f.text, f.source_table, f.source_key, f.source_column,
-                  f.depends_on, f.flags) if f.slot == "exports.842.hhi" else f
-             for f in facts_of(wh, site, W05)]
+    facts = [
+        Fact(
+            f.slot, f.kind, f.value + 1.0, f.text, f.source_table, f.source_key, f.source_column, f.depends_on, f.flags
+        )
+        if f.slot == "exports.842.hhi"
+        else f
+        for f in facts_of(wh, site, W05)
+    ]
     bad = render_report(facts, report.iso_week, site, GENERATED, [])
     with pytest.raises(VerificationFailed) as err:
         publish(wh, site, {W05: [bad]})
@@ -162,11 +175,15 @@ def test_a_quality_flag_upstream_marks_every_figure_derived_from_it(site: Path) 
     wh = Warehouse()
     seed_week(wh, site, W05)
     with wh.connect() as conn:  # one month of the China export total is missing at the source
-        conn.execute(f"UPDATE {contract.CENSUS_MONTHLY_FLOWS} SET review_flags = 'value_missing' "
-                     "WHERE cty_code = '5700' AND flow = 'export' AND month = 3")
+        conn.execute(
+            f"UPDATE {contract.CENSUS_MONTHLY_FLOWS} SET review_flags = 'value_missing' "
+            "WHERE cty_code = '5700' AND flow = 'export' AND month = 3"
+        )
         # a NOTICE flag upstream (a genuine month-on-month swing) stays on its own row
-        conn.execute(f"UPDATE {contract.CENSUS_MONTHLY_FLOWS} SET review_flags = 'mom_gt_30pct' "
-                     "WHERE cty_code = '5880' AND flow = 'export' AND month = 4")
+        conn.execute(
+            f"UPDATE {contract.CENSUS_MONTHLY_FLOWS} SET review_flags = 'mom_gt_30pct' "
+            "WHERE cty_code = '5880' AND flow = 'export' AND month = 4"
+        )
     md = render(wh, site, W05).markdown
     table = next(line for line in md.splitlines() if line.startswith("| 中國 | "))
     assert table.count(REVIEW_MARK) >= 3  # export, import? no: export, balance, prev-year balance of the row
@@ -209,8 +226,9 @@ def test_the_english_edition_verifies(published_en: tuple[Warehouse, Path]) -> N
 def test_a_tampered_english_figure_is_rejected_naming_its_slot(published_en: tuple[Warehouse, Path]) -> None:
     wh, path = published_en
     bad = _verify_after(wh, path, "Canada (USD 349.4 bn, 17.14%)", "Canada (USD 359.4 bn, 17.14%)")
-    assert [(m.slot, m.printed, m.expected) for m in bad] == [("exports.842.top.1.value", "USD 359.4 bn",
-                                                              "USD 349.4 bn")]
+    assert [(m.slot, m.printed, m.expected) for m in bad] == [
+        ("exports.842.top.1.value", "USD 359.4 bn", "USD 349.4 bn")
+    ]
 
 
 def test_a_zh_unit_in_the_english_edition_is_rejected(published_en: tuple[Warehouse, Path]) -> None:
@@ -221,6 +239,7 @@ def test_a_zh_unit_in_the_english_edition_is_rejected(published_en: tuple[Wareho
 
 def test_a_tampered_english_month_is_rejected(published_en: tuple[Warehouse, Path]) -> None:
     wh, path = published_en
-    bad = _verify_after(wh, path, "(US Census Bureau, Jan–Oct 2025 year to date)",
-                        "(US Census Bureau, Jan–Nov 2025 year to date)")
+    bad = _verify_after(
+        wh, path, "(US Census Bureau, Jan–Oct 2025 year to date)", "(US Census Bureau, Jan–Nov 2025 year to date)"
+    )
     assert [(m.slot, m.printed, m.expected) for m in bad] == [("census.through_month", "Nov", "Oct")]

@@ -16,14 +16,19 @@ from pathlib import Path
 
 from trade_pipeline.core.http import request_key
 from trade_pipeline.defs.us_trade_census.resources import (
-    DEFAULT_BASE_URL, PARTNERS, CensusTradeClient, plan_requests,
+    DEFAULT_BASE_URL,
+    PARTNERS,
+    CensusTradeClient,
+    plan_requests,
 )
 from trade_pipeline.defs.us_trade_census.wire import FLOW_ENDPOINT
 
 ROOT = ("census", "leakathr1n_reconstructed")
-FOLDERS = {("export", "TOTAL"): ("exports_hs_by_country_total", ".json"),
-           ("import", "TOTAL"): ("imports_hs_by_country_total", ".json"),
-           ("import", "HS2"): ("imports_hs_HS2_by_country", ".json.gz")}
+FOLDERS = {
+    ("export", "TOTAL"): ("exports_hs_by_country_total", ".json"),
+    ("import", "TOTAL"): ("imports_hs_by_country_total", ".json"),
+    ("import", "HS2"): ("imports_hs_HS2_by_country", ".json.gz"),
+}
 
 
 def _reply(path: Path) -> list[list]:
@@ -52,12 +57,19 @@ def build_captures(realdata: Path, latest: tuple[int, int], dest: Path) -> list[
             rows += [r for r in reply[1:] if r[code] in PARTNERS]  # what the CTY_CODE predicates select
         params = client.request_params(req, list(PARTNERS))
         url = f"{DEFAULT_BASE_URL}/{FLOW_ENDPOINT[req.flow]}"
-        doc = {"format": "trade_pipeline.capture/1", "source": "census",
-               "request": {"method": "GET", "url": url, "params": [list(p) for p in params], "form": None},
-               "response": {"status": 200, "headers": {"content-type": "application/json;charset=utf-8"},
-                            "body": json.dumps([header, *rows], ensure_ascii=False)},
-               "recorded_at": "2025-02-01T00:00:00+00:00"}
+        doc = {
+            "format": "trade_pipeline.capture/1",
+            "source": "census",
+            "request": {"method": "GET", "url": url, "params": [list(p) for p in params], "form": None},
+            "response": {
+                "status": 200,
+                "headers": {"content-type": "application/json;charset=utf-8"},
+                "body": json.dumps([header, *rows], ensure_ascii=False),
+            },
+            "recorded_at": "2025-02-01T00:00:00+00:00",
+        }
         assert request_key("GET", url, params)  # the key replay will look up
         (out / f"{req.flow}-{req.level.lower()}-{req.year}-{req.first_month:02d}-{req.last_month:02d}.json").write_text(
-            json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+            json.dumps(doc, ensure_ascii=False), encoding="utf-8"
+        )
     return absent

@@ -12,7 +12,12 @@ from trade_pipeline.core.paths import sample_captures_dir
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.defs.us_trade_census.assets import (
-    ASSETS, CHECK_EXPECTED, CHECK_FETCH, CHECK_MOM, CHECK_TOTALS, CHECK_VALID,
+    ASSETS,
+    CHECK_EXPECTED,
+    CHECK_FETCH,
+    CHECK_MOM,
+    CHECK_TOTALS,
+    CHECK_VALID,
 )
 from trade_pipeline.defs.us_trade_census.checks import INVARIANTS
 from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
@@ -23,10 +28,17 @@ W04, W05, W08 = "2026-01-19", "2026-01-26", "2026-02-16"
 def run(*, start: str, end: str | None = None, census: CensusTradeClient | None = None):
     """Materialize the layer for one week or, as a single-run backfill, a range of weeks."""
     resources = {"warehouse": Warehouse(), "site": Site(), "census": census or CensusTradeClient()}
-    tags = {} if end is None else {"dagster/asset_partition_range_start": start,
-                                   "dagster/asset_partition_range_end": end}
-    result = materialize(ASSETS, resources=resources, partition_key=None if end else start, tags=tags,
-                         instance=DagsterInstance.ephemeral(), raise_on_error=True)
+    tags = (
+        {} if end is None else {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+    )
+    result = materialize(
+        ASSETS,
+        resources=resources,
+        partition_key=None if end else start,
+        tags=tags,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=True,
+    )
     assert result.success
     return result
 
@@ -53,8 +65,9 @@ def data_dir(backfilled, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def balance(week: str, cty: str, hs2: str) -> dict:
-    return q("SELECT * FROM census_trade_balance WHERE week_start = ?::DATE AND cty_code = ? AND hs2 = ?",
-             week, cty, hs2).row(0, named=True)
+    return q(
+        "SELECT * FROM census_trade_balance WHERE week_start = ?::DATE AND cty_code = ? AND hs2 = ?", week, cty, hs2
+    ).row(0, named=True)
 
 
 def test_w04_reproduces_the_seed_figures(data_dir: Path) -> None:
@@ -66,18 +79,27 @@ def test_w04_reproduces_the_seed_figures(data_dir: Path) -> None:
     # The seed's "占 82%" is 918 / 1,119 (over the net deficit). The layer's share is over the summed deficits of the
     # deficit chapters (surplus chapters do not offset: deficit_chapters_usd), so a partner's shares add up to 100 %.
     assert pct(tw84["share_of_net_deficit_pct"]).startswith("82.")  # the seed's reading: 918 / 1,119
-    gross = q("SELECT sum(balance_usd) FROM census_trade_balance WHERE week_start = ?::DATE AND cty_code = '5830' "
-              "AND hs2 <> 'TOTAL' AND balance_usd < 0", W04).item()
+    gross = q(
+        "SELECT sum(balance_usd) FROM census_trade_balance WHERE week_start = ?::DATE AND cty_code = '5830' "
+        "AND hs2 <> 'TOTAL' AND balance_usd < 0",
+        W04,
+    ).item()
     assert tw84["deficit_chapters_usd"] == pytest.approx(gross) and gross < tw["balance_usd"]
     assert tw84["share_of_deficit_pct"] == pytest.approx(tw84["balance_usd"] / gross * 100)
-    sums = q("SELECT cty_code, sum(share_of_deficit_pct) AS s FROM census_trade_balance WHERE week_start = ?::DATE "
-             "GROUP BY 1", W04)
+    sums = q(
+        "SELECT cty_code, sum(share_of_deficit_pct) AS s FROM census_trade_balance WHERE week_start = ?::DATE "
+        "GROUP BY 1",
+        W04,
+    )
     assert sums["s"].to_list() == pytest.approx([100.0] * 5)
     cn, cn85, cn84 = (balance(W04, "5700", h) for h in ("TOTAL", "85", "84"))
     assert usd_amount(-cn["balance_usd"]) == "1,754 億"
     assert usd_amount(-cn85["balance_usd"]) == "561 億" and usd_amount(-cn84["balance_usd"]) == "350 億"
-    top = q("SELECT cty_code, flow, list(hs2 ORDER BY rank) AS top, list(value_usd ORDER BY rank) AS v "
-            "FROM census_country_detail WHERE week_start = ?::DATE AND rank <= 2 GROUP BY ALL", W04)
+    top = q(
+        "SELECT cty_code, flow, list(hs2 ORDER BY rank) AS top, list(value_usd ORDER BY rank) AS v "
+        "FROM census_country_detail WHERE week_start = ?::DATE AND rank <= 2 GROUP BY ALL",
+        W04,
+    )
     tops = {(r["cty_code"], r["flow"]): (r["top"], [usd_amount(v) for v in r["v"]]) for r in top.iter_rows(named=True)}
     assert tops[("5700", "export")] == (["85", "88"], ["138 億", "137 億"])
     assert tops[("5830", "export")][0][0] == "84" and tops[("5830", "export")][1][0] == "133 億"
@@ -89,8 +111,11 @@ def test_w04_reproduces_the_seed_figures(data_dir: Path) -> None:
 
 def test_totals_equal_published_figures_and_chapter_sums(data_dir: Path) -> None:
     # 2024 China: exports 143.2 B, imports 438.7 B (census.gov), and HS2 chapters add up to the totals.
-    sums = q("SELECT flow, hs2 = 'TOTAL' AS is_total, sum(value_usd) AS v FROM census_monthly_flows "
-             "WHERE week_start = ?::DATE AND cty_code = '5700' AND year = 2024 GROUP BY ALL", W04)
+    sums = q(
+        "SELECT flow, hs2 = 'TOTAL' AS is_total, sum(value_usd) AS v FROM census_monthly_flows "
+        "WHERE week_start = ?::DATE AND cty_code = '5700' AND year = 2024 GROUP BY ALL",
+        W04,
+    )
     got = {(r["flow"], r["is_total"]): r["v"] for r in sums.iter_rows(named=True)}
     assert round(got[("import", True)] / 1e9, 1) == 438.7 and round(got[("export", True)] / 1e9, 1) == 143.2
     assert got[("import", True)] == pytest.approx(got[("import", False)], abs=1)
@@ -99,10 +124,10 @@ def test_totals_equal_published_figures_and_chapter_sums(data_dir: Path) -> None
 def test_every_required_column_is_there(data_dir: Path) -> None:
     required = {
         "census_monthly_flows": "cty_code cty_name cty_name_zh flow year month hs2 hs2_desc value_usd ytd_usd mom_pct "
-                                "yoy_pct request_id fetched_at review_flags",
+        "yoy_pct request_id fetched_at review_flags",
         "census_trade_balance": "cty_code cty_name_zh year through_month hs2 hs2_desc hs2_desc_zh export_ytd_usd "
-                                "import_ytd_usd balance_usd share_of_deficit_pct share_of_net_deficit_pct prev_year_balance_usd "
-                                "deficit_chapters_usd review_flags",
+        "import_ytd_usd balance_usd share_of_deficit_pct share_of_net_deficit_pct prev_year_balance_usd "
+        "deficit_chapters_usd review_flags",
         "census_country_detail": "cty_code cty_name_zh flow year through_month rank hs2 hs2_desc_zh value_usd share_pct",
         "census_revisions": "cty_code flow year month hs2 previous_usd revised_usd change_usd",
         "census_release_status": "latest_year latest_month months_available as_of",
@@ -149,9 +174,11 @@ def test_extractor_files_use_the_data_year(data_dir: Path) -> None:
 def test_backfilling_a_past_week_never_sees_later_months(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     run(start=W08)
     run(start=W04)  # an older week after a newer one
-    months = q("SELECT CAST(week_start AS VARCHAR) AS w, max(year * 100 + month) AS latest, "
-               "count(*) FILTER (WHERE year = 2025 AND month > 10) AS later "
-               "FROM census_monthly_flows GROUP BY 1 ORDER BY 1")
+    months = q(
+        "SELECT CAST(week_start AS VARCHAR) AS w, max(year * 100 + month) AS latest, "
+        "count(*) FILTER (WHERE year = 2025 AND month > 10) AS later "
+        "FROM census_monthly_flows GROUP BY 1 ORDER BY 1"
+    )
     # W04 (as of 2026-01-25) stops at October 2025; W08 legitimately holds November and December
     (w04, latest04, later04), (w08, latest08, later08) = months.rows()
     assert (w04, latest04, later04) == (W04, 202510, 0)

@@ -8,31 +8,43 @@ from pytest_httpserver import HTTPServer
 
 from trade_pipeline.core.http import SourceHttpError
 from trade_pipeline.defs.us_trade_census.resources import (
-    CensusAuthError, CensusQueryError, CensusRequest, CensusTradeClient, plan_requests,
+    CensusAuthError,
+    CensusQueryError,
+    CensusRequest,
+    CensusTradeClient,
+    plan_requests,
 )
-from trade_pipeline.defs.us_trade_census.wire import CensusFormatError
 
 ROOT = "/data/timeseries/intltrade"
 KEY = "0123456789abcdef0123456789abcdef01234567"
 REQ = CensusRequest(flow="export", level="HS2", year=2025, first_month=1, last_month=10)
-BODY = json.dumps([["CTY_NAME", "ALL_VAL_MO", "ALL_VAL_YR", "E_COMMODITY", "E_COMMODITY_LDESC", "CTY_CODE",
-                    "COMM_LVL", "time"],
-                   ["TAIWAN", "412345678", "412345678", "84", "MACHINERY", "5830", "HS2", "2025-01"],
-                   ["CHINA", "100", "100", "85", "ELECTRICAL", "5700", "HS2", "2025-01"]])
+BODY = json.dumps(
+    [
+        ["CTY_NAME", "ALL_VAL_MO", "ALL_VAL_YR", "E_COMMODITY", "E_COMMODITY_LDESC", "CTY_CODE", "COMM_LVL", "time"],
+        ["TAIWAN", "412345678", "412345678", "84", "MACHINERY", "5830", "HS2", "2025-01"],
+        ["CHINA", "100", "100", "85", "ELECTRICAL", "5700", "HS2", "2025-01"],
+    ]
+)
 
 
 @pytest.fixture
 def client(httpserver: HTTPServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CensusTradeClient:
     monkeypatch.setenv("CENSUS_API_KEY", KEY)
-    return CensusTradeClient(mode="live", base_url=httpserver.url_for(ROOT), cache_dir=str(tmp_path / "cache"),
-                             min_interval_s=0.0, backoff_base_s=0.01, backoff_max_s=0.05)
+    return CensusTradeClient(
+        mode="live",
+        base_url=httpserver.url_for(ROOT),
+        cache_dir=str(tmp_path / "cache"),
+        min_interval_s=0.0,
+        backoff_base_s=0.01,
+        backoff_max_s=0.05,
+    )
 
 
 def test_request_on_the_wire(client: CensusTradeClient, httpserver: HTTPServer) -> None:
     httpserver.expect_request(f"{ROOT}/exports/hs").respond_with_data(BODY, content_type="application/json")
     fetch = client.fetch(REQ, ["5700", "5830"])
     assert fetch.status == "ok" and {(r.cty_code, r.hs2) for r in fetch.records} == {("5830", "84"), ("5700", "85")}
-    (request, _), = httpserver.log
+    ((request, _),) = httpserver.log
     query = request.query_string.decode()
     assert "time=from+2025-01+to+2025-10" in query  # spaces as '+', never %2B
     assert query.count("CTY_CODE=") == 2 and "COMM_LVL=HS2" in query
@@ -50,15 +62,17 @@ def test_204_is_no_data(client: CensusTradeClient, httpserver: HTTPServer) -> No
 
 
 def test_probe_month_true_when_served(client: CensusTradeClient, httpserver: HTTPServer) -> None:
-    httpserver.expect_request(f"{ROOT}/exports/hs", query_string={"get": "CTY_CODE,ALL_VAL_MO", "CTY_CODE": "5700",
-                                                                 "time": "2025-12", "key": KEY}).respond_with_json(
-        [["CTY_CODE", "ALL_VAL_MO", "time"], ["5700", "8387883128", "2025-12"]])
+    httpserver.expect_request(
+        f"{ROOT}/exports/hs",
+        query_string={"get": "CTY_CODE,ALL_VAL_MO", "CTY_CODE": "5700", "time": "2025-12", "key": KEY},
+    ).respond_with_json([["CTY_CODE", "ALL_VAL_MO", "time"], ["5700", "8387883128", "2025-12"]])
     assert client.probe_month(2025, 12) is True
 
 
 def test_400_surfaces_the_api_message(client: CensusTradeClient, httpserver: HTTPServer) -> None:
     httpserver.expect_request(f"{ROOT}/exports/hs").respond_with_data(
-        "error: unknown variable 'ALL_VAL_MOX'", status=400, content_type="text/plain")
+        "error: unknown variable 'ALL_VAL_MOX'", status=400, content_type="text/plain"
+    )
     with pytest.raises(CensusQueryError) as err:
         client.fetch(REQ)
     text = str(err.value)
@@ -66,12 +80,15 @@ def test_400_surfaces_the_api_message(client: CensusTradeClient, httpserver: HTT
     assert KEY not in text
 
 
-def test_302_missing_key_is_an_auth_error(client: CensusTradeClient, httpserver: HTTPServer,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_302_missing_key_is_an_auth_error(
+    client: CensusTradeClient, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CENSUS_API_KEY")
     httpserver.expect_request(f"{ROOT}/exports/hs").respond_with_data(
-        "", status=302, headers={"Location": "https://api.census.gov/data/missing_key.html",
-                                 "X-DataWebAPI-KeyError": "1"})
+        "",
+        status=302,
+        headers={"Location": "https://api.census.gov/data/missing_key.html", "X-DataWebAPI-KeyError": "1"},
+    )
     with pytest.raises(CensusAuthError) as err:
         client.fetch(REQ)
     text = str(err.value)
@@ -80,8 +97,9 @@ def test_302_missing_key_is_an_auth_error(client: CensusTradeClient, httpserver:
 
 
 def test_key_error_header_without_redirect_is_auth_error(client: CensusTradeClient, httpserver: HTTPServer) -> None:
-    httpserver.expect_request(f"{ROOT}/exports/hs").respond_with_data("[]", status=200,
-                                                                       headers={"X-DataWebAPI-KeyError": "1"})
+    httpserver.expect_request(f"{ROOT}/exports/hs").respond_with_data(
+        "[]", status=200, headers={"X-DataWebAPI-KeyError": "1"}
+    )
     with pytest.raises(CensusAuthError) as err:
         client.fetch(REQ)
     assert KEY not in str(err.value)
@@ -89,14 +107,16 @@ def test_key_error_header_without_redirect_is_auth_error(client: CensusTradeClie
 
 def test_old_style_html_invalid_key_page(client: CensusTradeClient, httpserver: HTTPServer) -> None:
     httpserver.expect_request(f"{ROOT}/exports/hs").respond_with_data(
-        "<html>You included a key with this request, however, it is not valid.</html>", content_type="text/html")
+        "<html>You included a key with this request, however, it is not valid.</html>", content_type="text/html"
+    )
     with pytest.raises(CensusAuthError, match="HTML page"):
         client.fetch(REQ)
 
 
 def test_429_with_retry_after_then_success(client: CensusTradeClient, httpserver: HTTPServer) -> None:
-    httpserver.expect_oneshot_request(f"{ROOT}/exports/hs").respond_with_data("slow down", status=429,
-                                                                               headers={"Retry-After": "1"})
+    httpserver.expect_oneshot_request(f"{ROOT}/exports/hs").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "1"}
+    )
     httpserver.expect_oneshot_request(f"{ROOT}/exports/hs").respond_with_data(BODY, content_type="application/json")
     fetch = client.fetch(REQ)
     assert fetch.status == "ok" and len(fetch.records) == 2
@@ -105,7 +125,8 @@ def test_429_with_retry_after_then_success(client: CensusTradeClient, httpserver
 
 def test_500_then_success(client: CensusTradeClient, httpserver: HTTPServer) -> None:
     httpserver.expect_oneshot_request(f"{ROOT}/exports/hs").respond_with_data(
-        "There was an error while running your query.  We've logged the error and we'll correct it ASAP.", status=500)
+        "There was an error while running your query.  We've logged the error and we'll correct it ASAP.", status=500
+    )
     httpserver.expect_oneshot_request(f"{ROOT}/exports/hs").respond_with_data(BODY, content_type="application/json")
     assert client.fetch(REQ).status == "ok"
     assert client.http.stats.by_status == {500: 1, 200: 1}
@@ -126,8 +147,9 @@ def test_truncated_body_is_a_format_error(client: CensusTradeClient, httpserver:
 
 
 def test_partial_failure_keeps_the_other_requests(client: CensusTradeClient, httpserver: HTTPServer) -> None:
-    httpserver.expect_request(f"{ROOT}/imports/hs").respond_with_data("error: The requested resource is not available.",
-                                                                       status=400)
+    httpserver.expect_request(f"{ROOT}/imports/hs").respond_with_data(
+        "error: The requested resource is not available.", status=400
+    )
     httpserver.expect_request(f"{ROOT}/exports/hs").respond_with_data(BODY, content_type="application/json")
     fetches = client.fetch_week((2025, 10))
     assert len(fetches) == len(plan_requests((2025, 10))) == 8
@@ -146,7 +168,8 @@ def test_everything_failing_raises(client: CensusTradeClient, httpserver: HTTPSe
 
 def test_auth_failure_stops_the_week(client: CensusTradeClient, httpserver: HTTPServer) -> None:
     httpserver.expect_request(f"{ROOT}/exports/hs").respond_with_data(
-        "", status=302, headers={"Location": "https://api.census.gov/data/invalid_key.html"})
+        "", status=302, headers={"Location": "https://api.census.gov/data/invalid_key.html"}
+    )
     with pytest.raises(CensusAuthError, match="invalid_key.html"):
         client.fetch_week((2025, 10))
 

@@ -4,7 +4,10 @@ import polars as pl
 import pytest
 
 from trade_pipeline.defs.us_trade_census.metrics import (
-    build_country_detail, build_monthly_flows, build_revisions, build_trade_balance,
+    build_country_detail,
+    build_monthly_flows,
+    build_revisions,
+    build_trade_balance,
 )
 from trade_pipeline.defs.us_trade_census.resources import CensusFetch, CensusRequest
 from trade_pipeline.defs.us_trade_census.wire import CensusRecord
@@ -27,10 +30,14 @@ def taiwan_records() -> list[CensusRecord]:
     """Taiwan, Dec 2024..Feb 2025: exports 84 + 27, imports 84 + 85, with totals."""
     rows = []
     for (y, m), scale in {(2024, 1): 0.8, (2024, 2): 0.8, (2024, 12): 1.0, (2025, 1): 1.0, (2025, 2): 1.5}.items():
-        rows += [rec("5830", "export", y, m, "84", 100 * scale), rec("5830", "export", y, m, "27", 50 * scale),
-                 rec("5830", "export", y, m, "TOTAL", 150 * scale),
-                 rec("5830", "import", y, m, "84", 400 * scale), rec("5830", "import", y, m, "85", 100 * scale),
-                 rec("5830", "import", y, m, "TOTAL", 500 * scale)]
+        rows += [
+            rec("5830", "export", y, m, "84", 100 * scale),
+            rec("5830", "export", y, m, "27", 50 * scale),
+            rec("5830", "export", y, m, "TOTAL", 150 * scale),
+            rec("5830", "import", y, m, "84", 400 * scale),
+            rec("5830", "import", y, m, "85", 100 * scale),
+            rec("5830", "import", y, m, "TOTAL", 500 * scale),
+        ]
     return rows
 
 
@@ -54,8 +61,9 @@ def test_ytd_mom_yoy(monthly: pl.DataFrame) -> None:
     assert jan["mom_pct"] == pytest.approx(0.0)  # January compares with December of the year before
     first = row(monthly, cty_code="5830", flow="import", year=2024, month=1, hs2="84")
     assert first["mom_pct"] is None and first["yoy_pct"] is None
-    assert feb["cty_name_zh"] == "台灣" and row(monthly, cty_code="5830", flow="import", year=2025, month=2,
-                                                hs2="84")["hs2_desc_zh"].startswith("核子反應器")
+    assert feb["cty_name_zh"] == "台灣" and row(monthly, cty_code="5830", flow="import", year=2025, month=2, hs2="84")[
+        "hs2_desc_zh"
+    ].startswith("核子反應器")
 
 
 def test_mom_flag_only_on_totals_and_material_chapters(monthly: pl.DataFrame) -> None:
@@ -70,8 +78,11 @@ def test_mom_flag_only_on_totals_and_material_chapters(monthly: pl.DataFrame) ->
 
 
 def test_total_not_matching_chapters_is_flagged() -> None:
-    records = [rec("5830", "export", 2025, 1, "84", 100e6), rec("5830", "export", 2025, 1, "27", 50e6),
-               rec("5830", "export", 2025, 1, "TOTAL", 160e6)]
+    records = [
+        rec("5830", "export", 2025, 1, "84", 100e6),
+        rec("5830", "export", 2025, 1, "27", 50e6),
+        rec("5830", "export", 2025, 1, "TOTAL", 160e6),
+    ]
     df, diag = build_monthly_flows(fetches(records), (2025, 1))
     assert "total_ne_hs2_sum" in row(df, hs2="TOTAL")["review_flags"]
     assert diag.total_mismatches == ["5830 export 2025-01 total 160,000,000 vs HS2 sum 150,000,000"]
@@ -81,8 +92,10 @@ def test_total_not_matching_chapters_is_flagged() -> None:
 
 
 def test_missing_series_and_api_ytd_disagreement() -> None:
-    records = [rec("5830", "export", 2025, 1, "TOTAL", 100e6, ytd=100e6),
-               rec("5830", "export", 2025, 2, "TOTAL", 100e6, ytd=150e6)]
+    records = [
+        rec("5830", "export", 2025, 1, "TOTAL", 100e6, ytd=100e6),
+        rec("5830", "export", 2025, 2, "TOTAL", 100e6, ytd=150e6),
+    ]
     df, diag = build_monthly_flows(fetches(records), LATEST)
     assert row(df, month=2)["ytd_usd"] == 200e6 and "ytd_mismatch" in row(df, month=2)["review_flags"]
     assert "5700 import 2025-02 TOTAL" in diag.missing_series and "5830 export 2025-01 HS2" in diag.missing_series
@@ -140,12 +153,21 @@ def test_country_detail_ranks_chapters(monthly: pl.DataFrame) -> None:
 
 def test_revisions_against_last_week(monthly: pl.DataFrame) -> None:
     revised = monthly.with_columns(
-        value_usd=pl.when((pl.col("month") == 1) & (pl.col("year") == 2025) & (pl.col("hs2") == "84")
-                          & (pl.col("flow") == "import")).then(pl.col("value_usd") + 5).otherwise(pl.col("value_usd")))
+        value_usd=pl.when(
+            (pl.col("month") == 1) & (pl.col("year") == 2025) & (pl.col("hs2") == "84") & (pl.col("flow") == "import")
+        )
+        .then(pl.col("value_usd") + 5)
+        .otherwise(pl.col("value_usd"))
+    )
     rev = build_revisions(revised, monthly, "2026-01-19")
     assert rev.height == 1
     r = rev.row(0, named=True)
     assert (r["hs2"], r["previous_usd"], r["revised_usd"], r["change_usd"], r["previous_week"]) == (
-        "84", 400, 405, 5, "2026-01-19")
+        "84",
+        400,
+        405,
+        5,
+        "2026-01-19",
+    )
     assert build_revisions(monthly, monthly, "x").height == 0
     assert build_revisions(monthly, pl.DataFrame(), "x").height == 0

@@ -38,8 +38,11 @@ def _fetches(root: Path, flow: str, level: str, folder: str, suffix: str) -> lis
         rows = [r for r in parse_table(_read(path), request.label()) if r.get("CTY_CODE") in PARTNERS]
         reply = validate_reply(rows, request.asks(PARTNERS), request.label())
         assert reply.rejected == [] and not reply.error, reply.rejected[:3]  # real replies pass the boundary
-        out.append(CensusFetch(request=request, status="ok", records=reply.records, request_id=path.name,
-                               fetched_at="recorded"))
+        out.append(
+            CensusFetch(
+                request=request, status="ok", records=reply.records, request_id=path.name, fetched_at="recorded"
+            )
+        )
     return out
 
 
@@ -48,9 +51,11 @@ def real_2024():
     root = REALDATA / "census" / "leakathr1n_reconstructed"
     if not root.is_dir():
         pytest.skip("../shared/realdata is absent (only developers and CI have it)")
-    fetches = (_fetches(root, "import", "HS2", "imports_hs_HS2_by_country", ".json.gz")
-               + _fetches(root, "import", "TOTAL", "imports_hs_by_country_total", ".json")
-               + _fetches(root, "export", "TOTAL", "exports_hs_by_country_total", ".json"))
+    fetches = (
+        _fetches(root, "import", "HS2", "imports_hs_HS2_by_country", ".json.gz")
+        + _fetches(root, "import", "TOTAL", "imports_hs_by_country_total", ".json")
+        + _fetches(root, "export", "TOTAL", "exports_hs_by_country_total", ".json")
+    )
     monthly, diag = build_monthly_flows(fetches, (YEAR, 12))
     return monthly, diag
 
@@ -58,7 +63,8 @@ def real_2024():
 def _year_total(monthly: pl.DataFrame, cty: str, flow: str, chapters: bool) -> float:
     hs2 = pl.col("hs2") != "TOTAL" if chapters else pl.col("hs2") == "TOTAL"
     return monthly.filter((pl.col("cty_code") == cty) & (pl.col("flow") == flow) & (pl.col("year") == YEAR) & hs2)[
-        "value_usd"].sum()
+        "value_usd"
+    ].sum()
 
 
 def test_2024_china_totals_match_the_published_figures(real_2024) -> None:
@@ -75,15 +81,22 @@ def test_hs2_chapters_add_up_to_the_country_totals_for_every_partner_and_month(r
         assert total > 0
         assert _year_total(monthly, cty, "import", chapters=True) == pytest.approx(total, rel=1e-9), cty
     # twelve months for each of the five partners, in both the chapter and the total series
-    months = monthly.filter(pl.col("flow") == "import").group_by("cty_code", pl.col("hs2") == "TOTAL").agg(
-        pl.col("month").n_unique().alias("n"))
+    months = (
+        monthly.filter(pl.col("flow") == "import")
+        .group_by("cty_code", pl.col("hs2") == "TOTAL")
+        .agg(pl.col("month").n_unique().alias("n"))
+    )
     assert months["n"].to_list() == [12] * len(PARTNERS) * 2
 
 
 def test_year_to_date_and_balance_from_real_replies(real_2024) -> None:
     monthly, _ = real_2024
-    dec = monthly.filter((pl.col("cty_code") == "5700") & (pl.col("flow") == "import") & (pl.col("hs2") == "TOTAL")
-                         & (pl.col("month") == 12)).row(0, named=True)
+    dec = monthly.filter(
+        (pl.col("cty_code") == "5700")
+        & (pl.col("flow") == "import")
+        & (pl.col("hs2") == "TOTAL")
+        & (pl.col("month") == 12)
+    ).row(0, named=True)
     assert round(dec["ytd_usd"] / 1e9, 1) == 438.7
     balance = build_trade_balance(monthly, (YEAR, 12))
     china = balance.filter((pl.col("cty_code") == "5700") & (pl.col("hs2") == "TOTAL")).row(0, named=True)

@@ -37,9 +37,17 @@ def partial_run(tmp_path_factory: pytest.TempPathFactory):
     mp = pytest.MonkeyPatch()
     mp.setenv("TRADE_PIPELINE_DATA_DIR", str(root / "data"))
     try:
-        result = materialize(ASSETS, resources={"warehouse": Warehouse(), "site": Site(),
-                                                "census": CensusTradeClient(capture_dir=str(root / "captures"))},
-                             partition_key=WEEK, instance=DagsterInstance.ephemeral(), raise_on_error=False)
+        result = materialize(
+            ASSETS,
+            resources={
+                "warehouse": Warehouse(),
+                "site": Site(),
+                "census": CensusTradeClient(capture_dir=str(root / "captures")),
+            },
+            partition_key=WEEK,
+            instance=DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
     finally:
         mp.undo()
     return result, root / "data"
@@ -68,24 +76,35 @@ def test_chapter_balances_are_withheld_and_flagged_never_computed_from_zero_expo
     # … and no invariant has an unflagged violation (a blocking failure would have stopped the run)
     assert all(c.passed or c.severity.value == "WARN" for c in checks.values())
     # real figures: imports of HS85 from China 2024 = 1,240 億 (the line), China's total balance -2,955 億
-    hs85 = q("SELECT export_ytd_usd, import_ytd_usd, balance_usd, share_of_deficit_pct, review_flags "
-             "FROM census_trade_balance WHERE week_start = ?::DATE AND cty_code = '5700' AND hs2 = '85'")[0]
+    hs85 = q(
+        "SELECT export_ytd_usd, import_ytd_usd, balance_usd, share_of_deficit_pct, review_flags "
+        "FROM census_trade_balance WHERE week_start = ?::DATE AND cty_code = '5700' AND hs2 = '85'"
+    )[0]
     assert hs85[0] is None and usd_amount(hs85[1]) == "1,240 億" and hs85[2] is None and hs85[3] is None
     assert "hs2_fetch_failed" in quality(hs85[4])
-    chapters = q("SELECT cty_code, export_ytd_usd, balance_usd, share_of_deficit_pct, share_of_net_deficit_pct, "
-                 "review_flags FROM census_trade_balance WHERE week_start = ?::DATE AND hs2 <> 'TOTAL'")
+    chapters = q(
+        "SELECT cty_code, export_ytd_usd, balance_usd, share_of_deficit_pct, share_of_net_deficit_pct, "
+        "review_flags FROM census_trade_balance WHERE week_start = ?::DATE AND hs2 <> 'TOTAL'"
+    )
     assert {c[0] for c in chapters} == set(PARTNERS)
     # NULL, never 0 (the 41.95 % was -1,240 / -2,955: a net share over exports taken as 0)
     assert all(e is None and b is None and s is None and n is None for _, e, b, s, n, _ in chapters)
     assert all("hs2_fetch_failed" in quality(f) for *_, f in chapters)  # every derived row flagged
     # no deficit share over 100 %, a partner's shares summing to ≤ 100 %
-    assert q("SELECT count(*) FROM census_trade_balance WHERE week_start = ?::DATE "
-             "AND share_of_deficit_pct > 100") == [(0,)]
-    assert all((s or 0) <= 100 for (s,) in q("SELECT sum(share_of_deficit_pct) FROM census_trade_balance "
-                                             "WHERE week_start = ?::DATE GROUP BY cty_code"))
+    assert q("SELECT count(*) FROM census_trade_balance WHERE week_start = ?::DATE AND share_of_deficit_pct > 100") == [
+        (0,)
+    ]
+    assert all(
+        (s or 0) <= 100
+        for (s,) in q(
+            "SELECT sum(share_of_deficit_pct) FROM census_trade_balance WHERE week_start = ?::DATE GROUP BY cty_code"
+        )
+    )
     # the totals were answered (published 2024 China: exports 143.2 B, imports 438.7 B), flagged as not cross-checked
-    total = q("SELECT export_ytd_usd, import_ytd_usd, balance_usd, review_flags FROM census_trade_balance "
-              "WHERE week_start = ?::DATE AND cty_code = '5700' AND hs2 = 'TOTAL'")[0]
+    total = q(
+        "SELECT export_ytd_usd, import_ytd_usd, balance_usd, review_flags FROM census_trade_balance "
+        "WHERE week_start = ?::DATE AND cty_code = '5700' AND hs2 = 'TOTAL'"
+    )[0]
     assert round(total[0] / 1e9, 1) == 143.2 and round(total[1] / 1e9, 1) == 438.7
     assert usd_amount(-total[2]) == "2,955 億" and "hs2_fetch_failed" in quality(total[3])
     # detail: no export ranking (unknown), import ranking flagged

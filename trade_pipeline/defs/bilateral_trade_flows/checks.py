@@ -100,18 +100,25 @@ QUALITY_CODES = sorted(c for c, f in contract.FLAGS.items() if f.kind == contrac
 def has_quality_flag() -> pl.Expr:
     """Per row: does ``review_flags`` hold a QUALITY flag (an unregistered code counts as one)?"""
     codes = pl.col("review_flags").fill_null("").str.split(";").list.eval(pl.element().filter(pl.element() != ""))
-    return codes.list.eval(~pl.element().is_in(
-        [c for c, f in contract.FLAGS.items() if f.kind == contract.NOTICE])).list.any()
+    return codes.list.eval(
+        ~pl.element().is_in([c for c, f in contract.FLAGS.items() if f.kind == contract.NOTICE])
+    ).list.any()
 
 
 def flag_where(df: pl.DataFrame, mask: pl.Expr, code: str) -> pl.DataFrame:
     """``df`` with ``code`` added to ``review_flags`` where ``mask`` holds (flags kept sorted and unique)."""
     if df.is_empty():
         return df
-    raw = pl.concat_str([pl.col("review_flags").fill_null(""),
-                         pl.when(mask.fill_null(False)).then(pl.lit(code)).otherwise(pl.lit(""))], separator=";")
-    return df.with_columns(raw.str.split(";").list.eval(pl.element().filter(pl.element() != "").unique().sort())
-                           .list.join(";").alias("review_flags"))
+    raw = pl.concat_str(
+        [pl.col("review_flags").fill_null(""), pl.when(mask.fill_null(False)).then(pl.lit(code)).otherwise(pl.lit(""))],
+        separator=";",
+    )
+    return df.with_columns(
+        raw.str.split(";")
+        .list.eval(pl.element().filter(pl.element() != "").unique().sort())
+        .list.join(";")
+        .alias("review_flags")
+    )
 
 
 def share_out_of_range(column: str) -> pl.Expr:
@@ -129,8 +136,9 @@ def hhi_out_of_bounds() -> pl.Expr:
     """HHI outside [10,000 / n, 10,000] (n = partner_count); an HHI with no partner, or NaN, is out too."""
     hhi, n = pl.col("hhi"), pl.col("partner_count")
     lower = pl.when(n > 0).then(HHI_MAX / n.cast(pl.Float64))
-    return hhi.is_not_null() & (hhi.is_nan() | (hhi > HHI_MAX + HHI_TOLERANCE) | lower.is_null()
-                                | (hhi < lower - HHI_TOLERANCE))
+    return hhi.is_not_null() & (
+        hhi.is_nan() | (hhi > HHI_MAX + HHI_TOLERANCE) | lower.is_null() | (hhi < lower - HHI_TOLERANCE)
+    )
 
 
 def invariant_result(name: str, df: pl.DataFrame, violated: pl.Expr, cols: Iterable[str], words: str):
@@ -143,9 +151,20 @@ def invariant_result(name: str, df: pl.DataFrame, violated: pl.Expr, cols: Itera
         hit = df.filter(violated.fill_null(False))
     unflagged = hit.filter(~has_quality_flag()) if hit.height else hit
     return AssetCheckResult(
-        check_name=name, passed=unflagged.is_empty(), severity=AssetCheckSeverity.ERROR,
-        description=(f"{unflagged.height} rows where {words} carry no quality flag" if unflagged.height else
-                     f"ok ({hit.height} violating rows, all flagged [REVIEW_NEEDED])" if hit.height else "ok"),
-        metadata={"violations": hit.height, "unflagged": unflagged.height,
-                  "unflagged_rows": MetadataValue.json(_select(unflagged.head(50), cols)),
-                  "flagged_rows": MetadataValue.json(_select(hit.head(50), list(cols) + ["review_flags"]))})
+        check_name=name,
+        passed=unflagged.is_empty(),
+        severity=AssetCheckSeverity.ERROR,
+        description=(
+            f"{unflagged.height} rows where {words} carry no quality flag"
+            if unflagged.height
+            else f"ok ({hit.height} violating rows, all flagged [REVIEW_NEEDED])"
+            if hit.height
+            else "ok"
+        ),
+        metadata={
+            "violations": hit.height,
+            "unflagged": unflagged.height,
+            "unflagged_rows": MetadataValue.json(_select(unflagged.head(50), cols)),
+            "flagged_rows": MetadataValue.json(_select(hit.head(50), list(cols) + ["review_flags"])),
+        },
+    )

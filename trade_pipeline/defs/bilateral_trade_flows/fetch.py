@@ -18,25 +18,25 @@ from datetime import datetime
 
 import polars as pl
 
+from trade_pipeline.core import contract
 from trade_pipeline.core.http import SourceHttpError
 from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.partitions import as_of_instant
-from trade_pipeline.defs.bilateral_trade_flows.codes import ALL_REPORTERS, TAIWAN_ISO_CODE
-from trade_pipeline.core import contract
 from trade_pipeline.core.quarantine import REJECTED, Quarantined, flag_groups, flagged_group_keys
+from trade_pipeline.defs.bilateral_trade_flows.codes import ALL_REPORTERS, TAIWAN_ISO_CODE
 from trade_pipeline.defs.bilateral_trade_flows.metrics import flag_partners_exceed_world
 from trade_pipeline.defs.bilateral_trade_flows.parse import (
     AVAILABILITY_SCHEMA,
-    MIRRORED_FLOW,
     MIRROR_SKIPPED_REPORTERS,
+    MIRRORED_FLOW,
     availability_rows,
     mirror_flow_rows,
     partner_flow_rows,
     partner_flows_frame_and_quarantine,
     quarantined,
 )
-from trade_pipeline.defs.bilateral_trade_flows.validate import Ask, check_replies
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient, ComtradeStopError, FetchResult
+from trade_pipeline.defs.bilateral_trade_flows.validate import Ask, check_replies
 
 FLOWS = ("X", "M")
 CANDIDATE_YEARS_BACK = 4  # as-of year minus 1..4: annual data lag 6–12 months (sources.md 1.12)
@@ -44,9 +44,19 @@ MIRROR_MIN_RELEASED_REPORTERS = 30  # a mirror year needs at least this many rep
 T_PARTNER_FLOWS = contract.COMTRADE_PARTNER_FLOWS
 
 REQUEST_SCHEMA = {
-    "kind": pl.Utf8, "reporter_code": pl.Int32, "flow": pl.Utf8, "year": pl.Int32, "endpoint": pl.Utf8,
-    "status": pl.Utf8, "row_count": pl.Int32, "response_count": pl.Int32, "request_id": pl.Utf8,
-    "request": pl.Utf8, "error": pl.Utf8, "fetched_at": pl.Utf8, "quarantined": pl.Int32,
+    "kind": pl.Utf8,
+    "reporter_code": pl.Int32,
+    "flow": pl.Utf8,
+    "year": pl.Int32,
+    "endpoint": pl.Utf8,
+    "status": pl.Utf8,
+    "row_count": pl.Int32,
+    "response_count": pl.Int32,
+    "request_id": pl.Utf8,
+    "request": pl.Utf8,
+    "error": pl.Utf8,
+    "fetched_at": pl.Utf8,
+    "quarantined": pl.Int32,
 }
 
 
@@ -58,8 +68,11 @@ def candidate_years(partition_key: str) -> list[int]:
 def released_pairs(availability: pl.DataFrame, partition_key: str) -> set[tuple[int, int]]:
     """(reporter, year) pairs first released by the week's as-of instant."""
     cutoff = as_of_instant(partition_key).replace(tzinfo=None)
-    return {(r["reporter_code"], r["year"]) for r in availability.iter_rows(named=True)
-            if datetime.fromisoformat(r["first_released"]) <= cutoff}
+    return {
+        (r["reporter_code"], r["year"])
+        for r in availability.iter_rows(named=True)
+        if datetime.fromisoformat(r["first_released"]) <= cutoff
+    }
 
 
 def select_years(released: set[tuple[int, int]], reporter: int) -> list[int]:
@@ -90,33 +103,81 @@ class RequestLog:
 
     rows: list[dict] = field(default_factory=list)
 
-    def ok(self, result: FetchResult, reporter: int, flows: Sequence[str], years: Sequence[int],
-           row_counts: dict[tuple[str, int], int], quarantined: dict[tuple[str, int], int] | None = None) -> None:
+    def ok(
+        self,
+        result: FetchResult,
+        reporter: int,
+        flows: Sequence[str],
+        years: Sequence[int],
+        row_counts: dict[tuple[str, int], int],
+        quarantined: dict[tuple[str, int], int] | None = None,
+    ) -> None:
         for flow in flows:
             for year in years:
                 n = row_counts.get((flow, year), 0)
                 q = (quarantined or {}).get((flow, year), 0)
-                status = ("truncated" if result.truncated else "mismatch" if n == 0 and q
-                          else "empty" if n == 0 else "ok")
-                self.rows.append({"kind": result.kind, "reporter_code": reporter, "flow": flow, "year": year,
-                                  "endpoint": result.endpoint, "status": status, "row_count": n,
-                                  "response_count": result.count, "request_id": result.request_id,
-                                  "request": result.request_key, "error": None, "fetched_at": result.fetched_at,
-                                  "quarantined": q})
+                status = (
+                    "truncated" if result.truncated else "mismatch" if n == 0 and q else "empty" if n == 0 else "ok"
+                )
+                self.rows.append(
+                    {
+                        "kind": result.kind,
+                        "reporter_code": reporter,
+                        "flow": flow,
+                        "year": year,
+                        "endpoint": result.endpoint,
+                        "status": status,
+                        "row_count": n,
+                        "response_count": result.count,
+                        "request_id": result.request_id,
+                        "request": result.request_key,
+                        "error": None,
+                        "fetched_at": result.fetched_at,
+                        "quarantined": q,
+                    }
+                )
 
-    def failed(self, kind: str, reporter: int, flows: Sequence[str], years: Sequence[int], endpoint: str,
-               exc: SourceHttpError | FetchResult, quarantined: int = 0) -> None:
+    def failed(
+        self,
+        kind: str,
+        reporter: int,
+        flows: Sequence[str],
+        years: Sequence[int],
+        endpoint: str,
+        exc: SourceHttpError | FetchResult,
+        quarantined: int = 0,
+    ) -> None:
         request = exc.request_key if isinstance(exc, FetchResult) else exc.request
         error = exc.error if isinstance(exc, FetchResult) else str(exc)[:500]
         for flow in flows:
             for year in years:
-                self.rows.append({"kind": kind, "reporter_code": reporter, "flow": flow, "year": year,
-                                  "endpoint": endpoint, "status": "failed", "row_count": 0, "response_count": None,
-                                  "request_id": None, "request": request, "error": error, "fetched_at": None,
-                                  "quarantined": quarantined})
+                self.rows.append(
+                    {
+                        "kind": kind,
+                        "reporter_code": reporter,
+                        "flow": flow,
+                        "year": year,
+                        "endpoint": endpoint,
+                        "status": "failed",
+                        "row_count": 0,
+                        "response_count": None,
+                        "request_id": None,
+                        "request": request,
+                        "error": error,
+                        "fetched_at": None,
+                        "quarantined": quarantined,
+                    }
+                )
 
-    def record(self, result: FetchResult, reporter: int, years: Sequence[int], rows: list[dict],
-               flow_key: str = "source_flow", quarantined: Sequence[Quarantined] = ()) -> None:
+    def record(
+        self,
+        result: FetchResult,
+        reporter: int,
+        years: Sequence[int],
+        rows: list[dict],
+        flow_key: str = "source_flow",
+        quarantined: Sequence[Quarantined] = (),
+    ) -> None:
         """Log one result: failed (its own flows × years only) or answered, with per flow × year row counts and
         counts of quarantined rows (a flow × year with rows refused and none kept was not answered: 'mismatch')."""
         flows, periods = _result_scope(result, years)
@@ -133,15 +194,18 @@ class RequestLog:
                 continue
             q_flows = q.group.get("flow")
             q_years = q.group.get("year")
-            for f in (q_flows if isinstance(q_flows, list) else [q_flows]):
+            for f in q_flows if isinstance(q_flows, list) else [q_flows]:
                 wire_flow = MIRRORED_FLOW.get(f, f) if mirror else f  # the log keeps the wire flow
-                for y in (q_years if isinstance(q_years, list) else [q_years]):
+                for y in q_years if isinstance(q_years, list) else [q_years]:
                     refused[(wire_flow, y)] = refused.get((wire_flow, y), 0) + 1
         self.ok(result, reporter, flows, periods, counts, refused)
 
     def frame(self) -> pl.DataFrame:
-        return pl.DataFrame(self.rows, schema=REQUEST_SCHEMA, orient="row") if self.rows else pl.DataFrame(
-            schema=REQUEST_SCHEMA)
+        return (
+            pl.DataFrame(self.rows, schema=REQUEST_SCHEMA, orient="row")
+            if self.rows
+            else pl.DataFrame(schema=REQUEST_SCHEMA)
+        )
 
 
 def expected_flags(requests: pl.DataFrame) -> dict[tuple[int, str, int], str]:
@@ -174,21 +238,40 @@ def unreadable_item(result: FetchResult, reporter: int, table: str) -> list[Quar
     if not result.failed or result.rejected_body is None:
         return []
     ask = Ask.of(result.kind, result.request_key)
-    return [Quarantined(source="comtrade", request=result.request_key, row=result.rejected_body,
-                        reason_code="reply_unreadable", reason=result.error or "reply could not be read",
-                        group_table=table, group=ask.group(None, None, reporter), action=REJECTED,
-                        request_id=result.request_id, fetched_at=result.fetched_at)]
+    return [
+        Quarantined(
+            source="comtrade",
+            request=result.request_key,
+            row=result.rejected_body,
+            reason_code="reply_unreadable",
+            reason=result.error or "reply could not be read",
+            group_table=table,
+            group=ask.group(None, None, reporter),
+            action=REJECTED,
+            request_id=result.request_id,
+            fetched_at=result.fetched_at,
+        )
+    ]
 
 
 def fetch_availability(client: ComtradeClient, partition_key: str) -> pl.DataFrame:
     result = client.availability(candidate_years(partition_key))
     rows = availability_rows(result)
-    return pl.DataFrame(rows, schema=AVAILABILITY_SCHEMA, orient="row") if rows else pl.DataFrame(
-        schema=AVAILABILITY_SCHEMA)
+    return (
+        pl.DataFrame(rows, schema=AVAILABILITY_SCHEMA, orient="row")
+        if rows
+        else pl.DataFrame(schema=AVAILABILITY_SCHEMA)
+    )
 
 
-def _guarded(log: RequestLog, kind: str, reporter: int, years: Sequence[int], endpoint: str,
-             call: Callable[[], list[FetchResult]]) -> list[FetchResult]:
+def _guarded(
+    log: RequestLog,
+    kind: str,
+    reporter: int,
+    years: Sequence[int],
+    endpoint: str,
+    call: Callable[[], list[FetchResult]],
+) -> list[FetchResult]:
     try:
         return call()
     except ComtradeStopError:
@@ -207,8 +290,9 @@ class PartnerWeek:
     quarantined: list[Quarantined] = field(default_factory=list)
 
 
-def fetch_partner_week(client: ComtradeClient, partition_key: str,
-                       reporters: Sequence[int] = ALL_REPORTERS) -> PartnerWeek:
+def fetch_partner_week(
+    client: ComtradeClient, partition_key: str, reporters: Sequence[int] = ALL_REPORTERS
+) -> PartnerWeek:
     availability = fetch_availability(client, partition_key)
     released = released_pairs(availability, partition_key)
     log = RequestLog()
@@ -219,18 +303,45 @@ def fetch_partner_week(client: ComtradeClient, partition_key: str,
         years = select_years(released, reporter)
         years_by_reporter[reporter] = years
         if not years:
-            log.rows += [{"kind": "partner_totals", "reporter_code": reporter, "flow": f, "year": None,
-                          "endpoint": endpoint, "status": "not_released", "row_count": 0, "response_count": None,
-                          "request_id": None, "request": None, "error": "no year released by the as-of instant",
-                          "fetched_at": None, "quarantined": 0} for f in FLOWS]
+            log.rows += [
+                {
+                    "kind": "partner_totals",
+                    "reporter_code": reporter,
+                    "flow": f,
+                    "year": None,
+                    "endpoint": endpoint,
+                    "status": "not_released",
+                    "row_count": 0,
+                    "response_count": None,
+                    "request_id": None,
+                    "request": None,
+                    "error": "no year released by the as-of instant",
+                    "fetched_at": None,
+                    "quarantined": 0,
+                }
+                for f in FLOWS
+            ]
             continue
-        replies += [(reporter, years, r) for r in _guarded(log, "partner_totals", reporter, years, endpoint,
-                                                            lambda: client.partner_totals(reporter, FLOWS, years))]
+        replies += [
+            (reporter, years, r)
+            for r in _guarded(
+                log,
+                "partner_totals",
+                reporter,
+                years,
+                endpoint,
+                lambda reporter=reporter, years=years: client.partner_totals(reporter, FLOWS, years),
+            )
+        ]
     mirror_years = select_mirror_years(released)
     years_by_reporter[TAIWAN_ISO_CODE] = mirror_years
     if mirror_years:
-        replies += [(TAIWAN_ISO_CODE, mirror_years, r) for r in _guarded(
-            log, "mirror", TAIWAN_ISO_CODE, mirror_years, endpoint, lambda: client.mirror(FLOWS, mirror_years))]
+        replies += [
+            (TAIWAN_ISO_CODE, mirror_years, r)
+            for r in _guarded(
+                log, "mirror", TAIWAN_ISO_CODE, mirror_years, endpoint, lambda: client.mirror(FLOWS, mirror_years)
+            )
+        ]
     check_replies([r for _, _, r in replies], T_PARTNER_FLOWS)  # one schema pass over every new reply
     rows: list[dict] = []
     items: list[Quarantined] = []
@@ -258,21 +369,31 @@ def fetch_partner_week(client: ComtradeClient, partition_key: str,
 #: Partner-flow frames by the signature of the responses they were built from: the weeks of a backfill that select
 #: the same years get the same responses, hence the same rows and the same frame (polars frames are immutable).
 #: Bounded by rows kept.
-FRAME_MEMO: BoundedMemo[tuple[pl.DataFrame, list[Quarantined]]] = BoundedMemo("partner flow frames",
-                                                                              max_weight=200_000)
+FRAME_MEMO: BoundedMemo[tuple[pl.DataFrame, list[Quarantined]]] = BoundedMemo("partner flow frames", max_weight=200_000)
 GROUP_COLS = ["reporter_code", "flow", "year"]
 
 
 def _result_signature(result: FetchResult) -> tuple | None:
     if not result.failed and not result.content_sha256:
         return None  # body unknown (a hand-built result): no memo
-    return (result.kind, result.endpoint, result.request_key, result.content_sha256, result.request_id,
-            result.fetched_at, result.count, result.truncated, result.count_mismatch, result.error,
-            result.rejected_body)
+    return (
+        result.kind,
+        result.endpoint,
+        result.request_key,
+        result.content_sha256,
+        result.request_id,
+        result.fetched_at,
+        result.count,
+        result.truncated,
+        result.count_mismatch,
+        result.error,
+        result.rejected_body,
+    )
 
 
-def build_flows_frame(rows: list[dict], quarantined_items: Sequence[Quarantined] = ()) -> tuple[
-        pl.DataFrame, list[Quarantined]]:
+def build_flows_frame(
+    rows: list[dict], quarantined_items: Sequence[Quarantined] = ()
+) -> tuple[pl.DataFrame, list[Quarantined]]:
     """The stored partner-flow frame of a week and the quarantine items of its duplicates: duplicates resolved,
     every group that lost a row flagged ``quarantined_rows``, groups whose partners exceed World flagged."""
     frame, duplicates = partner_flows_frame_and_quarantine(rows)
@@ -281,8 +402,9 @@ def build_flows_frame(rows: list[dict], quarantined_items: Sequence[Quarantined]
     return flag_partners_exceed_world(frame), duplicates
 
 
-def _flows_frame(rows: list[dict], signature: list[tuple | None],
-                 items: Sequence[Quarantined]) -> tuple[pl.DataFrame, list[Quarantined]]:
+def _flows_frame(
+    rows: list[dict], signature: list[tuple | None], items: Sequence[Quarantined]
+) -> tuple[pl.DataFrame, list[Quarantined]]:
     """build_flows_frame(rows, items), built once per distinct signature (rows and items are a function of it)."""
     if any(part is None for part in signature):
         return build_flows_frame(rows, items)

@@ -28,9 +28,19 @@ TOP_N = 20
 YOY_LIMIT_PCT = 50.0
 YEAR_RATIO_LIMIT = 2.0
 MIRROR_MIN_PARTNERS = 100  # fewer partners reporting trade with 490 → the mirror covers too little: confidence 低
-LOW_CONFIDENCE_FLAGS = frozenset({"truncated", "partial_http_failure", "zero_records", "count_mismatch",
-                                  "missing_value", "mirror_low_coverage", "quarantined_rows", "reply_mismatch",
-                                  "partners_exceed_world"})
+LOW_CONFIDENCE_FLAGS = frozenset(
+    {
+        "truncated",
+        "partial_http_failure",
+        "zero_records",
+        "count_mismatch",
+        "missing_value",
+        "mirror_low_coverage",
+        "quarantined_rows",
+        "reply_mismatch",
+        "partners_exceed_world",
+    }
+)
 GROUP = ["reporter_code", "flow", "year"]
 HHI_MAX = contract.HHI_MAX + 1e-6
 
@@ -69,25 +79,31 @@ def _flag(cond: pl.Expr, code: str) -> pl.Expr:
 def _join_flags_expr(*parts: pl.Expr) -> pl.Expr:
     """parse.join_flags as an expression: the ';'-separated tokens of all parts, without empties, unique, sorted."""
     raw = pl.concat_str([p.cast(pl.Utf8) for p in parts], separator=";", ignore_nulls=True).fill_null("")
-    return (raw.str.split(";").list.eval(pl.element().filter(pl.element() != "").unique().sort())
-            .list.join(";"))
+    return raw.str.split(";").list.eval(pl.element().filter(pl.element() != "").unique().sort()).list.join(";")
 
 
 def _with_joined_flags(df: pl.DataFrame, name: str, *parts: pl.Expr) -> pl.DataFrame:
     """``df`` with column ``name`` = join_flags(parts) of each row (replacing any column of that name).
 
     The split/dedupe/sort runs once per distinct raw flag string (a handful per table), then joins back."""
-    df = df.with_columns(pl.concat_str([p.cast(pl.Utf8) for p in parts], separator=";", ignore_nulls=True)
-                         .fill_null("").alias("_raw_flags")).drop(name, strict=False)
+    df = df.with_columns(
+        pl.concat_str([p.cast(pl.Utf8) for p in parts], separator=";", ignore_nulls=True)
+        .fill_null("")
+        .alias("_raw_flags")
+    ).drop(name, strict=False)
     lookup = df.select(pl.col("_raw_flags").unique()).with_columns(_join_flags_expr(pl.col("_raw_flags")).alias(name))
     return df.join(lookup, on="_raw_flags", how="left", maintain_order="left").drop("_raw_flags")
 
 
 def _confidence_expr(reporter: pl.Expr, is_mirror: pl.Expr, flags: pl.Expr) -> pl.Expr:
     """confidence_for as an expression (``flags`` already joined: no empty tokens)."""
-    return (pl.when(flags.str.contains(_LOW_CONFIDENCE_RE)).then(pl.lit("低"))
-            .when(is_mirror | (reporter == TAIWAN_PARTNER_CODE)).then(pl.lit("中"))
-            .otherwise(pl.lit("高")))
+    return (
+        pl.when(flags.str.contains(_LOW_CONFIDENCE_RE))
+        .then(pl.lit("低"))
+        .when(is_mirror | (reporter == TAIWAN_PARTNER_CODE))
+        .then(pl.lit("中"))
+        .otherwise(pl.lit("高"))
+    )
 
 
 def _yoy_expr(cur: pl.Expr, prev: pl.Expr) -> pl.Expr:
@@ -108,12 +124,14 @@ def _reporter_name_expr(frame: pl.DataFrame) -> pl.Expr:
 def _group_frame(mapping: dict[tuple[int, str, int], str] | None, name: str, schema: dict) -> pl.DataFrame:
     """{(reporter, flow, year): flags} → a frame keyed like ``schema`` (one row per requested group)."""
     items = list((mapping or {}).items())
-    return pl.DataFrame({
-        "reporter_code": pl.Series([k[0] for k, _ in items], dtype=pl.Int64),
-        "flow": pl.Series([k[1] for k, _ in items], dtype=pl.Utf8),
-        "year": pl.Series([k[2] for k, _ in items], dtype=pl.Int64),
-        name: pl.Series([v for _, v in items], dtype=pl.Utf8),
-    }).with_columns(pl.col(c).cast(schema[c]) for c in GROUP)
+    return pl.DataFrame(
+        {
+            "reporter_code": pl.Series([k[0] for k, _ in items], dtype=pl.Int64),
+            "flow": pl.Series([k[1] for k, _ in items], dtype=pl.Utf8),
+            "year": pl.Series([k[2] for k, _ in items], dtype=pl.Int64),
+            name: pl.Series([v for _, v in items], dtype=pl.Utf8),
+        }
+    ).with_columns(pl.col(c).cast(schema[c]) for c in GROUP)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -124,24 +142,41 @@ def partner_shares(flows: pl.DataFrame) -> pl.DataFrame:
 
     Ties are broken by partner code so ranks are unique and reproducible."""
     base = flows.filter(~pl.col("is_excluded_partner") & pl.col("primary_value_usd").is_not_null())
-    base = base.sort(["reporter_code", "flow", "year", "primary_value_usd", "partner_code"],
-                     descending=[False, False, False, True, False])
+    base = base.sort(
+        ["reporter_code", "flow", "year", "primary_value_usd", "partner_code"],
+        descending=[False, False, False, True, False],
+    )
     return base.with_columns(
         total_usd=pl.col("primary_value_usd").sum().over(GROUP),
         rank=pl.int_range(1, pl.len() + 1).over(GROUP).cast(pl.Int32),
-    ).with_columns(share_pct=pl.when(pl.col("total_usd") > 0)
-                   .then(pl.col("primary_value_usd") / pl.col("total_usd") * 100.0).otherwise(None))
+    ).with_columns(
+        share_pct=pl.when(pl.col("total_usd") > 0)
+        .then(pl.col("primary_value_usd") / pl.col("total_usd") * 100.0)
+        .otherwise(None)
+    )
 
 
 def group_flags(flows: pl.DataFrame) -> pl.DataFrame:
     """reporter × flow × year → union of row flags (excluded partners included: a truncated World row taints all)."""
     if flows.is_empty():
-        return pl.DataFrame(schema={"reporter_code": pl.Int32, "flow": pl.Utf8, "year": pl.Int32,
-                                    "group_flags": pl.Utf8, "is_mirror": pl.Boolean})
-    return flows.group_by(GROUP).agg(
-        pl.col("review_flags").fill_null("").str.join(";").alias("_flags"),
-        (pl.col("source_kind") == "mirror").any().alias("is_mirror"),
-    ).with_columns(_join_flags_expr(pl.col("_flags")).alias("group_flags")).drop("_flags")
+        return pl.DataFrame(
+            schema={
+                "reporter_code": pl.Int32,
+                "flow": pl.Utf8,
+                "year": pl.Int32,
+                "group_flags": pl.Utf8,
+                "is_mirror": pl.Boolean,
+            }
+        )
+    return (
+        flows.group_by(GROUP)
+        .agg(
+            pl.col("review_flags").fill_null("").str.join(";").alias("_flags"),
+            (pl.col("source_kind") == "mirror").any().alias("is_mirror"),
+        )
+        .with_columns(_join_flags_expr(pl.col("_flags")).alias("group_flags"))
+        .drop("_flags")
+    )
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -154,17 +189,30 @@ WORLD_TOLERANCE_USD = 1.0
 def partners_vs_world(flows: pl.DataFrame) -> pl.DataFrame:
     """reporter × flow × year of reported rows with the sum of partner rows (World excluded) and the World row,
     and ``exceeds`` = the partners sum to more than World (tolerance); groups without a World row are skipped."""
-    schema = {"reporter_code": pl.Int32, "flow": pl.Utf8, "year": pl.Int32, "partners_usd": pl.Float64,
-              "world_usd": pl.Float64, "exceeds": pl.Boolean}
+    schema = {
+        "reporter_code": pl.Int32,
+        "flow": pl.Utf8,
+        "year": pl.Int32,
+        "partners_usd": pl.Float64,
+        "world_usd": pl.Float64,
+        "exceeds": pl.Boolean,
+    }
     if flows.is_empty():
         return pl.DataFrame(schema=schema)
     value = pl.col("primary_value_usd")
     world = pl.col("partner_code") == WORLD_CODE
-    df = flows.filter(pl.col("source_kind") == "reported").group_by(GROUP).agg(
-        partners_usd=value.filter(~world).sum(), world_usd=value.filter(world).max(),
-        _has_world=world.any()).filter(pl.col("_has_world")).drop("_has_world")
-    return df.with_columns(exceeds=(pl.col("partners_usd") > pl.col("world_usd") * (1 + WORLD_TOLERANCE)
-                                    + WORLD_TOLERANCE_USD).fill_null(False)).cast(schema)
+    df = (
+        flows.filter(pl.col("source_kind") == "reported")
+        .group_by(GROUP)
+        .agg(partners_usd=value.filter(~world).sum(), world_usd=value.filter(world).max(), _has_world=world.any())
+        .filter(pl.col("_has_world"))
+        .drop("_has_world")
+    )
+    return df.with_columns(
+        exceeds=(pl.col("partners_usd") > pl.col("world_usd") * (1 + WORLD_TOLERANCE) + WORLD_TOLERANCE_USD).fill_null(
+            False
+        )
+    ).cast(schema)
 
 
 def flag_partners_exceed_world(flows: pl.DataFrame) -> pl.DataFrame:
@@ -174,8 +222,9 @@ def flag_partners_exceed_world(flows: pl.DataFrame) -> pl.DataFrame:
         return flows
     hit = _keyed(bad.select(GROUP)).with_columns(_hit=pl.lit(True))
     df = _keyed(flows).join(hit, on=GROUP, how="left", maintain_order="left")
-    df = _with_joined_flags(df, "review_flags", pl.col("review_flags"),
-                            _flag(pl.col("_hit").fill_null(False), "partners_exceed_world"))
+    df = _with_joined_flags(
+        df, "review_flags", pl.col("review_flags"), _flag(pl.col("_hit").fill_null(False), "partners_exceed_world")
+    )
     return df.select(flows.columns).cast(flows.schema)
 
 
@@ -183,40 +232,80 @@ def flag_partners_exceed_world(flows: pl.DataFrame) -> pl.DataFrame:
 # rankings
 # ----------------------------------------------------------------------------------------------------------------------
 RANKING_SCHEMA = {
-    "reporter_code": pl.Int32, "reporter_name_zh": pl.Utf8, "flow": pl.Utf8, "year": pl.Int32, "rank": pl.Int32,
-    "partner_code": pl.Int32, "partner_name_zh": pl.Utf8, "value_usd": pl.Float64, "share_pct": pl.Float64,
-    "total_usd": pl.Float64, "value_prev_year_usd": pl.Float64, "yoy_pct": pl.Float64,
-    "share_prev_year_pct": pl.Float64, "rank_prev_year": pl.Int32, "is_mirror": pl.Boolean, "source_kind": pl.Utf8,
-    "confidence": pl.Utf8, "review_flags": pl.Utf8, "request_id": pl.Utf8, "fetched_at": pl.Utf8,
+    "reporter_code": pl.Int32,
+    "reporter_name_zh": pl.Utf8,
+    "flow": pl.Utf8,
+    "year": pl.Int32,
+    "rank": pl.Int32,
+    "partner_code": pl.Int32,
+    "partner_name_zh": pl.Utf8,
+    "value_usd": pl.Float64,
+    "share_pct": pl.Float64,
+    "total_usd": pl.Float64,
+    "value_prev_year_usd": pl.Float64,
+    "yoy_pct": pl.Float64,
+    "share_prev_year_pct": pl.Float64,
+    "rank_prev_year": pl.Int32,
+    "is_mirror": pl.Boolean,
+    "source_kind": pl.Utf8,
+    "confidence": pl.Utf8,
+    "review_flags": pl.Utf8,
+    "request_id": pl.Utf8,
+    "fetched_at": pl.Utf8,
 }
 
 
 def rankings(flows: pl.DataFrame, extra_flags: dict[tuple[int, str, int], str] | None = None) -> pl.DataFrame:
     """Top-20 partners per reporter × flow × year with shares and YoY of value, share and rank."""
-    shares = partner_shares(flows).with_columns(
-        _partners=(pl.col("primary_value_usd") > 0).sum().over(GROUP))
+    shares = partner_shares(flows).with_columns(_partners=(pl.col("primary_value_usd") > 0).sum().over(GROUP))
     if shares.is_empty():
         return pl.DataFrame(schema=RANKING_SCHEMA)
-    prev = shares.select(GROUP[:2] + ["partner_code", "year", "primary_value_usd", "share_pct", "rank"]).with_columns(
-        (pl.col("year") + 1).alias("year")).rename(
-        {"primary_value_usd": "value_prev_year_usd", "share_pct": "share_prev_year_pct", "rank": "rank_prev_year"})
-    top = shares.filter(pl.col("rank") <= TOP_N).join(prev, on=["reporter_code", "flow", "partner_code", "year"],
-                                                      how="left", maintain_order="left")
+    prev = (
+        shares.select(GROUP[:2] + ["partner_code", "year", "primary_value_usd", "share_pct", "rank"])
+        .with_columns((pl.col("year") + 1).alias("year"))
+        .rename(
+            {"primary_value_usd": "value_prev_year_usd", "share_pct": "share_prev_year_pct", "rank": "rank_prev_year"}
+        )
+    )
+    top = shares.filter(pl.col("rank") <= TOP_N).join(
+        prev, on=["reporter_code", "flow", "partner_code", "year"], how="left", maintain_order="left"
+    )
     top = top.join(group_flags(flows), on=GROUP, how="left", maintain_order="left")
     top = top.join(_group_frame(extra_flags, "_extra", top.schema), on=GROUP, how="left", maintain_order="left")
-    top = top.with_columns(yoy_pct=_yoy_expr(pl.col("primary_value_usd"), pl.col("value_prev_year_usd")),
-                           is_mirror=pl.col("is_mirror").fill_null(False))
+    top = top.with_columns(
+        yoy_pct=_yoy_expr(pl.col("primary_value_usd"), pl.col("value_prev_year_usd")),
+        is_mirror=pl.col("is_mirror").fill_null(False),
+    )
     top = _with_joined_flags(
-        top, "review_flags", pl.col("group_flags"), pl.col("_extra"),
+        top,
+        "review_flags",
+        pl.col("group_flags"),
+        pl.col("_extra"),
         _flag(_gt(pl.col("yoy_pct").abs(), YOY_LIMIT_PCT), "yoy_gt_50pct"),
         # same rule as the concentration row of this group
-        _flag(pl.col("is_mirror") & (pl.col("_partners") < MIRROR_MIN_PARTNERS), "mirror_low_coverage"))
+        _flag(pl.col("is_mirror") & (pl.col("_partners") < MIRROR_MIN_PARTNERS), "mirror_low_coverage"),
+    )
     return top.select(
-        "reporter_code", _reporter_name_expr(flows).alias("reporter_name_zh"), "flow", "year", "rank",
-        "partner_code", "partner_name_zh", pl.col("primary_value_usd").alias("value_usd"), "share_pct", "total_usd",
-        "value_prev_year_usd", "yoy_pct", "share_prev_year_pct", "rank_prev_year", "is_mirror", "source_kind",
+        "reporter_code",
+        _reporter_name_expr(flows).alias("reporter_name_zh"),
+        "flow",
+        "year",
+        "rank",
+        "partner_code",
+        "partner_name_zh",
+        pl.col("primary_value_usd").alias("value_usd"),
+        "share_pct",
+        "total_usd",
+        "value_prev_year_usd",
+        "yoy_pct",
+        "share_prev_year_pct",
+        "rank_prev_year",
+        "is_mirror",
+        "source_kind",
         _confidence_expr(pl.col("reporter_code"), pl.col("is_mirror"), pl.col("review_flags")).alias("confidence"),
-        "review_flags", "request_id", "fetched_at",
+        "review_flags",
+        "request_id",
+        "fetched_at",
     ).cast(RANKING_SCHEMA)
 
 
@@ -224,13 +313,30 @@ def rankings(flows: pl.DataFrame, extra_flags: dict[tuple[int, str, int], str] |
 # concentration
 # ----------------------------------------------------------------------------------------------------------------------
 CONCENTRATION_SCHEMA = {
-    "reporter_code": pl.Int32, "reporter_name_zh": pl.Utf8, "flow": pl.Utf8, "year": pl.Int32, "hhi": pl.Float64,
-    "concentration_level": pl.Utf8, "top3_share_pct": pl.Float64, "top3_partner_codes": pl.Utf8,
-    "top3_partner_names_zh": pl.Utf8, "partner_count": pl.Int32, "total_usd": pl.Float64,
-    "world_total_usd": pl.Float64, "total_yoy_pct": pl.Float64, "top3_share_prev_year_pct": pl.Float64,
-    "partner_count_prev_year": pl.Int32, "hhi_prev_year": pl.Float64, "hhi_change_vs_prev_year": pl.Float64,
-    "hhi_prev_week": pl.Float64, "hhi_change_vs_prev_week": pl.Float64, "is_mirror": pl.Boolean,
-    "source_kind": pl.Utf8, "confidence": pl.Utf8, "review_flags": pl.Utf8, "fetched_at": pl.Utf8,
+    "reporter_code": pl.Int32,
+    "reporter_name_zh": pl.Utf8,
+    "flow": pl.Utf8,
+    "year": pl.Int32,
+    "hhi": pl.Float64,
+    "concentration_level": pl.Utf8,
+    "top3_share_pct": pl.Float64,
+    "top3_partner_codes": pl.Utf8,
+    "top3_partner_names_zh": pl.Utf8,
+    "partner_count": pl.Int32,
+    "total_usd": pl.Float64,
+    "world_total_usd": pl.Float64,
+    "total_yoy_pct": pl.Float64,
+    "top3_share_prev_year_pct": pl.Float64,
+    "partner_count_prev_year": pl.Int32,
+    "hhi_prev_year": pl.Float64,
+    "hhi_change_vs_prev_year": pl.Float64,
+    "hhi_prev_week": pl.Float64,
+    "hhi_change_vs_prev_week": pl.Float64,
+    "is_mirror": pl.Boolean,
+    "source_kind": pl.Utf8,
+    "confidence": pl.Utf8,
+    "review_flags": pl.Utf8,
+    "fetched_at": pl.Utf8,
 }
 _KEY_SCHEMA = {"reporter_code": pl.Int32, "flow": pl.Utf8, "year": pl.Int32}
 
@@ -244,20 +350,23 @@ def _group_stats(shares: pl.DataFrame) -> pl.DataFrame:
     """Per reporter × flow × year of ``partner_shares`` (rows already in rank order within each group)."""
     positive = pl.col("total_usd").first() > 0
     positive = positive & ~pl.col("total_usd").first().is_nan()
-    return _keyed(shares.group_by(GROUP).agg(
-        hhi=pl.when(positive).then((pl.col("share_pct") ** 2).sum()),
-        top3_share_pct=pl.when(positive).then(pl.col("share_pct").head(3).sum()),
-        top3_partner_codes=pl.col("partner_code").head(3).cast(pl.Utf8).str.join(","),
-        top3_partner_names_zh=pl.col("partner_name_zh").head(3).str.join("、"),
-        partner_count=(pl.col("primary_value_usd") > 0).sum().cast(pl.Int32),
-        total_usd=pl.col("total_usd").first().cast(pl.Float64),
-        fetched_at=pl.col("fetched_at").drop_nulls().max().fill_null(""),
-        source_kind=pl.col("source_kind").first(),
-    )).with_columns(_has_stats=pl.lit(True))
+    return _keyed(
+        shares.group_by(GROUP).agg(
+            hhi=pl.when(positive).then((pl.col("share_pct") ** 2).sum()),
+            top3_share_pct=pl.when(positive).then(pl.col("share_pct").head(3).sum()),
+            top3_partner_codes=pl.col("partner_code").head(3).cast(pl.Utf8).str.join(","),
+            top3_partner_names_zh=pl.col("partner_name_zh").head(3).str.join("、"),
+            partner_count=(pl.col("primary_value_usd") > 0).sum().cast(pl.Int32),
+            total_usd=pl.col("total_usd").first().cast(pl.Float64),
+            fetched_at=pl.col("fetched_at").drop_nulls().max().fill_null(""),
+            source_kind=pl.col("source_kind").first(),
+        )
+    ).with_columns(_has_stats=pl.lit(True))
 
 
-def concentration(flows: pl.DataFrame, prev_week: pl.DataFrame | None = None,
-                  expected: dict[tuple[int, str, int], str] | None = None) -> pl.DataFrame:
+def concentration(
+    flows: pl.DataFrame, prev_week: pl.DataFrame | None = None, expected: dict[tuple[int, str, int], str] | None = None
+) -> pl.DataFrame:
     """HHI, top-3 share, partner count per reporter × flow × year, with YoY and last-week comparisons.
 
     ``expected`` maps groups that were requested to extra flags (e.g. 'partial_http_failure', 'zero_records'):
@@ -268,13 +377,21 @@ def concentration(flows: pl.DataFrame, prev_week: pl.DataFrame | None = None,
     if keys.is_empty():
         return pl.DataFrame(schema=CONCENTRATION_SCHEMA)
     prev_year = stats.select(
-        *GROUP[:2], (pl.col("year") + 1).alias("year"), pl.col("total_usd").alias("_total_prev"),
+        *GROUP[:2],
+        (pl.col("year") + 1).alias("year"),
+        pl.col("total_usd").alias("_total_prev"),
         pl.col("top3_share_pct").alias("top3_share_prev_year_pct"),
-        pl.col("partner_count").alias("partner_count_prev_year"), pl.col("hhi").alias("hhi_prev_year"))
-    world = _keyed(flows.filter((pl.col("partner_code") == WORLD_CODE) & (pl.col("source_kind") == "reported"))
-                   .group_by(GROUP).agg(world_total_usd=pl.col("primary_value_usd").last()))
-    flags = _keyed(group_flags(flows)).select(*GROUP, "group_flags", pl.col("is_mirror").alias("_group_mirror"),
-                                              _has_flags=pl.lit(True))
+        pl.col("partner_count").alias("partner_count_prev_year"),
+        pl.col("hhi").alias("hhi_prev_year"),
+    )
+    world = _keyed(
+        flows.filter((pl.col("partner_code") == WORLD_CODE) & (pl.col("source_kind") == "reported"))
+        .group_by(GROUP)
+        .agg(world_total_usd=pl.col("primary_value_usd").last())
+    )
+    flags = _keyed(group_flags(flows)).select(
+        *GROUP, "group_flags", pl.col("is_mirror").alias("_group_mirror"), _has_flags=pl.lit(True)
+    )
     if prev_week is not None and not prev_week.is_empty():
         last_week = _keyed(prev_week.group_by(GROUP).agg(hhi_prev_week=pl.col("hhi").last()))
     else:
@@ -286,36 +403,65 @@ def concentration(flows: pl.DataFrame, prev_week: pl.DataFrame | None = None,
     has_stats = pl.col("_has_stats").fill_null(False)
     total, total_prev, hhi = pl.col("total_usd"), pl.col("_total_prev"), pl.col("hhi")
     df = df.with_columns(
-        is_mirror=pl.when(pl.col("_has_flags").fill_null(False)).then(pl.col("_group_mirror").fill_null(False))
+        is_mirror=pl.when(pl.col("_has_flags").fill_null(False))
+        .then(pl.col("_group_mirror").fill_null(False))
         .otherwise(pl.col("reporter_code") == TAIWAN_ISO_CODE),
         total_yoy_pct=_yoy_expr(total, total_prev),
-        _ratio=pl.when(total.is_not_null() & (total != 0) & total_prev.is_not_null() & (total_prev != 0))
-        .then(total / total_prev),
+        _ratio=pl.when(total.is_not_null() & (total != 0) & total_prev.is_not_null() & (total_prev != 0)).then(
+            total / total_prev
+        ),
     )
     ratio = pl.col("_ratio")
-    df = df.with_columns(review_flags=_join_flags_expr(
-        pl.col("group_flags"), pl.col("_expected"),
-        _flag(~has_stats, "zero_records"),
-        _flag(_gt(pl.col("total_yoy_pct").abs(), YOY_LIMIT_PCT), "yoy_gt_50pct"),
-        _flag(_gt(ratio, YEAR_RATIO_LIMIT) | (ratio < 1 / YEAR_RATIO_LIMIT), "years_differ_2x"),
-        _flag(hhi.is_not_null() & (hhi.is_nan() | (hhi < 0.0) | (hhi > HHI_MAX)), "hhi_out_of_range"),
-        _flag(pl.col("is_mirror") & has_stats & (pl.col("partner_count") < MIRROR_MIN_PARTNERS),
-              "mirror_low_coverage"),
-    ))
-    level = (pl.when(hhi.is_null()).then(_NO_FLAG).when(hhi < contract.HHI_LOW_BELOW).then(pl.lit("低"))
-             .when((hhi <= contract.HHI_HIGH_ABOVE) & ~hhi.is_nan()).then(pl.lit("中")).otherwise(pl.lit("高")))
+    df = df.with_columns(
+        review_flags=_join_flags_expr(
+            pl.col("group_flags"),
+            pl.col("_expected"),
+            _flag(~has_stats, "zero_records"),
+            _flag(_gt(pl.col("total_yoy_pct").abs(), YOY_LIMIT_PCT), "yoy_gt_50pct"),
+            _flag(_gt(ratio, YEAR_RATIO_LIMIT) | (ratio < 1 / YEAR_RATIO_LIMIT), "years_differ_2x"),
+            _flag(hhi.is_not_null() & (hhi.is_nan() | (hhi < 0.0) | (hhi > HHI_MAX)), "hhi_out_of_range"),
+            _flag(
+                pl.col("is_mirror") & has_stats & (pl.col("partner_count") < MIRROR_MIN_PARTNERS), "mirror_low_coverage"
+            ),
+        )
+    )
+    level = (
+        pl.when(hhi.is_null())
+        .then(_NO_FLAG)
+        .when(hhi < contract.HHI_LOW_BELOW)
+        .then(pl.lit("低"))
+        .when((hhi <= contract.HHI_HIGH_ABOVE) & ~hhi.is_nan())
+        .then(pl.lit("中"))
+        .otherwise(pl.lit("高"))
+    )
     return df.select(
-        "reporter_code", _reporter_name_expr(keys).alias("reporter_name_zh"), "flow", "year", "hhi",
-        level.alias("concentration_level"), "top3_share_pct", "top3_partner_codes", "top3_partner_names_zh",
-        pl.when(has_stats).then(pl.col("partner_count")).otherwise(0).alias("partner_count"), "total_usd",
-        "world_total_usd", "total_yoy_pct", "top3_share_prev_year_pct", "partner_count_prev_year", "hhi_prev_year",
-        (hhi - pl.col("hhi_prev_year")).alias("hhi_change_vs_prev_year"), "hhi_prev_week",
-        (hhi - pl.col("hhi_prev_week")).alias("hhi_change_vs_prev_week"), "is_mirror",
-        pl.when(has_stats).then(pl.col("source_kind"))
+        "reporter_code",
+        _reporter_name_expr(keys).alias("reporter_name_zh"),
+        "flow",
+        "year",
+        "hhi",
+        level.alias("concentration_level"),
+        "top3_share_pct",
+        "top3_partner_codes",
+        "top3_partner_names_zh",
+        pl.when(has_stats).then(pl.col("partner_count")).otherwise(0).alias("partner_count"),
+        "total_usd",
+        "world_total_usd",
+        "total_yoy_pct",
+        "top3_share_prev_year_pct",
+        "partner_count_prev_year",
+        "hhi_prev_year",
+        (hhi - pl.col("hhi_prev_year")).alias("hhi_change_vs_prev_year"),
+        "hhi_prev_week",
+        (hhi - pl.col("hhi_prev_week")).alias("hhi_change_vs_prev_week"),
+        "is_mirror",
+        pl.when(has_stats)
+        .then(pl.col("source_kind"))
         .otherwise(pl.when(pl.col("is_mirror")).then(pl.lit("mirror")).otherwise(pl.lit("reported")))
         .alias("source_kind"),
         _confidence_expr(pl.col("reporter_code"), pl.col("is_mirror"), pl.col("review_flags")).alias("confidence"),
-        "review_flags", "fetched_at",
+        "review_flags",
+        "fetched_at",
     ).cast(CONCENTRATION_SCHEMA)
 
 
@@ -323,11 +469,24 @@ def concentration(flows: pl.DataFrame, prev_week: pl.DataFrame | None = None,
 # balances
 # ----------------------------------------------------------------------------------------------------------------------
 BALANCE_SCHEMA = {
-    "reporter_code": pl.Int32, "reporter_name_zh": pl.Utf8, "partner_code": pl.Int32, "partner_name_zh": pl.Utf8,
-    "year": pl.Int32, "export_usd": pl.Float64, "import_usd": pl.Float64, "balance_usd": pl.Float64,
-    "balance_label": pl.Utf8, "export_yoy_pct": pl.Float64, "import_yoy_pct": pl.Float64,
-    "balance_prev_year_usd": pl.Float64, "yoy_pct": pl.Float64, "is_world": pl.Boolean, "is_mirror": pl.Boolean,
-    "confidence": pl.Utf8, "review_flags": pl.Utf8, "fetched_at": pl.Utf8,
+    "reporter_code": pl.Int32,
+    "reporter_name_zh": pl.Utf8,
+    "partner_code": pl.Int32,
+    "partner_name_zh": pl.Utf8,
+    "year": pl.Int32,
+    "export_usd": pl.Float64,
+    "import_usd": pl.Float64,
+    "balance_usd": pl.Float64,
+    "balance_label": pl.Utf8,
+    "export_yoy_pct": pl.Float64,
+    "import_yoy_pct": pl.Float64,
+    "balance_prev_year_usd": pl.Float64,
+    "yoy_pct": pl.Float64,
+    "is_world": pl.Boolean,
+    "is_mirror": pl.Boolean,
+    "confidence": pl.Utf8,
+    "review_flags": pl.Utf8,
+    "fetched_at": pl.Utf8,
 }
 BALANCE_KEY = ["reporter_code", "partner_code", "year"]
 
@@ -347,13 +506,24 @@ def balances(flows: pl.DataFrame, expected: dict[tuple[int, str, int], str] | No
     values = usable.group_by(BALANCE_KEY).agg(
         _x=value.filter((pl.col("flow") == "X") & value.is_not_null()).last(),
         _m=value.filter((pl.col("flow") == "M") & value.is_not_null()).last(),
-        _xn=((pl.col("flow") == "X") & value.is_null()).any(), _mn=((pl.col("flow") == "M") & value.is_null()).any())
-    prev = values.select("reporter_code", "partner_code", (pl.col("year") + 1).alias("year"),
-                         pl.col("_x").alias("_px"), pl.col("_m").alias("_pm"),
-                         _prev_unknown=pl.col("_xn") | pl.col("_mn"), _has_prev=pl.lit(True))
+        _xn=((pl.col("flow") == "X") & value.is_null()).any(),
+        _mn=((pl.col("flow") == "M") & value.is_null()).any(),
+    )
+    prev = values.select(
+        "reporter_code",
+        "partner_code",
+        (pl.col("year") + 1).alias("year"),
+        pl.col("_x").alias("_px"),
+        pl.col("_m").alias("_pm"),
+        _prev_unknown=pl.col("_xn") | pl.col("_mn"),
+        _has_prev=pl.lit(True),
+    )
     names = usable.group_by("partner_code").agg(pl.col("partner_name_zh").last())  # the last name seen per code
-    fetched = (usable.filter(pl.col("fetched_at").is_not_null() & (pl.col("fetched_at") != ""))
-               .group_by("reporter_code", "year").agg(pl.col("fetched_at").max()))
+    fetched = (
+        usable.filter(pl.col("fetched_at").is_not_null() & (pl.col("fetched_at") != ""))
+        .group_by("reporter_code", "year")
+        .agg(pl.col("fetched_at").max())
+    )
     # flags of the reporter-year: both flows' group flags and expected flags; a flow without any row: zero_records
     gflags = group_flags(flows)
     exp = _group_frame(expected, "_expected", gflags.schema)
@@ -362,55 +532,100 @@ def balances(flows: pl.DataFrame, expected: dict[tuple[int, str, int], str] | No
         f = flow.lower()
         side = side.join(
             gflags.filter(pl.col("flow") == flow).select(
-                "reporter_code", "year", pl.col("group_flags").fill_null("").alias(f"_f{f}"),
-                pl.col("is_mirror").alias(f"_mirror{f}"), pl.lit(True).alias(f"_has{f}")),
-            on=["reporter_code", "year"], how="left").join(
+                "reporter_code",
+                "year",
+                pl.col("group_flags").fill_null("").alias(f"_f{f}"),
+                pl.col("is_mirror").alias(f"_mirror{f}"),
+                pl.lit(True).alias(f"_has{f}"),
+            ),
+            on=["reporter_code", "year"],
+            how="left",
+        ).join(
             exp.filter(pl.col("flow") == flow).select("reporter_code", "year", pl.col("_expected").alias(f"_e{f}")),
-            on=["reporter_code", "year"], how="left")
+            on=["reporter_code", "year"],
+            how="left",
+        )
     taiwan = pl.col("reporter_code") == TAIWAN_ISO_CODE
 
     def flow_flags(f: str) -> pl.Expr:
         return pl.when(pl.col(f"_has{f}").fill_null(False)).then(pl.col(f"_f{f}")).otherwise(pl.lit("zero_records"))
 
     def flow_mirror(f: str) -> pl.Expr:
-        return (pl.when(pl.col(f"_has{f}").fill_null(False)).then(pl.col(f"_mirror{f}").fill_null(False))
-                .otherwise(taiwan))
+        return (
+            pl.when(pl.col(f"_has{f}").fill_null(False)).then(pl.col(f"_mirror{f}").fill_null(False)).otherwise(taiwan)
+        )
 
-    side = side.select("reporter_code", "year", _side_flags=pl.concat_str(
-        [flow_flags("x"), pl.col("_ex"), flow_flags("m"), pl.col("_em")], separator=";", ignore_nulls=True),
+    side = side.select(
+        "reporter_code",
+        "year",
+        _side_flags=pl.concat_str(
+            [flow_flags("x"), pl.col("_ex"), flow_flags("m"), pl.col("_em")], separator=";", ignore_nulls=True
+        ),
         is_mirror=flow_mirror("x") | flow_mirror("m"),
-        _hx=pl.col("_hasx").fill_null(False), _hm=pl.col("_hasm").fill_null(False))
+        _hx=pl.col("_hasx").fill_null(False),
+        _hm=pl.col("_hasm").fill_null(False),
+    )
 
-    df = (values.sort(BALANCE_KEY)
-          .join(prev, on=BALANCE_KEY, how="left", maintain_order="left")
-          .join(names, on="partner_code", how="left", maintain_order="left")
-          .join(fetched, on=["reporter_code", "year"], how="left", maintain_order="left")
-          .join(side, on=["reporter_code", "year"], how="left", maintain_order="left"))
+    df = (
+        values.sort(BALANCE_KEY)
+        .join(prev, on=BALANCE_KEY, how="left", maintain_order="left")
+        .join(names, on="partner_code", how="left", maintain_order="left")
+        .join(fetched, on=["reporter_code", "year"], how="left", maintain_order="left")
+        .join(side, on=["reporter_code", "year"], how="left", maintain_order="left")
+    )
     has_prev = pl.col("_has_prev").fill_null(False)
     # a partner missing from a flow that came back is zero trade; a flow that did not come back at all (failed,
     # empty, not answering the request) is unknown: NULL, never 0, and the balance with it
-    df = df.with_columns(export_usd=pl.when(pl.col("_hx") & ~pl.col("_xn")).then(pl.col("_x").fill_null(0.0)),
-                         import_usd=pl.when(pl.col("_hm") & ~pl.col("_mn")).then(pl.col("_m").fill_null(0.0)),
-                         balance_prev_year_usd=pl.when(has_prev & ~pl.col("_prev_unknown").fill_null(False)).then(
-                             pl.col("_px").fill_null(0.0) - pl.col("_pm").fill_null(0.0)))
+    df = df.with_columns(
+        export_usd=pl.when(pl.col("_hx") & ~pl.col("_xn")).then(pl.col("_x").fill_null(0.0)),
+        import_usd=pl.when(pl.col("_hm") & ~pl.col("_mn")).then(pl.col("_m").fill_null(0.0)),
+        balance_prev_year_usd=pl.when(has_prev & ~pl.col("_prev_unknown").fill_null(False)).then(
+            pl.col("_px").fill_null(0.0) - pl.col("_pm").fill_null(0.0)
+        ),
+    )
     df = df.with_columns(balance_usd=pl.col("export_usd") - pl.col("import_usd"))
     prev_bal = pl.col("balance_prev_year_usd")
-    df = df.with_columns(yoy_pct=pl.when(prev_bal.is_not_null() & (prev_bal != 0)).then(
-        (pl.col("balance_usd") - prev_bal) / prev_bal.abs() * 100.0))
+    df = df.with_columns(
+        yoy_pct=pl.when(prev_bal.is_not_null() & (prev_bal != 0)).then(
+            (pl.col("balance_usd") - prev_bal) / prev_bal.abs() * 100.0
+        )
+    )
     is_world = pl.col("partner_code") == WORLD_CODE
-    df = _with_joined_flags(df, "review_flags", pl.col("_side_flags"),
-                            _flag(_gt(pl.col("yoy_pct").abs(), YOY_LIMIT_PCT) & is_world, "yoy_gt_50pct"))
+    df = _with_joined_flags(
+        df,
+        "review_flags",
+        pl.col("_side_flags"),
+        _flag(_gt(pl.col("yoy_pct").abs(), YOY_LIMIT_PCT) & is_world, "yoy_gt_50pct"),
+    )
     bal = pl.col("balance_usd")
     return df.select(
-        "reporter_code", _reporter_name_expr(flows).alias("reporter_name_zh"), "partner_code", "partner_name_zh",
-        "year", "export_usd", "import_usd", "balance_usd",
-        pl.when(bal.is_null()).then(_NO_FLAG).when(_gt(bal, 0.0)).then(pl.lit("順差")).when(bal < 0)
-        .then(pl.lit("逆差")).otherwise(pl.lit("平衡")).alias("balance_label"),
+        "reporter_code",
+        _reporter_name_expr(flows).alias("reporter_name_zh"),
+        "partner_code",
+        "partner_name_zh",
+        "year",
+        "export_usd",
+        "import_usd",
+        "balance_usd",
+        pl.when(bal.is_null())
+        .then(_NO_FLAG)
+        .when(_gt(bal, 0.0))
+        .then(pl.lit("順差"))
+        .when(bal < 0)
+        .then(pl.lit("逆差"))
+        .otherwise(pl.lit("平衡"))
+        .alias("balance_label"),
         _yoy_expr(pl.col("_x"), pl.col("_px")).alias("export_yoy_pct"),
         _yoy_expr(pl.col("_m"), pl.col("_pm")).alias("import_yoy_pct"),
-        "balance_prev_year_usd", "yoy_pct", is_world.alias("is_world"), pl.col("is_mirror").fill_null(False),
-        _confidence_expr(pl.col("reporter_code"), pl.col("is_mirror").fill_null(False), pl.col("review_flags"))
-        .alias("confidence"), "review_flags", "fetched_at",
+        "balance_prev_year_usd",
+        "yoy_pct",
+        is_world.alias("is_world"),
+        pl.col("is_mirror").fill_null(False),
+        _confidence_expr(pl.col("reporter_code"), pl.col("is_mirror").fill_null(False), pl.col("review_flags")).alias(
+            "confidence"
+        ),
+        "review_flags",
+        "fetched_at",
     ).cast(BALANCE_SCHEMA)
 
 
@@ -418,10 +633,23 @@ def balances(flows: pl.DataFrame, expected: dict[tuple[int, str, int], str] | No
 # HS2 structure
 # ----------------------------------------------------------------------------------------------------------------------
 COMMODITY_SCHEMA = {
-    "reporter_code": pl.Int32, "reporter_name_zh": pl.Utf8, "flow": pl.Utf8, "year": pl.Int32, "hs2": pl.Utf8,
-    "hs2_desc": pl.Utf8, "hs2_desc_zh": pl.Utf8, "value_usd": pl.Float64, "share_pct": pl.Float64, "rank": pl.Int32,
-    "value_prev_year_usd": pl.Float64, "yoy_pct": pl.Float64, "share_prev_year_pct": pl.Float64,
-    "total_usd": pl.Float64, "confidence": pl.Utf8, "review_flags": pl.Utf8, "fetched_at": pl.Utf8,
+    "reporter_code": pl.Int32,
+    "reporter_name_zh": pl.Utf8,
+    "flow": pl.Utf8,
+    "year": pl.Int32,
+    "hs2": pl.Utf8,
+    "hs2_desc": pl.Utf8,
+    "hs2_desc_zh": pl.Utf8,
+    "value_usd": pl.Float64,
+    "share_pct": pl.Float64,
+    "rank": pl.Int32,
+    "value_prev_year_usd": pl.Float64,
+    "yoy_pct": pl.Float64,
+    "share_prev_year_pct": pl.Float64,
+    "total_usd": pl.Float64,
+    "confidence": pl.Utf8,
+    "review_flags": pl.Utf8,
+    "fetched_at": pl.Utf8,
 }
 
 
@@ -433,23 +661,38 @@ def commodity_structure(commodity: pl.DataFrame) -> pl.DataFrame:
     if base.is_empty():
         return pl.DataFrame(schema=COMMODITY_SCHEMA)
     base = base.sort(GROUP + ["primary_value_usd", "hs2"], descending=[False, False, False, True, False])
-    base = base.with_columns(total_usd=pl.col("primary_value_usd").sum().over(GROUP),
-                             rank=pl.int_range(1, pl.len() + 1).over(GROUP).cast(pl.Int32))
+    base = base.with_columns(
+        total_usd=pl.col("primary_value_usd").sum().over(GROUP),
+        rank=pl.int_range(1, pl.len() + 1).over(GROUP).cast(pl.Int32),
+    )
     base = base.with_columns(share_pct=pl.col("primary_value_usd") / pl.col("total_usd") * 100.0)
     keys = ["reporter_code", "flow", "year", "hs2"]
-    prev = (base.select(*GROUP[:2], (pl.col("year") + 1).alias("year"), "hs2",
-                        pl.col("primary_value_usd").alias("value_prev_year_usd"),
-                        pl.col("share_pct").alias("share_prev_year_pct"))
-            .unique(subset=keys, keep="last", maintain_order=True))  # a repeated chapter: the last row wins
+    prev = base.select(
+        *GROUP[:2],
+        (pl.col("year") + 1).alias("year"),
+        "hs2",
+        pl.col("primary_value_usd").alias("value_prev_year_usd"),
+        pl.col("share_pct").alias("share_prev_year_pct"),
+    ).unique(subset=keys, keep="last", maintain_order=True)  # a repeated chapter: the last row wins
     df = base.join(prev, on=keys, how="left", maintain_order="left")
     # every chapter row carries the union of its group's flags
     df = _with_joined_flags(df, "review_flags", pl.col("review_flags").fill_null("").str.join(";").over(GROUP))
     return df.select(
-        "reporter_code", _reporter_name_expr(base).alias("reporter_name_zh"), "flow", "year", "hs2", "hs2_desc",
+        "reporter_code",
+        _reporter_name_expr(base).alias("reporter_name_zh"),
+        "flow",
+        "year",
+        "hs2",
+        "hs2_desc",
         pl.col("hs2").replace_strict(HS2_ZH, default=None, return_dtype=pl.Utf8).alias("hs2_desc_zh"),
-        pl.col("primary_value_usd").alias("value_usd"), "share_pct", "rank", "value_prev_year_usd",
+        pl.col("primary_value_usd").alias("value_usd"),
+        "share_pct",
+        "rank",
+        "value_prev_year_usd",
         _yoy_expr(pl.col("primary_value_usd"), pl.col("value_prev_year_usd")).alias("yoy_pct"),
-        "share_prev_year_pct", "total_usd",
+        "share_prev_year_pct",
+        "total_usd",
         _confidence_expr(pl.col("reporter_code"), pl.lit(False), pl.col("review_flags")).alias("confidence"),
-        "review_flags", "fetched_at",
+        "review_flags",
+        "fetched_at",
     ).cast(COMMODITY_SCHEMA)

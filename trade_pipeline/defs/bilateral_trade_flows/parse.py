@@ -15,8 +15,8 @@ from datetime import datetime
 import polars as pl
 
 from trade_pipeline.core import contract
+from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.quarantine import COLLAPSED, REJECTED, Quarantined
-
 from trade_pipeline.defs.bilateral_trade_flows.codes import (
     TAIWAN_ISO_CODE,
     TAIWAN_NAME_ZH,
@@ -25,29 +25,58 @@ from trade_pipeline.defs.bilateral_trade_flows.codes import (
     canonical_partner_code,
     is_excluded_partner,
 )
-from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.defs.bilateral_trade_flows.resources import FetchResult
 from trade_pipeline.defs.bilateral_trade_flows.validate import check_replies, code_value, wire_year
 
 MIRRORED_FLOW = {"M": "X", "X": "M"}  # partner P imports from Taiwan ≈ Taiwan exports to P, and vice versa
 
 PARTNER_FLOW_SCHEMA: dict[str, pl.DataType] = {
-    "reporter_code": pl.Int32, "reporter_name": pl.Utf8, "reporter_name_zh": pl.Utf8,
-    "partner_code": pl.Int32, "partner_iso3": pl.Utf8, "partner_name": pl.Utf8, "partner_name_zh": pl.Utf8,
-    "flow": pl.Utf8, "year": pl.Int32, "primary_value_usd": pl.Float64, "cif_usd": pl.Float64, "fob_usd": pl.Float64,
-    "is_reported": pl.Boolean, "is_aggregate": pl.Boolean, "legacy_flag": pl.Int32, "classification_code": pl.Utf8,
-    "is_excluded_partner": pl.Boolean, "source_kind": pl.Utf8, "source_reporter_code": pl.Int32,
-    "source_flow": pl.Utf8, "endpoint": pl.Utf8, "request_id": pl.Utf8, "fetched_at": pl.Utf8, "review_flags": pl.Utf8,
+    "reporter_code": pl.Int32,
+    "reporter_name": pl.Utf8,
+    "reporter_name_zh": pl.Utf8,
+    "partner_code": pl.Int32,
+    "partner_iso3": pl.Utf8,
+    "partner_name": pl.Utf8,
+    "partner_name_zh": pl.Utf8,
+    "flow": pl.Utf8,
+    "year": pl.Int32,
+    "primary_value_usd": pl.Float64,
+    "cif_usd": pl.Float64,
+    "fob_usd": pl.Float64,
+    "is_reported": pl.Boolean,
+    "is_aggregate": pl.Boolean,
+    "legacy_flag": pl.Int32,
+    "classification_code": pl.Utf8,
+    "is_excluded_partner": pl.Boolean,
+    "source_kind": pl.Utf8,
+    "source_reporter_code": pl.Int32,
+    "source_flow": pl.Utf8,
+    "endpoint": pl.Utf8,
+    "request_id": pl.Utf8,
+    "fetched_at": pl.Utf8,
+    "review_flags": pl.Utf8,
 }
 
 COMMODITY_FLOW_SCHEMA: dict[str, pl.DataType] = {
-    "reporter_code": pl.Int32, "reporter_name": pl.Utf8, "flow": pl.Utf8, "year": pl.Int32, "hs2": pl.Utf8,
-    "hs2_desc": pl.Utf8, "primary_value_usd": pl.Float64, "classification_code": pl.Utf8, "endpoint": pl.Utf8,
-    "request_id": pl.Utf8, "fetched_at": pl.Utf8, "review_flags": pl.Utf8,
+    "reporter_code": pl.Int32,
+    "reporter_name": pl.Utf8,
+    "flow": pl.Utf8,
+    "year": pl.Int32,
+    "hs2": pl.Utf8,
+    "hs2_desc": pl.Utf8,
+    "primary_value_usd": pl.Float64,
+    "classification_code": pl.Utf8,
+    "endpoint": pl.Utf8,
+    "request_id": pl.Utf8,
+    "fetched_at": pl.Utf8,
+    "review_flags": pl.Utf8,
 }
 
 AVAILABILITY_SCHEMA: dict[str, pl.DataType] = {
-    "reporter_code": pl.Int32, "year": pl.Int32, "first_released": pl.Utf8, "last_released": pl.Utf8,
+    "reporter_code": pl.Int32,
+    "year": pl.Int32,
+    "first_released": pl.Utf8,
+    "last_released": pl.Utf8,
     "total_records": pl.Int64,
 }
 
@@ -103,8 +132,17 @@ def _memo_rows(fn: Callable[[FetchResult], list[dict]]) -> Callable[[FetchResult
     def wrapper(result: FetchResult) -> list[dict]:
         if not result.content_sha256:
             return fn(result)
-        key = (result.content_sha256, result.kind, result.endpoint, result.request_key, result.request_id,
-               result.fetched_at, result.count, result.truncated, result.count_mismatch)
+        key = (
+            result.content_sha256,
+            result.kind,
+            result.endpoint,
+            result.request_key,
+            result.request_id,
+            result.fetched_at,
+            result.count,
+            result.truncated,
+            result.count_mismatch,
+        )
         hit = memo.get(key)
         if hit is None:
             hit = memo.put(key, fn(result), weight=len(result.rows) + 1)
@@ -128,21 +166,38 @@ def partner_flow_rows(result: FetchResult) -> list[dict]:
         flags = _result_flags(result) + ([] if value is not None else ["missing_value"])
         partner_iso = (row.get("partnerISO") or "").strip() or None
         partner_canon = canonical_partner_code(partner)
-        out.append({
-            "reporter_code": reporter, "reporter_name": row.get("reporterDesc"),
-            "reporter_name_zh": area_name_zh(reporter, row.get("reporterISO"), row.get("reporterDesc")),
-            "partner_code": partner_canon, "partner_iso3": partner_iso, "partner_name": row.get("partnerDesc"),
-            "partner_name_zh": area_name_zh(partner_canon, partner_iso, row.get("partnerDesc")),
-            "flow": flow, "year": year, "primary_value_usd": value,
-            "cif_usd": _float(row.get("cifvalue")), "fob_usd": _float(row.get("fobvalue")),
-            "is_reported": _bool(row.get("isReported")), "is_aggregate": _bool(row.get("isAggregate")),
-            "legacy_flag": _int(row.get("legacyEstimationFlag")),
-            "classification_code": row.get("classificationCode"),
-            "is_excluded_partner": is_excluded_partner(partner_canon), "source_kind": "reported",
-            "source_reporter_code": reporter, "source_flow": flow, "endpoint": result.endpoint,
-            "request_id": result.request_id, "fetched_at": result.fetched_at, "review_flags": join_flags(flags),
-            "_raw_partner": partner, "_row_index": i, "_request": result.request_key, "_raw": row,
-        })
+        out.append(
+            {
+                "reporter_code": reporter,
+                "reporter_name": row.get("reporterDesc"),
+                "reporter_name_zh": area_name_zh(reporter, row.get("reporterISO"), row.get("reporterDesc")),
+                "partner_code": partner_canon,
+                "partner_iso3": partner_iso,
+                "partner_name": row.get("partnerDesc"),
+                "partner_name_zh": area_name_zh(partner_canon, partner_iso, row.get("partnerDesc")),
+                "flow": flow,
+                "year": year,
+                "primary_value_usd": value,
+                "cif_usd": _float(row.get("cifvalue")),
+                "fob_usd": _float(row.get("fobvalue")),
+                "is_reported": _bool(row.get("isReported")),
+                "is_aggregate": _bool(row.get("isAggregate")),
+                "legacy_flag": _int(row.get("legacyEstimationFlag")),
+                "classification_code": row.get("classificationCode"),
+                "is_excluded_partner": is_excluded_partner(partner_canon),
+                "source_kind": "reported",
+                "source_reporter_code": reporter,
+                "source_flow": flow,
+                "endpoint": result.endpoint,
+                "request_id": result.request_id,
+                "fetched_at": result.fetched_at,
+                "review_flags": join_flags(flags),
+                "_raw_partner": partner,
+                "_row_index": i,
+                "_request": result.request_key,
+                "_raw": row,
+            }
+        )
     # a row refused for its value keeps its place with the value unknown (NULL, flagged): the partner is not
     # "absent" (which a balance would read as zero trade), its figure is missing
     for q in checked.quarantined:
@@ -151,23 +206,39 @@ def partner_flow_rows(result: FetchResult) -> list[dict]:
             reporter, partner = code_value(row.get("reporterCode"))[0], code_value(row.get("partnerCode"))[0]
             partner_canon = canonical_partner_code(partner)
             flow = str(row.get("flowCode") or "").strip().upper()
-            out.append({
-                "reporter_code": reporter, "reporter_name": row.get("reporterDesc"),
-                "reporter_name_zh": area_name_zh(reporter, row.get("reporterISO"), row.get("reporterDesc")),
-                "partner_code": partner_canon, "partner_iso3": (row.get("partnerISO") or "").strip() or None,
-                "partner_name": row.get("partnerDesc"),
-                "partner_name_zh": area_name_zh(partner_canon, row.get("partnerISO"), row.get("partnerDesc")),
-                "flow": flow, "year": wire_year(row)[0], "primary_value_usd": None, "cif_usd": None, "fob_usd": None,
-                "is_reported": _bool(row.get("isReported")), "is_aggregate": _bool(row.get("isAggregate")),
-                "legacy_flag": _int(row.get("legacyEstimationFlag")),
-                "classification_code": row.get("classificationCode"),
-                "is_excluded_partner": is_excluded_partner(partner_canon), "source_kind": "reported",
-                "source_reporter_code": reporter, "source_flow": flow, "endpoint": result.endpoint,
-                "request_id": result.request_id, "fetched_at": result.fetched_at,
-                "review_flags": join_flags(_result_flags(result) + ["quarantined_rows"]),
-                "_raw_partner": partner, "_row_index": q.row_index, "_request": result.request_key, "_raw": row,
-                "_placeholder": True,
-            })
+            out.append(
+                {
+                    "reporter_code": reporter,
+                    "reporter_name": row.get("reporterDesc"),
+                    "reporter_name_zh": area_name_zh(reporter, row.get("reporterISO"), row.get("reporterDesc")),
+                    "partner_code": partner_canon,
+                    "partner_iso3": (row.get("partnerISO") or "").strip() or None,
+                    "partner_name": row.get("partnerDesc"),
+                    "partner_name_zh": area_name_zh(partner_canon, row.get("partnerISO"), row.get("partnerDesc")),
+                    "flow": flow,
+                    "year": wire_year(row)[0],
+                    "primary_value_usd": None,
+                    "cif_usd": None,
+                    "fob_usd": None,
+                    "is_reported": _bool(row.get("isReported")),
+                    "is_aggregate": _bool(row.get("isAggregate")),
+                    "legacy_flag": _int(row.get("legacyEstimationFlag")),
+                    "classification_code": row.get("classificationCode"),
+                    "is_excluded_partner": is_excluded_partner(partner_canon),
+                    "source_kind": "reported",
+                    "source_reporter_code": reporter,
+                    "source_flow": flow,
+                    "endpoint": result.endpoint,
+                    "request_id": result.request_id,
+                    "fetched_at": result.fetched_at,
+                    "review_flags": join_flags(_result_flags(result) + ["quarantined_rows"]),
+                    "_raw_partner": partner,
+                    "_row_index": q.row_index,
+                    "_request": result.request_key,
+                    "_raw": row,
+                    "_placeholder": True,
+                }
+            )
     return out
 
 
@@ -196,15 +267,23 @@ def mirror_flow_rows(result: FetchResult, released: set[tuple[int, int]] | None 
             continue
         if released is not None and (source_reporter, row["year"]) not in released:
             continue
-        out.append({
-            **row,
-            "reporter_code": TAIWAN_ISO_CODE, "reporter_name": "Taiwan (mirror of partners' reports on 490)",
-            "reporter_name_zh": TAIWAN_NAME_ZH,
-            "partner_code": source_reporter, "partner_iso3": None, "partner_name": row["reporter_name"],
-            "partner_name_zh": row["reporter_name_zh"], "flow": MIRRORED_FLOW[row["flow"]],
-            "is_excluded_partner": is_excluded_partner(source_reporter), "source_kind": "mirror",
-            "source_reporter_code": source_reporter, "source_flow": row["flow"],
-        })
+        out.append(
+            {
+                **row,
+                "reporter_code": TAIWAN_ISO_CODE,
+                "reporter_name": "Taiwan (mirror of partners' reports on 490)",
+                "reporter_name_zh": TAIWAN_NAME_ZH,
+                "partner_code": source_reporter,
+                "partner_iso3": None,
+                "partner_name": row["reporter_name"],
+                "partner_name_zh": row["reporter_name_zh"],
+                "flow": MIRRORED_FLOW[row["flow"]],
+                "is_excluded_partner": is_excluded_partner(source_reporter),
+                "source_kind": "mirror",
+                "source_reporter_code": source_reporter,
+                "source_flow": row["flow"],
+            }
+        )
     return out
 
 
@@ -217,15 +296,24 @@ def _values(row: dict) -> tuple:
 
 
 def _dup_item(row: dict, reason: str, words: str, action: str, table: str) -> Quarantined:
-    return Quarantined(source="comtrade", request=row.get("_request") or "", row=row.get("_raw") or {},
-                       reason_code=reason, reason=words, group_table=table,
-                       group={"reporter_code": row["reporter_code"], "flow": row["flow"], "year": row["year"]},
-                       action=action, row_index=row.get("_row_index"), request_id=row.get("request_id") or "",
-                       fetched_at=row.get("fetched_at") or "")
+    return Quarantined(
+        source="comtrade",
+        request=row.get("_request") or "",
+        row=row.get("_raw") or {},
+        reason_code=reason,
+        reason=words,
+        group_table=table,
+        group={"reporter_code": row["reporter_code"], "flow": row["flow"], "year": row["year"]},
+        action=action,
+        row_index=row.get("_row_index"),
+        request_id=row.get("request_id") or "",
+        fetched_at=row.get("fetched_at") or "",
+    )
 
 
-def resolve_duplicates(rows: list[dict], key_cols: Sequence[str], what: str,
-                       table: str) -> tuple[list[dict], list[Quarantined]]:
+def resolve_duplicates(
+    rows: list[dict], key_cols: Sequence[str], what: str, table: str
+) -> tuple[list[dict], list[Quarantined]]:
     """Rows that arrived more than once under ``key_cols``: copies with the same values are kept once (the others
     become ``collapsed`` quarantine items, a trace); copies whose values differ are all refused
     (``conflicting_duplicate``, the group flagged) — never resolved by row order."""
@@ -244,18 +332,39 @@ def resolve_duplicates(rows: list[dict], key_cols: Sequence[str], what: str,
             values.add(("refused",))
         if len(values) == 1:
             kept.append(copies[0])
-            items += [_dup_item(c, "exact_duplicate", f"{what} {label} arrived {len(copies)} times with the same "
-                                f"values; kept once", COLLAPSED, table) for c in copies[1:]]
+            items += [
+                _dup_item(
+                    c,
+                    "exact_duplicate",
+                    f"{what} {label} arrived {len(copies)} times with the same values; kept once",
+                    COLLAPSED,
+                    table,
+                )
+                for c in copies[1:]
+            ]
         else:
             seen = sorted({str(v[0]) for v in values})
-            items += [_dup_item(c, "conflicting_duplicate", f"{what} {label} arrived {len(copies)} times with "
-                                f"different values ({', '.join(seen)}); none used", REJECTED, table)
-                      for c in copies if not c.get("_placeholder")]
+            items += [
+                _dup_item(
+                    c,
+                    "conflicting_duplicate",
+                    f"{what} {label} arrived {len(copies)} times with different values ({', '.join(seen)}); none used",
+                    REJECTED,
+                    table,
+                )
+                for c in copies
+                if not c.get("_placeholder")
+            ]
             # the key keeps its place with the value unknown (NULL, flagged), never one copy chosen by row order
-            kept.append({**copies[0], "primary_value_usd": None,
-                         **({"cif_usd": None, "fob_usd": None} if "cif_usd" in copies[0] else {}),
-                         "review_flags": join_flags([copies[0].get("review_flags"), "quarantined_rows"]),
-                         "_placeholder": True})
+            kept.append(
+                {
+                    **copies[0],
+                    "primary_value_usd": None,
+                    **({"cif_usd": None, "fob_usd": None} if "cif_usd" in copies[0] else {}),
+                    "review_flags": join_flags([copies[0].get("review_flags"), "quarantined_rows"]),
+                    "_placeholder": True,
+                }
+            )
     return kept, items
 
 
@@ -266,7 +375,10 @@ def merge_duplicates(rows: list[dict], table: str = "comtrade_partner_flows") ->
     are summed and flagged, because the same trade could be booked under either code."""
     unique, items = resolve_duplicates(
         [{**r, "_raw_key": r.get("_raw_partner", r["partner_code"])} for r in rows],
-        ["reporter_code", "partner_code", "flow", "year", "source_kind", "_raw_key"], "partner row", table)
+        ["reporter_code", "partner_code", "flow", "year", "source_kind", "_raw_key"],
+        "partner row",
+        table,
+    )
     by_key: dict[tuple, dict] = {}
     for row in unique:
         key = (row["reporter_code"], row["partner_code"], row["flow"], row["year"], row["source_kind"])
@@ -287,8 +399,11 @@ def partner_flows_frame(rows: list[dict]) -> pl.DataFrame:
 def partner_flows_frame_and_quarantine(rows: list[dict]) -> tuple[pl.DataFrame, list[Quarantined]]:
     merged, items = merge_duplicates(rows)
     clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in merged]
-    frame = pl.DataFrame(clean, schema=PARTNER_FLOW_SCHEMA, orient="row") if clean else pl.DataFrame(
-        schema=PARTNER_FLOW_SCHEMA)
+    frame = (
+        pl.DataFrame(clean, schema=PARTNER_FLOW_SCHEMA, orient="row")
+        if clean
+        else pl.DataFrame(schema=PARTNER_FLOW_SCHEMA)
+    )
     return frame, items
 
 
@@ -303,14 +418,25 @@ def commodity_rows(result: FetchResult) -> list[dict]:
         flow = str(row.get("flowCode") or "").strip().upper()
         reporter, year = code_value(row.get("reporterCode"))[0], wire_year(row)[0]
         value = _float(row.get("primaryValue"))
-        out.append({
-            "reporter_code": reporter, "reporter_name": row.get("reporterDesc"), "flow": flow, "year": year,
-            "hs2": cmd, "hs2_desc": row.get("cmdDesc"), "primary_value_usd": value,
-            "classification_code": row.get("classificationCode"), "endpoint": result.endpoint,
-            "request_id": result.request_id, "fetched_at": result.fetched_at,
-            "review_flags": join_flags(_result_flags(result) + ([] if value is not None else ["missing_value"])),
-            "_row_index": i, "_request": result.request_key, "_raw": row,
-        })
+        out.append(
+            {
+                "reporter_code": reporter,
+                "reporter_name": row.get("reporterDesc"),
+                "flow": flow,
+                "year": year,
+                "hs2": cmd,
+                "hs2_desc": row.get("cmdDesc"),
+                "primary_value_usd": value,
+                "classification_code": row.get("classificationCode"),
+                "endpoint": result.endpoint,
+                "request_id": result.request_id,
+                "fetched_at": result.fetched_at,
+                "review_flags": join_flags(_result_flags(result) + ([] if value is not None else ["missing_value"])),
+                "_row_index": i,
+                "_request": result.request_key,
+                "_raw": row,
+            }
+        )
     return out
 
 
@@ -319,11 +445,15 @@ def commodity_frame(rows: list[dict]) -> pl.DataFrame:
 
 
 def commodity_frame_and_quarantine(rows: list[dict]) -> tuple[pl.DataFrame, list[Quarantined]]:
-    kept, items = resolve_duplicates(rows, ["reporter_code", "flow", "year", "hs2"], "HS2 row",
-                                     contract.COMTRADE_COMMODITY_FLOWS)
+    kept, items = resolve_duplicates(
+        rows, ["reporter_code", "flow", "year", "hs2"], "HS2 row", contract.COMTRADE_COMMODITY_FLOWS
+    )
     clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in kept]
-    frame = pl.DataFrame(clean, schema=COMMODITY_FLOW_SCHEMA, orient="row") if clean else pl.DataFrame(
-        schema=COMMODITY_FLOW_SCHEMA)
+    frame = (
+        pl.DataFrame(clean, schema=COMMODITY_FLOW_SCHEMA, orient="row")
+        if clean
+        else pl.DataFrame(schema=COMMODITY_FLOW_SCHEMA)
+    )
     return frame, items
 
 
@@ -349,7 +479,13 @@ def availability_rows(result: FetchResult) -> list[dict]:
         if reporter is None or year is None or first is None:
             continue
         last = _timestamp(row.get("lastReleased"))
-        out.append({"reporter_code": reporter, "year": year, "first_released": first.isoformat(),
-                    "last_released": last.isoformat() if last else None,
-                    "total_records": _int(row.get("totalRecords"))})
+        out.append(
+            {
+                "reporter_code": reporter,
+                "year": year,
+                "first_released": first.isoformat(),
+                "last_released": last.isoformat() if last else None,
+                "total_records": _int(row.get("totalRecords")),
+            }
+        )
     return out

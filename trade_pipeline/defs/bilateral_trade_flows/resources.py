@@ -20,7 +20,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -88,27 +88,54 @@ def _csv(values: Iterable[object]) -> str:
     return ",".join(str(v) for v in values)
 
 
-def partner_totals_params(reporter: int, flows: Sequence[str], years: Sequence[int], preview: bool) -> list[tuple[str, str]]:
+def partner_totals_params(
+    reporter: int, flows: Sequence[str], years: Sequence[int], preview: bool
+) -> list[tuple[str, str]]:
     """sources.md 1.7: every partner's TOTAL for a reporter (partnerCode omitted, so World comes back as row 0)."""
-    params = [("reporterCode", str(reporter)), ("period", _csv(years)), ("flowCode", _csv(flows)),
-              ("cmdCode", "TOTAL"), ("partner2Code", "0"), ("motCode", "0"), ("customsCode", "C00"),
-              ("breakdownMode", "classic"), ("includeDesc", "true")]
+    params = [
+        ("reporterCode", str(reporter)),
+        ("period", _csv(years)),
+        ("flowCode", _csv(flows)),
+        ("cmdCode", "TOTAL"),
+        ("partner2Code", "0"),
+        ("motCode", "0"),
+        ("customsCode", "C00"),
+        ("breakdownMode", "classic"),
+        ("includeDesc", "true"),
+    ]
     return params + ([("maxRecords", str(PREVIEW_RECORD_CAP))] if preview else [])
 
 
 def hs2_world_params(reporter: int, flows: Sequence[str], years: Sequence[int], preview: bool) -> list[tuple[str, str]]:
     """Every HS chapter's total against World (partnerCode=0) for a reporter: the commodity structure."""
-    params = [("reporterCode", str(reporter)), ("period", _csv(years)), ("flowCode", _csv(flows)),
-              ("cmdCode", _csv(HS2_CODES)), ("partnerCode", "0"), ("partner2Code", "0"), ("motCode", "0"),
-              ("customsCode", "C00"), ("breakdownMode", "classic"), ("includeDesc", "true")]
+    params = [
+        ("reporterCode", str(reporter)),
+        ("period", _csv(years)),
+        ("flowCode", _csv(flows)),
+        ("cmdCode", _csv(HS2_CODES)),
+        ("partnerCode", "0"),
+        ("partner2Code", "0"),
+        ("motCode", "0"),
+        ("customsCode", "C00"),
+        ("breakdownMode", "classic"),
+        ("includeDesc", "true"),
+    ]
     return params + ([("maxRecords", str(PREVIEW_RECORD_CAP))] if preview else [])
 
 
 def mirror_params(partner: int, flows: Sequence[str], years: Sequence[int], preview: bool) -> list[tuple[str, str]]:
     """Every reporter's TOTAL with one partner (reporterCode omitted): mirror statistics for that partner."""
-    params = [("partnerCode", str(partner)), ("period", _csv(years)), ("flowCode", _csv(flows)),
-              ("cmdCode", "TOTAL"), ("partner2Code", "0"), ("motCode", "0"), ("customsCode", "C00"),
-              ("breakdownMode", "classic"), ("includeDesc", "true")]
+    params = [
+        ("partnerCode", str(partner)),
+        ("period", _csv(years)),
+        ("flowCode", _csv(flows)),
+        ("cmdCode", "TOTAL"),
+        ("partner2Code", "0"),
+        ("motCode", "0"),
+        ("customsCode", "C00"),
+        ("breakdownMode", "classic"),
+        ("includeDesc", "true"),
+    ]
     return params + ([("maxRecords", str(PREVIEW_RECORD_CAP))] if preview else [])
 
 
@@ -116,13 +143,23 @@ def mirror_params(partner: int, flows: Sequence[str], years: Sequence[int], prev
 EXPOSURE_PARTNERS: tuple[int, ...] = (0, 842, 392, 410, 276, 490)
 
 
-def hs6_exports_params(reporter: int, codes: Sequence[str], years: Sequence[int], partners: Sequence[int],
-                       preview: bool) -> list[tuple[str, str]]:
+def hs6_exports_params(
+    reporter: int, codes: Sequence[str], years: Sequence[int], partners: Sequence[int], preview: bool
+) -> list[tuple[str, str]]:
     """A reporter's exports of HS6 subheadings to the listed partners (World included), one flow, given years.
     Keyed: the whole code list in one call; preview: one code per call (the builder passes one)."""
-    params = [("reporterCode", str(reporter)), ("period", _csv(years)), ("flowCode", "X"), ("cmdCode", _csv(codes)),
-              ("partnerCode", _csv(partners)), ("partner2Code", "0"), ("motCode", "0"), ("customsCode", "C00"),
-              ("breakdownMode", "classic"), ("includeDesc", "true")]
+    params = [
+        ("reporterCode", str(reporter)),
+        ("period", _csv(years)),
+        ("flowCode", "X"),
+        ("cmdCode", _csv(codes)),
+        ("partnerCode", _csv(partners)),
+        ("partner2Code", "0"),
+        ("motCode", "0"),
+        ("customsCode", "C00"),
+        ("breakdownMode", "classic"),
+        ("includeDesc", "true"),
+    ]
     return params + ([("maxRecords", str(PREVIEW_RECORD_CAP))] if preview else [])
 
 
@@ -138,14 +175,16 @@ def parse_envelope(resp: HttpResponse, source: str = "comtrade") -> tuple[int, l
         doc = loads_keeping_literals(resp.content.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError) as exc:
         snippet = resp.content[:120].decode("utf-8", "replace")
-        raise ComtradeResponseError(source, resp.request_key, f"response is not JSON ({exc}): {snippet!r}",
-                                    resp.status) from exc
+        raise ComtradeResponseError(
+            source, resp.request_key, f"response is not JSON ({exc}): {snippet!r}", resp.status
+        ) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
         raise ComtradeResponseError(source, resp.request_key, "response has no 'data' array", resp.status)
     error = doc.get("error")
     if error:
-        raise ComtradeResponseError(source, resp.request_key, f"server reported an error: {str(error)[:200]!r}",
-                                    resp.status)
+        raise ComtradeResponseError(
+            source, resp.request_key, f"server reported an error: {str(error)[:200]!r}", resp.status
+        )
     data = [r for r in doc["data"] if isinstance(r, dict)]
     count = doc.get("count")
     if not isinstance(count, int):
@@ -182,8 +221,12 @@ class ComtradeClient(SourceClient):
 
     # -- configuration -----------------------------------------------------------------------------------------
     def http_settings(self) -> dict:
-        return {"timeout_s": 120.0, "min_interval_s": self.min_interval_s, "cache_ttl_s": 7 * 24 * 3600,
-                "max_attempts": 4}
+        return {
+            "timeout_s": 120.0,
+            "min_interval_s": self.min_interval_s,
+            "cache_ttl_s": 7 * 24 * 3600,
+            "max_attempts": 4,
+        }
 
     def api_root(self) -> str:
         return (self.base_url or DEFAULT_BASE_URL).rstrip("/")
@@ -211,7 +254,7 @@ class ComtradeClient(SourceClient):
         return self.resolved_cache_dir() / QUOTA_FILE
 
     def _read_quota(self) -> dict:
-        today = datetime.now(timezone.utc).date().isoformat()
+        today = datetime.now(UTC).date().isoformat()
         try:
             doc = json.loads(self.quota_path().read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -242,14 +285,20 @@ class ComtradeClient(SourceClient):
         """Raise ComtradeQuotaError when no keyed call is left today; else return how many are left."""
         doc = self._read_quota()
         if doc.get("exhausted"):
-            raise ComtradeQuotaError(self.source_name, described,
-                                     f"daily keyed call quota reported exhausted earlier today ({doc['utc_date']} UTC); "
-                                     "stopping instead of calling again")
+            raise ComtradeQuotaError(
+                self.source_name,
+                described,
+                f"daily keyed call quota reported exhausted earlier today ({doc['utc_date']} UTC); "
+                "stopping instead of calling again",
+            )
         if doc["calls"] >= self.daily_call_budget:
-            raise ComtradeQuotaError(self.source_name, described,
-                                     f"{doc['calls']} keyed calls already made on {doc['utc_date']} UTC; the budget is "
-                                     f"{self.daily_call_budget} (plan limit {KEYED_DAILY_CALLS}/day) — stopping before "
-                                     "exceeding it; rerun after 00:00 UTC")
+            raise ComtradeQuotaError(
+                self.source_name,
+                described,
+                f"{doc['calls']} keyed calls already made on {doc['utc_date']} UTC; the budget is "
+                f"{self.daily_call_budget} (plan limit {KEYED_DAILY_CALLS}/day) — stopping before "
+                "exceeding it; rerun after 00:00 UTC",
+            )
         return self.daily_call_budget - int(doc["calls"])
 
     def _reserve_quota(self, wanted: int, described: str) -> int:
@@ -279,8 +328,9 @@ class ComtradeClient(SourceClient):
         if keyed and live:
             key = self._api_key()
             if not key:
-                raise ComtradeAuthError(self.source_name, f"GET {url}",
-                                        f"endpoint 'keyed' needs ${API_KEY_ENV} in the environment")
+                raise ComtradeAuthError(
+                    self.source_name, f"GET {url}", f"endpoint 'keyed' needs ${API_KEY_ENV} in the environment"
+                )
             secret_headers = {API_KEY_HEADER: key}
         # A response served from the fresh cache costs no call: a cached re-run works even on a spent quota.
         metered = keyed and live and not self.http.is_cached("GET", url, params=params)
@@ -290,24 +340,41 @@ class ComtradeClient(SourceClient):
             reserved = self._reserve_quota(self.http.max_attempts, f"GET {url}")
         before = self.http.stats.network_requests
         try:
-            resp = self.http.request("GET", url, params=params, secret_headers=secret_headers,
-                                     cache_if=_is_clean_envelope, max_attempts=reserved or None)
+            resp = self.http.request(
+                "GET",
+                url,
+                params=params,
+                secret_headers=secret_headers,
+                cache_if=_is_clean_envelope,
+                max_attempts=reserved or None,
+            )
         finally:
             if metered:
                 self._count_quota((self.http.stats.network_requests - before) - reserved)
         if resp.status == 403 and b"quota" in resp.content.lower():
             if keyed and live:
                 self._count_quota(0, exhausted=True)
-            raise ComtradeQuotaError(self.source_name, resp.request_key,
-                                     "daily call volume quota exhausted (403, not retried): "
-                                     + resp.content[:200].decode("utf-8", "replace"), resp.status)
+            raise ComtradeQuotaError(
+                self.source_name,
+                resp.request_key,
+                "daily call volume quota exhausted (403, not retried): "
+                + resp.content[:200].decode("utf-8", "replace"),
+                resp.status,
+            )
         if resp.status == 401:
-            raise ComtradeAuthError(self.source_name, resp.request_key,
-                                    "subscription key rejected: " + resp.content[:200].decode("utf-8", "replace"),
-                                    resp.status)
+            raise ComtradeAuthError(
+                self.source_name,
+                resp.request_key,
+                "subscription key rejected: " + resp.content[:200].decode("utf-8", "replace"),
+                resp.status,
+            )
         if resp.status != 200:
-            raise SourceHttpError(self.source_name, resp.request_key,
-                                  "unexpected status: " + resp.content[:200].decode("utf-8", "replace"), resp.status)
+            raise SourceHttpError(
+                self.source_name,
+                resp.request_key,
+                "unexpected status: " + resp.content[:200].decode("utf-8", "replace"),
+                resp.status,
+            )
         return resp
 
     def _fetch(self, kind: str, path: str, params: list[tuple[str, str]], keyed: bool) -> FetchResult:
@@ -320,14 +387,23 @@ class ComtradeClient(SourceClient):
             raise
         # The availability listing has no documented cap; the data endpoints do.
         cap = None if kind == "availability" else (KEYED_RECORD_CAP if keyed else PREVIEW_RECORD_CAP)
-        return FetchResult(kind=kind, endpoint="keyed" if keyed else ("public" if kind == "availability" else "preview"),
-                           request_key=resp.request_key, request_id=resp.request_id,
-                           fetched_at=resp.fetched_at, rows=data, count=count,
-                           truncated=cap is not None and (count >= cap or len(data) >= cap), count_mismatch=count != len(data),
-                           network_calls=self.http.stats.network_requests - before, content_sha256=digest)
+        return FetchResult(
+            kind=kind,
+            endpoint="keyed" if keyed else ("public" if kind == "availability" else "preview"),
+            request_key=resp.request_key,
+            request_id=resp.request_id,
+            fetched_at=resp.fetched_at,
+            rows=data,
+            count=count,
+            truncated=cap is not None and (count >= cap or len(data) >= cap),
+            count_mismatch=count != len(data),
+            network_calls=self.http.stats.network_requests - before,
+            content_sha256=digest,
+        )
 
-    def _fetch_flows_years(self, kind: str, build, subject: int, flows: Sequence[str],
-                           years: Sequence[int]) -> list[FetchResult]:
+    def _fetch_flows_years(
+        self, kind: str, build, subject: int, flows: Sequence[str], years: Sequence[int]
+    ) -> list[FetchResult]:
         """Keyed: one call for all flows and years, split per flow×year when it comes back capped.
         Preview: one call per flow×year (the preview accepts one period), already the narrowest query."""
         keyed = self.uses_keyed_endpoint()
@@ -348,9 +424,15 @@ class ComtradeClient(SourceClient):
         except ComtradeStopError:
             raise
         except SourceHttpError as exc:
-            return FetchResult(kind=kind, endpoint="keyed" if keyed else "preview", request_key=exc.request,
-                               request_id="", fetched_at="", error=str(exc)[:500],
-                               rejected_body=getattr(exc, "body", None))
+            return FetchResult(
+                kind=kind,
+                endpoint="keyed" if keyed else "preview",
+                request_key=exc.request,
+                request_id="",
+                fetched_at="",
+                error=str(exc)[:500],
+                rejected_body=getattr(exc, "body", None),
+            )
 
     # -- public API ------------------------------------------------------------------------------------------------
     def partner_totals(self, reporter: int, flows: Sequence[str], years: Sequence[int]) -> list[FetchResult]:
@@ -359,11 +441,14 @@ class ComtradeClient(SourceClient):
     def hs2_world(self, reporter: int, flows: Sequence[str], years: Sequence[int]) -> list[FetchResult]:
         return self._fetch_flows_years("hs2_world", hs2_world_params, reporter, flows, years)
 
-    def mirror(self, flows: Sequence[str], years: Sequence[int], partner: int = TAIWAN_PARTNER_CODE) -> list[FetchResult]:
+    def mirror(
+        self, flows: Sequence[str], years: Sequence[int], partner: int = TAIWAN_PARTNER_CODE
+    ) -> list[FetchResult]:
         return self._fetch_flows_years("mirror", mirror_params, partner, flows, years)
 
-    def hs6_exports(self, reporter: int, codes: Sequence[str], year: int,
-                    partners: Sequence[int] = EXPOSURE_PARTNERS) -> list[FetchResult]:
+    def hs6_exports(
+        self, reporter: int, codes: Sequence[str], year: int, partners: Sequence[int] = EXPOSURE_PARTNERS
+    ) -> list[FetchResult]:
         """Exports of ``codes`` (HS6) by ``reporter`` to ``partners`` in ``year``: keyed, one call for the whole list
         (split into one call per code when it comes back capped); preview, one call per code. Each request goes
         through :meth:`_try_fetch` (quota reserved before sending; a failure covers that request only)."""
@@ -372,14 +457,23 @@ class ComtradeClient(SourceClient):
             return []
         keyed = self.uses_keyed_endpoint()
         if keyed:
-            first = self._try_fetch("hs6_exports", KEYED_PATH,
-                                    hs6_exports_params(reporter, codes, [year], partners, False), keyed)
+            first = self._try_fetch(
+                "hs6_exports", KEYED_PATH, hs6_exports_params(reporter, codes, [year], partners, False), keyed
+            )
             if first.failed or not first.truncated or len(codes) == 1:
                 return [first]
-            return [self._try_fetch("hs6_exports", KEYED_PATH, hs6_exports_params(reporter, [c], [year], partners,
-                                                                                   False), keyed) for c in codes]
-        return [self._try_fetch("hs6_exports", PREVIEW_PATH, hs6_exports_params(reporter, [c], [year], partners, True),
-                                keyed) for c in codes]
+            return [
+                self._try_fetch(
+                    "hs6_exports", KEYED_PATH, hs6_exports_params(reporter, [c], [year], partners, False), keyed
+                )
+                for c in codes
+            ]
+        return [
+            self._try_fetch(
+                "hs6_exports", PREVIEW_PATH, hs6_exports_params(reporter, [c], [year], partners, True), keyed
+            )
+            for c in codes
+        ]
 
     def availability(self, years: Sequence[int]) -> FetchResult:
         # Public and key-free in every mode: it costs no quota.

@@ -45,8 +45,15 @@ CODE_FIELDS = ("reporterCode", "partnerCode", "partner2Code", "motCode")
 VALUE_FIELDS = ("primaryValue", "cifvalue", "fobvalue")
 MIRRORED_FLOW = {"M": "X", "X": "M"}
 #: reason order: the first failing check of a row names its reason
-REASON_ORDER = ("code_invalid", "not_requested", "value_not_numeric", "value_not_finite", "value_negative",
-                "aggregate_partner", "unknown_partner_code")
+REASON_ORDER = (
+    "code_invalid",
+    "not_requested",
+    "value_not_numeric",
+    "value_not_finite",
+    "value_negative",
+    "aggregate_partner",
+    "unknown_partner_code",
+)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -67,7 +74,7 @@ class Ask:
     customs: str | None
 
     @classmethod
-    def of(cls, kind: str, request_key: str) -> "Ask":
+    def of(cls, kind: str, request_key: str) -> Ask:
         query = request_key.split("?", 1)[1].split(" | ", 1)[0] if "?" in request_key else ""
         params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
         params = {k: unquote(v) for k, v in params.items()}
@@ -80,13 +87,17 @@ class Ask:
         # a key without a parameter (a hand-built result) asks for the plain total of sources.md 1.7
         default_cmds = ",".join(HS2_CODES) if hs2 else "TOTAL"
         partner = ints("partnerCode")
-        return cls(kind=kind, reporter=ints("reporterCode"), partner=0 if hs2 and partner is None else partner,
-                   flows=tuple(f for f in params.get("flowCode", "X,M").split(",") if f),
-                   years=tuple(int(y) for y in params.get("period", "").split(",") if y.strip().isdigit()),
-                   cmds=tuple(c.strip().upper() for c in params.get("cmdCode", default_cmds).split(",") if c.strip()),
-                   partner2=ints("partner2Code") if "partner2Code" in params else 0,
-                   mot=ints("motCode") if "motCode" in params else 0,
-                   customs=params.get("customsCode", "C00"))
+        return cls(
+            kind=kind,
+            reporter=ints("reporterCode"),
+            partner=0 if hs2 and partner is None else partner,
+            flows=tuple(f for f in params.get("flowCode", "X,M").split(",") if f),
+            years=tuple(int(y) for y in params.get("period", "").split(",") if y.strip().isdigit()),
+            cmds=tuple(c.strip().upper() for c in params.get("cmdCode", default_cmds).split(",") if c.strip()),
+            partner2=ints("partner2Code") if "partner2Code" in params else 0,
+            mot=ints("motCode") if "motCode" in params else 0,
+            customs=params.get("customsCode", "C00"),
+        )
 
     def group(self, flow: str | None, year: int | None, reporter: int | None) -> dict:
         """The reporter × flow × year (as stored) a row of this reply would have been counted in; a value the row
@@ -97,8 +108,11 @@ class Ask:
             flows = [MIRRORED_FLOW.get(f, f) for f in flows]
         years = [year] if year in self.years else list(self.years)
         rep = TAIWAN_ISO_CODE if mirror else (self.reporter if self.reporter is not None else reporter)
-        return {"reporter_code": rep, "flow": flows[0] if len(flows) == 1 else sorted(flows),
-                "year": years[0] if len(years) == 1 else sorted(years)}
+        return {
+            "reporter_code": rep,
+            "flow": flows[0] if len(flows) == 1 else sorted(flows),
+            "year": years[0] if len(years) == 1 else sorted(years),
+        }
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -144,13 +158,27 @@ def wire_year(row: dict) -> tuple[int | None, bool]:
 
 
 WIRE_FRAME_SCHEMA: dict[str, pl.DataType] = {
-    "_reply": pl.Int64, "_row": pl.Int64,
-    **{c: pl.Int64 for c in CODE_FIELDS}, **{f"{c}__bad": pl.Boolean for c in CODE_FIELDS},
-    "flowCode": pl.Utf8, "year": pl.Int64, "year__bad": pl.Boolean, "cmdCode": pl.Utf8, "customsCode": pl.Utf8,
-    **{v: pl.Float64 for v in VALUE_FIELDS}, **{f"{v}__kind": pl.Utf8 for v in VALUE_FIELDS},
-    "isAggregate": pl.Boolean, "is_mirror": pl.Boolean,
-    "ask_reporter": pl.Int64, "ask_partner": pl.Int64, "ask_flows": pl.Utf8, "ask_years": pl.Utf8,
-    "ask_cmds": pl.Utf8, "ask_partner2": pl.Int64, "ask_mot": pl.Int64, "ask_customs": pl.Utf8,
+    "_reply": pl.Int64,
+    "_row": pl.Int64,
+    **{c: pl.Int64 for c in CODE_FIELDS},
+    **{f"{c}__bad": pl.Boolean for c in CODE_FIELDS},
+    "flowCode": pl.Utf8,
+    "year": pl.Int64,
+    "year__bad": pl.Boolean,
+    "cmdCode": pl.Utf8,
+    "customsCode": pl.Utf8,
+    **{v: pl.Float64 for v in VALUE_FIELDS},
+    **{f"{v}__kind": pl.Utf8 for v in VALUE_FIELDS},
+    "isAggregate": pl.Boolean,
+    "is_mirror": pl.Boolean,
+    "ask_reporter": pl.Int64,
+    "ask_partner": pl.Int64,
+    "ask_flows": pl.Utf8,
+    "ask_years": pl.Utf8,
+    "ask_cmds": pl.Utf8,
+    "ask_partner2": pl.Int64,
+    "ask_mot": pl.Int64,
+    "ask_customs": pl.Utf8,
 }
 
 
@@ -202,8 +230,12 @@ def wire_frame(replies: Sequence[tuple[int, list[dict], Ask]]) -> pl.DataFrame:
 # ---------------------------------------------------------------------------------------------------------------------
 def _wide(name: str, expr: pl.Expr, error: str) -> Check:
     """A row-wise check over several columns: ``expr`` is True for rows that pass."""
-    return Check(lambda data, expr=expr: data.lazyframe.select(expr.fill_null(False)), name=name, description=error,
-                 ignore_na=False)
+    return Check(
+        lambda data, expr=expr: data.lazyframe.select(expr.fill_null(False)),
+        name=name,
+        description=error,
+        ignore_na=False,
+    )
 
 
 def _in_list(value: pl.Expr, listed: str) -> pl.Expr:
@@ -220,45 +252,73 @@ _EXCLUDED = sorted(EXCLUDED_PARTNER_CODES)
 _GROUPS = sorted(REPORTER_GROUP_CODES)
 _CHECKS: list[tuple[str, str, pl.Expr, str]] = [
     # (reason, field, passes, words)
-    *[("code_invalid", c, ~pl.col(f"{c}__bad") & (pl.col(c).is_not_null() if c in ("reporterCode", "partnerCode")
-                                                   else pl.lit(True)), f"{c} is an integer code")
-      for c in CODE_FIELDS],
+    *[
+        (
+            "code_invalid",
+            c,
+            ~pl.col(f"{c}__bad") & (pl.col(c).is_not_null() if c in ("reporterCode", "partnerCode") else pl.lit(True)),
+            f"{c} is an integer code",
+        )
+        for c in CODE_FIELDS
+    ],
     ("code_invalid", "flowCode", pl.col("flowCode").is_in(["X", "M"]), "flowCode is X or M"),
     ("code_invalid", "period", ~pl.col("year__bad") & pl.col("year").is_not_null(), "refYear/period is a year"),
     ("not_requested", "reporterCode", _equal_or_unasked("reporterCode", "ask_reporter"), "reporterCode as asked"),
     ("not_requested", "partnerCode", _equal_or_unasked("partnerCode", "ask_partner"), "partnerCode as asked"),
     ("not_requested", "period", _in_list(pl.col("year"), "ask_years"), "year among the periods asked"),
     ("not_requested", "flowCode", _in_list(pl.col("flowCode"), "ask_flows"), "flowCode among the flows asked"),
-    ("not_requested", "cmdCode", _in_list(pl.col("cmdCode"), "ask_cmds"),
-     "cmdCode among the commodities asked"),
+    ("not_requested", "cmdCode", _in_list(pl.col("cmdCode"), "ask_cmds"), "cmdCode among the commodities asked"),
     ("not_requested", "partner2Code", _equal_or_unasked("partner2Code", "ask_partner2"), "partner2Code as asked"),
     ("not_requested", "motCode", _equal_or_unasked("motCode", "ask_mot"), "motCode as asked"),
-    ("not_requested", "customsCode", pl.col("ask_customs").is_null() | (pl.col("customsCode") == pl.col("ask_customs")),
-     "customsCode as asked"),
-    *[("value_not_numeric", v, pl.col(f"{v}__kind").is_in(["number", "null"]), f"{v} is a JSON number or null")
-      for v in VALUE_FIELDS],
+    (
+        "not_requested",
+        "customsCode",
+        pl.col("ask_customs").is_null() | (pl.col("customsCode") == pl.col("ask_customs")),
+        "customsCode as asked",
+    ),
+    *[
+        ("value_not_numeric", v, pl.col(f"{v}__kind").is_in(["number", "null"]), f"{v} is a JSON number or null")
+        for v in VALUE_FIELDS
+    ],
     *[("value_not_finite", v, pl.col(v).is_null() | pl.col(v).is_finite(), f"{v} is finite") for v in VALUE_FIELDS],
-    *[("value_negative", v, pl.col(v).is_null() | pl.col(v).is_nan() | (pl.col(v) >= 0), f"{v} >= 0")
-      for v in VALUE_FIELDS],
-    ("aggregate_partner", "partnerCode",
-     ~(pl.col("isAggregate") & ~pl.col("partnerCode").is_in(_EXCLUDED)) & ~pl.col("partnerCode").is_in(_GROUPS),
-     "partner is a country (World and nes areas are kept as non-countries)"),
-    ("unknown_partner_code", "partnerCode", pl.col("partnerCode").is_in(_KNOWN),
-     "partnerCode in the Comtrade partner reference or ISO 3166"),
-    ("unknown_partner_code", "reporterCode", ~pl.col("is_mirror") | pl.col("reporterCode").is_in(_KNOWN),
-     "a mirror reporter (Taiwan's partner) is a known area"),
+    *[
+        ("value_negative", v, pl.col(v).is_null() | pl.col(v).is_nan() | (pl.col(v) >= 0), f"{v} >= 0")
+        for v in VALUE_FIELDS
+    ],
+    (
+        "aggregate_partner",
+        "partnerCode",
+        ~(pl.col("isAggregate") & ~pl.col("partnerCode").is_in(_EXCLUDED)) & ~pl.col("partnerCode").is_in(_GROUPS),
+        "partner is a country (World and nes areas are kept as non-countries)",
+    ),
+    (
+        "unknown_partner_code",
+        "partnerCode",
+        pl.col("partnerCode").is_in(_KNOWN),
+        "partnerCode in the Comtrade partner reference or ISO 3166",
+    ),
+    (
+        "unknown_partner_code",
+        "reporterCode",
+        ~pl.col("is_mirror") | pl.col("reporterCode").is_in(_KNOWN),
+        "a mirror reporter (Taiwan's partner) is a known area",
+    ),
 ]
 
 WIRE_SCHEMA = DataFrameSchema(
     columns={
-        "_reply": Column(pl.Int64), "_row": Column(pl.Int64),
+        "_reply": Column(pl.Int64),
+        "_row": Column(pl.Int64),
         **{c: Column(pl.Int64, nullable=True, description="code normalised to an integer") for c in CODE_FIELDS},
-        "flowCode": Column(pl.Utf8, description="X / M"), "year": Column(pl.Int64, nullable=True),
-        "cmdCode": Column(pl.Utf8), "customsCode": Column(pl.Utf8),
+        "flowCode": Column(pl.Utf8, description="X / M"),
+        "year": Column(pl.Int64, nullable=True),
+        "cmdCode": Column(pl.Utf8),
+        "customsCode": Column(pl.Utf8),
         **{v: Column(pl.Float64, nullable=True, description="USD; a JSON number, finite, >= 0") for v in VALUE_FIELDS},
     },
     checks=[_wide(f"{reason}:{field}", expr, words) for reason, field, expr, words in _CHECKS],
-    name="comtrade_wire_rows", title="Comtrade wire rows (partner totals, mirror, HS2 vs World)",
+    name="comtrade_wire_rows",
+    title="Comtrade wire rows (partner totals, mirror, HS2 vs World)",
     description="Every data row of a Comtrade reply, as received, before it may be stored.",
     strict=False,
 )
@@ -308,20 +368,32 @@ def _memo_key(result, table: str) -> tuple | None:  # noqa: ANN001 - FetchResult
 
 def _words(reason: str, field: str, row: dict, ask: Ask) -> str:
     received = row.get(field if field != "period" else "refYear", row.get("period"))
-    asked = {"reporterCode": ask.reporter, "partnerCode": ask.partner, "period": list(ask.years),
-             "flowCode": list(ask.flows), "cmdCode": list(ask.cmds)[:5], "partner2Code": ask.partner2,
-             "motCode": ask.mot, "customsCode": ask.customs}.get(field)
+    asked = {
+        "reporterCode": ask.reporter,
+        "partnerCode": ask.partner,
+        "period": list(ask.years),
+        "flowCode": list(ask.flows),
+        "cmdCode": list(ask.cmds)[:5],
+        "partner2Code": ask.partner2,
+        "motCode": ask.mot,
+        "customsCode": ask.customs,
+    }.get(field)
     if reason == "not_requested":
         return f"{field} {received!r} was not asked for (the request asked {asked!r})"
     if reason == "code_invalid":
         return f"{field} {received!r} is not a valid code"
     if reason in ("value_not_numeric", "value_not_finite", "value_negative"):
-        what = {"value_not_numeric": "is not a JSON number", "value_not_finite": "is not a finite number",
-                "value_negative": "is negative"}[reason]
+        what = {
+            "value_not_numeric": "is not a JSON number",
+            "value_not_finite": "is not a finite number",
+            "value_negative": "is negative",
+        }[reason]
         return f"{field} {str(received)!r} {what}"
     if reason == "aggregate_partner":
-        return (f"partner {row.get('partnerCode')!r} ({row.get('partnerDesc')!r}, isAggregate="
-                f"{row.get('isAggregate')!r}) is an aggregate, not a country")
+        return (
+            f"partner {row.get('partnerCode')!r} ({row.get('partnerDesc')!r}, isAggregate="
+            f"{row.get('isAggregate')!r}) is an aggregate, not a country"
+        )
     return f"{field} {row.get(field)!r} is neither in the Comtrade partner reference nor an ISO 3166 country"
 
 
@@ -353,11 +425,21 @@ def check_replies(results: Sequence, table: str) -> list[Checked]:  # noqa: ANN0
             mine = norm.filter(pl.col("_reply") == n) if bad else None
             for row_index, (reason, field) in sorted(bad.items()):
                 flow, year, reporter = mine.row(row_index)[1:] if mine is not None else (None, None, None)
-                items.append(Quarantined(
-                    source=SOURCE, request=result.request_key, row=rows[row_index], reason_code=reason,
-                    reason=_words(reason, field, rows[row_index], ask), group_table=table,
-                    group=ask.group(flow, year, reporter), action=REJECTED, row_index=row_index,
-                    request_id=result.request_id, fetched_at=result.fetched_at))
+                items.append(
+                    Quarantined(
+                        source=SOURCE,
+                        request=result.request_key,
+                        row=rows[row_index],
+                        reason_code=reason,
+                        reason=_words(reason, field, rows[row_index], ask),
+                        group_table=table,
+                        group=ask.group(flow, year, reporter),
+                        action=REJECTED,
+                        row_index=row_index,
+                        request_id=result.request_id,
+                        fetched_at=result.fetched_at,
+                    )
+                )
             checked = Checked(tuple(i for i in range(len(rows)) if i not in bad), tuple(items))
             key = _memo_key(result, table)
             if key is not None:

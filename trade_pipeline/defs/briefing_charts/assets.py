@@ -18,8 +18,14 @@ from collections.abc import Iterable
 import polars as pl
 import yaml
 from dagster import (
-    AssetExecutionContext, AssetsDefinition, BackfillPolicy, MaterializeResult, MetadataValue, TableColumn,
-    TableSchema, asset,
+    AssetExecutionContext,
+    AssetsDefinition,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+    asset,
 )
 
 from trade_pipeline.core import contract
@@ -28,10 +34,15 @@ from trade_pipeline.core.markdown import md_escape
 from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import iso_week_label, weekly_partitions
 from trade_pipeline.core.site import Site
-from trade_pipeline.core.week_metadata import add_week_metadata, week_log, week_rows
 from trade_pipeline.core.warehouse import Warehouse
+from trade_pipeline.core.week_metadata import add_week_metadata, week_log, week_rows
 from trade_pipeline.defs.briefing_charts.data import (
-    CHART_TABLES, ChartData, LineageFlags, WeekTables, build_charts, key_json,
+    CHART_TABLES,
+    ChartData,
+    LineageFlags,
+    WeekTables,
+    build_charts,
+    key_json,
 )
 from trade_pipeline.defs.briefing_charts.render import SVG_MEMO, prepare_fonts, render_svg
 
@@ -39,23 +50,52 @@ GROUP = "trade_briefing"
 OWNERS = ["team:trade-intel"]
 ASSET_NAME = "briefing_charts"
 #: Upstream assets whose tables the charts read.
-BASE_DEPS = ("census_monthly_flows", "census_trade_balance", "market_concentration", "partner_rankings",
-             "comtrade_partner_flows")
+BASE_DEPS = (
+    "census_monthly_flows",
+    "census_trade_balance",
+    "market_concentration",
+    "partner_rankings",
+    "comtrade_partner_flows",
+)
 #: Upstream assets depended on when the graph has them (issue 14's exposure table).
 OPTIONAL_DEPS = (contract.POLICY_TRADE_EXPOSURE,)
 REPORT_TITLE = "貿易動態週報"  # the index page's title: the chart pages' parent
 
 DATA_SCHEMA = {
-    "chart_id": pl.Utf8, "seq": pl.Int32, "series": pl.Utf8, "x": pl.Utf8, "y": pl.Float64, "label": pl.Utf8,
-    "source_table": pl.Utf8, "source_row_key": pl.Utf8, "source_column": pl.Utf8, "derivation": pl.Utf8,
+    "chart_id": pl.Utf8,
+    "seq": pl.Int32,
+    "series": pl.Utf8,
+    "x": pl.Utf8,
+    "y": pl.Float64,
+    "label": pl.Utf8,
+    "source_table": pl.Utf8,
+    "source_row_key": pl.Utf8,
+    "source_column": pl.Utf8,
+    "derivation": pl.Utf8,
     "review_flags": pl.Utf8,
 }
 CHARTS_SCHEMA = {
-    "chart_id": pl.Utf8, "seq": pl.Int32, "status": pl.Utf8, "skip_reason": pl.Utf8, "relpath": pl.Utf8,
-    "report_link": pl.Utf8, "title_zh": pl.Utf8, "alt_zh": pl.Utf8, "alt_en": pl.Utf8, "key_kind": pl.Utf8,
-    "key_value": pl.Float64, "key_text_zh": pl.Utf8, "key_text_en": pl.Utf8, "key_source_table": pl.Utf8,
-    "key_source_row_key": pl.Utf8, "key_source_column": pl.Utf8, "key_review_flags": pl.Utf8, "points": pl.Int32,
-    "flagged_points": pl.Int32, "review_flags": pl.Utf8, "svg_sha256": pl.Utf8,
+    "chart_id": pl.Utf8,
+    "seq": pl.Int32,
+    "status": pl.Utf8,
+    "skip_reason": pl.Utf8,
+    "relpath": pl.Utf8,
+    "report_link": pl.Utf8,
+    "title_zh": pl.Utf8,
+    "alt_zh": pl.Utf8,
+    "alt_en": pl.Utf8,
+    "key_kind": pl.Utf8,
+    "key_value": pl.Float64,
+    "key_text_zh": pl.Utf8,
+    "key_text_en": pl.Utf8,
+    "key_source_table": pl.Utf8,
+    "key_source_row_key": pl.Utf8,
+    "key_source_column": pl.Utf8,
+    "key_review_flags": pl.Utf8,
+    "points": pl.Int32,
+    "flagged_points": pl.Int32,
+    "review_flags": pl.Utf8,
+    "svg_sha256": pl.Utf8,
 }
 OK, SKIPPED = "ok", "skipped"
 
@@ -76,7 +116,8 @@ _READS = {
         f"SELECT f.week_start, f.reporter_code, f.partner_code, f.flow, f.year, min(f.partner_name) AS partner_name "
         f"FROM {contract.COMTRADE_PARTNER_FLOWS} f JOIN {contract.PARTNER_RANKINGS} r "
         f"USING (week_start, reporter_code, partner_code, flow, year) WHERE r.flow = 'X' AND r.rank <= 3 "
-        f"GROUP BY ALL"),
+        f"GROUP BY ALL"
+    ),
     contract.POLICY_TRADE_EXPOSURE: f"SELECT * FROM {contract.POLICY_TRADE_EXPOSURE}",
 }
 
@@ -106,28 +147,49 @@ def chart_rows(tables: WeekTables, charts: list[ChartData], svgs: dict[str, str]
         ok = chart.skip_reason is None
         if ok:
             for i, p in enumerate(chart.points):
-                data.append({"chart_id": chart.chart_id, "seq": i, "series": p.series, "x": p.x, "y": p.y,
-                             "label": p.label, "source_table": p.source_table,
-                             "source_row_key": key_json(p.source_row_key), "source_column": p.source_column,
-                             "derivation": p.derivation, "review_flags": contract.join_flags(p.flags)})
+                data.append(
+                    {
+                        "chart_id": chart.chart_id,
+                        "seq": i,
+                        "series": p.series,
+                        "x": p.x,
+                        "y": p.y,
+                        "label": p.label,
+                        "source_table": p.source_table,
+                        "source_row_key": key_json(p.source_row_key),
+                        "source_column": p.source_column,
+                        "derivation": p.derivation,
+                        "review_flags": contract.join_flags(p.flags),
+                    }
+                )
         alt_zh, alt_en = chart.alt_texts() if ok else ("", "")
         key = chart.key if ok else None
         flags = contract.join_flags(f for p in chart.points for f in p.flags) if ok else ""
-        meta.append({
-            "chart_id": chart.chart_id, "seq": n, "status": OK if ok else SKIPPED, "skip_reason": chart.skip_reason,
-            "relpath": contract.chart_relpath(tables.iso_week, chart.chart_id) if ok else None,
-            "report_link": contract.chart_report_link(tables.iso_week, chart.chart_id) if ok else None,
-            "title_zh": chart.title_zh, "alt_zh": alt_zh or None, "alt_en": alt_en or None,
-            "key_kind": key.kind if key else None, "key_value": key.value if key else None,
-            "key_text_zh": key.text_zh if key else None, "key_text_en": key.text_en if key else None,
-            "key_source_table": key.table if key else None,
-            "key_source_row_key": key_json(key.row_key) if key else None,
-            "key_source_column": key.column if key else None,
-            "key_review_flags": contract.join_flags(key.flags) if key else None,
-            "points": len(chart.points) if ok else 0, "flagged_points": len(chart.flagged_points) if ok else 0,
-            "review_flags": flags,
-            "svg_sha256": hashlib.sha256(svgs[chart.chart_id].encode()).hexdigest() if ok else None,
-        })
+        meta.append(
+            {
+                "chart_id": chart.chart_id,
+                "seq": n,
+                "status": OK if ok else SKIPPED,
+                "skip_reason": chart.skip_reason,
+                "relpath": contract.chart_relpath(tables.iso_week, chart.chart_id) if ok else None,
+                "report_link": contract.chart_report_link(tables.iso_week, chart.chart_id) if ok else None,
+                "title_zh": chart.title_zh,
+                "alt_zh": alt_zh or None,
+                "alt_en": alt_en or None,
+                "key_kind": key.kind if key else None,
+                "key_value": key.value if key else None,
+                "key_text_zh": key.text_zh if key else None,
+                "key_text_en": key.text_en if key else None,
+                "key_source_table": key.table if key else None,
+                "key_source_row_key": key_json(key.row_key) if key else None,
+                "key_source_column": key.column if key else None,
+                "key_review_flags": contract.join_flags(key.flags) if key else None,
+                "points": len(chart.points) if ok else 0,
+                "flagged_points": len(chart.flagged_points) if ok else 0,
+                "review_flags": flags,
+                "svg_sha256": hashlib.sha256(svgs[chart.chart_id].encode()).hexdigest() if ok else None,
+            }
+        )
     return pl.DataFrame(data, schema=DATA_SCHEMA), pl.DataFrame(meta, schema=CHARTS_SCHEMA)
 
 
@@ -140,11 +202,20 @@ def chart_page(iso_week: str, charts: list[ChartData], meta: pl.DataFrame) -> st
     y, w = iso_week.split("-W")
     report = f"{contract.REPORT_DIR}/{iso_week}-trade-briefing.md"
     lines = [
-        "---", "layout: default", f"title: {_yaml(f'{y} 年第 {w} 週圖表')}", f"parent: {REPORT_TITLE}",
-        "nav_exclude: true", "related_reports:", f"  - {_yaml('/' + report.removesuffix('.md') + '/')}", "---", "",
-        f"# {y} 年第 {w} 週圖表", "",
+        "---",
+        "layout: default",
+        f"title: {_yaml(f'{y} 年第 {w} 週圖表')}",
+        f"parent: {REPORT_TITLE}",
+        "nav_exclude: true",
+        "related_reports:",
+        f"  - {_yaml('/' + report.removesuffix('.md') + '/')}",
+        "---",
+        "",
+        f"# {y} 年第 {w} 週圖表",
+        "",
         f"[{y} 年第 {w} 週週報](../../{iso_week}-trade-briefing.md)的圖表。每張圖的數據點存於 `briefing_chart_data`"
-        "（一點一列，附來源資料表、列鍵與欄位），圖說中的關鍵數字及其來源存於 `briefing_charts`。", "",
+        "（一點一列，附來源資料表、列鍵與欄位），圖說中的關鍵數字及其來源存於 `briefing_charts`。",
+        "",
     ]
     rows = {r["chart_id"]: r for r in meta.to_dicts()}
     for chart in charts:
@@ -155,8 +226,12 @@ def chart_page(iso_week: str, charts: list[ChartData], meta: pl.DataFrame) -> st
         if r["status"] != OK:
             lines += [f"本週未繪製：{md_escape(r['skip_reason'])}", ""]
             continue
-        lines += [f"![{md_escape(r['alt_zh'] or chart.title_zh)}]({chart.chart_id}.svg)", "",
-                  md_escape(r["alt_zh"] or ""), ""]
+        lines += [
+            f"![{md_escape(r['alt_zh'] or chart.title_zh)}]({chart.chart_id}.svg)",
+            "",
+            md_escape(r["alt_zh"] or ""),
+            "",
+        ]
         if r["key_source_table"]:
             key = json.loads(r["key_source_row_key"])
             where = "、".join(f"{k} = {v}" for k, v in key.items() if k != "week_start")
@@ -188,8 +263,10 @@ def build_chart_assets(available: Iterable[str] = ()) -> list[AssetsDefinition]:
     def briefing_charts(context: AssetExecutionContext, warehouse: Warehouse, site: Site) -> MaterializeResult:
         font = prepare_fonts()
         if font is None:
-            context.log.warning("no CJK font found (fc-list :lang=zh-tw): the SVG text is laid out with a fallback "
-                                "font; install fonts-noto-cjk or fonts-wqy-microhei (.ci/install-browser does)")
+            context.log.warning(
+                "no CJK font found (fc-list :lang=zh-tw): the SVG text is laid out with a fallback "
+                "font; install fonts-noto-cjk or fonts-wqy-microhei (.ci/install-browser does)"
+            )
         keys = sorted(context.partition_keys)
         data_frames, meta_frames, written, skipped = {}, {}, [], {}
         with warehouse.session(read_only=True):
@@ -211,25 +288,34 @@ def build_chart_assets(available: Iterable[str] = ()) -> list[AssetsDefinition]:
                     site.write(relpath, svgs[chart.chart_id])
                     written.append(relpath)
                 data_frames[tables.key], meta_frames[tables.key] = chart_rows(tables, charts, svgs)
-                site.write(chart_page_relpath(tables.iso_week),
-                           chart_page(tables.iso_week, charts, meta_frames[tables.key]))
+                site.write(
+                    chart_page_relpath(tables.iso_week), chart_page(tables.iso_week, charts, meta_frames[tables.key])
+                )
                 lines.append(f"{tables.iso_week}: {len(svgs)} chart(s) written, {len(charts) - len(svgs)} skipped")
         with warehouse.session():
             points = warehouse.replace_partitions(contract.BRIEFING_CHART_DATA, data_frames)
             charts_n = warehouse.replace_partitions(contract.BRIEFING_CHARTS, meta_frames)
         # each week's materialization counts that week's rows (a range run returns one result for all its weeks)
-        add_week_metadata(context, week_rows(meta_frames, name=contract.BRIEFING_CHARTS,
-                                             **{contract.BRIEFING_CHART_DATA: data_frames}))
-        return MaterializeResult(metadata={
-            "dagster/row_count": charts_n,
-            "dagster/column_schema": TableSchema(columns=[TableColumn("week_start", "DATE")] + [
-                TableColumn(k, "DOUBLE" if v == pl.Float64 else "INTEGER" if v == pl.Int32 else "VARCHAR")
-                for k, v in CHARTS_SCHEMA.items()]),
-            "chart_points": points,
-            "files": MetadataValue.json(written),
-            "skipped": MetadataValue.json(skipped),
-            "cjk_font": font or "none",
-            "weeks": MetadataValue.json([iso_week_label(k) for k in keys]),
-        })
+        add_week_metadata(
+            context,
+            week_rows(meta_frames, name=contract.BRIEFING_CHARTS, **{contract.BRIEFING_CHART_DATA: data_frames}),
+        )
+        return MaterializeResult(
+            metadata={
+                "dagster/row_count": charts_n,
+                "dagster/column_schema": TableSchema(
+                    columns=[TableColumn("week_start", "DATE")]
+                    + [
+                        TableColumn(k, "DOUBLE" if v == pl.Float64 else "INTEGER" if v == pl.Int32 else "VARCHAR")
+                        for k, v in CHARTS_SCHEMA.items()
+                    ]
+                ),
+                "chart_points": points,
+                "files": MetadataValue.json(written),
+                "skipped": MetadataValue.json(skipped),
+                "cjk_font": font or "none",
+                "weeks": MetadataValue.json([iso_week_label(k) for k in keys]),
+            }
+        )
 
     return [briefing_charts]

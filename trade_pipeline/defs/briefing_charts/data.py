@@ -26,8 +26,14 @@ CELL = "cell"  # y is the cell source_table.source_column of the row source_row_
 EXPORT_MINUS_IMPORT = "export_minus_import"  # y = value of the flow='export' row − value of the flow='import' row
 
 #: Tables the charts read (the policy-exposure table only when it exists).
-CHART_TABLES = (contract.CENSUS_MONTHLY_FLOWS, contract.CENSUS_TRADE_BALANCE, contract.MARKET_CONCENTRATION,
-                contract.PARTNER_RANKINGS, contract.COMTRADE_PARTNER_FLOWS, contract.POLICY_TRADE_EXPOSURE)
+CHART_TABLES = (
+    contract.CENSUS_MONTHLY_FLOWS,
+    contract.CENSUS_TRADE_BALANCE,
+    contract.MARKET_CONCENTRATION,
+    contract.PARTNER_RANKINGS,
+    contract.COMTRADE_PARTNER_FLOWS,
+    contract.POLICY_TRADE_EXPOSURE,
+)
 
 #: Taiwan appears twice in the Comtrade tables, both rows named 台灣: its own filing (490) and the mirror (158).
 TAIWAN_SUFFIX = {490: "（自報）", 158: "（鏡像）"}
@@ -138,8 +144,10 @@ class ChartData:
             return self.alt_parts("")
         mark = " [REVIEW_NEEDED]" if self.key.flags else ""
         zh, en = self.alt_parts(KEY_PLACEHOLDER)
-        return (zh.replace(KEY_PLACEHOLDER, self.key.text_zh + mark),
-                en.replace(KEY_PLACEHOLDER, self.key.text_en + mark))
+        return (
+            zh.replace(KEY_PLACEHOLDER, self.key.text_zh + mark),
+            en.replace(KEY_PLACEHOLDER, self.key.text_en + mark),
+        )
 
     def alt_parts(self, placeholder: str = "\ue010") -> tuple[str, str]:
         """(zh, en) alt text with ``placeholder`` where the key figure (and its review mark) stands — the report
@@ -252,21 +260,24 @@ def us_balance_monthly(tables: WeekTables, flags: FlagSource) -> ChartData:
     names: dict[str, str] = {}
     for r in totals:
         pairs.setdefault((str(r["cty_code"]), int(r["year"]), int(r["month"])), {}).setdefault(
-            str(r["flow"]), []).append(r)
+            str(r["flow"]), []
+        ).append(r)
         if r.get("cty_name_zh"):
             names.setdefault(str(r["cty_code"]), str(r["cty_name_zh"]))
 
     # Key figure: the partner with the largest year-to-date deficit (a stored cell of census_trade_balance).
     ytd_table = contract.CENSUS_TRADE_BALANCE
-    ytd = sorted((r for r in tables.rows(ytd_table) if r.get("hs2") == "TOTAL" and _finite(r.get("balance_usd")) is not None),
-                 key=lambda r: (_finite(r["balance_usd"]), str(r["cty_code"])))
+    ytd = sorted(
+        (r for r in tables.rows(ytd_table) if r.get("hs2") == "TOTAL" and _finite(r.get("balance_usd")) is not None),
+        key=lambda r: (_finite(r["balance_usd"]), str(r["cty_code"])),
+    )
     ytd_rank = {str(r["cty_code"]): i for i, r in enumerate(ytd)}
     partners = sorted({c for c, _, _ in pairs}, key=lambda c: (ytd_rank.get(c, len(ytd_rank)), c))
     label = {c: names.get(c) or f"夥伴 ({c})" for c in partners}
 
     points: list[Point] = []
     for cty in partners:
-        for (c, year, month) in sorted(k for k in pairs if k[0] == cty):
+        for c, year, month in sorted(k for k in pairs if k[0] == cty):
             flows = pairs[(c, year, month)]
             ex, im = flows.get("export", []), flows.get("import", [])
             point_flags: list[str] = []
@@ -279,39 +290,69 @@ def us_balance_monthly(tables: WeekTables, flags: FlagSource) -> ChartData:
                 e, i = _finite(ex[0].get("value_usd")), _finite(im[0].get("value_usd"))
                 point_flags.extend(_value_flags(ex[0].get("value_usd")) + _value_flags(im[0].get("value_usd")))
                 value = e - i if e is not None and i is not None else None
-            points.append(Point(
-                series=label[cty], x=f"{year}-{month:02d}", y=value, source_table=table,
-                source_row_key=row_key(tables, table, (ex or im)[0], drop=("flow",)), source_column="value_usd",
-                derivation=EXPORT_MINUS_IMPORT, flags=_merge(point_flags)))
+            points.append(
+                Point(
+                    series=label[cty],
+                    x=f"{year}-{month:02d}",
+                    y=value,
+                    source_table=table,
+                    source_row_key=row_key(tables, table, (ex or im)[0], drop=("flow",)),
+                    source_column="value_usd",
+                    derivation=EXPORT_MINUS_IMPORT,
+                    flags=_merge(point_flags),
+                )
+            )
 
     key = None
     alt = None
     first, last = min(p.x for p in points), max(p.x for p in points)
     if ytd:
         worst = ytd[0]
-        key = KeyFigure("usd", _finite(worst["balance_usd"]), ytd_table, row_key(tables, ytd_table, worst),
-                        "balance_usd", _merge(flags.row_flags(ytd_table, worst)))
+        key = KeyFigure(
+            "usd",
+            _finite(worst["balance_usd"]),
+            ytd_table,
+            row_key(tables, ytd_table, worst),
+            "balance_usd",
+            _merge(flags.row_flags(ytd_table, worst)),
+        )
         who = str(worst.get("cty_name_zh") or label.get(str(worst["cty_code"])) or worst["cty_code"])
         who_en = str(worst.get("cty_name") or worst["cty_code"]).title()
         year, through = int(worst["year"]), int(worst["through_month"])
         deficit = key.value < 0
 
         def alt(fig_zh: str, fig_en: str) -> tuple[str, str]:
-            zh = (f"美國對{who} {year} 年 1-{through} 月累計貿易差額 {fig_zh}，"
-                  f"{'為各夥伴中逆差最大' if deficit else '為各夥伴中最低'}；"
-                  f"圖為 {_ym_zh(first)}至 {_ym_zh(last)}各夥伴每月差額（出口減進口）。")
-            en = (f"US trade balance with {who_en}, January-{_month_en(through)} {year} year to date: {fig_en}, "
-                  f"{'the largest deficit of the partners shown' if deficit else 'the lowest of the partners shown'}; "
-                  f"the chart shows each partner's monthly balance (exports minus imports), {first} to {last}.")
+            zh = (
+                f"美國對{who} {year} 年 1-{through} 月累計貿易差額 {fig_zh}，"
+                f"{'為各夥伴中逆差最大' if deficit else '為各夥伴中最低'}；"
+                f"圖為 {_ym_zh(first)}至 {_ym_zh(last)}各夥伴每月差額（出口減進口）。"
+            )
+            en = (
+                f"US trade balance with {who_en}, January-{_month_en(through)} {year} year to date: {fig_en}, "
+                f"{'the largest deficit of the partners shown' if deficit else 'the lowest of the partners shown'}; "
+                f"the chart shows each partner's monthly balance (exports minus imports), {first} to {last}."
+            )
             return zh, en
 
-    plain = (f"圖為 {_ym_zh(first)}至 {_ym_zh(last)}美國對各夥伴每月貿易差額（出口減進口）；本週沒有可引用的累計差額。",
-             f"The chart shows the US monthly trade balance (exports minus imports) with each partner, {first} to "
-             f"{last}; no year-to-date balance is available this week.")
+    plain = (
+        f"圖為 {_ym_zh(first)}至 {_ym_zh(last)}美國對各夥伴每月貿易差額（出口減進口）；本週沒有可引用的累計差額。",
+        f"The chart shows the US monthly trade balance (exports minus imports) with each partner, {first} to "
+        f"{last}; no year-to-date balance is available this week.",
+    )
     return ChartData(
-        chart_id=US_BALANCE, title_zh=title, source_zh="資料來源：US Census Bureau（國家總額，出口減進口）",
-        points=points, key=key, alt=alt, plain=plain, x_title="月份", y_title="差額（USD 億）", series_title="夥伴",
-        series_order=[label[c] for c in partners], x_order=sorted({p.x for p in points}))
+        chart_id=US_BALANCE,
+        title_zh=title,
+        source_zh="資料來源：US Census Bureau（國家總額，出口減進口）",
+        points=points,
+        key=key,
+        alt=alt,
+        plain=plain,
+        x_title="月份",
+        y_title="差額（USD 億）",
+        series_title="夥伴",
+        series_order=[label[c] for c in partners],
+        x_order=sorted({p.x for p in points}),
+    )
 
 
 def _ym_zh(ym: str) -> str:
@@ -320,8 +361,20 @@ def _ym_zh(ym: str) -> str:
 
 
 def _month_en(month: int) -> str:
-    return ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-            "November", "December")[month - 1]
+    return (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    )[month - 1]
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -338,8 +391,12 @@ def hhi_vs_prev_year(tables: WeekTables, flags: FlagSource) -> ChartData:
     chosen = [r for r in rows if r.get("flow") == "X" and latest.get(int(r["reporter_code"])) == r.get("year")]
     if not chosen:
         return _skipped(HHI, title, f"{table} 本週沒有出口（flow = X）資料列")
-    chosen.sort(key=lambda r: (-(_finite(r.get("hhi")) if _finite(r.get("hhi")) is not None else -math.inf),
-                               int(r["reporter_code"])))
+    chosen.sort(
+        key=lambda r: (
+            -(_finite(r.get("hhi")) if _finite(r.get("hhi")) is not None else -math.inf),
+            int(r["reporter_code"]),
+        )
+    )
     years = {int(r["year"]) for r in chosen}
     same_year = len(years) == 1
     cur = f"{next(iter(years))} 年" if same_year else "最新年度"
@@ -351,34 +408,65 @@ def hhi_vs_prev_year(tables: WeekTables, flags: FlagSource) -> ChartData:
         x_order.append(x)
         own = flags.row_flags(table, r)
         for series, column in ((prev, "hhi_prev_year"), (cur, "hhi")):
-            points.append(Point(series=series, x=x, y=_finite(r.get(column)), source_table=table,
-                                source_row_key=row_key(tables, table, r), source_column=column,
-                                flags=_merge(own, _value_flags(r.get(column)))))
+            points.append(
+                Point(
+                    series=series,
+                    x=x,
+                    y=_finite(r.get(column)),
+                    source_table=table,
+                    source_row_key=row_key(tables, table, r),
+                    source_column=column,
+                    flags=_merge(own, _value_flags(r.get(column))),
+                )
+            )
     top = next((r for r in chosen if _finite(r.get("hhi")) is not None), None)
     key = alt = None
     if top is not None:
-        key = KeyFigure("hhi", _finite(top["hhi"]), table, row_key(tables, table, top), "hhi",
-                        _merge(flags.row_flags(table, top)))
+        key = KeyFigure(
+            "hhi", _finite(top["hhi"]), table, row_key(tables, table, top), "hhi", _merge(flags.row_flags(table, top))
+        )
         who, year = reporter_label(top), int(top["year"])
 
         def alt(fig_zh: str, fig_en: str) -> tuple[str, str]:
-            zh = (f"出口市場集中度最高的是{who}，{year} 年 HHI 為 {fig_zh}；"
-                  f"圖為各報告國最新年度與前一年度的出口市場 HHI，虛線為中度與高度集中的門檻。")
-            en = (f"The most concentrated export markets are {_reporter_en(top)}'s, with an HHI of {fig_en} in {year}; "
-                  f"the chart compares each reporter's export-market HHI with the previous year "
-                  f"(dashed lines: the moderate and high concentration thresholds).")
+            zh = (
+                f"出口市場集中度最高的是{who}，{year} 年 HHI 為 {fig_zh}；"
+                f"圖為各報告國最新年度與前一年度的出口市場 HHI，虛線為中度與高度集中的門檻。"
+            )
+            en = (
+                f"The most concentrated export markets are {_reporter_en(top)}'s, with an HHI of {fig_en} in {year}; "
+                f"the chart compares each reporter's export-market HHI with the previous year "
+                f"(dashed lines: the moderate and high concentration thresholds)."
+            )
             return zh, en
 
     return ChartData(
-        chart_id=HHI, title_zh=title, source_zh="資料來源：UN Comtrade（出口，依夥伴計算之 HHI）",
-        points=points, key=key, alt=alt,
-        plain=("圖為各報告國最新年度與前一年度的出口市場 HHI；本週沒有可引用的數值。",
-               "The chart compares each reporter's export-market HHI with the previous year; no value is available."), x_title="報告國", y_title="HHI", series_title="年度",
-        series_order=[prev, cur], x_order=x_order)
+        chart_id=HHI,
+        title_zh=title,
+        source_zh="資料來源：UN Comtrade（出口，依夥伴計算之 HHI）",
+        points=points,
+        key=key,
+        alt=alt,
+        plain=(
+            "圖為各報告國最新年度與前一年度的出口市場 HHI；本週沒有可引用的數值。",
+            "The chart compares each reporter's export-market HHI with the previous year; no value is available.",
+        ),
+        x_title="報告國",
+        y_title="HHI",
+        series_title="年度",
+        series_order=[prev, cur],
+        x_order=x_order,
+    )
 
 
-REPORTER_EN = {842: "the US", 156: "China", 392: "Japan", 410: "Korea", 276: "Germany", 490: "Taiwan (own filing)",
-               158: "Taiwan (mirror estimate)"}
+REPORTER_EN = {
+    842: "the US",
+    156: "China",
+    392: "Japan",
+    410: "Korea",
+    276: "Germany",
+    490: "Taiwan (own filing)",
+    158: "Taiwan (mirror estimate)",
+}
 
 
 def _reporter_en(row: Row) -> str:
@@ -398,8 +486,14 @@ def top_partner_shares(tables: WeekTables, flags: FlagSource) -> ChartData:
     table = contract.PARTNER_RANKINGS
     rows = tables.rows(table)
     latest = _latest_per_reporter(rows, "X")
-    chosen = [r for r in rows if r.get("flow") == "X" and latest.get(int(r["reporter_code"])) == r.get("year")
-              and r.get("rank") is not None and 1 <= int(r["rank"]) <= TOP_N]
+    chosen = [
+        r
+        for r in rows
+        if r.get("flow") == "X"
+        and latest.get(int(r["reporter_code"])) == r.get("year")
+        and r.get("rank") is not None
+        and 1 <= int(r["rank"]) <= TOP_N
+    ]
     if not chosen:
         return _skipped(SHARES, title, f"{table} 本週沒有出口（flow = X）排名資料列")
     first = {int(r["reporter_code"]): r for r in chosen if int(r["rank"]) == 1}
@@ -409,8 +503,10 @@ def top_partner_shares(tables: WeekTables, flags: FlagSource) -> ChartData:
         return -v if v is not None else math.inf
 
     reporters = sorted({int(r["reporter_code"]) for r in chosen}, key=lambda rc: (lead_share(rc), rc))
-    by_reporter = {rc: sorted((r for r in chosen if int(r["reporter_code"]) == rc), key=lambda r: int(r["rank"]))
-                   for rc in reporters}
+    by_reporter = {
+        rc: sorted((r for r in chosen if int(r["reporter_code"]) == rc), key=lambda r: int(r["rank"]))
+        for rc in reporters
+    }
     same_year = len({int(r["year"]) for r in chosen}) == 1
     points: list[Point] = []
     x_order: list[str] = []
@@ -422,38 +518,75 @@ def top_partner_shares(tables: WeekTables, flags: FlagSource) -> ChartData:
         for r in ranked:
             value = _finite(r.get("share_pct"))
             partner = str(r.get("partner_name_zh") or f"夥伴 ({r.get('partner_code')})")
-            points.append(Point(series=f"第 {int(r['rank'])} 大", x=x, y=value, source_table=table,
-                                source_row_key=row_key(tables, table, r), source_column="share_pct",
-                                label=partner, flags=_merge(flags.row_flags(table, r), _value_flags(r.get("share_pct")))))
+            points.append(
+                Point(
+                    series=f"第 {int(r['rank'])} 大",
+                    x=x,
+                    y=value,
+                    source_table=table,
+                    source_row_key=row_key(tables, table, r),
+                    source_column="share_pct",
+                    label=partner,
+                    flags=_merge(flags.row_flags(table, r), _value_flags(r.get("share_pct"))),
+                )
+            )
     top = next((first[rc] for rc in reporters if rc in first and _finite(first[rc].get("share_pct")) is not None), None)
     key = alt = None
     if top is not None:
-        key = KeyFigure("pct", _finite(top["share_pct"]), table, row_key(tables, table, top), "share_pct",
-                        _merge(flags.row_flags(table, top)))
-        who, partner, year = reporter_label(top), str(top.get("partner_name_zh") or top["partner_code"]), int(top["year"])
+        key = KeyFigure(
+            "pct",
+            _finite(top["share_pct"]),
+            table,
+            row_key(tables, table, top),
+            "share_pct",
+            _merge(flags.row_flags(table, top)),
+        )
+        who, partner, year = (
+            reporter_label(top),
+            str(top.get("partner_name_zh") or top["partner_code"]),
+            int(top["year"]),
+        )
         partner_en = _partner_en(tables, top)
 
         def alt(fig_zh: str, fig_en: str) -> tuple[str, str]:
-            zh = (f"單一市場依賴最高的是{who}：{year} 年對{partner}出口占其出口總額 {fig_zh}；"
-                  f"圖為各報告國前三大出口市場的占比。")
-            en = (f"The highest reliance on one export market is {_reporter_en(top)}'s: exports to {partner_en} were "
-                  f"{fig_en} of its {year} exports; the chart shows each reporter's top three export markets' shares.")
+            zh = (
+                f"單一市場依賴最高的是{who}：{year} 年對{partner}出口占其出口總額 {fig_zh}；"
+                f"圖為各報告國前三大出口市場的占比。"
+            )
+            en = (
+                f"The highest reliance on one export market is {_reporter_en(top)}'s: exports to {partner_en} were "
+                f"{fig_en} of its {year} exports; the chart shows each reporter's top three export markets' shares."
+            )
             return zh, en
 
     return ChartData(
-        chart_id=SHARES, title_zh=title, source_zh="資料來源：UN Comtrade（出口，夥伴排名）",
-        points=points, key=key, alt=alt,
-        plain=("圖為各報告國前三大出口市場的占比；本週沒有可引用的數值。",
-               "The chart shows each reporter's top three export markets' shares; no value is available."), x_title="報告國", y_title="占出口總額（%）", series_title="排名",
-        series_order=series_order, x_order=x_order)
+        chart_id=SHARES,
+        title_zh=title,
+        source_zh="資料來源：UN Comtrade（出口，夥伴排名）",
+        points=points,
+        key=key,
+        alt=alt,
+        plain=(
+            "圖為各報告國前三大出口市場的占比；本週沒有可引用的數值。",
+            "The chart shows each reporter's top three export markets' shares; no value is available.",
+        ),
+        x_title="報告國",
+        y_title="占出口總額（%）",
+        series_title="排名",
+        series_order=series_order,
+        x_order=x_order,
+    )
 
 
 def _partner_en(tables: WeekTables, ranking: Row) -> str:
     """The partner's English name from the Comtrade rows the ranking was computed from (its code otherwise)."""
     for r in tables.rows(contract.COMTRADE_PARTNER_FLOWS):
         if (r.get("reporter_code"), r.get("partner_code"), r.get("flow"), r.get("year")) == (
-                ranking.get("reporter_code"), ranking.get("partner_code"), ranking.get("flow"), ranking.get("year")) \
-                and r.get("partner_name"):
+            ranking.get("reporter_code"),
+            ranking.get("partner_code"),
+            ranking.get("flow"),
+            ranking.get("year"),
+        ) and r.get("partner_name"):
             return str(r["partner_name"])
     return f"partner {ranking.get('partner_code')}"
 
@@ -462,7 +595,9 @@ def _partner_en(tables: WeekTables, ranking: Row) -> str:
 # all charts of a week
 # --------------------------------------------------------------------------------------------------------------------
 BUILDERS: tuple[Callable[[WeekTables, FlagSource], ChartData], ...] = (
-    us_balance_monthly, hhi_vs_prev_year, top_partner_shares,
+    us_balance_monthly,
+    hhi_vs_prev_year,
+    top_partner_shares,
 )
 
 

@@ -14,7 +14,17 @@ import math
 
 from trade_pipeline.core import contract
 from trade_pipeline.defs.briefing_charts.data import (
-    CELL, ChartData, FlagSource, KeyFigure, Point, WeekTables, _finite, _merge, _month_en, _skipped, _value_flags,
+    CELL,
+    ChartData,
+    FlagSource,
+    KeyFigure,
+    Point,
+    WeekTables,
+    _finite,
+    _merge,
+    _month_en,
+    _skipped,
+    _value_flags,
     jsonable,
 )
 
@@ -70,10 +80,19 @@ def policy_exposure(tables: WeekTables, flags: FlagSource) -> ChartData:
         if per_code[code] > 1:  # the measures disagree about this code: tell the bars apart
             x += f"（{first.get(MEASURE_COLUMN) or first[ROW_KEY]}）"
         measures = "、".join(dict.fromkeys(str(m.get(MEASURE_COLUMN) or "") for m in members if m.get(MEASURE_COLUMN)))
-        points.append(Point(
-            series="美國自中國進口占比", x=x, y=share, source_table=table, source_row_key=_key(tables, first),
-            source_column=SHARE_COLUMN, derivation=CELL, label=measures,
-            flags=_merge(*(flags.row_flags(table, m) for m in members), _value_flags(first.get(SHARE_COLUMN)))))
+        points.append(
+            Point(
+                series="美國自中國進口占比",
+                x=x,
+                y=share,
+                source_table=table,
+                source_row_key=_key(tables, first),
+                source_column=SHARE_COLUMN,
+                derivation=CELL,
+                label=measures,
+                flags=_merge(*(flags.row_flags(table, m) for m in members), _value_flags(first.get(SHARE_COLUMN))),
+            )
+        )
     top = next(((k, m[0]) for k, m in shown if k[1] is not None), None)
     key = alt = None
     if top is not None:
@@ -82,23 +101,40 @@ def policy_exposure(tables: WeekTables, flags: FlagSource) -> ChartData:
         item = str(row.get(ITEM_COLUMN) or "")
         year, month = row.get(YEAR_COLUMN), row.get(MONTH_COLUMN)
         period_zh = f"{int(year)} 年 1-{int(month)} 月" if year and month else ""
-        period_en = (f" in January-{_month_en(int(month))} {int(year)}" if int(month) > 1 else
-                     f" in January {int(year)}") if year and month else ""
+        period_en = (
+            (f" in January-{_month_en(int(month))} {int(year)}" if int(month) > 1 else f" in January {int(year)}")
+            if year and month
+            else ""
+        )
         omitted = len(ranked) > len(shown)
 
         def alt(fig_zh: str, fig_en: str) -> tuple[str, str]:
-            zh = (f"美國自中國進口占比最高的管制物項為 HS {code}{('（' + item + '）') if item else ''}，"
-                  f"{period_zh}占美國該項進口 {fig_zh}；圖為各管制物項美國自中國進口的占比"
-                  f"{'（僅列占比最高者）' if omitted else ''}。")
-            en = (f"Of the controlled codes, China supplies the largest share of US imports of HS {code}: {fig_en}"
-                  f"{period_en}; the chart shows China's share of US imports of each controlled code"
-                  f"{' (the highest shares only)' if omitted else ''}.")
+            zh = (
+                f"美國自中國進口占比最高的管制物項為 HS {code}{('（' + item + '）') if item else ''}，"
+                f"{period_zh}占美國該項進口 {fig_zh}；圖為各管制物項美國自中國進口的占比"
+                f"{'（僅列占比最高者）' if omitted else ''}。"
+            )
+            en = (
+                f"Of the controlled codes, China supplies the largest share of US imports of HS {code}: {fig_en}"
+                f"{period_en}; the chart shows China's share of US imports of each controlled code"
+                f"{' (the highest shares only)' if omitted else ''}."
+            )
             return zh, en
 
     return ChartData(
-        chart_id=EXPOSURE, title_zh=title, source_zh="資料來源：US Census Bureau（HS6 進口）、中國商務部公告（管制物項對應 HS）",
-        points=points, key=key, alt=alt,
-        plain=("圖為各管制物項美國自中國進口的占比；本週沒有可引用的數值。",
-               "The chart shows China's share of US imports of each controlled code; no value is available."),
-        x_title="管制物項", y_title="美國自中國進口占比（%）", series_title="",
-        series_order=["美國自中國進口占比"], x_order=[p.x for p in points])
+        chart_id=EXPOSURE,
+        title_zh=title,
+        source_zh="資料來源：US Census Bureau（HS6 進口）、中國商務部公告（管制物項對應 HS）",
+        points=points,
+        key=key,
+        alt=alt,
+        plain=(
+            "圖為各管制物項美國自中國進口的占比；本週沒有可引用的數值。",
+            "The chart shows China's share of US imports of each controlled code; no value is available.",
+        ),
+        x_title="管制物項",
+        y_title="美國自中國進口占比（%）",
+        series_title="",
+        series_order=["美國自中國進口占比"],
+        x_order=[p.x for p in points],
+    )

@@ -23,14 +23,19 @@ from trade_pipeline.core import contract
 from trade_pipeline.core.formatting import hhi, pct, usd
 from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.defs.briefing_charts.data import (
-    HHI, SHARES, US_BALANCE, ChartData, Point,
+    HHI,
+    SHARES,
+    US_BALANCE,
+    ChartData,
+    Point,
 )
 from trade_pipeline.defs.briefing_charts.exposure import EXPOSURE
 
 #: CSS font stack written into the SVG: Traditional-Chinese fonts first (Noto CJK from fonts-noto-cjk, WenQuanYi
 #: from fonts-wqy-microhei — .ci/install-browser installs it), then the usual platform fonts.
-FONT_STACK = ("Noto Sans CJK TC, Noto Sans TC, WenQuanYi Micro Hei, PingFang TC, Microsoft JhengHei, "
-              "Heiti TC, sans-serif")
+FONT_STACK = (
+    "Noto Sans CJK TC, Noto Sans TC, WenQuanYi Micro Hei, PingFang TC, Microsoft JhengHei, Heiti TC, sans-serif"
+)
 FONT_DIR_ENV = "TRADE_PIPELINE_FONT_DIR"
 WIDTH = 640
 POINTS = "points"  # the top-level dataset of a chart's points (one copy in the spec, referenced by every layer)
@@ -39,7 +44,7 @@ YI = 1e8
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#9d755d", "#eeca3b"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _register_font_directory(path: str) -> None:
     vlc.register_font_directory(path)
 
@@ -69,12 +74,19 @@ def cjk_font_family() -> str | None:
 def _values(chart: ChartData, scale: float = 1.0) -> list[dict[str, Any]]:
     out = []
     for i, p in enumerate(chart.points):
-        out.append({
-            "seq": i, "series": p.series, "x": p.x,
-            "y": None if p.y is None else p.y / scale,
-            "y0": 0, "label": p.label, "flagged": bool(p.flags),
-            "text": _bar_label(chart, p), "desc": point_description(chart, p),
-        })
+        out.append(
+            {
+                "seq": i,
+                "series": p.series,
+                "x": p.x,
+                "y": None if p.y is None else p.y / scale,
+                "y0": 0,
+                "label": p.label,
+                "flagged": bool(p.flags),
+                "text": _bar_label(chart, p),
+                "desc": point_description(chart, p),
+            }
+        )
     return out
 
 
@@ -88,8 +100,12 @@ def point_description(chart: ChartData, p: Point) -> str:
         value = f"HHI {hhi(p.y)}"
     else:
         value = pct(p.y)
-    what = {US_BALANCE: f"{p.series} {p.x}", HHI: f"{p.x} {p.series}", SHARES: f"{p.x} {p.series}（{p.label}）",
-            EXPOSURE: p.x}[chart.chart_id]
+    what = {
+        US_BALANCE: f"{p.series} {p.x}",
+        HHI: f"{p.x} {p.series}",
+        SHARES: f"{p.x} {p.series}（{p.label}）",
+        EXPOSURE: p.x,
+    }[chart.chart_id]
     return f"{what}：{value}" + (" [REVIEW_NEEDED]" if p.flags else "")
 
 
@@ -105,15 +121,19 @@ def _title(chart: ChartData) -> alt.TitleParams:
     subtitle = [chart.source_zh]
     if chart.flagged_points:
         subtitle.append("紅框或「缺值」：來源資料帶有檢核旗標或缺漏，需人工審核 [REVIEW_NEEDED]")
-    return alt.TitleParams(chart.title_zh, subtitle=subtitle, anchor="start", fontSize=15, subtitleFontSize=11,
-                           subtitleColor="#555")
+    return alt.TitleParams(
+        chart.title_zh, subtitle=subtitle, anchor="start", fontSize=15, subtitleFontSize=11, subtitleColor="#555"
+    )
 
 
 def _color(chart: ChartData) -> alt.Color:
-    return alt.Color("series:N", title=chart.series_title, sort=chart.series_order,
-                     scale=alt.Scale(domain=chart.series_order, range=PALETTE[:max(1, len(chart.series_order))]),
-                     legend=alt.Legend(orient="bottom", direction="horizontal", columns=6)
-                     if len(chart.series_order) > 1 else None)
+    return alt.Color(
+        "series:N",
+        title=chart.series_title,
+        sort=chart.series_order,
+        scale=alt.Scale(domain=chart.series_order, range=PALETTE[: max(1, len(chart.series_order))]),
+        legend=alt.Legend(orient="bottom", direction="horizontal", columns=6) if len(chart.series_order) > 1 else None,
+    )
 
 
 def _flagged(data: alt.NamedData) -> alt.Chart:
@@ -127,9 +147,11 @@ def _missing(data: alt.NamedData) -> alt.Chart:
 
 
 def _missing_text(offset: dict[str, float], **encoding: Any) -> alt.Chart:
-    return _missing(alt.NamedData(POINTS)).mark_text(color=REVIEW_COLOR, fontSize=10, fontWeight="bold",
-                                                     aria=False, **offset).encode(text=alt.TextValue("缺值"),
-                                                                                  **encoding)
+    return (
+        _missing(alt.NamedData(POINTS))
+        .mark_text(color=REVIEW_COLOR, fontSize=10, fontWeight="bold", aria=False, **offset)
+        .encode(text=alt.TextValue("缺值"), **encoding)
+    )
 
 
 # Channels are built as objects, not shorthand strings or dicts: Altair validates every wrapped dict against the
@@ -141,36 +163,73 @@ NO_DESCRIPTION = alt.DescriptionValue(None)
 
 def _line(chart: ChartData) -> alt.TopLevelMixin:
     data = alt.NamedData(POINTS)
-    x = alt.X("x:O", title=chart.x_title, sort=chart.x_order, scale=alt.Scale(domain=chart.x_order),
-              axis=alt.Axis(labelAngle=-45))
+    x = alt.X(
+        "x:O",
+        title=chart.x_title,
+        sort=chart.x_order,
+        scale=alt.Scale(domain=chart.x_order),
+        axis=alt.Axis(labelAngle=-45),
+    )
     y = alt.Y("y:Q", title=chart.y_title, axis=alt.Axis(format=",.0f"))
     zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#888").encode(y=alt.Y("zero:Q"))
     # a missing month breaks the line (never bridged, never drawn as zero)
-    lines = alt.Chart(data).mark_line(strokeWidth=2, invalid="break-paths-show-domains").encode(
-        x=x, y=y, color=_color(chart), detail=alt.Detail("series:N"), description=NO_DESCRIPTION)
-    points = alt.Chart(data).mark_point(filled=True, size=36).encode(
-        x=x, y=y, color=_color(chart), order=alt.Order("seq:Q"), description=alt.Description("desc:N"))
-    rings = _flagged(data).mark_point(filled=False, size=150, strokeWidth=2.5, color=REVIEW_COLOR, aria=False).encode(
-        x=x, y=y)
+    lines = (
+        alt.Chart(data)
+        .mark_line(strokeWidth=2, invalid="break-paths-show-domains")
+        .encode(x=x, y=y, color=_color(chart), detail=alt.Detail("series:N"), description=NO_DESCRIPTION)
+    )
+    points = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=36)
+        .encode(x=x, y=y, color=_color(chart), order=alt.Order("seq:Q"), description=alt.Description("desc:N"))
+    )
+    rings = (
+        _flagged(data)
+        .mark_point(filled=False, size=150, strokeWidth=2.5, color=REVIEW_COLOR, aria=False)
+        .encode(x=x, y=y)
+    )
     missing = _missing_text({"dy": 10}, x=x, y=alt.Y("y0:Q"))
     return alt.layer(zero, lines, points, rings, missing).properties(width=WIDTH, height=300)
 
 
 def _hhi(chart: ChartData) -> alt.TopLevelMixin:
     data = alt.NamedData(POINTS)
-    x = alt.X("x:N", title=chart.x_title, sort=chart.x_order, scale=alt.Scale(domain=chart.x_order),
-              axis=alt.Axis(labelAngle=0, labelLimit=120))
+    x = alt.X(
+        "x:N",
+        title=chart.x_title,
+        sort=chart.x_order,
+        scale=alt.Scale(domain=chart.x_order),
+        axis=alt.Axis(labelAngle=0, labelLimit=120),
+    )
     offset = alt.XOffset("series:N", sort=chart.series_order, scale=alt.Scale(domain=chart.series_order))
     y = alt.Y("y:Q", title=chart.y_title)
-    bars = alt.Chart(data).mark_bar(invalid="break-paths-show-domains").encode(
-        x=x, xOffset=offset, y=y, color=_color(chart), order=alt.Order("seq:Q"),
-        description=alt.Description("desc:N"))
-    outline = _flagged(data).mark_bar(fillOpacity=0, stroke=REVIEW_COLOR, strokeWidth=2.5, aria=False).encode(
-        x=x, xOffset=offset, y=y)
-    bands = [{"band": contract.HHI_LOW_BELOW, "text": "中度集中"}, {"band": contract.HHI_HIGH_ABOVE, "text": "高度集中"}]
+    bars = (
+        alt.Chart(data)
+        .mark_bar(invalid="break-paths-show-domains")
+        .encode(
+            x=x,
+            xOffset=offset,
+            y=y,
+            color=_color(chart),
+            order=alt.Order("seq:Q"),
+            description=alt.Description("desc:N"),
+        )
+    )
+    outline = (
+        _flagged(data)
+        .mark_bar(fillOpacity=0, stroke=REVIEW_COLOR, strokeWidth=2.5, aria=False)
+        .encode(x=x, xOffset=offset, y=y)
+    )
+    bands = [
+        {"band": contract.HHI_LOW_BELOW, "text": "中度集中"},
+        {"band": contract.HHI_HIGH_ABOVE, "text": "高度集中"},
+    ]
     rules = alt.Chart(alt.Data(values=bands)).mark_rule(strokeDash=[4, 4], color="#888").encode(y=alt.Y("band:Q"))
-    labels = alt.Chart(alt.Data(values=bands)).mark_text(align="right", dy=-6, color="#555", fontSize=10).encode(
-        y=alt.Y("band:Q"), x=alt.XValue(WIDTH), text=alt.Text("text:N"))
+    labels = (
+        alt.Chart(alt.Data(values=bands))
+        .mark_text(align="right", dy=-6, color="#555", fontSize=10)
+        .encode(y=alt.Y("band:Q"), x=alt.XValue(WIDTH), text=alt.Text("text:N"))
+    )
     missing = _missing_text({"dy": -8}, x=x, xOffset=offset, y=alt.Y("y0:Q"))
     return alt.layer(bars, outline, rules, labels, missing).properties(width=WIDTH, height=300)
 
@@ -178,17 +237,33 @@ def _hhi(chart: ChartData) -> alt.TopLevelMixin:
 def _hbars(chart: ChartData) -> alt.TopLevelMixin:
     data = alt.NamedData(POINTS)
     rows = max(1, len(chart.points))
-    y = alt.Y("x:N", title=None, sort=chart.x_order, scale=alt.Scale(domain=chart.x_order),
-              axis=alt.Axis(labelLimit=220))
+    y = alt.Y(
+        "x:N", title=None, sort=chart.x_order, scale=alt.Scale(domain=chart.x_order), axis=alt.Axis(labelLimit=220)
+    )
     offset = alt.YOffset("series:N", sort=chart.series_order, scale=alt.Scale(domain=chart.series_order))
     x = alt.X("y:Q", title=chart.y_title, axis=alt.Axis(format=".0f"))
-    bars = alt.Chart(data).mark_bar(invalid="break-paths-show-domains").encode(
-        y=y, yOffset=offset, x=x, color=_color(chart), order=alt.Order("seq:Q"),
-        description=alt.Description("desc:N"))
-    outline = _flagged(data).mark_bar(fillOpacity=0, stroke=REVIEW_COLOR, strokeWidth=2.5, aria=False).encode(
-        y=y, yOffset=offset, x=x)
-    text = alt.Chart(data).mark_text(align="left", dx=3, fontSize=10, color="#333").encode(
-        y=y, yOffset=offset, x=alt.X("y:Q"), text=alt.Text("text:N"), description=NO_DESCRIPTION)
+    bars = (
+        alt.Chart(data)
+        .mark_bar(invalid="break-paths-show-domains")
+        .encode(
+            y=y,
+            yOffset=offset,
+            x=x,
+            color=_color(chart),
+            order=alt.Order("seq:Q"),
+            description=alt.Description("desc:N"),
+        )
+    )
+    outline = (
+        _flagged(data)
+        .mark_bar(fillOpacity=0, stroke=REVIEW_COLOR, strokeWidth=2.5, aria=False)
+        .encode(y=y, yOffset=offset, x=x)
+    )
+    text = (
+        alt.Chart(data)
+        .mark_text(align="left", dx=3, fontSize=10, color="#333")
+        .encode(y=y, yOffset=offset, x=alt.X("y:Q"), text=alt.Text("text:N"), description=NO_DESCRIPTION)
+    )
     missing = _missing_text({"dx": 14}, y=y, yOffset=offset, x=alt.X("y0:Q"))
     return alt.layer(bars, outline, text, missing).properties(width=WIDTH - 180, height=max(160, 15 * rows))
 
@@ -199,12 +274,18 @@ LAYOUTS = {US_BALANCE: _line, HHI: _hhi, SHARES: _hbars, EXPOSURE: _hbars}
 def chart_spec(chart: ChartData, description: str) -> dict[str, Any]:
     """The Vega-Lite spec (a plain dict) of a chart."""
     layer = LAYOUTS[chart.chart_id](chart)
-    spec = (layer.properties(title=_title(chart), description=description, background="white",
-                             padding={"left": 10, "right": 24, "top": 10, "bottom": 10})
-            .configure(font=FONT_STACK)
-            .configure_view(stroke=None)
-            .configure_axis(labelFontSize=11, titleFontSize=12, grid=True, gridColor="#e6e6e6")
-            .configure_legend(labelFontSize=11, titleFontSize=12, symbolType="square"))
+    spec = (
+        layer.properties(
+            title=_title(chart),
+            description=description,
+            background="white",
+            padding={"left": 10, "right": 24, "top": 10, "bottom": 10},
+        )
+        .configure(font=FONT_STACK)
+        .configure_view(stroke=None)
+        .configure_axis(labelFontSize=11, titleFontSize=12, grid=True, gridColor="#e6e6e6")
+        .configure_legend(labelFontSize=11, titleFontSize=12, symbolType="square")
+    )
     out = spec.to_dict(validate=False)
     # The points go in once, as a top-level dataset, after Altair has built the spec: Altair deep-copies inline data
     # on every operation, which made a chart of a hundred points cost a second to specify.
@@ -219,8 +300,17 @@ SVG_MEMO: BoundedMemo[str] = BoundedMemo("chart svgs", max_weight=16 * 2**20)
 
 def chart_digest(chart: ChartData, description: str) -> str:
     content = {
-        "chart": [chart.chart_id, chart.title_zh, chart.source_zh, chart.x_title, chart.y_title, chart.series_title,
-                  chart.series_order, chart.x_order, description],
+        "chart": [
+            chart.chart_id,
+            chart.title_zh,
+            chart.source_zh,
+            chart.x_title,
+            chart.y_title,
+            chart.series_title,
+            chart.series_order,
+            chart.x_order,
+            description,
+        ],
         "points": [[p.series, p.x, p.y, p.label, list(p.flags)] for p in chart.points],
         "fonts": [FONT_STACK, os.environ.get(FONT_DIR_ENV, ""), cjk_font_family() or ""],
     }
@@ -238,5 +328,3 @@ def render_svg(chart: ChartData, description: str) -> str:
     svg = vlc.vegalite_to_svg(json.dumps(spec, ensure_ascii=False, sort_keys=True))
     svg = svg if svg.endswith("\n") else svg + "\n"
     return SVG_MEMO.put(digest, svg, weight=len(svg))
-
-

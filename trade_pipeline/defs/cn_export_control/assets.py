@@ -10,7 +10,6 @@ several columns or pages is one row (``announcement_id`` = ``mofcom-<article num
 ``Extractor/cn_export_control/<slug>.md`` (facts, source URL, original title, flags).
 """
 
-
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -18,26 +17,43 @@ from datetime import date
 
 import polars as pl
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, BackfillPolicy, MaterializeResult,
-    MetadataValue, TableColumn, TableSchema, asset,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+    asset,
 )
 
 from trade_pipeline.core import contract, quarantine
-from trade_pipeline.core.quarantine import REPAIRED, Quarantined
 from trade_pipeline.core.markdown import md_escape, md_list
 from trade_pipeline.core.partitions import iso_week_label, week_end, week_start, weekly_partitions
+from trade_pipeline.core.quarantine import REPAIRED, Quarantined
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.core.week_metadata import add_week_metadata, week_log, week_rows
+from trade_pipeline.defs.cn_export_control import controls as control_rules
 from trade_pipeline.defs.cn_export_control.dictionary import CATEGORY_ZH_TW, ENTITY_LISTS, ISSUERS, ITEMS_BY_KEY
 from trade_pipeline.defs.cn_export_control.extract import (
-    country_codes, extract, find_controlled_items, find_doc_numbers, importance, summary_zh_tw, to_zh_tw,
+    country_codes,
+    extract,
+    find_controlled_items,
+    find_doc_numbers,
+    importance,
+    summary_zh_tw,
+    to_zh_tw,
 )
-from trade_pipeline.defs.cn_export_control import controls as control_rules
 from trade_pipeline.defs.cn_export_control.parse import ListRow, date_problem, parse_article_html, parse_publish_date
 from trade_pipeline.defs.cn_export_control.provisions import extract_provisions, provision_record
 from trade_pipeline.defs.cn_export_control.resources import (
-    ArticleFetch, MofcomClient, article_number, canonical_url,
+    ArticleFetch,
+    MofcomClient,
+    article_number,
+    canonical_url,
 )
 
 TABLE = contract.MOFCOM_ANNOUNCEMENTS
@@ -121,12 +137,25 @@ class Announcement:
 
 
 def _list_row_as_received(row: ListRow) -> dict:
-    return {"id": row.row_id, "url": row.url, "title": row.title, "publishTimeStr": row.publish_date_raw,
-            "columnID": row.column_id, "columnName": row.column_name, "source": row.source}
+    return {
+        "id": row.row_id,
+        "url": row.url,
+        "title": row.title,
+        "publishTimeStr": row.publish_date_raw,
+        "columnID": row.column_id,
+        "columnName": row.column_name,
+        "source": row.source,
+    }
 
 
-def resolve_publish_date(ann_id: str, rows: list[ListRow], page_raw: str | None, page_request: str,
-                         page_request_id: str = "", page_fetched_at: str = "") -> tuple[date | None, list[str], list]:
+def resolve_publish_date(
+    ann_id: str,
+    rows: list[ListRow],
+    page_raw: str | None,
+    page_request: str,
+    page_request_id: str = "",
+    page_fetched_at: str = "",
+) -> tuple[date | None, list[str], list]:
     """The announcement's publication date from the list rows and the article page, never dropping it.
 
     The page's ``publishTime`` is the publication date (sources.md §3.5: more reliable than the list); the list's
@@ -144,8 +173,20 @@ def resolve_publish_date(ann_id: str, rows: list[ListRow], page_raw: str | None,
     group = {"announcement_id": ann_id}
 
     def item(reason: str, words: str, request: str, row: object, rid: str = "", at: str = "") -> None:
-        items.append(Quarantined(source="mofcom", request=request, row=row, reason_code=reason, reason=words,
-                                 group_table=TABLE, group=group, action=REPAIRED, request_id=rid, fetched_at=at))
+        items.append(
+            Quarantined(
+                source="mofcom",
+                request=request,
+                row=row,
+                reason_code=reason,
+                reason=words,
+                group_table=TABLE,
+                group=group,
+                action=REPAIRED,
+                request_id=rid,
+                fetched_at=at,
+            )
+        )
 
     for r in rows:
         problem = date_problem(r.publish_date_raw)
@@ -153,18 +194,29 @@ def resolve_publish_date(ann_id: str, rows: list[ListRow], page_raw: str | None,
             item("date_invalid", f"list publishTimeStr {problem}; not used", r.request, _list_row_as_received(r))
     page_problem = date_problem(page_raw)
     if page_problem:
-        item("date_invalid", f"page publishTime {page_problem}; not used", page_request,
-             {"publishTime": page_raw}, page_request_id, page_fetched_at)
+        item(
+            "date_invalid",
+            f"page publishTime {page_problem}; not used",
+            page_request,
+            {"publishTime": page_raw},
+            page_request_id,
+            page_fetched_at,
+        )
     list_date = min((r.publish_date for r in rows if r.publish_date), default=None)
     page_date = parse_publish_date(page_raw) if page_raw else None
     notices: list[str] = []
     if list_date and page_date and page_date > list_date:
         publish = list_date
         flags.append("publish_date_conflict")
-        item("date_conflict", f"list says {list_date.isoformat()}, page says {page_date.isoformat()} (later than "
-             f"listed); {publish.isoformat()} (the earlier) used", page_request,
-             {"list": [_list_row_as_received(r) for r in rows], "page": {"publishTime": page_raw}},
-             page_request_id, page_fetched_at)
+        item(
+            "date_conflict",
+            f"list says {list_date.isoformat()}, page says {page_date.isoformat()} (later than "
+            f"listed); {publish.isoformat()} (the earlier) used",
+            page_request,
+            {"list": [_list_row_as_received(r) for r in rows], "page": {"publishTime": page_raw}},
+            page_request_id,
+            page_fetched_at,
+        )
     else:
         publish = page_date or list_date
         if list_date and page_date and list_date > page_date:
@@ -247,7 +299,8 @@ def collect_announcements(client: MofcomClient, log=None) -> list[Announcement]:
             log.warning(f"{ann_id}: {problem}")
         target = client.article_fetch_url(first.url)
         publish, date_flags, date_items = resolve_publish_date(
-            ann_id, rows, page_raw, f"GET {target}" if target else first.url, fetch.request_id, fetch.fetched_at)
+            ann_id, rows, page_raw, f"GET {target}" if target else first.url, fetch.request_id, fetch.fetched_at
+        )
         flags += date_flags
         if log is not None:
             for q in date_items:
@@ -255,13 +308,27 @@ def collect_announcements(client: MofcomClient, log=None) -> list[Announcement]:
         facts = extract(first.title, paragraphs, publish, body_title=body_title, source=source)
         flags += [f for f in facts.flags if f not in flags]
         url = canonical_url(first.url) if client.article_fetch_url(first.url) else first.url
-        out.append(Announcement(
-            announcement_id=ann_id, article_no=int(no) if no else None, url=url,
-            column_ids=sorted({r.column_id for r in rows}), title=first.title, publish_date=publish,
-            fetch_status=status, fetch_problem=problem, source=source, attachments=attachments,
-            paragraphs=paragraphs, slug=_slug_for(first.title, no, first.url), facts=facts, flags=flags,
-            request_id=fetch.request_id, fetched_at=fetch.fetched_at, quarantined=date_items,
-        ))
+        out.append(
+            Announcement(
+                announcement_id=ann_id,
+                article_no=int(no) if no else None,
+                url=url,
+                column_ids=sorted({r.column_id for r in rows}),
+                title=first.title,
+                publish_date=publish,
+                fetch_status=status,
+                fetch_problem=problem,
+                source=source,
+                attachments=attachments,
+                paragraphs=paragraphs,
+                slug=_slug_for(first.title, no, first.url),
+                facts=facts,
+                flags=flags,
+                request_id=fetch.request_id,
+                fetched_at=fetch.fetched_at,
+                quarantined=date_items,
+            )
+        )
     return out
 
 
@@ -276,35 +343,69 @@ def week_frame(announcements: list[Announcement], partition_key: str, lookback_s
             continue
         f = a.facts
         list_change = bool(f.entities) or any(name in a.title for name in ENTITY_LISTS)
-        score = importance(category=f.classification.category, publish_date=a.publish_date,
-                           effective_date=f.effective_date, week_start=start, week_end=end, list_change=list_change,
-                           major_item=f.major_item, has_doc_number=bool(f.doc_number),
-                           title_only="title_only" in a.flags)
-        records.append({
-            "announcement_id": a.announcement_id, "article_no": a.article_no, "url": a.url,
-            "column_ids": ",".join(str(c) for c in a.column_ids), "title": a.title,
-            "title_zh_tw": to_zh_tw(a.title), "publish_date": a.publish_date, "effective_date": f.effective_date,
-            "effective_note": f.effective_note,
-            "suspended_until": f.suspension.until if f.suspension else None,
-            "suspension_note": f.suspension.phrase if f.suspension else "",
-            "doc_number": f.doc_number, "issuers": "、".join(f.issuers),
-            "doc_number_zh_tw": to_zh_tw(f.doc_number), "effective_note_zh_tw": to_zh_tw(f.effective_note),
-            "suspension_note_zh_tw": to_zh_tw(f.suspension.phrase) if f.suspension else "",
-            "referenced_numbers": ";".join(f.referenced_numbers), "controlled_items": ";".join(f.items_zh_tw),
-            "controlled_item_keys": ";".join(f.item_keys), "entities": ";".join(f.entities),
-            "countries": ";".join(f.countries), "category": f.classification.category,
-            "category_rule": f.classification.rule, "confidence": f.classification.confidence,
-            "importance": score, "importance_rank": 0,
-            "is_new_this_week": a.publish_date is not None and start <= a.publish_date <= end,
-            "fetch_status": a.fetch_status, "fetch_problem": a.fetch_problem, "source": a.source,
-            "attachments": ";".join(a.attachments), "body_text": "\n".join(a.paragraphs), "slug": a.slug,
-            "extractor_path": contract.mofcom_extractor_path(a.slug),
-            "summary_zh_tw": summary_zh_tw(issuers=f.issuers, publish_date=a.publish_date, doc_number=f.doc_number,
-                                           category=f.classification.category, items_zh_tw=f.items_zh_tw,
-                                           entities=f.entities, countries=f.countries,
-                                           effective_date=f.effective_date, fetch_status=a.fetch_status),
-            "request_id": a.request_id, "fetched_at": a.fetched_at, "review_flags": ";".join(a.flags),
-        })
+        score = importance(
+            category=f.classification.category,
+            publish_date=a.publish_date,
+            effective_date=f.effective_date,
+            week_start=start,
+            week_end=end,
+            list_change=list_change,
+            major_item=f.major_item,
+            has_doc_number=bool(f.doc_number),
+            title_only="title_only" in a.flags,
+        )
+        records.append(
+            {
+                "announcement_id": a.announcement_id,
+                "article_no": a.article_no,
+                "url": a.url,
+                "column_ids": ",".join(str(c) for c in a.column_ids),
+                "title": a.title,
+                "title_zh_tw": to_zh_tw(a.title),
+                "publish_date": a.publish_date,
+                "effective_date": f.effective_date,
+                "effective_note": f.effective_note,
+                "suspended_until": f.suspension.until if f.suspension else None,
+                "suspension_note": f.suspension.phrase if f.suspension else "",
+                "doc_number": f.doc_number,
+                "issuers": "、".join(f.issuers),
+                "doc_number_zh_tw": to_zh_tw(f.doc_number),
+                "effective_note_zh_tw": to_zh_tw(f.effective_note),
+                "suspension_note_zh_tw": to_zh_tw(f.suspension.phrase) if f.suspension else "",
+                "referenced_numbers": ";".join(f.referenced_numbers),
+                "controlled_items": ";".join(f.items_zh_tw),
+                "controlled_item_keys": ";".join(f.item_keys),
+                "entities": ";".join(f.entities),
+                "countries": ";".join(f.countries),
+                "category": f.classification.category,
+                "category_rule": f.classification.rule,
+                "confidence": f.classification.confidence,
+                "importance": score,
+                "importance_rank": 0,
+                "is_new_this_week": a.publish_date is not None and start <= a.publish_date <= end,
+                "fetch_status": a.fetch_status,
+                "fetch_problem": a.fetch_problem,
+                "source": a.source,
+                "attachments": ";".join(a.attachments),
+                "body_text": "\n".join(a.paragraphs),
+                "slug": a.slug,
+                "extractor_path": contract.mofcom_extractor_path(a.slug),
+                "summary_zh_tw": summary_zh_tw(
+                    issuers=f.issuers,
+                    publish_date=a.publish_date,
+                    doc_number=f.doc_number,
+                    category=f.classification.category,
+                    items_zh_tw=f.items_zh_tw,
+                    entities=f.entities,
+                    countries=f.countries,
+                    effective_date=f.effective_date,
+                    fetch_status=a.fetch_status,
+                ),
+                "request_id": a.request_id,
+                "fetched_at": a.fetched_at,
+                "review_flags": ";".join(a.flags),
+            }
+        )
     df = pl.DataFrame(records, schema=SCHEMA)
     if df.height:
         df = df.sort(["importance", "publish_date", "article_no"], descending=[True, True, True], nulls_last=True)
@@ -332,10 +433,14 @@ def _check(name: str, flag: str, frames: dict[str, pl.DataFrame], what: str) -> 
     flagged = _flagged(frames, flag)
     latest = flagged.get(max(flagged)) if flagged else []
     return AssetCheckResult(
-        check_name=name, passed=not flagged, severity=AssetCheckSeverity.WARN,
-        metadata={"weeks_with_findings": MetadataValue.json({iso_week_label(k): len(v) for k, v in flagged.items()}),
-                  "latest_week_rows": MetadataValue.json(latest or []),
-                  "meaning": what + " → [REVIEW_NEEDED]"},
+        check_name=name,
+        passed=not flagged,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "weeks_with_findings": MetadataValue.json({iso_week_label(k): len(v) for k, v in flagged.items()}),
+            "latest_week_rows": MetadataValue.json(latest or []),
+            "meaning": what + " → [REVIEW_NEEDED]",
+        },
     )
 
 
@@ -346,16 +451,19 @@ def _check(name: str, flag: str, frames: dict[str, pl.DataFrame], what: str) -> 
     kinds={"python", "duckdb"},
     owners=OWNERS,
     description="MOFCOM export-control announcements (columns 1, 2, 9) published by each week's as-of day: "
-                "parsed, classified (five categories + confidence), deduplicated by article number, ranked.",
+    "parsed, classified (five categories + confidence), deduplicated by article number, ranked.",
     check_specs=[
         AssetCheckSpec(CHECK_TITLE_ONLY, asset=TABLE, description="Article text fetched (not title only)."),
         AssetCheckSpec(CHECK_CATEGORY, asset=TABLE, description="Category decided by a rule."),
-        AssetCheckSpec(CHECK_IMMEDIATE, asset=TABLE,
-                       description="Major controls effective on publication need a human look."),
+        AssetCheckSpec(
+            CHECK_IMMEDIATE, asset=TABLE, description="Major controls effective on publication need a human look."
+        ),
         AssetCheckSpec(CHECK_MISMATCH, asset=TABLE, description="Body matches the title (number, items)."),
     ],
 )
-def mofcom_announcements(context: AssetExecutionContext, warehouse: Warehouse, mofcom: MofcomClient) -> MaterializeResult:
+def mofcom_announcements(
+    context: AssetExecutionContext, warehouse: Warehouse, mofcom: MofcomClient
+) -> MaterializeResult:
     announcements = collect_announcements(mofcom, context.log)
     lookback = date.fromisoformat(mofcom.lookback_start)
     frames: dict[str, pl.DataFrame] = {}
@@ -365,8 +473,12 @@ def mofcom_announcements(context: AssetExecutionContext, warehouse: Warehouse, m
             frames[key] = df
             lines.append(f"{TABLE} {iso_week_label(key)}: {df.height} announcements")
     by_id = {a.announcement_id: a for a in announcements}
-    staging = {key: quarantine.frame([q for ann_id in df["announcement_id"].to_list()
-                                      for q in by_id[ann_id].quarantined], TABLE) for key, df in frames.items()}
+    staging = {
+        key: quarantine.frame(
+            [q for ann_id in df["announcement_id"].to_list() for q in by_id[ann_id].quarantined], TABLE
+        )
+        for key, df in frames.items()
+    }
     with warehouse.session():
         warehouse.replace_partitions(TABLE, frames)  # the weeks' delete + insert in one transaction
         quarantine.write_staging(warehouse, TABLE, staging)
@@ -380,8 +492,9 @@ def mofcom_announcements(context: AssetExecutionContext, warehouse: Warehouse, m
             "weeks": MetadataValue.json({iso_week_label(k): df.height for k, df in frames.items()}),
             "articles_seen": len(announcements),
             "fetch_status_latest_week": MetadataValue.json(status_counts),
-            "top_latest_week": MetadataValue.json(last.head(5).select("announcement_id", "title", "importance")
-                                                  .to_dicts() if last.height else []),
+            "top_latest_week": MetadataValue.json(
+                last.head(5).select("announcement_id", "title", "importance").to_dicts() if last.height else []
+            ),
             "embedded_sample": mofcom.uses_embedded_sample(),
         },
         check_results=[
@@ -394,13 +507,33 @@ def mofcom_announcements(context: AssetExecutionContext, warehouse: Warehouse, m
 
 
 PROVISION_COLUMNS: dict[str, pl.DataType] = {
-    "announcement_id": pl.Utf8, "doc_number": pl.Utf8, "doc_number_zh_tw": pl.Utf8, "seq": pl.Int64,
-    "clause_no": pl.Utf8, "clause_no_zh_tw": pl.Utf8, "level": pl.Int64, "kind": pl.Utf8, "kind_zh_tw": pl.Utf8,
-    "text_zh_hans": pl.Utf8, "text_zh_tw": pl.Utf8, "control_codes": pl.Utf8, "customs_codes": pl.Utf8,
-    "hs6_codes": pl.Utf8, "thresholds_zh_tw": pl.Utf8, "thresholds_json": pl.Utf8, "item_keys": pl.Utf8,
-    "entity_count": pl.Int64, "entity_name": pl.Utf8, "entity_name_zh_tw": pl.Utf8, "referenced_numbers": pl.Utf8,
-    "referenced_numbers_zh_tw": pl.Utf8, "effective_date": pl.Date, "suspension_start": pl.Date,
-    "suspension_until": pl.Date, "extractor_path": pl.Utf8, "review_flags": pl.Utf8,
+    "announcement_id": pl.Utf8,
+    "doc_number": pl.Utf8,
+    "doc_number_zh_tw": pl.Utf8,
+    "seq": pl.Int64,
+    "clause_no": pl.Utf8,
+    "clause_no_zh_tw": pl.Utf8,
+    "level": pl.Int64,
+    "kind": pl.Utf8,
+    "kind_zh_tw": pl.Utf8,
+    "text_zh_hans": pl.Utf8,
+    "text_zh_tw": pl.Utf8,
+    "control_codes": pl.Utf8,
+    "customs_codes": pl.Utf8,
+    "hs6_codes": pl.Utf8,
+    "thresholds_zh_tw": pl.Utf8,
+    "thresholds_json": pl.Utf8,
+    "item_keys": pl.Utf8,
+    "entity_count": pl.Int64,
+    "entity_name": pl.Utf8,
+    "entity_name_zh_tw": pl.Utf8,
+    "referenced_numbers": pl.Utf8,
+    "referenced_numbers_zh_tw": pl.Utf8,
+    "effective_date": pl.Date,
+    "suspension_start": pl.Date,
+    "suspension_until": pl.Date,
+    "extractor_path": pl.Utf8,
+    "review_flags": pl.Utf8,
 }
 
 
@@ -413,16 +546,29 @@ def provisions_frame(announcements: pl.DataFrame, memo: dict | None = None) -> p
         if found is None:
             paragraphs = [p for p in (a["body_text"] or "").split("\n") if p.strip()]
             attachments = [tuple(item.partition("|")[::2]) for item in (a["attachments"] or "").split(";") if item]
-            found = [provision_record(p) for p in extract_provisions(
-                paragraphs, publish_date=a["publish_date"], entities=[e for e in (a["entities"] or "").split(";") if e],
-                attachments=attachments)]
+            found = [
+                provision_record(p)
+                for p in extract_provisions(
+                    paragraphs,
+                    publish_date=a["publish_date"],
+                    entities=[e for e in (a["entities"] or "").split(";") if e],
+                    attachments=attachments,
+                )
+            ]
             if memo is not None:
                 memo[key] = found
         flags = contract.join_flags(contract.quality_flags(contract.split_flags(a["review_flags"])))
         for rec in found:
-            records.append({**rec, "announcement_id": a["announcement_id"], "doc_number": a["doc_number"] or "",
-                            "doc_number_zh_tw": to_zh_tw(a["doc_number"] or ""),
-                            "extractor_path": a["extractor_path"], "review_flags": flags})
+            records.append(
+                {
+                    **rec,
+                    "announcement_id": a["announcement_id"],
+                    "doc_number": a["doc_number"] or "",
+                    "doc_number_zh_tw": to_zh_tw(a["doc_number"] or ""),
+                    "extractor_path": a["extractor_path"],
+                    "review_flags": flags,
+                }
+            )
     df = pl.DataFrame(records, schema=PROVISION_COLUMNS) if records else pl.DataFrame(schema=PROVISION_COLUMNS)
     return df.select(list(PROVISION_COLUMNS))
 
@@ -439,26 +585,30 @@ def _table_schema(columns: dict[str, pl.DataType]) -> TableSchema:
     owners=OWNERS,
     deps=[mofcom_announcements],
     description="Key provisions of each stored announcement, extracted deterministically from its text: numbered "
-                "clauses (一、/（一）/1./a.) with kind, control codes, customs codes (→ HS 2022 six digits), technical "
-                "thresholds, listed entities and counts, suspension windows, annexes; original text verbatim and zh-TW.",
+    "clauses (一、/（一）/1./a.) with kind, control codes, customs codes (→ HS 2022 six digits), technical "
+    "thresholds, listed entities and counts, suspension windows, annexes; original text verbatim and zh-TW.",
 )
 def mofcom_provisions(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     keys = sorted(context.partition_keys)
     with warehouse.session():
         weeks = warehouse.read_partitions(TABLE, keys)
         memo: dict = {}
-        frames = {key: provisions_frame(weeks[key], memo) if weeks[key].height else pl.DataFrame(
-            schema=PROVISION_COLUMNS) for key in keys}
+        frames = {
+            key: provisions_frame(weeks[key], memo) if weeks[key].height else pl.DataFrame(schema=PROVISION_COLUMNS)
+            for key in keys
+        }
         warehouse.replace_partitions(T_PROVISIONS, frames)
     last = frames[max(frames)]
     kinds = {k: int(n) for k, n in last.group_by("kind").len().iter_rows()} if last.height else {}
     add_week_metadata(context, week_rows(frames))
-    return MaterializeResult(metadata={
-        "dagster/row_count": sum(f.height for f in frames.values()),
-        "dagster/column_schema": _table_schema(PROVISION_COLUMNS),
-        "weeks": MetadataValue.json({iso_week_label(k): f.height for k, f in frames.items()}),
-        "kinds_latest_week": MetadataValue.json(kinds),
-    })
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(f.height for f in frames.values()),
+            "dagster/column_schema": _table_schema(PROVISION_COLUMNS),
+            "weeks": MetadataValue.json({iso_week_label(k): f.height for k, f in frames.items()}),
+            "kinds_latest_week": MetadataValue.json(kinds),
+        }
+    )
 
 
 @asset(
@@ -469,8 +619,8 @@ def mofcom_provisions(context: AssetExecutionContext, warehouse: Warehouse) -> M
     owners=OWNERS,
     deps=[mofcom_announcements, mofcom_provisions],
     description="The controls table (mofcom_controls: one row per listed measure with 文號, items, effective date "
-                "and status as of the week's end) and the timeline per material family (mofcom_control_timeline), "
-                "each row citing its announcement.",
+    "and status as of the week's end) and the timeline per material family (mofcom_control_timeline), "
+    "each row citing its announcement.",
 )
 def mofcom_controls(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     keys = sorted(context.partition_keys)
@@ -483,20 +633,25 @@ def mofcom_controls(context: AssetExecutionContext, warehouse: Warehouse) -> Mat
             if anns[key].height == 0:
                 controls[key] = pl.DataFrame(schema=control_rules.CONTROL_COLUMNS)
             else:
-                controls[key] = control_rules.measures(anns[key], provs[key] if provs[key].height else pl.DataFrame(
-                    schema=PROVISION_COLUMNS), week_end(key))
+                controls[key] = control_rules.measures(
+                    anns[key],
+                    provs[key] if provs[key].height else pl.DataFrame(schema=PROVISION_COLUMNS),
+                    week_end(key),
+                )
             steps[key] = control_rules.timeline(controls[key])
         warehouse.replace_partitions(T_CONTROLS, controls)
         warehouse.replace_partitions(T_TIMELINE, steps)
     last = controls[max(controls)]
     status_counts = {k: int(n) for k, n in last.group_by("status").len().iter_rows()} if last.height else {}
     add_week_metadata(context, week_rows(controls, **{T_TIMELINE: steps}))
-    return MaterializeResult(metadata={
-        "dagster/row_count": sum(f.height for f in controls.values()),
-        "dagster/column_schema": _table_schema(control_rules.CONTROL_COLUMNS),
-        "rows/mofcom_control_timeline": sum(f.height for f in steps.values()),
-        "status_latest_week": MetadataValue.json(status_counts),
-    })
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(f.height for f in controls.values()),
+            "dagster/column_schema": _table_schema(control_rules.CONTROL_COLUMNS),
+            "rows/mofcom_control_timeline": sum(f.height for f in steps.values()),
+            "status_latest_week": MetadataValue.json(status_counts),
+        }
+    )
 
 
 _FETCH_STATUS_ZH = {"ok": "已取得內文", "title_only": "僅有標題", "garbled": "內文為亂碼", "failed": "擷取失敗"}
@@ -512,8 +667,9 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v:.1f} %"
 
 
-def render_extractor_markdown(row: dict, provisions: list[dict] | None = None, control: dict | None = None,
-                              exposure: list[dict] | None = None) -> str:
+def render_extractor_markdown(
+    row: dict, provisions: list[dict] | None = None, control: dict | None = None, exposure: list[dict] | None = None
+) -> str:
     """The cited Extractor file of one announcement: facts only, original text quoted, flags visible.
 
     Every scraped value is escaped (``core.markdown``): a title carrying HTML, Liquid ``{{ }}``, table pipes or
@@ -535,9 +691,14 @@ def render_extractor_markdown(row: dict, provisions: list[dict] | None = None, c
         f"- **發布日期**: {row['publish_date'] or '不明'}",
         f"- **生效日期**: {row['effective_date'] or '未載明'}",
         f"- **生效條款**: {e(row.get('effective_note_zh_tw') or to_zh_tw(row['effective_note'])) or '—'}",
-        *([f"- **暫停期間**: {row['effective_date'] or '?'} 至 {row['suspended_until']}"
-           f"（{e(row.get('suspension_note_zh_tw') or to_zh_tw(row['suspension_note']))}）"]
-          if row.get("suspended_until") else []),
+        *(
+            [
+                f"- **暫停期間**: {row['effective_date'] or '?'} 至 {row['suspended_until']}"
+                f"（{e(row.get('suspension_note_zh_tw') or to_zh_tw(row['suspension_note']))}）"
+            ]
+            if row.get("suspended_until")
+            else []
+        ),
         *([f"- **措施狀態（截至 {control['status_as_of']}）**: {e(control['status_zh_tw'])}"] if control else []),
         f"- **管制物項**: {lst(row['controlled_items']) or '—'}",
         f"- **列名實體**: {lst(to_zh_tw(row['entities'])) or '—'}",
@@ -556,18 +717,27 @@ def render_extractor_markdown(row: dict, provisions: list[dict] | None = None, c
     ]
     kept = [p for p in (provisions or []) if p["kind"] not in ("procedure", "other")]
     if kept:
-        lines += ["## 重點條款（依原文萃取，繁體）", "", "| 條次 | 類型 | 內容 | 技術門檻 | 海關商品編號（HS 六位碼） |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "## 重點條款（依原文萃取，繁體）",
+            "",
+            "| 條次 | 類型 | 內容 | 技術門檻 | 海關商品編號（HS 六位碼） |",
+            "|---|---|---|---|---|",
+        ]
         for p in kept:
             codes = p["customs_codes"].replace(";", "、")
             hs6 = p["hs6_codes"].replace(";", "、")
-            lines.append(f"| {e(p['clause_no_zh_tw']) or '—'} | {p['kind_zh_tw']} | {e(p['text_zh_tw'])} | "
-                         f"{e(p['thresholds_zh_tw']) or '—'} | {(e(codes) + '（' + hs6 + '）') if codes else '—'} |")
+            lines.append(
+                f"| {e(p['clause_no_zh_tw']) or '—'} | {p['kind_zh_tw']} | {e(p['text_zh_tw'])} | "
+                f"{e(p['thresholds_zh_tw']) or '—'} | {(e(codes) + '（' + hs6 + '）') if codes else '—'} |"
+            )
         lines.append("")
     if exposure:
-        lines += ["## 貿易曝險（HS 六位碼，範圍可能大於管制物項）", "",
-                  "| HS 碼 | 品項 | 中國出口（年度） | 輸美占比 | 美國進口（年初至今） | 自中國 | 中國占比 | 自中國年增減 | 資料檢核 |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "## 貿易曝險（HS 六位碼，範圍可能大於管制物項）",
+            "",
+            "| HS 碼 | 品項 | 中國出口（年度） | 輸美占比 | 美國進口（年初至今） | 自中國 | 中國占比 | 自中國年增減 | 資料檢核 |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for x in exposure:
             xf = contract.split_flags(x["review_flags"])
             mark = "[REVIEW_NEEDED] " if contract.quality_flags(xf) else ""
@@ -575,7 +745,8 @@ def render_extractor_markdown(row: dict, provisions: list[dict] | None = None, c
                 f"| {x['hs6'] or '—'} | {e(x['items_zh_tw'])} | {_money(x['cn_export_world_usd'])}"
                 f"（{x['cn_export_year'] or '—'}） | {_pct(x['share_to_842_pct'])} | {_money(x['us_import_ytd_usd'])} | "
                 f"{_money(x['us_import_from_cn_ytd_usd'])} | {_pct(x['cn_share_of_us_imports_pct'])} | "
-                f"{_pct(x['us_import_from_cn_yoy_pct'])} | {mark}{'；'.join(contract.flag_words(xf)) or '無'} |")
+                f"{_pct(x['us_import_from_cn_yoy_pct'])} | {mark}{'；'.join(contract.flag_words(xf)) or '無'} |"
+            )
         lines.append("")
     if row.get("attachments"):
         lines += ["## 附件", ""]
@@ -600,7 +771,7 @@ def render_extractor_markdown(row: dict, provisions: list[dict] | None = None, c
     owners=OWNERS,
     deps=[mofcom_announcements, mofcom_provisions, mofcom_controls, "policy_trade_exposure"],
     description="One Extractor markdown file per announcement of the week: Extractor/cn_export_control/<slug>.md "
-                "(facts, key provisions, status, exposure figures, original text).",
+    "(facts, key provisions, status, exposure figures, original text).",
 )
 def mofcom_extractor_files(context: AssetExecutionContext, warehouse: Warehouse, site: Site) -> MaterializeResult:
     written: dict[str, int] = {}
@@ -617,12 +788,16 @@ def mofcom_extractor_files(context: AssetExecutionContext, warehouse: Warehouse,
         for r in df.iter_rows(named=True) if df.height else []:
             out.setdefault(r[col], []).append(r)
         return out
+
     # Weeks in ascending order as before: the newest week's version of a file is the one left on disk. A file whose
     # text an earlier week of this run already wrote identically is not written again.
     last_text: dict[str, str] = {}
     for key, df in weeks.items():
-        p_by, c_by, x_by = grouped(provs[key], "announcement_id"), grouped(ctrls[key], "measure_id"), grouped(
-            expos[key], "measure_id")
+        p_by, c_by, x_by = (
+            grouped(provs[key], "announcement_id"),
+            grouped(ctrls[key], "measure_id"),
+            grouped(expos[key], "measure_id"),
+        )
         for row in df.iter_rows(named=True):
             aid = row["announcement_id"]
             text = render_extractor_markdown(row, p_by.get(aid), (c_by.get(aid) or [None])[0], x_by.get(aid))
@@ -632,16 +807,22 @@ def mofcom_extractor_files(context: AssetExecutionContext, warehouse: Warehouse,
             flagged += bool(row["review_flags"])
         written[iso_week_label(key)] = df.height
     add_week_metadata(context, week_rows(weeks))  # one file per announcement of the week
-    return MaterializeResult(metadata={
-        "dagster/row_count": sum(written.values()),
-        "files_per_week": MetadataValue.json(written),
-        "flagged_files": flagged,
-        "dagster/column_schema": TableSchema(columns=[
-            TableColumn("path", "VARCHAR", description="Extractor/cn_export_control/<slug>.md, one per announcement"),
-            TableColumn("review_needed", "BOOLEAN", description="the file starts with [REVIEW_NEEDED]"),
-        ]),
-        "directory": MetadataValue.path(str(site.path(EXTRACTOR_DIR))),
-    })
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(written.values()),
+            "files_per_week": MetadataValue.json(written),
+            "flagged_files": flagged,
+            "dagster/column_schema": TableSchema(
+                columns=[
+                    TableColumn(
+                        "path", "VARCHAR", description="Extractor/cn_export_control/<slug>.md, one per announcement"
+                    ),
+                    TableColumn("review_needed", "BOOLEAN", description="the file starts with [REVIEW_NEEDED]"),
+                ]
+            ),
+            "directory": MetadataValue.path(str(site.path(EXTRACTOR_DIR))),
+        }
+    )
 
 
 ASSETS = [mofcom_announcements, mofcom_provisions, mofcom_controls, mofcom_extractor_files]

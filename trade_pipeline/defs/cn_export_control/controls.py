@@ -49,10 +49,14 @@ FAMILIES: tuple[Family, ...] = (
     Family("graphite", "石墨", frozenset({"graphite"})),
     Family("gallium_germanium", "鎵、鍺", frozenset({"gallium", "germanium"})),
     Family("antimony", "銻", frozenset({"antimony"})),
-    Family("minor_metals", "鎢、碲、鉍、鉬、銦", frozenset({"tungsten", "tellurium", "bismuth", "molybdenum", "indium"})),
+    Family(
+        "minor_metals", "鎢、碲、鉍、鉬、銦", frozenset({"tungsten", "tellurium", "bismuth", "molybdenum", "indium"})
+    ),
     Family("rare_earth", "稀土", frozenset({"rare_earth"})),
     Family("superhard", "超硬材料", frozenset({"superhard_materials"})),
-    Family("lithium_battery", "鋰電池及正負極材料", frozenset({"lithium_battery", "cathode_materials", "anode_materials"})),
+    Family(
+        "lithium_battery", "鋰電池及正負極材料", frozenset({"lithium_battery", "cathode_materials", "anode_materials"})
+    ),
     Family("aerospace_drones", "航空航天物項、無人機", frozenset({"aerospace", "drones"})),
     Family("dual_use_country", "兩用物項（清單與國別措施）", frozenset({"dual_use_items"})),
     Family("entity_lists", "管控名單與不可靠實體清單", frozenset()),
@@ -60,30 +64,71 @@ FAMILIES: tuple[Family, ...] = (
 FAMILY_BY_KEY = {f.key: f for f in FAMILIES}
 
 MEASURE_KIND_ZH_TW = {
-    "item_control": "物項出口管制", "country_measure": "對特定國家的管制", "extraterritorial": "境外再出口管制",
-    "technology": "技術出口管制", "entity_list": "列入名單", "countermeasure": "反制措施", "referenced": "引用的措施",
+    "item_control": "物項出口管制",
+    "country_measure": "對特定國家的管制",
+    "extraterritorial": "境外再出口管制",
+    "technology": "技術出口管制",
+    "entity_list": "列入名單",
+    "countermeasure": "反制措施",
+    "referenced": "引用的措施",
 }
 EVENT_ZH_TW = {
-    "item_control": "實施出口管制", "country_measure": "對特定國家加強管制", "extraterritorial": "管制延伸至境外再出口",
-    "technology": "技術出口管制", "entity_list": "列入名單", "countermeasure": "反制措施", "suspension": "暫停實施",
-    "revocation": "廢止或停止實施", "referenced": "引用的措施",
+    "item_control": "實施出口管制",
+    "country_measure": "對特定國家加強管制",
+    "extraterritorial": "管制延伸至境外再出口",
+    "technology": "技術出口管制",
+    "entity_list": "列入名單",
+    "countermeasure": "反制措施",
+    "suspension": "暫停實施",
+    "revocation": "廢止或停止實施",
+    "referenced": "引用的措施",
 }
 STATUS_ORDER = ("in_force", "partly_in_force", "not_yet_in_force", "suspended", "expired", "unknown")
 
 CONTROL_COLUMNS: dict[str, pl.DataType] = {
-    "measure_id": pl.Utf8, "announcement_id": pl.Utf8, "doc_number": pl.Utf8, "doc_number_zh_tw": pl.Utf8,
-    "title_zh_tw": pl.Utf8, "measure_kind": pl.Utf8, "measure_kind_zh_tw": pl.Utf8, "publish_date": pl.Date,
-    "effective_date": pl.Date, "later_effective_date": pl.Date, "item_keys": pl.Utf8, "items_zh_tw": pl.Utf8,
-    "families": pl.Utf8, "has_goods": pl.Boolean, "countries": pl.Utf8, "entity_count": pl.Int64,
-    "status": pl.Utf8, "status_zh_tw": pl.Utf8, "status_as_of": pl.Date, "suspended_from": pl.Date,
-    "suspended_until": pl.Date, "revoked_on": pl.Date, "cited_by": pl.Utf8, "extractor_path": pl.Utf8,
+    "measure_id": pl.Utf8,
+    "announcement_id": pl.Utf8,
+    "doc_number": pl.Utf8,
+    "doc_number_zh_tw": pl.Utf8,
+    "title_zh_tw": pl.Utf8,
+    "measure_kind": pl.Utf8,
+    "measure_kind_zh_tw": pl.Utf8,
+    "publish_date": pl.Date,
+    "effective_date": pl.Date,
+    "later_effective_date": pl.Date,
+    "item_keys": pl.Utf8,
+    "items_zh_tw": pl.Utf8,
+    "families": pl.Utf8,
+    "has_goods": pl.Boolean,
+    "countries": pl.Utf8,
+    "entity_count": pl.Int64,
+    "status": pl.Utf8,
+    "status_zh_tw": pl.Utf8,
+    "status_as_of": pl.Date,
+    "suspended_from": pl.Date,
+    "suspended_until": pl.Date,
+    "revoked_on": pl.Date,
+    "cited_by": pl.Utf8,
+    "extractor_path": pl.Utf8,
     "review_flags": pl.Utf8,
 }
 TIMELINE_COLUMNS: dict[str, pl.DataType] = {
-    "family_key": pl.Utf8, "family_order": pl.Int64, "family_zh_tw": pl.Utf8, "step_no": pl.Int64,
-    "event_date": pl.Date, "event": pl.Utf8, "event_zh_tw": pl.Utf8, "measure_id": pl.Utf8,
-    "announcement_id": pl.Utf8, "doc_number": pl.Utf8, "doc_number_zh_tw": pl.Utf8, "items_zh_tw": pl.Utf8,
-    "status": pl.Utf8, "status_zh_tw": pl.Utf8, "summary_zh_tw": pl.Utf8, "extractor_path": pl.Utf8,
+    "family_key": pl.Utf8,
+    "family_order": pl.Int64,
+    "family_zh_tw": pl.Utf8,
+    "step_no": pl.Int64,
+    "event_date": pl.Date,
+    "event": pl.Utf8,
+    "event_zh_tw": pl.Utf8,
+    "measure_id": pl.Utf8,
+    "announcement_id": pl.Utf8,
+    "doc_number": pl.Utf8,
+    "doc_number_zh_tw": pl.Utf8,
+    "items_zh_tw": pl.Utf8,
+    "status": pl.Utf8,
+    "status_zh_tw": pl.Utf8,
+    "summary_zh_tw": pl.Utf8,
+    "extractor_path": pl.Utf8,
     "review_flags": pl.Utf8,
 }
 
@@ -106,8 +151,15 @@ def _quality(flags: str | None) -> str:
     return contract.join_flags(contract.quality_flags(contract.split_flags(flags)))
 
 
-def status(*, effective: date | None, later_effective: date | None, suspended_from: date | None,
-           suspended_until: date | None, revoked_on: date | None, as_of: date) -> tuple[str, str]:
+def status(
+    *,
+    effective: date | None,
+    later_effective: date | None,
+    suspended_from: date | None,
+    suspended_until: date | None,
+    revoked_on: date | None,
+    as_of: date,
+) -> tuple[str, str]:
     """(status, zh-TW words) of one measure as of ``as_of`` (see module doc)."""
     if suspended_from is not None and suspended_from <= as_of and (suspended_until is None or suspended_until >= as_of):
         if suspended_until is not None:
@@ -121,7 +173,11 @@ def status(*, effective: date | None, later_effective: date | None, suspended_fr
         return "not_yet_in_force", f"尚未生效（{effective.isoformat()} 起實施）"
     if later_effective is not None and later_effective > as_of:
         return "partly_in_force", f"部分生效（其餘自 {later_effective.isoformat()} 起）"
-    suffix = f"；暫停期已於 {suspended_until.isoformat()} 結束" if suspended_until is not None and suspended_until < as_of else ""
+    suffix = (
+        f"；暫停期已於 {suspended_until.isoformat()} 結束"
+        if suspended_until is not None and suspended_until < as_of
+        else ""
+    )
     return "in_force", f"生效中（自 {effective.isoformat()} 起{suffix}）"
 
 
@@ -172,8 +228,19 @@ def measures(announcements: pl.DataFrame, provisions: pl.DataFrame, as_of: date)
                 key = _doc_key(number)
                 if a["doc_number"] and key == _doc_key(a["doc_number"]):
                     continue
-                entry = cited.setdefault(key, {"number": number, "from": None, "until": None, "revoked": None,
-                                               "by": [], "items": set(), "entities": None, "flags": ""})
+                entry = cited.setdefault(
+                    key,
+                    {
+                        "number": number,
+                        "from": None,
+                        "until": None,
+                        "revoked": None,
+                        "by": [],
+                        "items": set(),
+                        "entities": None,
+                        "flags": "",
+                    },
+                )
                 if p["kind"] == "suspension":
                     entry["from"] = p["suspension_start"] or a["publish_date"]
                     entry["until"] = p["suspension_until"]
@@ -182,8 +249,9 @@ def measures(announcements: pl.DataFrame, provisions: pl.DataFrame, as_of: date)
                 entry["by"].append(a["announcement_id"])
                 entry["items"] |= set(_split(p["item_keys"]))
                 entry["entities"] = p["entity_count"] if p["entity_count"] is not None else entry["entities"]
-                entry["flags"] = contract.join_flags([*contract.split_flags(entry["flags"]),
-                                                      *contract.split_flags(_quality(a["review_flags"]))])
+                entry["flags"] = contract.join_flags(
+                    [*contract.split_flags(entry["flags"]), *contract.split_flags(_quality(a["review_flags"]))]
+                )
                 entry["extractor_path"] = a["extractor_path"]
         kind = _measure_kind(a, kinds)
         if kind is None:
@@ -193,17 +261,28 @@ def measures(announcements: pl.DataFrame, provisions: pl.DataFrame, as_of: date)
         entity_counts = [p["entity_count"] for p in provs if p["kind"] == "entity_list" and p["entity_count"]]
         entity_lines = sum(1 for p in provs if p["kind"] == "entity")
         rows[a["announcement_id"]] = {
-            "measure_id": a["announcement_id"], "announcement_id": a["announcement_id"],
-            "doc_number": a["doc_number"] or "", "doc_number_zh_tw": to_zh_tw(a["doc_number"] or ""),
-            "title_zh_tw": a["title_zh_tw"], "measure_kind": kind, "publish_date": a["publish_date"],
-            "effective_date": a["effective_date"], "later_effective_date": max(later) if later else None,
-            "item_keys": item_keys, "countries": a["countries"] or "",
-            "entity_count": entity_counts[0] if entity_counts else (entity_lines or
-                                                                    (len(_split(a["entities"])) or None)),
-            "has_goods": kind not in ("technology", "entity_list", "countermeasure") and bool(
-                kinds & {"item", "equipment", "criterion"} or (item_keys and kinds == set())),
-            "extractor_path": a["extractor_path"], "review_flags": _quality(a["review_flags"]), "cited_by": [],
-            "suspended_from": None, "suspended_until": None, "revoked_on": None,
+            "measure_id": a["announcement_id"],
+            "announcement_id": a["announcement_id"],
+            "doc_number": a["doc_number"] or "",
+            "doc_number_zh_tw": to_zh_tw(a["doc_number"] or ""),
+            "title_zh_tw": a["title_zh_tw"],
+            "measure_kind": kind,
+            "publish_date": a["publish_date"],
+            "effective_date": a["effective_date"],
+            "later_effective_date": max(later) if later else None,
+            "item_keys": item_keys,
+            "countries": a["countries"] or "",
+            "entity_count": entity_counts[0]
+            if entity_counts
+            else (entity_lines or (len(_split(a["entities"])) or None)),
+            "has_goods": kind not in ("technology", "entity_list", "countermeasure")
+            and bool(kinds & {"item", "equipment", "criterion"} or (item_keys and kinds == set())),
+            "extractor_path": a["extractor_path"],
+            "review_flags": _quality(a["review_flags"]),
+            "cited_by": [],
+            "suspended_from": None,
+            "suspended_until": None,
+            "revoked_on": None,
         }
         if a["doc_number"]:
             by_doc[_doc_key(a["doc_number"])] = a["announcement_id"]
@@ -212,31 +291,59 @@ def measures(announcements: pl.DataFrame, provisions: pl.DataFrame, as_of: date)
         if target is None:
             target = f"ref-{key}"
             rows[target] = {
-                "measure_id": target, "announcement_id": c["by"][0], "doc_number": c["number"],
-                "doc_number_zh_tw": to_zh_tw(c["number"]), "title_zh_tw": "", "measure_kind": "referenced",
-                "publish_date": None, "effective_date": None, "later_effective_date": None,
+                "measure_id": target,
+                "announcement_id": c["by"][0],
+                "doc_number": c["number"],
+                "doc_number_zh_tw": to_zh_tw(c["number"]),
+                "title_zh_tw": "",
+                "measure_kind": "referenced",
+                "publish_date": None,
+                "effective_date": None,
+                "later_effective_date": None,
                 "item_keys": sorted(c["items"], key=lambda k: list(ITEMS_BY_KEY).index(k) if k in ITEMS_BY_KEY else 99),
-                "countries": "", "entity_count": c["entities"], "has_goods": False,
-                "extractor_path": c["extractor_path"], "review_flags": c["flags"], "cited_by": [],
-                "suspended_from": None, "suspended_until": None, "revoked_on": None,
+                "countries": "",
+                "entity_count": c["entities"],
+                "has_goods": False,
+                "extractor_path": c["extractor_path"],
+                "review_flags": c["flags"],
+                "cited_by": [],
+                "suspended_from": None,
+                "suspended_until": None,
+                "revoked_on": None,
             }
         row = rows[target]
-        row["suspended_from"], row["suspended_until"] = c["from"] or row["suspended_from"], c["until"] or row["suspended_until"]
+        row["suspended_from"], row["suspended_until"] = (
+            c["from"] or row["suspended_from"],
+            c["until"] or row["suspended_until"],
+        )
         row["revoked_on"] = c["revoked"] or row["revoked_on"]
         row["cited_by"] = sorted(set(row["cited_by"]) | set(c["by"]))
     out = []
     for row in rows.values():
-        st, words = status(effective=row["effective_date"], later_effective=row["later_effective_date"],
-                           suspended_from=row["suspended_from"], suspended_until=row["suspended_until"],
-                           revoked_on=row["revoked_on"], as_of=as_of)
+        st, words = status(
+            effective=row["effective_date"],
+            later_effective=row["later_effective_date"],
+            suspended_from=row["suspended_from"],
+            suspended_until=row["suspended_until"],
+            revoked_on=row["revoked_on"],
+            as_of=as_of,
+        )
         if row["measure_kind"] == "referenced" and st == "unknown":
             words = "僅見於引用，生效日期未載明"
         item_keys = row.pop("item_keys")
-        out.append({**row, "item_keys": ";".join(item_keys),
-                    "items_zh_tw": "、".join(ITEMS_BY_KEY[k].zh_tw for k in item_keys if k in ITEMS_BY_KEY),
-                    "families": ";".join(_families(item_keys, row["measure_kind"], row["entity_count"])),
-                    "measure_kind_zh_tw": MEASURE_KIND_ZH_TW[row["measure_kind"]], "status": st,
-                    "status_zh_tw": words, "status_as_of": as_of, "cited_by": ";".join(row["cited_by"])})
+        out.append(
+            {
+                **row,
+                "item_keys": ";".join(item_keys),
+                "items_zh_tw": "、".join(ITEMS_BY_KEY[k].zh_tw for k in item_keys if k in ITEMS_BY_KEY),
+                "families": ";".join(_families(item_keys, row["measure_kind"], row["entity_count"])),
+                "measure_kind_zh_tw": MEASURE_KIND_ZH_TW[row["measure_kind"]],
+                "status": st,
+                "status_zh_tw": words,
+                "status_as_of": as_of,
+                "cited_by": ";".join(row["cited_by"]),
+            }
+        )
     df = pl.DataFrame(out, schema=CONTROL_COLUMNS) if out else pl.DataFrame(schema=CONTROL_COLUMNS)
     return df.sort(["publish_date", "measure_id"], nulls_last=True).select(list(CONTROL_COLUMNS))
 
@@ -246,10 +353,17 @@ def timeline(controls: pl.DataFrame) -> pl.DataFrame:
     steps: list[dict] = []
     for m in controls.iter_rows(named=True):
         families = _split(m["families"])
-        base = {"measure_id": m["measure_id"], "announcement_id": m["announcement_id"],
-                "doc_number": m["doc_number"], "doc_number_zh_tw": m["doc_number_zh_tw"],
-                "items_zh_tw": m["items_zh_tw"], "status": m["status"], "status_zh_tw": m["status_zh_tw"],
-                "extractor_path": m["extractor_path"], "review_flags": m["review_flags"]}
+        base = {
+            "measure_id": m["measure_id"],
+            "announcement_id": m["announcement_id"],
+            "doc_number": m["doc_number"],
+            "doc_number_zh_tw": m["doc_number_zh_tw"],
+            "items_zh_tw": m["items_zh_tw"],
+            "status": m["status"],
+            "status_zh_tw": m["status_zh_tw"],
+            "extractor_path": m["extractor_path"],
+            "review_flags": m["review_flags"],
+        }
         events: list[tuple[date | None, str]] = []
         if m["measure_kind"] != "referenced":
             events.append((m["effective_date"] or m["publish_date"], m["measure_kind"]))
@@ -266,8 +380,12 @@ def timeline(controls: pl.DataFrame) -> pl.DataFrame:
     for s in steps:
         counters[s["family_key"]] = counters.get(s["family_key"], 0) + 1
         fam = FAMILY_BY_KEY[s["family_key"]]
-        s.update(family_order=order[s["family_key"]], family_zh_tw=fam.zh_tw, step_no=counters[s["family_key"]],
-                 event_zh_tw=EVENT_ZH_TW[s["event"]])
+        s.update(
+            family_order=order[s["family_key"]],
+            family_zh_tw=fam.zh_tw,
+            step_no=counters[s["family_key"]],
+            event_zh_tw=EVENT_ZH_TW[s["event"]],
+        )
         when = s["event_date"].isoformat() if s["event_date"] else "日期不明"
         what = s["doc_number_zh_tw"] or "（無文號）"
         items = f"（{s['items_zh_tw']}）" if s["items_zh_tw"] else ""

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ControlledItem:
-    key: str                  # ASCII key, used in slugs and tests
-    zh_tw: str                # display name in the report
+    key: str  # ASCII key, used in slugs and tests
+    zh_tw: str  # display name in the report
     patterns: tuple[str, ...]  # Simplified Chinese spellings found in titles and bodies
-    major: bool = True        # a strategic material whose new control leads the report
-    generic: bool = False     # only reported when no specific item matched (e.g. "两用物项")
+    major: bool = True  # a strategic material whose new control leads the report
+    generic: bool = False  # only reported when no specific item matched (e.g. "两用物项")
 
 
 CONTROLLED_ITEMS: tuple[ControlledItem, ...] = (
@@ -104,7 +104,11 @@ COUNTRIES: dict[str, tuple[str, str]] = {
 ENTITY_LISTS: tuple[str, ...] = ("不可靠实体清单", "出口管制管控名单", "管控名单", "关注名单")
 
 CATEGORIES: tuple[str, ...] = (
-    "regulation_update", "controlled_item_change", "enforcement_action", "policy_guidance", "international_cooperation",
+    "regulation_update",
+    "controlled_item_change",
+    "enforcement_action",
+    "policy_guidance",
+    "international_cooperation",
 )
 CATEGORY_ZH_TW: dict[str, str] = {
     "regulation_update": "法規更新",

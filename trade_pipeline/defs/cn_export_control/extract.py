@@ -60,10 +60,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from trade_pipeline.defs.cn_export_control.zh_tw import to_zh_tw  # noqa: F401 (re-exported)
 from trade_pipeline.defs.cn_export_control.dictionary import (
-    CATEGORY_ZH_TW, COMPOUND_ITEMS, CONTROLLED_ITEMS, COUNTRIES, ENTITY_LISTS, ISSUER_PREFIXES, ISSUERS, ITEMS_BY_KEY,
+    CATEGORY_ZH_TW,
+    COMPOUND_ITEMS,
+    CONTROLLED_ITEMS,
+    COUNTRIES,
+    ENTITY_LISTS,
+    ISSUER_PREFIXES,
+    ISSUERS,
+    ITEMS_BY_KEY,
 )
+from trade_pipeline.defs.cn_export_control.zh_tw import to_zh_tw  # noqa: F401 (re-exported)
 
 _CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _YEAR = r"(\d{4}|[〇零一二三四五六七八九]{4})"
@@ -90,7 +97,7 @@ _NUMBERED_LINE_RE = re.compile(r"^\s*(\d{1,3})\s*[\.、．]\s*(.+?)\s*$")
 @dataclass(frozen=True)
 class DocNumber:
     issuers: tuple[str, ...]
-    kind: str          # 公告 | 令
+    kind: str  # 公告 | 令
     year: int | None
     number: int
 
@@ -137,8 +144,9 @@ def find_doc_numbers(text: str) -> list[DocNumber]:
     seen: set[str] = set()
     hits: list[tuple[int, DocNumber]] = []
     for m in _DOC_RE.finditer(text):
-        hits.append((m.start(), DocNumber(_issuers_before(text, m.start()), m.group(1), _year(m.group(2)),
-                                          int(m.group(3)))))
+        hits.append(
+            (m.start(), DocNumber(_issuers_before(text, m.start()), m.group(1), _year(m.group(2)), int(m.group(3))))
+        )
     for m in _ORDER_NO_YEAR_RE.finditer(text):
         hits.append((m.start(), DocNumber((m.group(1),), "令", None, int(m.group(2)))))
     for _, doc in sorted(hits, key=lambda h: h[0]):
@@ -226,7 +234,7 @@ def find_suspension(text: str) -> Suspension | None:
         if years and starts:
             start = _date(*starts[-1].group(1, 2, 3))
             if start:
-                found.append(Suspension(start, _one_year_later(start), sentence[starts[-1].start():years.end()]))
+                found.append(Suspension(start, _one_year_later(start), sentence[starts[-1].start() : years.end()]))
     return max(found, key=lambda s: s.until) if found else None
 
 
@@ -287,7 +295,11 @@ def find_entities(title: str, paragraphs: Iterable[str]) -> list[str]:
             name = lm.group(2)
             # "1.拉法特集团（Rafat Group）" — keep the Chinese name; clauses ("1.禁止…") are not names.
             name = re.split(r"[（(]", name, maxsplit=1)[0].strip(" ：:；;，,。")
-            if not name or len(name) > 40 or re.match(r"^(禁止|不得|对|在|自|根据|依据|本|上述|相关|其他|出口|有关)", name):
+            if (
+                not name
+                or len(name) > 40
+                or re.match(r"^(禁止|不得|对|在|自|根据|依据|本|上述|相关|其他|出口|有关)", name)
+            ):
                 continue
             if name not in out:
                 out.append(name)
@@ -306,7 +318,9 @@ _GUIDANCE_TITLE = re.compile(r"答记者问|解读|指南|通知|通告|问答|�
 
 _BODY_SUPPORT: dict[str, re.Pattern[str]] = {
     "enforcement_action": re.compile("列入|移出|反制措施|制裁|处罚|" + "|".join(ENTITY_LISTS)),
-    "controlled_item_change": re.compile(r"实施出口管制|出口许可|未经许可|管制物项|不得出口|两用物项出口许可|原则上不予许可|禁止[^。]{0,60}出口"),
+    "controlled_item_change": re.compile(
+        r"实施出口管制|出口许可|未经许可|管制物项|不得出口|两用物项出口许可|原则上不予许可|禁止[^。]{0,60}出口"
+    ),
     "regulation_update": re.compile(r"第[一二三四五六七八九十百]+条|施行|废止|修订"),
     "international_cooperation": re.compile(r"对话|磋商|共识|合作|会谈|宣布|发布"),
     "policy_guidance": re.compile(r"答记者问|记者问|发言人|表示|回答|指出"),
@@ -324,8 +338,11 @@ class Classification:
 def _title_rule(title: str) -> tuple[str, str] | None:
     if _ENFORCEMENT_TITLE.search(title):
         return "enforcement_action", "title names an entity list or a countermeasure"
-    if _CONTROL_TITLE.search(title) and _CONTROL_VERB.search(title) and (
-            find_controlled_items(title) or "物项" in title or "管制清单" in title):
+    if (
+        _CONTROL_TITLE.search(title)
+        and _CONTROL_VERB.search(title)
+        and (find_controlled_items(title) or "物项" in title or "管制清单" in title)
+    ):
         if not _FOREIGN_START.match(title):
             return "controlled_item_change", "title: 出口管制 + 实施/加强/调整 + item"
     if _REGULATION_TITLE.search(title) and not _FOREIGN_START.match(title):
@@ -349,25 +366,42 @@ def classify(title: str, body: str) -> Classification:
         if not body:
             return Classification(category, "中", f"{why}; no body (title only)")
         supported = bool(_BODY_SUPPORT[category].search(body))
-        return Classification(category, "高" if supported else "中",
-                              f"{why}; body {'supports' if supported else 'does not support'} it")
+        return Classification(
+            category, "高" if supported else "中", f"{why}; body {'supports' if supported else 'does not support'} it"
+        )
     if body:
         scores = {c: len(p.findall(body)) for c, p in _BODY_SUPPORT.items()}
         best = max(scores.values())
         leaders = [c for c, s in scores.items() if s == best]
         if best > 0 and len(leaders) == 1:
             return Classification(leaders[0], "低", f"no title rule; body keywords favour {leaders[0]} ({best})")
-    return Classification("policy_guidance", "低", "undecidable: no title rule and no clear body evidence",
-                          undecided=True)
+    return Classification(
+        "policy_guidance", "低", "undecidable: no title rule and no clear body evidence", undecided=True
+    )
 
 
 # --- importance ----------------------------------------------------------------------------------------------
-CATEGORY_BASE = {"controlled_item_change": 50, "enforcement_action": 40, "regulation_update": 30,
-                 "international_cooperation": 20, "policy_guidance": 10}
+CATEGORY_BASE = {
+    "controlled_item_change": 50,
+    "enforcement_action": 40,
+    "regulation_update": 30,
+    "international_cooperation": 20,
+    "policy_guidance": 10,
+}
 
 
-def importance(*, category: str, publish_date: date | None, effective_date: date | None, week_start: date,
-               week_end: date, list_change: bool, major_item: bool, has_doc_number: bool, title_only: bool) -> int:
+def importance(
+    *,
+    category: str,
+    publish_date: date | None,
+    effective_date: date | None,
+    week_start: date,
+    week_end: date,
+    list_change: bool,
+    major_item: bool,
+    has_doc_number: bool,
+    title_only: bool,
+) -> int:
     """Rank score of one announcement within one week (see module doc). Higher leads section 三."""
     score = CATEGORY_BASE.get(category, 0)
     if publish_date is not None and week_start <= publish_date <= week_end:
@@ -413,8 +447,9 @@ class Extraction:
         return any(ITEMS_BY_KEY[k].major for k in self.item_keys)
 
 
-def extract(title: str, paragraphs: list[str], publish_date: date | None, body_title: str = "",
-            source: str = "") -> Extraction:
+def extract(
+    title: str, paragraphs: list[str], publish_date: date | None, body_title: str = "", source: str = ""
+) -> Extraction:
     """All facts of one announcement from its title (list row) and body paragraphs (may be empty)."""
     body = "\n".join(paragraphs)
     ex = Extraction()
@@ -466,14 +501,18 @@ def extract(title: str, paragraphs: list[str], publish_date: date | None, body_t
         body_items = set(find_controlled_items(body))
         own_in_body = next((d for d in head_numbers), None)
         mismatch = bool(set(title_items) - body_items - {"dual_use_items"}) or (
-            own is not None and title_numbers and own_in_body is not None and own_in_body.key != title_numbers[0].key)
+            own is not None and title_numbers and own_in_body is not None and own_in_body.key != title_numbers[0].key
+        )
         if body_title and not mismatch:
             mismatch = _char_overlap(title, body_title) < 0.3
         if mismatch:
             ex.flags.append("content_title_mismatch")
-    if (ex.classification.category == "controlled_item_change"
-            and publish_date is not None and ex.effective_date == publish_date
-            and (ex.major_item or ("dual_use_items" in ex.item_keys and ex.countries))):
+    if (
+        ex.classification.category == "controlled_item_change"
+        and publish_date is not None
+        and ex.effective_date == publish_date
+        and (ex.major_item or ("dual_use_items" in ex.item_keys and ex.countries))
+    ):
         ex.flags.append("immediate_major_control")
     return ex
 
@@ -485,9 +524,18 @@ def _char_overlap(a: str, b: str) -> float:
     return len(sa & sb) / min(len(sa), len(sb))
 
 
-def summary_zh_tw(*, issuers: list[str], publish_date: date | None, doc_number: str, category: str,
-                  items_zh_tw: list[str], entities: list[str], countries: list[str], effective_date: date | None,
-                  fetch_status: str) -> str:
+def summary_zh_tw(
+    *,
+    issuers: list[str],
+    publish_date: date | None,
+    doc_number: str,
+    category: str,
+    items_zh_tw: list[str],
+    entities: list[str],
+    countries: list[str],
+    effective_date: date | None,
+    fetch_status: str,
+) -> str:
     """One sentence built only from extracted facts (no interpretation)."""
     who = "、".join(issuers) or "發布機關未標示"
     when = publish_date.isoformat() if publish_date else "日期不明"

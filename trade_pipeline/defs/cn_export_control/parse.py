@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from selectolax.lexbor import LexborHTMLParser as HTMLParser, LexborNode as Node
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode as Node
 
 STOP_CLASSES = ("u-disclaimer-box", "u-art-box-footer", "ft")
 _SCRIPT_VAR_RE = re.compile(r"var\s+(\w+)\s*=\s*'((?:[^'\\]|\\.)*)'\s*;")
@@ -82,7 +83,7 @@ def parse_publish_date(value: str | None) -> date | None:
 
 @dataclass(frozen=True)
 class ListRow:
-    url: str                 # as sent by the site (usually site-relative)
+    url: str  # as sent by the site (usually site-relative)
     title: str
     publish_date: date | None
     row_id: str
@@ -131,10 +132,18 @@ def parse_list_reply(text: str, column_id: int, page: int) -> ListPage:
         if not url:
             raise MofcomParseError(f"list row without url: {title[:60]!r}")
         raw_date = str(raw.get("publishTimeStr") or "")
-        rows.append(ListRow(url=url, title=title, publish_date=parse_publish_date(raw_date),
-                            row_id=str(raw.get("id") or ""), column_id=column_id,
-                            column_name=str(raw.get("columnName") or ""), source=str(raw.get("source") or ""),
-                            publish_date_raw=raw_date))
+        rows.append(
+            ListRow(
+                url=url,
+                title=title,
+                publish_date=parse_publish_date(raw_date),
+                row_id=str(raw.get("id") or ""),
+                column_id=column_id,
+                column_name=str(raw.get("columnName") or ""),
+                source=str(raw.get("source") or ""),
+                publish_date_raw=raw_date,
+            )
+        )
     return ListPage(column_id=column_id, page=page, rows=rows, max_page_num=max_page, total=total)
 
 

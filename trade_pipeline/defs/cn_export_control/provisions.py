@@ -49,7 +49,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from trade_pipeline.defs.cn_export_control.extract import (
-    _date, _one_year_later, find_controlled_items, find_doc_numbers, find_effective_dates,
+    _date,
+    _one_year_later,
+    find_controlled_items,
+    find_doc_numbers,
+    find_effective_dates,
 )
 from trade_pipeline.defs.cn_export_control.zh_tw import to_zh_tw
 
@@ -60,7 +64,9 @@ _L3_RE = re.compile(r"(\d{1,2})\s*[\.．、](?![\d])")
 _L4_RE = re.compile(r"([a-z])\s*[\.．](?![\d])")
 _INLINE_AFTER = "：:；;。"
 
-_CUSTOMS_RE = re.compile(r"(?:参考海关商品编号|参考税则号列|海关商品编号|税则号列|商品编号)\s*[：:]\s*((?:\d{8,10}[、，,；;\s]*)+)")
+_CUSTOMS_RE = re.compile(
+    r"(?:参考海关商品编号|参考税则号列|海关商品编号|税则号列|商品编号)\s*[：:]\s*((?:\d{8,10}[、，,；;\s]*)+)"
+)
 _CONTROL_CODE_RE = re.compile(r"(?<![A-Za-z0-9])(\d[A-E]\d{3}(?:\.[a-z](?:\.\d{1,2})?)?)(?![0-9])")
 _ENTITY_COUNT_RE = re.compile(r"(\d+)\s*家")
 _DATE = r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"
@@ -69,20 +75,66 @@ _SUSP_FROM_RE = re.compile(r"自\s*" + _DATE + r"\s*起")
 
 _NUM = r"\d+(?:\.\d+)?(?:\s*×\s*10⁻⁶)?"
 _UNITS = {
-    "%": "%", "％": "%", "Wh/kg": "Wh/kg", "g/cm³": "g/cm³", "g/cm3": "g/cm³", "克/立方厘米": "g/cm³",
-    "Mpa": "MPa", "MPa": "MPa", "GPa": "GPa", "千兆帕": "GPa", "MN": "MN", "kW": "kW", "千瓦": "kW",
-    "min": "min", "μm": "μm", "微米": "μm", "mm": "mm", "毫米": "mm", "m³": "m³", "m3": "m³", "纳米": "nm", "nm": "nm",
-    "层": "層", "英寸": "英寸", "兆赫": "MHz", "MHz": "MHz", "个/平方厘米": "個/cm²", "A/cm2": "A/cm²", "m": "m",
+    "%": "%",
+    "％": "%",
+    "Wh/kg": "Wh/kg",
+    "g/cm³": "g/cm³",
+    "g/cm3": "g/cm³",
+    "克/立方厘米": "g/cm³",
+    "Mpa": "MPa",
+    "MPa": "MPa",
+    "GPa": "GPa",
+    "千兆帕": "GPa",
+    "MN": "MN",
+    "kW": "kW",
+    "千瓦": "kW",
+    "min": "min",
+    "μm": "μm",
+    "微米": "μm",
+    "mm": "mm",
+    "毫米": "mm",
+    "m³": "m³",
+    "m3": "m³",
+    "纳米": "nm",
+    "nm": "nm",
+    "层": "層",
+    "英寸": "英寸",
+    "兆赫": "MHz",
+    "MHz": "MHz",
+    "个/平方厘米": "個/cm²",
+    "A/cm2": "A/cm²",
+    "m": "m",
 }
 _UNIT_RE = "(?:" + "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True)) + ")(?![A-Za-z])"
-_PREFIX_OPS = {"大于等于": "≥", "小于等于": "≤", "不低于": "≥", "不超过": "≤", "大于": ">", "小于": "<", "高于": ">",
-               "低于": "<", "≥": "≥", "≤": "≤", ">": ">", "<": "<", "＞": ">", "＜": "<", "&gt;": ">", "&lt;": "<"}
+_PREFIX_OPS = {
+    "大于等于": "≥",
+    "小于等于": "≤",
+    "不低于": "≥",
+    "不超过": "≤",
+    "大于": ">",
+    "小于": "<",
+    "高于": ">",
+    "低于": "<",
+    "≥": "≥",
+    "≤": "≤",
+    ">": ">",
+    "<": "<",
+    "＞": ">",
+    "＜": "<",
+    "&gt;": ">",
+    "&lt;": "<",
+}
 _POSTFIX_OPS = {"及以上": "≥", "以上": "≥", "及以下": "≤", "以下": "≤"}
 _PREFIX_RE = re.compile(
-    r"(?P<op>" + "|".join(re.escape(o) for o in sorted(_PREFIX_OPS, key=len, reverse=True))
-    + r")\s*(?P<num>" + _NUM + r")\s*(?P<unit>" + _UNIT_RE + r")?")
-_POSTFIX_RE = re.compile(
-    r"(?P<num>" + _NUM + r")\s*(?P<unit>" + _UNIT_RE + r")?\s*(?P<op>及以上|以上|及以下|以下)")
+    r"(?P<op>"
+    + "|".join(re.escape(o) for o in sorted(_PREFIX_OPS, key=len, reverse=True))
+    + r")\s*(?P<num>"
+    + _NUM
+    + r")\s*(?P<unit>"
+    + _UNIT_RE
+    + r")?"
+)
+_POSTFIX_RE = re.compile(r"(?P<num>" + _NUM + r")\s*(?P<unit>" + _UNIT_RE + r")?\s*(?P<op>及以上|以上|及以下|以下)")
 _NAME_RUN_RE = re.compile(r"[\u4e00-\u9fff]{1,12}$")
 _NAME_TRAILING = ("达到", "为", "在", "的", "是")
 _NAME_CUT = ("且", "的", "于", "和", "及", "或", "达到", "用于")
@@ -102,13 +154,43 @@ _PROCEDURE_START = ("出口经营者", "商务部应当", "经审查", "出口�
 
 CODE_CATEGORY_KIND = {"A": "equipment", "B": "equipment", "C": "item", "D": "software", "E": "technology"}
 KIND_ZH_TW = {
-    "scope": "管制範圍", "item": "管制物項", "equipment": "設備", "technology": "技術", "software": "軟體",
-    "entity": "列名實體", "entity_list": "列名決定", "suspension": "暫停措施", "revocation": "停止或廢止",
-    "annex": "附件", "prohibition": "禁止或不予許可", "exemption": "豁免或除外", "effective": "生效條款",
-    "procedure": "程序", "liability": "違規責任", "basis": "法律依據", "criterion": "技術特性", "other": "其他",
+    "scope": "管制範圍",
+    "item": "管制物項",
+    "equipment": "設備",
+    "technology": "技術",
+    "software": "軟體",
+    "entity": "列名實體",
+    "entity_list": "列名決定",
+    "suspension": "暫停措施",
+    "revocation": "停止或廢止",
+    "annex": "附件",
+    "prohibition": "禁止或不予許可",
+    "exemption": "豁免或除外",
+    "effective": "生效條款",
+    "procedure": "程序",
+    "liability": "違規責任",
+    "basis": "法律依據",
+    "criterion": "技術特性",
+    "other": "其他",
 }
-FACT_KINDS = frozenset({"item", "equipment", "technology", "software", "entity", "entity_list", "suspension",
-                        "revocation", "annex", "prohibition", "exemption", "effective", "liability", "criterion"})
+FACT_KINDS = frozenset(
+    {
+        "item",
+        "equipment",
+        "technology",
+        "software",
+        "entity",
+        "entity_list",
+        "suspension",
+        "revocation",
+        "annex",
+        "prohibition",
+        "exemption",
+        "effective",
+        "liability",
+        "criterion",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -186,7 +268,7 @@ def _name_before(text: str, pos: int) -> str:
     for word in _NAME_CUT:
         idx = name.rfind(word)
         if idx >= 0:
-            name = name[idx + len(word):]
+            name = name[idx + len(word) :]
     return name
 
 
@@ -198,14 +280,32 @@ def find_thresholds(text: str) -> list[Threshold]:
     for m in _POSTFIX_RE.finditer(text):
         if not m.group("unit") and m.group("op") in ("以上", "以下"):
             continue
-        hits.append((m.start(), Threshold(_name_before(text, m.start()), _POSTFIX_OPS[m.group("op")],
-                                          re.sub(r"\s+", "", m.group("num")), _UNITS.get(m.group("unit") or "", ""))))
+        hits.append(
+            (
+                m.start(),
+                Threshold(
+                    _name_before(text, m.start()),
+                    _POSTFIX_OPS[m.group("op")],
+                    re.sub(r"\s+", "", m.group("num")),
+                    _UNITS.get(m.group("unit") or "", ""),
+                ),
+            )
+        )
         taken.append((m.start(), m.end()))
     for m in _PREFIX_RE.finditer(text):
         if any(a <= m.start("num") < b for a, b in taken):
             continue
-        hits.append((m.start(), Threshold(_name_before(text, m.start()), _PREFIX_OPS[m.group("op")],
-                                          re.sub(r"\s+", "", m.group("num")), _UNITS.get(m.group("unit") or "", ""))))
+        hits.append(
+            (
+                m.start(),
+                Threshold(
+                    _name_before(text, m.start()),
+                    _PREFIX_OPS[m.group("op")],
+                    re.sub(r"\s+", "", m.group("num")),
+                    _UNITS.get(m.group("unit") or "", ""),
+                ),
+            )
+        )
     out: list[Threshold] = []
     for _, t in sorted(hits, key=lambda h: h[0]):
         if t not in out:
@@ -234,8 +334,8 @@ def _split_inline(paragraph: str) -> list[tuple[int, str, str]]:
     if not cuts:
         return [(0, "", paragraph)]
     if cuts[0][0] > 0:
-        pieces.append((0, "", paragraph[:cuts[0][0]].strip()))
-    for i, (start, end, level, marker) in enumerate(cuts):
+        pieces.append((0, "", paragraph[: cuts[0][0]].strip()))
+    for i, (_start, end, level, marker) in enumerate(cuts):
         stop = cuts[i + 1][0] if i + 1 < len(cuts) else len(paragraph)
         pieces.append((level, marker, paragraph[end:stop].strip()))
     return [p for p in pieces if p[2] or p[0]]
@@ -370,8 +470,13 @@ def _facts(p: Provision, publish_date: date | None, entities: set[str]) -> Provi
     return p
 
 
-def extract_provisions(paragraphs: list[str], *, publish_date: date | None = None, entities: list[str] = (),
-                       attachments: list[tuple[str, str]] = ()) -> list[Provision]:
+def extract_provisions(
+    paragraphs: list[str],
+    *,
+    publish_date: date | None = None,
+    entities: list[str] = (),
+    attachments: list[tuple[str, str]] = (),
+) -> list[Provision]:
     """Every provision of one announcement (see module doc), numbered ``seq`` 1… in body order."""
     entity_set = set(entities)
     out: list[Provision] = []
@@ -411,16 +516,26 @@ def extract_provisions(paragraphs: list[str], *, publish_date: date | None = Non
 def provision_record(p: Provision) -> dict:
     """The warehouse columns of one provision (announcement columns are added by the asset)."""
     return {
-        "seq": p.seq, "clause_no": p.clause_no, "level": p.level, "kind": p.kind,
+        "seq": p.seq,
+        "clause_no": p.clause_no,
+        "level": p.level,
+        "kind": p.kind,
         "kind_zh_tw": KIND_ZH_TW.get(p.kind, p.kind),
-        "text_zh_hans": p.text, "text_zh_tw": to_zh_tw(p.text), "clause_no_zh_tw": to_zh_tw(p.clause_no),
-        "control_codes": ";".join(p.control_codes), "customs_codes": ";".join(p.customs_codes),
-        "hs6_codes": ";".join(p.hs6), "thresholds_zh_tw": "；".join(to_zh_tw(t.text) for t in p.thresholds),
+        "text_zh_hans": p.text,
+        "text_zh_tw": to_zh_tw(p.text),
+        "clause_no_zh_tw": to_zh_tw(p.clause_no),
+        "control_codes": ";".join(p.control_codes),
+        "customs_codes": ";".join(p.customs_codes),
+        "hs6_codes": ";".join(p.hs6),
+        "thresholds_zh_tw": "；".join(to_zh_tw(t.text) for t in p.thresholds),
         "thresholds_json": json.dumps([t.__dict__ for t in p.thresholds], ensure_ascii=False) if p.thresholds else "",
-        "item_keys": ";".join(p.item_keys), "entity_count": p.entity_count, "entity_name": p.entity_name,
+        "item_keys": ";".join(p.item_keys),
+        "entity_count": p.entity_count,
+        "entity_name": p.entity_name,
         "entity_name_zh_tw": to_zh_tw(p.entity_name),
         "referenced_numbers": ";".join(p.referenced_numbers),
         "referenced_numbers_zh_tw": ";".join(to_zh_tw(n) for n in p.referenced_numbers),
-        "effective_date": p.effective_date, "suspension_start": p.suspension_start,
+        "effective_date": p.effective_date,
+        "suspension_start": p.suspension_start,
         "suspension_until": p.suspension_until,
     }

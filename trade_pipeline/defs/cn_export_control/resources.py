@@ -15,12 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import ClassVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from trade_pipeline.core.http import HttpResponse, SourceHttpError
 from trade_pipeline.core.source_client import SourceClient
 from trade_pipeline.defs.cn_export_control.parse import (
-    ListPage, ListRow, MofcomParseError, decode_bytes, garbled_reason, parse_list_reply,
+    ListPage,
+    ListRow,
+    MofcomParseError,
+    decode_bytes,
+    garbled_reason,
+    parse_list_reply,
 )
 
 CANONICAL_BASE = "http://exportcontrol.mofcom.gov.cn"
@@ -30,8 +35,10 @@ LIST_CACHE_MAX_AGE_S = 6 * 3600
 ARTICLE_CACHE_TTL_S = 30 * 24 * 3600
 # A removed article (404/410) is asked for again after a day, not on every week of a backfill.
 ARTICLE_NOT_FOUND_TTL_S = 24 * 3600
-BROWSER_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 "
-                      "Safari/537.36 trade_pipeline/0.1")
+BROWSER_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 "
+    "Safari/537.36 trade_pipeline/0.1"
+)
 
 
 class MofcomListError(SourceHttpError):
@@ -110,16 +117,19 @@ class MofcomClient(SourceClient):
             "X-Requested-With": "XMLHttpRequest",
         }
         described = f"POST {url} pageNumber={page} columnID={column_id}"
-        resp = self.http.request("POST", url, form=form, headers=headers, max_age_s=LIST_CACHE_MAX_AGE_S,
-                                 cache_if=_list_reply_is_clean)
+        resp = self.http.request(
+            "POST", url, form=form, headers=headers, max_age_s=LIST_CACHE_MAX_AGE_S, cache_if=_list_reply_is_clean
+        )
         if resp.status != 200:
-            raise MofcomListError(self.source_name, described, "list page request was not answered with 200",
-                                  status=resp.status)
+            raise MofcomListError(
+                self.source_name, described, "list page request was not answered with 200", status=resp.status
+            )
         text, _ = decode_bytes(resp.content)
         reason = garbled_reason(text)
         if reason:
-            raise MofcomListError(self.source_name, described,
-                                  f"list reply is garbled ({reason}); check the §3.2 headers")
+            raise MofcomListError(
+                self.source_name, described, f"list reply is garbled ({reason}); check the §3.2 headers"
+            )
         try:
             parsed = parse_list_reply(text, column_id, page)
         except MofcomParseError as exc:
@@ -168,21 +178,37 @@ class MofcomClient(SourceClient):
         if target is None:
             return ArticleFetch(url, "off_host", problem=f"refused to follow a URL off the MOFCOM host: {url[:200]}")
         try:
-            resp = self.http.request("GET", target, cache_if=_article_is_clean,
-                                     cache_not_found_s=ARTICLE_NOT_FOUND_TTL_S)
+            resp = self.http.request(
+                "GET", target, cache_if=_article_is_clean, cache_not_found_s=ARTICLE_NOT_FOUND_TTL_S
+            )
         except SourceHttpError as exc:
             return ArticleFetch(url, "failed", problem=str(exc))
         if resp.status != 200:
-            return ArticleFetch(url, "failed", problem=f"[mofcom] HTTP {resp.status} — GET {target}",
-                                request_id=resp.request_id, fetched_at=resp.fetched_at)
+            return ArticleFetch(
+                url,
+                "failed",
+                problem=f"[mofcom] HTTP {resp.status} — GET {target}",
+                request_id=resp.request_id,
+                fetched_at=resp.fetched_at,
+            )
         text, _ = decode_bytes(resp.content)
         reason = garbled_reason(text)
         if reason:
-            return ArticleFetch(url, "garbled", problem=f"[mofcom] garbled article ({reason}) — GET {target}",
-                                request_id=resp.request_id, fetched_at=resp.fetched_at)
+            return ArticleFetch(
+                url,
+                "garbled",
+                problem=f"[mofcom] garbled article ({reason}) — GET {target}",
+                request_id=resp.request_id,
+                fetched_at=resp.fetched_at,
+            )
         if not text.strip():
-            return ArticleFetch(url, "failed", problem=f"[mofcom] empty article body — GET {target}",
-                                request_id=resp.request_id, fetched_at=resp.fetched_at)
+            return ArticleFetch(
+                url,
+                "failed",
+                problem=f"[mofcom] empty article body — GET {target}",
+                request_id=resp.request_id,
+                fetched_at=resp.fetched_at,
+            )
         return ArticleFetch(url, "ok", text=text, request_id=resp.request_id, fetched_at=resp.fetched_at)
 
 

@@ -58,7 +58,7 @@ def to_zh_tw(text: str | None) -> str:
     pos = 0
     for m in _TERM_RE.finditer(text):
         if m.start() > pos:
-            out.append(convert(text[pos:m.start()]))
+            out.append(convert(text[pos : m.start()]))
         out.append(GLOSSARY[m.group(0)])
         pos = m.end()
     if pos < len(text):

@@ -53,10 +53,16 @@ COLUMN_DOCS = {
     "flag": "flag put on the group's stored rows ('' for collapsed)",
 }
 
+
 def _schema() -> TableSchema:
-    return TableSchema(columns=[TableColumn("week_start", "DATE", description="ISO week (Monday)")] + [
-        TableColumn(n, "BIGINT" if t == pl.Int64 else "VARCHAR", description=COLUMN_DOCS.get(n))
-        for n, t in quarantine.SCHEMA.items()])
+    return TableSchema(
+        columns=[TableColumn("week_start", "DATE", description="ISO week (Monday)")]
+        + [
+            TableColumn(n, "BIGINT" if t == pl.Int64 else "VARCHAR", description=COLUMN_DOCS.get(n))
+            for n, t in quarantine.SCHEMA.items()
+        ]
+    )
+
 
 def _week_rows(warehouse: Warehouse, key: str) -> pl.DataFrame:
     parts = []
@@ -69,34 +75,55 @@ def _week_rows(warehouse: Warehouse, key: str) -> pl.DataFrame:
             parts.append(df.drop("week_start").select(list(quarantine.SCHEMA)).cast(quarantine.SCHEMA))
     if not parts:
         return quarantine.empty()
-    return pl.concat(parts, how="vertical").sort(["source", "asset", "request", "row_index", "reason_code"],
-                                                 nulls_last=True)
+    return pl.concat(parts, how="vertical").sort(
+        ["source", "asset", "request", "row_index", "reason_code"], nulls_last=True
+    )
+
 
 def _counts(frames: dict[str, pl.DataFrame]) -> list[dict]:
     out = []
     for key, df in sorted(frames.items()):
         if not df.height:
             continue
-        for r in df.group_by("source", "reason_code", "action").len().sort("source", "reason_code", "action") \
-                .iter_rows(named=True):
-            out.append({"week": iso_week_label(key), "source": r["source"], "reason_code": r["reason_code"],
-                        "action": r["action"], "rows": int(r["len"])})
+        for r in (
+            df.group_by("source", "reason_code", "action")
+            .len()
+            .sort("source", "reason_code", "action")
+            .iter_rows(named=True)
+        ):
+            out.append(
+                {
+                    "week": iso_week_label(key),
+                    "source": r["source"],
+                    "reason_code": r["reason_code"],
+                    "action": r["action"],
+                    "rows": int(r["len"]),
+                }
+            )
     return out
+
 
 def _counts_markdown(counts: list[dict]) -> str:
     if not counts:
         return "No row was quarantined in these weeks."
     lines = ["| week | source | reason | action | rows | meaning |", "|---|---|---|---|---|---|"]
     for c in counts:
-        lines.append(f"| {c['week']} | {c['source']} | `{c['reason_code']}` | {c['action']} | {c['rows']} | "
-                     f"{contract.QUARANTINE_REASONS.get(c['reason_code'], '')} |")
+        lines.append(
+            f"| {c['week']} | {c['source']} | `{c['reason_code']}` | {c['action']} | {c['rows']} | "
+            f"{contract.QUARANTINE_REASONS.get(c['reason_code'], '')} |"
+        )
     return "\n".join(lines)
+
 
 def unflagged_group_rows(warehouse: Warehouse, key: str, df: pl.DataFrame) -> list[dict]:
     """Groups of rejected/repaired rows whose stored rows (in group_table) lack every QUALITY flag."""
     problems = []
-    todo = df.filter(pl.col("action").is_in(sorted(quarantine.FLAGGING_ACTIONS))).select(
-        "source", "group_table", "group_key").unique().sort("group_table", "group_key")
+    todo = (
+        df.filter(pl.col("action").is_in(sorted(quarantine.FLAGGING_ACTIONS)))
+        .select("source", "group_table", "group_key")
+        .unique()
+        .sort("group_table", "group_key")
+    )
     for r in todo.iter_rows(named=True):
         table = r["group_table"]
         try:
@@ -124,21 +151,35 @@ def unflagged_group_rows(warehouse: Warehouse, key: str, df: pl.DataFrame) -> li
             problems.append({**r, "week": key, "unflagged_rows": unflagged.height})
     return problems
 
+
 @asset(
-    name=TABLE, partitions_def=weekly_partitions, backfill_policy=BackfillPolicy.single_run(),
-    group_name=GROUP, kinds={"duckdb", "python"}, owners=["team:trade-intel"],
+    name=TABLE,
+    partitions_def=weekly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"duckdb", "python"},
+    owners=["team:trade-intel"],
     deps=list(contract.QUARANTINE_CONTRIBUTORS),
     description="Rows every source's parser refused (or repaired, or collapsed as exact duplicates) at the parse "
-                "boundary, per week: source, request, row as received, reason, and the group whose stored rows "
-                "carry the quarantined_rows flag. Collected from the fetching assets' staging tables.",
-    metadata={"dagster/column_schema": _schema(),
-              "reasons": MetadataValue.json(contract.QUARANTINE_REASONS),
-              "contributors": MetadataValue.json(contract.QUARANTINE_CONTRIBUTORS)},
+    "boundary, per week: source, request, row as received, reason, and the group whose stored rows "
+    "carry the quarantined_rows flag. Collected from the fetching assets' staging tables.",
+    metadata={
+        "dagster/column_schema": _schema(),
+        "reasons": MetadataValue.json(contract.QUARANTINE_REASONS),
+        "contributors": MetadataValue.json(contract.QUARANTINE_CONTRIBUTORS),
+    },
     check_specs=[
-        AssetCheckSpec(CHECK_COUNTS, asset=TABLE,
-                       description="[REVIEW_NEEDED] rows were quarantined this week (counts per source and reason)"),
-        AssetCheckSpec(CHECK_FLAGGED, asset=TABLE, blocking=True,
-                       description="every stored row of a group that lost a quarantined row carries a QUALITY flag"),
+        AssetCheckSpec(
+            CHECK_COUNTS,
+            asset=TABLE,
+            description="[REVIEW_NEEDED] rows were quarantined this week (counts per source and reason)",
+        ),
+        AssetCheckSpec(
+            CHECK_FLAGGED,
+            asset=TABLE,
+            blocking=True,
+            description="every stored row of a group that lost a quarantined row carries a QUALITY flag",
+        ),
     ],
 )
 def quarantined_rows(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
@@ -149,32 +190,46 @@ def quarantined_rows(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
         unflagged = [p for key in keys for p in unflagged_group_rows(warehouse, key, frames[key])]
     counts = _counts(frames)
     latest = frames[keys[-1]]
-    sample = latest.select("source", "reason_code", "action", "reason", "group_table", "group_key", "request",
-                           "row_json").head(20).to_dicts()
+    sample = (
+        latest.select("source", "reason_code", "action", "reason", "group_table", "group_key", "request", "row_json")
+        .head(20)
+        .to_dicts()
+    )
     by_week = {iso_week_label(k): f.height for k, f in frames.items()}
     checks = [
         AssetCheckResult(
-            check_name=CHECK_COUNTS, passed=not counts, severity=AssetCheckSeverity.WARN,
+            check_name=CHECK_COUNTS,
+            passed=not counts,
+            severity=AssetCheckSeverity.WARN,
             description=(f"{sum(c['rows'] for c in counts)} rows quarantined" if counts else "no row quarantined"),
-            metadata={"rows_by_week": MetadataValue.json(by_week),
-                      "by_week_source_reason": MetadataValue.json(counts),
-                      "table": MetadataValue.md(_counts_markdown(counts)),
-                      "latest_week_rows": MetadataValue.json(sample)}),
+            metadata={
+                "rows_by_week": MetadataValue.json(by_week),
+                "by_week_source_reason": MetadataValue.json(counts),
+                "table": MetadataValue.md(_counts_markdown(counts)),
+                "latest_week_rows": MetadataValue.json(sample),
+            },
+        ),
         AssetCheckResult(
-            check_name=CHECK_FLAGGED, passed=not unflagged, severity=AssetCheckSeverity.ERROR,
-            description=("groups with quarantined rows whose stored rows carry no quality flag" if unflagged
-                         else "ok"),
-            metadata={"problem_count": len(unflagged), "problems": MetadataValue.json(unflagged[:50])}),
+            check_name=CHECK_FLAGGED,
+            passed=not unflagged,
+            severity=AssetCheckSeverity.ERROR,
+            description=("groups with quarantined rows whose stored rows carry no quality flag" if unflagged else "ok"),
+            metadata={"problem_count": len(unflagged), "problems": MetadataValue.json(unflagged[:50])},
+        ),
     ]
     for c in counts:
         context.log.warning(f"{c['week']}: {c['rows']} {c['source']} rows {c['action']} ({c['reason_code']})")
     add_week_metadata(context, week_rows(frames))
     return MaterializeResult(
-        metadata={"dagster/row_count": sum(f.height for f in frames.values()),
-                  "dagster/column_schema": _schema(),
-                  "rows_by_week": MetadataValue.json(by_week),
-                  "by_week_source_reason": MetadataValue.md(_counts_markdown(counts)),
-                  "latest_week_rows": MetadataValue.json(sample)},
-        check_results=checks)
+        metadata={
+            "dagster/row_count": sum(f.height for f in frames.values()),
+            "dagster/column_schema": _schema(),
+            "rows_by_week": MetadataValue.json(by_week),
+            "by_week_source_reason": MetadataValue.md(_counts_markdown(counts)),
+            "latest_week_rows": MetadataValue.json(sample),
+        },
+        check_results=checks,
+    )
+
 
 ASSETS = [quarantined_rows]

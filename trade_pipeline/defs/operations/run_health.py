@@ -88,8 +88,9 @@ def _proc_stat(pid: int) -> tuple[str, float | None] | None:
     """(state, start time in epoch seconds) of a Linux process from /proc, or None (no /proc, or no such pid)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                    if line.startswith("btime "))
+        boot = next(
+            float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime ")
+        )
     except (OSError, StopIteration, ValueError, IndexError):
         return None
     fields = stat.rsplit(")", 1)[-1].split()  # after "pid (comm)": state is field 3, starttime field 22
@@ -126,8 +127,10 @@ def dead_worker_reason(instance: DagsterInstance, run: DagsterRun, created: floa
     gone = process_gone(worker.pid, worker.since)
     if gone is None:
         return None
-    return (f"run worker died: process {worker.pid} on {worker.host or current_host()} {gone} (killed or crashed "
-            f"before reporting its end); the run is marked failed so queued runs can start — rerun its partitions")
+    return (
+        f"run worker died: process {worker.pid} on {worker.host or current_host()} {gone} (killed or crashed "
+        f"before reporting its end); the run is marked failed so queued runs can start — rerun its partitions"
+    )
 
 
 def fail_dead_runs(instance: DagsterInstance, say: Callable[[str], None] = lambda _m: None) -> list[str]:
@@ -142,8 +145,9 @@ def fail_dead_runs(instance: DagsterInstance, say: Callable[[str], None] = lambd
         current = instance.get_run_by_id(run.run_id)
         if current is None or current.status not in WATCHED:  # it finished meanwhile
             continue
-        instance.report_run_failed(current, reason, JobFailureData(
-            error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION))
+        instance.report_run_failed(
+            current, reason, JobFailureData(error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION)
+        )
         say(f"run {run.run_id} ({run.status.value}) marked failed: {reason}")
         failed.append(run.run_id)
     return failed

@@ -9,7 +9,7 @@ re-evaluated tick never launches the same week twice.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
 
@@ -24,7 +24,7 @@ WAREHOUSE_TAG = {"trade_pipeline/warehouse": "write"}
 
 def finished_week_key(at: datetime) -> str:
     """Partition key (Monday) of the last ISO week that ended before ``at``."""
-    day = at.astimezone(timezone.utc).date()
+    day = at.astimezone(UTC).date()
     this_monday = date.fromordinal(day.toordinal() - day.weekday()).isoformat()
     return previous_partition_key(this_monday)
 
@@ -43,10 +43,12 @@ def finished_week_key(at: datetime) -> str:
     tags=WAREHOUSE_TAG,
 )
 def weekly_briefing_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-    scheduled = context.scheduled_execution_time or datetime.now(timezone.utc)
+    scheduled = context.scheduled_execution_time or datetime.now(UTC)
     key = finished_week_key(scheduled)
     if not weekly_partitions.has_partition_key(key):
-        return SkipReason(f"week {key} is outside the weekly partitions (first week {weekly_partitions.start:%Y-%m-%d})")
+        return SkipReason(
+            f"week {key} is outside the weekly partitions (first week {weekly_partitions.start:%Y-%m-%d})"
+        )
     return RunRequest(
         run_key=key,
         partition_key=key,

@@ -23,7 +23,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from dagster import (
     DefaultSensorStatus,
@@ -50,7 +50,7 @@ CENSUS_INTERVAL_S = 6 * 3600
 
 def current_week_key(now: datetime) -> str:
     """Partition key (Monday, UTC) of the week containing ``now`` — the running week (end_offset=1 keeps it)."""
-    day = now.astimezone(timezone.utc).date()
+    day = now.astimezone(UTC).date()
     return date.fromordinal(day.toordinal() - day.weekday()).isoformat()
 
 
@@ -111,8 +111,11 @@ def evaluate_mofcom(client: MofcomClient, columns: Sequence[int], cursor: str | 
         if previous is not None:
             seen_date = date.fromisoformat(previous["date"])
             seen_urls = set(previous.get("urls", []))
-            fresh = [r for r in dated
-                     if r.publish_date > seen_date or (r.publish_date == seen_date and r.url not in seen_urls)]
+            fresh = [
+                r
+                for r in dated
+                if r.publish_date > seen_date or (r.publish_date == seen_date and r.url not in seen_urls)
+            ]
             new_rows.extend((column, r.url, r.title) for r in fresh)
             if newest < seen_date:  # the site never un-publishes the newest row; keep the later cursor
                 continue
@@ -129,15 +132,22 @@ def evaluate_mofcom(client: MofcomClient, columns: Sequence[int], cursor: str | 
         request = RunRequest(
             run_key=f"mofcom:{week}:{_short_hash(urls)}",
             partition_key=week,
-            tags={**WAREHOUSE_TAG, "trade_pipeline/trigger": "mofcom", "trade_pipeline/iso_week": iso_week_label(week),
-                  "trade_pipeline/new_announcements": str(len(urls))},
+            tags={
+                **WAREHOUSE_TAG,
+                "trade_pipeline/trigger": "mofcom",
+                "trade_pipeline/iso_week": iso_week_label(week),
+                "trade_pipeline/new_announcements": str(len(urls)),
+            },
         )
         notes.append(f"{len(urls)} new announcement(s): {titles}")
         return Evaluation(new_cursor, [request], notes=notes + errors)
     if errors and len(errors) == len(columns):
         return Evaluation(cursor or "", skip_reason="MOFCOM list unavailable: " + " | ".join(errors), notes=notes)
-    reason = ("baseline recorded: " + ", ".join(f"column {c} newest {v['date']}" for c, v in sorted(state.items()))
-              if baseline else "no new MOFCOM announcements")
+    reason = (
+        "baseline recorded: " + ", ".join(f"column {c} newest {v['date']}" for c, v in sorted(state.items()))
+        if baseline
+        else "no new MOFCOM announcements"
+    )
     if errors:
         reason += " (errors: " + " | ".join(errors) + ")"
     return Evaluation(new_cursor, skip_reason=reason, notes=notes)
@@ -193,7 +203,7 @@ def _as_year_month(value: object) -> tuple[int, int]:
 
 def evaluate_census(client: CensusTradeClient, cursor: str | None, now: datetime) -> Evaluation:
     """Probe the months the calendar says are out, after the cursor; request the current week for each new one."""
-    today = now.astimezone(timezone.utc).date()
+    today = now.astimezone(UTC).date()
     try:
         due = _as_year_month(client.latest_released_month(today))
     except (SourceHttpError, ValueError) as exc:
@@ -206,8 +216,9 @@ def evaluate_census(client: CensusTradeClient, cursor: str | None, now: datetime
             baseline = due if probe(due) else _previous_month(due)
         except (SourceHttpError, ValueError) as exc:  # ValueError: the wire parser's CensusFormatError
             return Evaluation("", skip_reason=f"Census API probe failed for {_month_label(due)}: {exc}")
-        return Evaluation(_month_label(baseline), skip_reason=f"baseline recorded: latest released month "
-                                                              f"{_month_label(baseline)}")
+        return Evaluation(
+            _month_label(baseline), skip_reason=f"baseline recorded: latest released month {_month_label(baseline)}"
+        )
 
     seen = _parse_month(cursor)
     candidate, released = _next_month(seen), []
@@ -219,21 +230,30 @@ def evaluate_census(client: CensusTradeClient, cursor: str | None, now: datetime
             problem = f"Census API probe failed for {_month_label(candidate)}: {exc}"
             break
         if not available:
-            problem = (f"the release calendar says {_month_label(candidate)} is out, but the API has no data for it "
-                       f"yet; will probe again")
+            problem = (
+                f"the release calendar says {_month_label(candidate)} is out, but the API has no data for it "
+                f"yet; will probe again"
+            )
             break
         released.append(candidate)
         candidate = _next_month(candidate)
     if not released:
-        return Evaluation(cursor, skip_reason=problem or f"no new Census month after {cursor} "
-                                                         f"(calendar: latest released {_month_label(due)})")
+        return Evaluation(
+            cursor,
+            skip_reason=problem
+            or f"no new Census month after {cursor} (calendar: latest released {_month_label(due)})",
+        )
     week = current_week_key(now)
     requests = [
         RunRequest(
             run_key=f"census:{_month_label(ym)}:{week}",
             partition_key=week,
-            tags={**WAREHOUSE_TAG, "trade_pipeline/trigger": "census", "trade_pipeline/iso_week": iso_week_label(week),
-                  "trade_pipeline/census_month": _month_label(ym)},
+            tags={
+                **WAREHOUSE_TAG,
+                "trade_pipeline/trigger": "census",
+                "trade_pipeline/iso_week": iso_week_label(week),
+                "trade_pipeline/census_month": _month_label(ym),
+            },
         )
         for ym in released[-1:]  # one run covers every month released since the last tick
     ]
@@ -261,7 +281,7 @@ def census_release_sensor(context: SensorEvaluationContext, census: CensusTradeC
 
 def _now() -> datetime:
     """The evaluation instant (a function so tests can pin it)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 SENSORS = [mofcom_announcements_sensor, census_release_sensor]

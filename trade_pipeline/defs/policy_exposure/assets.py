@@ -13,13 +13,20 @@ Point in time: China's latest Comtrade year released by the week's as-of instant
 ``comtrade_data_availability`` rows), the newest Census month released by the week's end (release calendar).
 """
 
-
 import json
 
 import polars as pl
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, BackfillPolicy, MaterializeResult,
-    MetadataValue, TableColumn, TableSchema, asset,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+    asset,
 )
 
 from trade_pipeline.core import contract
@@ -46,11 +53,14 @@ def _frame(rows: list[dict], columns: dict[str, pl.DataType]) -> pl.DataFrame:
 
 
 @asset(
-    partitions_def=weekly_partitions, backfill_policy=BackfillPolicy.single_run(), group_name=GROUP,
-    kinds={"python", "duckdb"}, owners=OWNERS,
+    partitions_def=weekly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"python", "duckdb"},
+    owners=OWNERS,
     description="Controlled item → HS 2022 subheading mapping (data: defs/policy_exposure/controlled_hs_map.csv), "
-                "one row per item × subheading with its basis (the announcement's own codes, else a named "
-                "concordance), loaded per week so the report can join it.",
+    "one row per item × subheading with its basis (the announcement's own codes, else a named "
+    "concordance), loaded per week so the report can join it.",
 )
 def controlled_hs_map(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     mapping = load_map()
@@ -58,19 +68,50 @@ def controlled_hs_map(context: AssetExecutionContext, warehouse: Warehouse) -> M
     with warehouse.session():
         warehouse.replace_partitions(contract.CONTROLLED_HS_MAP, {k: mapping for k in keys})
     add_week_metadata(context, week_rows({k: mapping for k in keys}))
-    return MaterializeResult(metadata={"dagster/row_count": mapping.height * len(keys),
-                                       "dagster/column_schema": _schema(MAP_COLUMNS),
-                                       "hs6_codes": len(all_codes(mapping))})
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": mapping.height * len(keys),
+            "dagster/column_schema": _schema(MAP_COLUMNS),
+            "hs6_codes": len(all_codes(mapping)),
+        }
+    )
 
 
-def _request_row(source: str, kind: str, year: int | None, first: int | None, last: int | None, codes: list[str],
-                 endpoint: str, status: str, kept: int, rejected: list[dict], truncated: bool, request_id: str,
-                 request: str, error: str, fetched_at: str) -> dict:
-    return {"source": source, "kind": kind, "year": year, "first_month": first, "last_month": last,
-            "codes": ",".join(codes), "endpoint": endpoint, "status": status, "row_count": kept,
-            "rejected_count": len(rejected), "rejected_rows": json.dumps(rejected, ensure_ascii=False) if rejected else "",
-            "truncated": truncated, "request_id": request_id, "request": request, "error": error,
-            "fetched_at": fetched_at}
+def _request_row(
+    source: str,
+    kind: str,
+    year: int | None,
+    first: int | None,
+    last: int | None,
+    codes: list[str],
+    endpoint: str,
+    status: str,
+    kept: int,
+    rejected: list[dict],
+    truncated: bool,
+    request_id: str,
+    request: str,
+    error: str,
+    fetched_at: str,
+) -> dict:
+    return {
+        "source": source,
+        "kind": kind,
+        "year": year,
+        "first_month": first,
+        "last_month": last,
+        "codes": ",".join(codes),
+        "endpoint": endpoint,
+        "status": status,
+        "row_count": kept,
+        "rejected_count": len(rejected),
+        "rejected_rows": json.dumps(rejected, ensure_ascii=False) if rejected else "",
+        "truncated": truncated,
+        "request_id": request_id,
+        "request": request,
+        "error": error,
+        "fetched_at": fetched_at,
+    }
 
 
 def _fetch_comtrade(comtrade: ComtradeClient, codes: list[str], year: int, cache: dict) -> tuple[list, list]:
@@ -80,18 +121,50 @@ def _fetch_comtrade(comtrade: ComtradeClient, codes: list[str], year: int, cache
         for result in comtrade.hs6_exports(rules.CHINA, codes, year):
             asked = _param(result.request_key, "cmdCode").split(",") if _param(result.request_key, "cmdCode") else codes
             if result.failed:
-                log.append(_request_row("comtrade", "hs6_exports", year, None, None, asked, result.endpoint, "failed",
-                                        0, [], False, "", result.request_key, result.error or "", ""))
+                log.append(
+                    _request_row(
+                        "comtrade",
+                        "hs6_exports",
+                        year,
+                        None,
+                        None,
+                        asked,
+                        result.endpoint,
+                        "failed",
+                        0,
+                        [],
+                        False,
+                        "",
+                        result.request_key,
+                        result.error or "",
+                        "",
+                    )
+                )
                 continue
             kept, rejected = rules.comtrade_rows(result, asked, year)
             flags = (["truncated"] if result.truncated else []) + (["quarantined_rows"] if rejected else [])
             for r in kept:
                 r["review_flags"] = contract.join_flags([*contract.split_flags(r["review_flags"]), *flags])
             rows += kept
-            log.append(_request_row("comtrade", "hs6_exports", year, None, None, asked, result.endpoint,
-                                    "truncated" if result.truncated else ("ok" if kept else "empty"), len(kept),
-                                    rejected, result.truncated, result.request_id, result.request_key, "",
-                                    result.fetched_at))
+            log.append(
+                _request_row(
+                    "comtrade",
+                    "hs6_exports",
+                    year,
+                    None,
+                    None,
+                    asked,
+                    result.endpoint,
+                    "truncated" if result.truncated else ("ok" if kept else "empty"),
+                    len(kept),
+                    rejected,
+                    result.truncated,
+                    result.request_id,
+                    result.request_key,
+                    "",
+                    result.fetched_at,
+                )
+            )
         cache[key] = (rows, log)
     return cache[key]
 
@@ -105,23 +178,64 @@ def _param(request_key: str, name: str) -> str:
     return ""
 
 
-def _fetch_census(census: CensusTradeClient, codes: list[str], year: int, first: int, last: int,
-                  cache: dict) -> tuple[list, list]:
+def _fetch_census(
+    census: CensusTradeClient, codes: list[str], year: int, first: int, last: int, cache: dict
+) -> tuple[list, list]:
     key = ("census", year, first, last)
     if key not in cache:
         fetch = census.hs6_imports(codes, year, first, last)
         if fetch.status == "failed":
-            cache[key] = ([], [_request_row("census", "hs6_imports", year, first, last, codes, "hs", "failed", 0, [],
-                                            False, "", fetch.request_key, fetch.error, "")])
+            cache[key] = (
+                [],
+                [
+                    _request_row(
+                        "census",
+                        "hs6_imports",
+                        year,
+                        first,
+                        last,
+                        codes,
+                        "hs",
+                        "failed",
+                        0,
+                        [],
+                        False,
+                        "",
+                        fetch.request_key,
+                        fetch.error,
+                        "",
+                    )
+                ],
+            )
         else:
             kept, rejected = rules.census_rows(fetch, codes)
             if rejected:
                 for r in kept:
-                    r["review_flags"] = contract.join_flags([*contract.split_flags(r["review_flags"]), "quarantined_rows"])
-            cache[key] = (kept, [_request_row("census", "hs6_imports", year, first, last, codes, "hs",
-                                              fetch.status if fetch.status != "ok" or kept else "empty", len(kept),
-                                              rejected, False, fetch.request_id, fetch.request_key, "",
-                                              fetch.fetched_at)])
+                    r["review_flags"] = contract.join_flags(
+                        [*contract.split_flags(r["review_flags"]), "quarantined_rows"]
+                    )
+            cache[key] = (
+                kept,
+                [
+                    _request_row(
+                        "census",
+                        "hs6_imports",
+                        year,
+                        first,
+                        last,
+                        codes,
+                        "hs",
+                        fetch.status if fetch.status != "ok" or kept else "empty",
+                        len(kept),
+                        rejected,
+                        False,
+                        fetch.request_id,
+                        fetch.request_key,
+                        "",
+                        fetch.fetched_at,
+                    )
+                ],
+            )
     return cache[key]
 
 
@@ -133,16 +247,21 @@ def week_plan(key: str, availability: pl.DataFrame, census: CensusTradeClient) -
 
 
 @asset(
-    partitions_def=weekly_partitions, backfill_policy=BackfillPolicy.single_run(), group_name=GROUP,
-    kinds={"python", "duckdb"}, owners=OWNERS, deps=["comtrade_partner_flows", controlled_hs_map],
+    partitions_def=weekly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"python", "duckdb"},
+    owners=OWNERS,
+    deps=["comtrade_partner_flows", controlled_hs_map],
     description="New requests for the controlled HS6 codes: UN Comtrade China (156) exports to World and the five "
-                "reporters (keyed: the whole code list in one call per year; preview: one code per call, capped "
-                "replies flagged) and US Census imports at HS6 from China and all countries, monthly, for the "
-                "latest year to date and the year before. Writes comtrade_cn_hs6_exports, census_hs6_imports and "
-                "policy_exposure_requests.",
+    "reporters (keyed: the whole code list in one call per year; preview: one code per call, capped "
+    "replies flagged) and US Census imports at HS6 from China and all countries, monthly, for the "
+    "latest year to date and the year before. Writes comtrade_cn_hs6_exports, census_hs6_imports and "
+    "policy_exposure_requests.",
 )
-def policy_exposure_inputs(context: AssetExecutionContext, warehouse: Warehouse, comtrade: ComtradeClient,
-                           census: CensusTradeClient) -> MaterializeResult:
+def policy_exposure_inputs(
+    context: AssetExecutionContext, warehouse: Warehouse, comtrade: ComtradeClient, census: CensusTradeClient
+) -> MaterializeResult:
     keys = sorted(context.partition_keys)
     codes = all_codes(load_map())
     with warehouse.session(read_only=True):
@@ -157,9 +276,25 @@ def policy_exposure_inputs(context: AssetExecutionContext, warehouse: Warehouse,
             cn_rows += rows
             log += lg
         else:
-            log.append(_request_row("comtrade", "hs6_exports", None, None, None, codes, comtrade.endpoint_label(),
-                                    "not_released", 0, [], False, "", "", "no year released by the as-of instant",
-                                    ""))
+            log.append(
+                _request_row(
+                    "comtrade",
+                    "hs6_exports",
+                    None,
+                    None,
+                    None,
+                    codes,
+                    comtrade.endpoint_label(),
+                    "not_released",
+                    0,
+                    [],
+                    False,
+                    "",
+                    "",
+                    "no year released by the as-of instant",
+                    "",
+                )
+            )
         try:
             for year, last in ((us_year, us_month), (us_year - 1, 12)):
                 rows, lg = _fetch_census(census, codes, year, 1, last, cache)
@@ -170,23 +305,37 @@ def policy_exposure_inputs(context: AssetExecutionContext, warehouse: Warehouse,
         cn_frames[key] = _frame(cn_rows, rules.COMTRADE_COLUMNS)
         us_frames[key] = _frame(us_rows, rules.CENSUS_COLUMNS)
         log_frames[key] = _frame(log, rules.REQUEST_COLUMNS)
-        context.log.info(f"policy_exposure {iso_week_label(key)}: China year {cn_year}, US through "
-                         f"{us_year}-{us_month:02d}; {len(cn_rows)} Comtrade rows, {len(us_rows)} Census rows")
+        context.log.info(
+            f"policy_exposure {iso_week_label(key)}: China year {cn_year}, US through "
+            f"{us_year}-{us_month:02d}; {len(cn_rows)} Comtrade rows, {len(us_rows)} Census rows"
+        )
     with warehouse.session():
         warehouse.replace_partitions(contract.COMTRADE_CN_HS6_EXPORTS, cn_frames)
         warehouse.replace_partitions(contract.CENSUS_HS6_IMPORTS, us_frames)
         warehouse.replace_partitions(contract.EXPOSURE_REQUESTS, log_frames)
     last = log_frames[max(log_frames)]
-    add_week_metadata(context, week_rows({k: cn_frames[k].height + us_frames[k].height for k in cn_frames}, **{
-        contract.COMTRADE_CN_HS6_EXPORTS: cn_frames, contract.CENSUS_HS6_IMPORTS: us_frames,
-        contract.EXPOSURE_REQUESTS: log_frames}))
-    return MaterializeResult(metadata={
-        "dagster/row_count": sum(f.height for f in cn_frames.values()) + sum(f.height for f in us_frames.values()),
-        "dagster/column_schema": _schema(rules.COMTRADE_COLUMNS),
-        "requests_latest_week": MetadataValue.json(
-            {s: int(n) for s, n in last.group_by("status").len().iter_rows()} if last.height else {}),
-        "distinct_requests": len(cache), "hs6_codes": len(codes),
-    })
+    add_week_metadata(
+        context,
+        week_rows(
+            {k: cn_frames[k].height + us_frames[k].height for k in cn_frames},
+            **{
+                contract.COMTRADE_CN_HS6_EXPORTS: cn_frames,
+                contract.CENSUS_HS6_IMPORTS: us_frames,
+                contract.EXPOSURE_REQUESTS: log_frames,
+            },
+        ),
+    )
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(f.height for f in cn_frames.values()) + sum(f.height for f in us_frames.values()),
+            "dagster/column_schema": _schema(rules.COMTRADE_COLUMNS),
+            "requests_latest_week": MetadataValue.json(
+                {s: int(n) for s, n in last.group_by("status").len().iter_rows()} if last.height else {}
+            ),
+            "distinct_requests": len(cache),
+            "hs6_codes": len(codes),
+        }
+    )
 
 
 def _code_status(log: pl.DataFrame, source: str) -> dict[str, set[str]]:
@@ -210,17 +359,26 @@ def _code_status(log: pl.DataFrame, source: str) -> dict[str, set[str]]:
 
 
 @asset(
-    partitions_def=weekly_partitions, backfill_policy=BackfillPolicy.single_run(), group_name=GROUP,
-    kinds={"python", "duckdb"}, owners=OWNERS,
+    partitions_def=weekly_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"python", "duckdb"},
+    owners=OWNERS,
     deps=[policy_exposure_inputs, controlled_hs_map, "mofcom_controls"],
     description="Per listed measure × controlled HS6 code: China's exports in its latest released year and the "
-                "share going to 842, 392, 410, 276, 490 and the rest; US imports of the code year to date, from "
-                "China, China's share, and YoY. Also the exposure watch list (policy_exposure_watchlist).",
-    check_specs=[AssetCheckSpec(CHECK_EXPOSURE, asset="policy_trade_exposure",
-                                description="Every exposure figure came from a complete, validated reply.")],
+    "share going to 842, 392, 410, 276, 490 and the rest; US imports of the code year to date, from "
+    "China, China's share, and YoY. Also the exposure watch list (policy_exposure_watchlist).",
+    check_specs=[
+        AssetCheckSpec(
+            CHECK_EXPOSURE,
+            asset="policy_trade_exposure",
+            description="Every exposure figure came from a complete, validated reply.",
+        )
+    ],
 )
-def policy_trade_exposure(context: AssetExecutionContext, warehouse: Warehouse,
-                          census: CensusTradeClient) -> MaterializeResult:
+def policy_trade_exposure(
+    context: AssetExecutionContext, warehouse: Warehouse, census: CensusTradeClient
+) -> MaterializeResult:
     keys = sorted(context.partition_keys)
     frames, watch = {}, {}
     with warehouse.session():
@@ -231,32 +389,57 @@ def policy_trade_exposure(context: AssetExecutionContext, warehouse: Warehouse,
         logs = warehouse.read_partitions(contract.EXPOSURE_REQUESTS, keys)
         for key in keys:
             log = logs[key]
-            cn_years = sorted({y for y in log.filter(pl.col("source") == "comtrade")["year"].to_list() if y}) \
-                if log.height else []
+            cn_years = (
+                sorted({y for y in log.filter(pl.col("source") == "comtrade")["year"].to_list() if y})
+                if log.height
+                else []
+            )
             us_latest = census.latest_released_month(as_of_instant(key).date())
             frames[key] = rules.exposure_frame(
-                controls=controls[key] if controls[key].height else pl.DataFrame(
-                    schema={"has_goods": pl.Boolean}),
-                mapping=mapping, cn=cn[key], cn_year=cn_years[-1] if cn_years else None,
-                cn_status=_code_status(log, "comtrade"), us=us[key], us_latest=us_latest,
-                us_status=_code_status(log, "census"))
+                controls=controls[key] if controls[key].height else pl.DataFrame(schema={"has_goods": pl.Boolean}),
+                mapping=mapping,
+                cn=cn[key],
+                cn_year=cn_years[-1] if cn_years else None,
+                cn_status=_code_status(log, "comtrade"),
+                us=us[key],
+                us_latest=us_latest,
+                us_status=_code_status(log, "census"),
+            )
             watch[key] = rules.watchlist_frame(frames[key])
         warehouse.replace_partitions(contract.POLICY_TRADE_EXPOSURE, frames)
         warehouse.replace_partitions(contract.POLICY_EXPOSURE_WATCHLIST, watch)
-    flagged = {iso_week_label(k): int(f.filter(pl.col("review_flags").str.split(";").list.eval(
-        pl.element().is_in(contract.quality_flags(contract.FLAGS))).list.any()).height)
-        for k, f in frames.items() if f.height}
+    flagged = {
+        iso_week_label(k): int(
+            f.filter(
+                pl.col("review_flags")
+                .str.split(";")
+                .list.eval(pl.element().is_in(contract.quality_flags(contract.FLAGS)))
+                .list.any()
+            ).height
+        )
+        for k, f in frames.items()
+        if f.height
+    }
     bad = {k: v for k, v in flagged.items() if v}
     add_week_metadata(context, week_rows(frames, **{contract.POLICY_EXPOSURE_WATCHLIST: watch}))
     return MaterializeResult(
-        metadata={"dagster/row_count": sum(f.height for f in frames.values()),
-                  "dagster/column_schema": _schema(rules.EXPOSURE_COLUMNS),
-                  "rows/policy_exposure_watchlist": sum(f.height for f in watch.values()),
-                  "quality_flagged_rows": MetadataValue.json(flagged)},
-        check_results=[AssetCheckResult(
-            check_name=CHECK_EXPOSURE, passed=not bad, severity=AssetCheckSeverity.WARN,
-            metadata={"weeks_with_flagged_rows": MetadataValue.json(bad),
-                      "meaning": "a figure came from a failed, capped or partly rejected reply → [REVIEW_NEEDED]"})],
+        metadata={
+            "dagster/row_count": sum(f.height for f in frames.values()),
+            "dagster/column_schema": _schema(rules.EXPOSURE_COLUMNS),
+            "rows/policy_exposure_watchlist": sum(f.height for f in watch.values()),
+            "quality_flagged_rows": MetadataValue.json(flagged),
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name=CHECK_EXPOSURE,
+                passed=not bad,
+                severity=AssetCheckSeverity.WARN,
+                metadata={
+                    "weeks_with_flagged_rows": MetadataValue.json(bad),
+                    "meaning": "a figure came from a failed, capped or partly rejected reply → [REVIEW_NEEDED]",
+                },
+            )
+        ],
     )
 
 

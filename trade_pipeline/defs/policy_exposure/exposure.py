@@ -48,38 +48,91 @@ WORLD = 0
 CENSUS_CHINA, CENSUS_ALL = "5700", "TOTAL"
 
 COMTRADE_COLUMNS: dict[str, pl.DataType] = {
-    "reporter_code": pl.Int32, "hs6": pl.Utf8, "year": pl.Int32, "partner_code": pl.Int32, "value_usd": pl.Float64,
-    "classification_code": pl.Utf8, "endpoint": pl.Utf8, "request_id": pl.Utf8, "fetched_at": pl.Utf8,
+    "reporter_code": pl.Int32,
+    "hs6": pl.Utf8,
+    "year": pl.Int32,
+    "partner_code": pl.Int32,
+    "value_usd": pl.Float64,
+    "classification_code": pl.Utf8,
+    "endpoint": pl.Utf8,
+    "request_id": pl.Utf8,
+    "fetched_at": pl.Utf8,
     "review_flags": pl.Utf8,
 }
 CENSUS_COLUMNS: dict[str, pl.DataType] = {
-    "cty_code": pl.Utf8, "hs6": pl.Utf8, "year": pl.Int32, "month": pl.Int32, "value_usd": pl.Float64,
-    "request_id": pl.Utf8, "fetched_at": pl.Utf8, "review_flags": pl.Utf8,
+    "cty_code": pl.Utf8,
+    "hs6": pl.Utf8,
+    "year": pl.Int32,
+    "month": pl.Int32,
+    "value_usd": pl.Float64,
+    "request_id": pl.Utf8,
+    "fetched_at": pl.Utf8,
+    "review_flags": pl.Utf8,
 }
 REQUEST_COLUMNS: dict[str, pl.DataType] = {
-    "source": pl.Utf8, "kind": pl.Utf8, "year": pl.Int32, "first_month": pl.Int32, "last_month": pl.Int32,
-    "codes": pl.Utf8, "endpoint": pl.Utf8, "status": pl.Utf8, "row_count": pl.Int32, "rejected_count": pl.Int32,
-    "rejected_rows": pl.Utf8, "truncated": pl.Boolean, "request_id": pl.Utf8, "request": pl.Utf8, "error": pl.Utf8,
+    "source": pl.Utf8,
+    "kind": pl.Utf8,
+    "year": pl.Int32,
+    "first_month": pl.Int32,
+    "last_month": pl.Int32,
+    "codes": pl.Utf8,
+    "endpoint": pl.Utf8,
+    "status": pl.Utf8,
+    "row_count": pl.Int32,
+    "rejected_count": pl.Int32,
+    "rejected_rows": pl.Utf8,
+    "truncated": pl.Boolean,
+    "request_id": pl.Utf8,
+    "request": pl.Utf8,
+    "error": pl.Utf8,
     "fetched_at": pl.Utf8,
 }
 _P = [str(p) for p in PARTNERS]
 EXPOSURE_COLUMNS: dict[str, pl.DataType] = {
-    "row_key": pl.Utf8, "measure_id": pl.Utf8, "announcement_id": pl.Utf8, "doc_number_zh_tw": pl.Utf8,
-    "measure_status": pl.Utf8, "hs6": pl.Utf8, "hs6_desc_zh_tw": pl.Utf8, "item_keys": pl.Utf8,
-    "items_zh_tw": pl.Utf8, "hs6_scope": pl.Utf8, "basis_kinds": pl.Utf8, "basis_refs": pl.Utf8,
-    "mapping_confidence": pl.Utf8, "cn_export_year": pl.Int32, "cn_export_world_usd": pl.Float64,
-    **{f"cn_export_to_{p}_usd": pl.Float64 for p in _P}, "cn_export_rest_usd": pl.Float64,
-    **{f"share_to_{p}_pct": pl.Float64 for p in _P}, "share_rest_pct": pl.Float64,
-    "us_import_year": pl.Int32, "us_import_through_month": pl.Int32, "us_import_ytd_usd": pl.Float64,
-    "us_import_from_cn_ytd_usd": pl.Float64, "cn_share_of_us_imports_pct": pl.Float64,
-    "us_import_ytd_prev_usd": pl.Float64, "us_import_from_cn_ytd_prev_usd": pl.Float64,
-    "us_import_yoy_pct": pl.Float64, "us_import_from_cn_yoy_pct": pl.Float64, "cn_request_ids": pl.Utf8,
-    "us_request_ids": pl.Utf8, "review_flags": pl.Utf8,
+    "row_key": pl.Utf8,
+    "measure_id": pl.Utf8,
+    "announcement_id": pl.Utf8,
+    "doc_number_zh_tw": pl.Utf8,
+    "measure_status": pl.Utf8,
+    "hs6": pl.Utf8,
+    "hs6_desc_zh_tw": pl.Utf8,
+    "item_keys": pl.Utf8,
+    "items_zh_tw": pl.Utf8,
+    "hs6_scope": pl.Utf8,
+    "basis_kinds": pl.Utf8,
+    "basis_refs": pl.Utf8,
+    "mapping_confidence": pl.Utf8,
+    "cn_export_year": pl.Int32,
+    "cn_export_world_usd": pl.Float64,
+    **{f"cn_export_to_{p}_usd": pl.Float64 for p in _P},
+    "cn_export_rest_usd": pl.Float64,
+    **{f"share_to_{p}_pct": pl.Float64 for p in _P},
+    "share_rest_pct": pl.Float64,
+    "us_import_year": pl.Int32,
+    "us_import_through_month": pl.Int32,
+    "us_import_ytd_usd": pl.Float64,
+    "us_import_from_cn_ytd_usd": pl.Float64,
+    "cn_share_of_us_imports_pct": pl.Float64,
+    "us_import_ytd_prev_usd": pl.Float64,
+    "us_import_from_cn_ytd_prev_usd": pl.Float64,
+    "us_import_yoy_pct": pl.Float64,
+    "us_import_from_cn_yoy_pct": pl.Float64,
+    "cn_request_ids": pl.Utf8,
+    "us_request_ids": pl.Utf8,
+    "review_flags": pl.Utf8,
 }
 WATCH_COLUMNS: dict[str, pl.DataType] = {
-    "rule_key": pl.Utf8, "rule_zh_tw": pl.Utf8, "threshold": pl.Float64, "column_name": pl.Utf8,
-    "value": pl.Float64, "exposure_row_key": pl.Utf8, "measure_id": pl.Utf8, "doc_number_zh_tw": pl.Utf8,
-    "hs6": pl.Utf8, "hs6_desc_zh_tw": pl.Utf8, "review_flags": pl.Utf8,
+    "rule_key": pl.Utf8,
+    "rule_zh_tw": pl.Utf8,
+    "threshold": pl.Float64,
+    "column_name": pl.Utf8,
+    "value": pl.Float64,
+    "exposure_row_key": pl.Utf8,
+    "measure_id": pl.Utf8,
+    "doc_number_zh_tw": pl.Utf8,
+    "hs6": pl.Utf8,
+    "hs6_desc_zh_tw": pl.Utf8,
+    "review_flags": pl.Utf8,
 }
 
 
@@ -93,12 +146,21 @@ class WatchRule:
 
 
 WATCH_RULES: tuple[WatchRule, ...] = (
-    WatchRule("cn_supplies_half_of_us_imports", "cn_share_of_us_imports_pct", ">=", 50.0,
-              "中國供應美國此管制 HS 碼進口的 50 % 以上"),
-    WatchRule("cn_exports_quarter_to_us", "share_to_842_pct", ">=", 25.0,
-              "中國此管制 HS 碼出口有 25 % 以上輸往美國"),
-    WatchRule("us_imports_from_cn_halved", "us_import_from_cn_yoy_pct", "<=", -50.0,
-              "美國自中國進口此管制 HS 碼年減 50 % 以上"),
+    WatchRule(
+        "cn_supplies_half_of_us_imports",
+        "cn_share_of_us_imports_pct",
+        ">=",
+        50.0,
+        "中國供應美國此管制 HS 碼進口的 50 % 以上",
+    ),
+    WatchRule("cn_exports_quarter_to_us", "share_to_842_pct", ">=", 25.0, "中國此管制 HS 碼出口有 25 % 以上輸往美國"),
+    WatchRule(
+        "us_imports_from_cn_halved",
+        "us_import_from_cn_yoy_pct",
+        "<=",
+        -50.0,
+        "美國自中國進口此管制 HS 碼年減 50 % 以上",
+    ),
 )
 
 
@@ -135,18 +197,35 @@ def comtrade_rows(result, codes: Iterable[str], year: int) -> tuple[list[dict], 
         elif raw.get("primaryValue") is not None and (value is None or value < 0):
             reason = f"primaryValue {raw.get('primaryValue')!r} is not a non-negative number"
         if reason:
-            rejected.append({"row": {k: raw.get(k) for k in ("cmdCode", "partnerCode", "primaryValue", "period")},
-                             "reason": reason})
+            rejected.append(
+                {"row": {k: raw.get(k) for k in ("cmdCode", "partnerCode", "primaryValue", "period")}, "reason": reason}
+            )
             continue
-        if (_int(raw.get("reporterCode")) != CHINA or str(raw.get("flowCode")) != "X" or cmd not in asked
-                or partner not in partners or _int(raw.get("partner2Code") or 0) != 0
-                or str(raw.get("customsCode") or "C00") != "C00" or _int(raw.get("motCode") or 0) != 0
-                or (_int(raw.get("refYear")) or _int(str(raw.get("period") or "")[:4])) != year):
+        if (
+            _int(raw.get("reporterCode")) != CHINA
+            or str(raw.get("flowCode")) != "X"
+            or cmd not in asked
+            or partner not in partners
+            or _int(raw.get("partner2Code") or 0) != 0
+            or str(raw.get("customsCode") or "C00") != "C00"
+            or _int(raw.get("motCode") or 0) != 0
+            or (_int(raw.get("refYear")) or _int(str(raw.get("period") or "")[:4])) != year
+        ):
             continue  # not what was asked (the 1.7 safety net): not a row of this table
-        kept.append({"reporter_code": CHINA, "hs6": cmd, "year": year, "partner_code": partner, "value_usd": value,
-                     "classification_code": str(raw.get("classificationCode") or ""), "endpoint": result.endpoint,
-                     "request_id": result.request_id, "fetched_at": result.fetched_at,
-                     "review_flags": "missing_value" if value is None else ""})
+        kept.append(
+            {
+                "reporter_code": CHINA,
+                "hs6": cmd,
+                "year": year,
+                "partner_code": partner,
+                "value_usd": value,
+                "classification_code": str(raw.get("classificationCode") or ""),
+                "endpoint": result.endpoint,
+                "request_id": result.request_id,
+                "fetched_at": result.fetched_at,
+                "review_flags": "missing_value" if value is None else "",
+            }
+        )
     return kept, rejected
 
 
@@ -169,8 +248,9 @@ def census_rows(fetch, codes: Iterable[str]) -> tuple[list[dict], list[dict]]:  
         elif not m or not 1 <= int(m.group(2)) <= 12:
             reason = f"time {time_value!r} is not YYYY-MM"
         if reason:
-            rejected.append({"row": {k: raw.get(k) for k in ("I_COMMODITY", "CTY_CODE", "GEN_VAL_MO", "time")},
-                             "reason": reason})
+            rejected.append(
+                {"row": {k: raw.get(k) for k in ("I_COMMODITY", "CTY_CODE", "GEN_VAL_MO", "time")}, "reason": reason}
+            )
             continue
         if code not in asked or cty not in ("5700", "-") or (raw.get("COMM_LVL") or "HS6").upper() != "HS6":
             continue
@@ -179,12 +259,25 @@ def census_rows(fetch, codes: Iterable[str]) -> tuple[list[dict], list[dict]]:  
             continue
         value, flag = to_number(raw.get("GEN_VAL_MO"))
         if value is not None and value < 0:
-            rejected.append({"row": {k: raw.get(k) for k in ("I_COMMODITY", "CTY_CODE", "GEN_VAL_MO", "time")},
-                             "reason": "negative GEN_VAL_MO"})
+            rejected.append(
+                {
+                    "row": {k: raw.get(k) for k in ("I_COMMODITY", "CTY_CODE", "GEN_VAL_MO", "time")},
+                    "reason": "negative GEN_VAL_MO",
+                }
+            )
             continue
-        kept.append({"cty_code": CENSUS_CHINA if cty == "5700" else CENSUS_ALL, "hs6": code, "year": year,
-                     "month": month, "value_usd": value, "request_id": fetch.request_id,
-                     "fetched_at": fetch.fetched_at, "review_flags": flag or ""})
+        kept.append(
+            {
+                "cty_code": CENSUS_CHINA if cty == "5700" else CENSUS_ALL,
+                "hs6": code,
+                "year": year,
+                "month": month,
+                "value_usd": value,
+                "request_id": fetch.request_id,
+                "fetched_at": fetch.fetched_at,
+                "review_flags": flag or "",
+            }
+        )
     return kept, rejected
 
 
@@ -221,14 +314,22 @@ def _yoy(now: float | None, before: float | None) -> float | None:
     return (now / before - 1.0) * 100.0
 
 
-def exposure_frame(*, controls: pl.DataFrame, mapping: pl.DataFrame,
-                   cn: pl.DataFrame, cn_year: int | None, cn_status: dict[str, set[str]],
-                   us: pl.DataFrame, us_latest: tuple[int, int] | None, us_status: dict[str, set[str]]) -> pl.DataFrame:
+def exposure_frame(
+    *,
+    controls: pl.DataFrame,
+    mapping: pl.DataFrame,
+    cn: pl.DataFrame,
+    cn_year: int | None,
+    cn_status: dict[str, set[str]],
+    us: pl.DataFrame,
+    us_latest: tuple[int, int] | None,
+    us_status: dict[str, set[str]],
+) -> pl.DataFrame:
     """policy_trade_exposure rows of one week. ``cn_status`` / ``us_status``: per HS6 code, the flags its requests
     earned (failed, truncated, quarantined); a code absent from them was not asked at all."""
     cn_by = {(r["hs6"], r["partner_code"]): r for r in cn.iter_rows(named=True)} if cn.height else {}
     us_by: dict[tuple[str, str, int], list[dict]] = {}
-    for r in (us.iter_rows(named=True) if us.height else []):
+    for r in us.iter_rows(named=True) if us.height else []:
         us_by.setdefault((r["cty_code"], r["hs6"], r["year"]), []).append(r)
     out: list[dict] = []
     for m in controls.filter(pl.col("has_goods")).iter_rows(named=True) if controls.height else []:
@@ -236,24 +337,43 @@ def exposure_frame(*, controls: pl.DataFrame, mapping: pl.DataFrame,
         by_code: dict[str, list[dict]] = {}
         for r in rows:
             by_code.setdefault(r["hs6"], []).append(r)
-        base = {"measure_id": m["measure_id"], "announcement_id": m["announcement_id"],
-                "doc_number_zh_tw": m["doc_number_zh_tw"], "measure_status": m["status"]}
+        base = {
+            "measure_id": m["measure_id"],
+            "announcement_id": m["announcement_id"],
+            "doc_number_zh_tw": m["doc_number_zh_tw"],
+            "measure_status": m["status"],
+        }
         inherited = contract.split_flags(m["review_flags"])
         if not by_code:
-            out.append({**base, "row_key": f"{m['measure_id']}|", "hs6": "", "item_keys": m["item_keys"],
-                        "items_zh_tw": m["items_zh_tw"], "review_flags": contract.join_flags([*inherited, "no_hs_mapping"])})
+            out.append(
+                {
+                    **base,
+                    "row_key": f"{m['measure_id']}|",
+                    "hs6": "",
+                    "item_keys": m["item_keys"],
+                    "items_zh_tw": m["items_zh_tw"],
+                    "review_flags": contract.join_flags([*inherited, "no_hs_mapping"]),
+                }
+            )
             continue
         for code, maps in sorted(by_code.items()):
             flags = list(inherited)
-            rec = {**base, "row_key": f"{m['measure_id']}|{code}", "hs6": code,
-                   "hs6_desc_zh_tw": maps[0]["hs6_desc_zh_tw"],
-                   "item_keys": ";".join(dict.fromkeys(r["item_key"] for r in maps)),
-                   "items_zh_tw": "、".join(dict.fromkeys(r["item_zh_tw"] for r in maps)),
-                   "hs6_scope": "exact" if all(r["hs6_scope"] == "exact" for r in maps) else "broader",
-                   "basis_kinds": ";".join(sorted({r["basis_kind"] for r in maps})),
-                   "basis_refs": "；".join(dict.fromkeys(
-                       (f"{r['basis_doc_number']} " if r["basis_doc_number"] else "") + r["basis_ref"] for r in maps)),
-                   "mapping_confidence": min((r["confidence"] for r in maps), key="高中低".index)}
+            rec = {
+                **base,
+                "row_key": f"{m['measure_id']}|{code}",
+                "hs6": code,
+                "hs6_desc_zh_tw": maps[0]["hs6_desc_zh_tw"],
+                "item_keys": ";".join(dict.fromkeys(r["item_key"] for r in maps)),
+                "items_zh_tw": "、".join(dict.fromkeys(r["item_zh_tw"] for r in maps)),
+                "hs6_scope": "exact" if all(r["hs6_scope"] == "exact" for r in maps) else "broader",
+                "basis_kinds": ";".join(sorted({r["basis_kind"] for r in maps})),
+                "basis_refs": "；".join(
+                    dict.fromkeys(
+                        (f"{r['basis_doc_number']} " if r["basis_doc_number"] else "") + r["basis_ref"] for r in maps
+                    )
+                ),
+                "mapping_confidence": min((r["confidence"] for r in maps), key="高中低".index),
+            }
             # -- China's exports
             if cn_year is None:
                 flags.append("year_not_released")
@@ -292,7 +412,7 @@ def exposure_frame(*, controls: pl.DataFrame, mapping: pl.DataFrame,
                 status = us_status.get(code, {"code_not_in_reply"})
                 flags += sorted(status - {"ok"})
 
-                def ytd(cty: str, y: int) -> tuple[float | None, list[str], set[str]]:
+                def ytd(cty: str, y: int, code=code, month=month) -> tuple[float | None, list[str], set[str]]:
                     got = [r for r in us_by.get((cty, code, y), []) if r["month"] <= month]
                     if not got:
                         return None, [], set()
@@ -311,11 +431,16 @@ def exposure_frame(*, controls: pl.DataFrame, mapping: pl.DataFrame,
                     flags.append("partner_row_absent")
                 if total0 is not None and china0 is None and not status & {"partial_fetch"}:
                     china0 = 0.0
-                rec.update(us_import_ytd_usd=total, us_import_from_cn_ytd_usd=china,
-                           cn_share_of_us_imports_pct=_pct(china, total), us_import_ytd_prev_usd=total0,
-                           us_import_from_cn_ytd_prev_usd=china0, us_import_yoy_pct=_yoy(total, total0),
-                           us_import_from_cn_yoy_pct=_yoy(china, china0),
-                           us_request_ids=";".join(sorted(ids1 | ids2 | ids3 | ids4)))
+                rec.update(
+                    us_import_ytd_usd=total,
+                    us_import_from_cn_ytd_usd=china,
+                    cn_share_of_us_imports_pct=_pct(china, total),
+                    us_import_ytd_prev_usd=total0,
+                    us_import_from_cn_ytd_prev_usd=china0,
+                    us_import_yoy_pct=_yoy(total, total0),
+                    us_import_from_cn_yoy_pct=_yoy(china, china0),
+                    us_request_ids=";".join(sorted(ids1 | ids2 | ids3 | ids4)),
+                )
                 if total is not None and china is not None and china > total * (1 + 1e-9):
                     flags.append("shares_inconsistent")
             rec["review_flags"] = contract.join_flags(flags)
@@ -333,9 +458,20 @@ def watchlist_frame(exposure: pl.DataFrame) -> pl.DataFrame:
             if value is None:
                 continue
             if (rule.op == ">=" and value >= rule.threshold) or (rule.op == "<=" and value <= rule.threshold):
-                out.append({"rule_key": rule.key, "rule_zh_tw": rule.zh_tw, "threshold": rule.threshold,
-                            "column_name": rule.column, "value": value, "exposure_row_key": r["row_key"],
-                            "measure_id": r["measure_id"], "doc_number_zh_tw": r["doc_number_zh_tw"],
-                            "hs6": r["hs6"], "hs6_desc_zh_tw": r["hs6_desc_zh_tw"], "review_flags": r["review_flags"]})
+                out.append(
+                    {
+                        "rule_key": rule.key,
+                        "rule_zh_tw": rule.zh_tw,
+                        "threshold": rule.threshold,
+                        "column_name": rule.column,
+                        "value": value,
+                        "exposure_row_key": r["row_key"],
+                        "measure_id": r["measure_id"],
+                        "doc_number_zh_tw": r["doc_number_zh_tw"],
+                        "hs6": r["hs6"],
+                        "hs6_desc_zh_tw": r["hs6_desc_zh_tw"],
+                        "review_flags": r["review_flags"],
+                    }
+                )
     df = pl.DataFrame(out, schema=WATCH_COLUMNS) if out else pl.DataFrame(schema=WATCH_COLUMNS)
     return df.select(list(WATCH_COLUMNS))

@@ -32,8 +32,16 @@ from trade_pipeline.defs.cn_export_control.dictionary import ITEMS_BY_KEY
 
 MAP_PATH = Path(__file__).with_name("controlled_hs_map.csv")
 MAP_COLUMNS: dict[str, pl.DataType] = {
-    "item_key": pl.Utf8, "item_zh_tw": pl.Utf8, "item_class": pl.Utf8, "hs6": pl.Utf8, "hs6_desc_zh_tw": pl.Utf8, "hs6_scope": pl.Utf8,
-    "basis_kind": pl.Utf8, "basis_doc_number": pl.Utf8, "basis_ref": pl.Utf8, "confidence": pl.Utf8,
+    "item_key": pl.Utf8,
+    "item_zh_tw": pl.Utf8,
+    "item_class": pl.Utf8,
+    "hs6": pl.Utf8,
+    "hs6_desc_zh_tw": pl.Utf8,
+    "hs6_scope": pl.Utf8,
+    "basis_kind": pl.Utf8,
+    "basis_doc_number": pl.Utf8,
+    "basis_ref": pl.Utf8,
+    "confidence": pl.Utf8,
 }
 BASIS_KINDS = frozenset({"announcement", "concordance"})
 SCOPES = frozenset({"exact", "broader"})
@@ -57,8 +65,10 @@ def load_map(path: Path = MAP_PATH) -> pl.DataFrame:
             if not any(cells):
                 continue
             if len(cells) != len(header):
-                raise MappingError(f"{path.name}:{line_no}: {len(cells)} cells, expected {len(header)} (a comma "
-                                   f"inside a field must be quoted)")
+                raise MappingError(
+                    f"{path.name}:{line_no}: {len(cells)} cells, expected {len(header)} (a comma "
+                    f"inside a field must be quoted)"
+                )
             row = dict(zip(header, (c.strip() for c in cells)))
             problems = []
             if row["item_key"] not in ITEMS_BY_KEY:
@@ -72,7 +82,9 @@ def load_map(path: Path = MAP_PATH) -> pl.DataFrame:
                     problems.append("an announcement row needs basis_doc_number")
                 quoted = re.findall(r"\d{8,10}", row["basis_ref"])
                 if not quoted or any(code[:6] != row["hs6"] for code in quoted):
-                    problems.append(f"basis_ref {row['basis_ref']!r} must quote the announcement's codes of {row['hs6']}")
+                    problems.append(
+                        f"basis_ref {row['basis_ref']!r} must quote the announcement's codes of {row['hs6']}"
+                    )
             if row["basis_kind"] == "concordance" and not row["basis_ref"]:
                 problems.append("a concordance row must name its concordance in basis_ref")
             if row["item_class"] not in ITEM_CLASSES:

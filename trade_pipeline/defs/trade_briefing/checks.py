@@ -1,7 +1,6 @@
 """Asset checks on trade_briefing: they re-read the published report(s) of the checked week(s) from the site — every
 edition present (the zh-TW report and its English edition)."""
 
-
 from pathlib import Path
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
@@ -25,8 +24,11 @@ def _editions(site: Site, key: str) -> list[tuple[str, str, str | None]]:
     return out
 
 
-@asset_check(asset=trade_briefing, partitions_def=weekly_partitions,
-             description="Every Extractor file the report cites exists under the site root.")
+@asset_check(
+    asset=trade_briefing,
+    partitions_def=weekly_partitions,
+    description="Every Extractor file the report cites exists under the site root.",
+)
 def trade_briefing_citations_exist(context: AssetCheckExecutionContext, site: Site) -> AssetCheckResult:
     cited_n, missing = 0, []
     for key in sorted(context.partition_keys):
@@ -40,8 +42,11 @@ def trade_briefing_citations_exist(context: AssetCheckExecutionContext, site: Si
     return AssetCheckResult(passed=not missing, metadata={"cited": cited_n, "missing": MetadataValue.json(missing)})
 
 
-@asset_check(asset=trade_briefing, partitions_def=weekly_partitions,
-             description="The front matter of every edition is valid YAML with the seed's keys and the ISO-week title.")
+@asset_check(
+    asset=trade_briefing,
+    partitions_def=weekly_partitions,
+    description="The front matter of every edition is valid YAML with the seed's keys and the ISO-week title.",
+)
 def trade_briefing_front_matter_valid(context: AssetCheckExecutionContext, site: Site) -> AssetCheckResult:
     problems = []
     for key in sorted(context.partition_keys):
@@ -50,15 +55,19 @@ def trade_briefing_front_matter_valid(context: AssetCheckExecutionContext, site:
     return AssetCheckResult(passed=not problems, metadata={"problems": MetadataValue.json(problems)})
 
 
-@asset_check(asset=trade_briefing, partitions_def=weekly_partitions,
-             description="報告期間 (Period: in the English edition) is the partition's ISO week, Monday to Sunday.")
+@asset_check(
+    asset=trade_briefing,
+    partitions_def=weekly_partitions,
+    description="報告期間 (Period: in the English edition) is the partition's ISO week, Monday to Sunday.",
+)
 def trade_briefing_period_is_iso_week(context: AssetCheckExecutionContext, site: Site) -> AssetCheckResult:
     problems = []
     for key in sorted(context.partition_keys):
         for lang, rel, text in _editions(site, key):
             problems += [f"{rel}: {p}" for p in (period_problems(text, key, lang) if text else ["not found"])]
-    return AssetCheckResult(passed=not problems, severity=AssetCheckSeverity.ERROR,
-                            metadata={"problems": MetadataValue.json(problems)})
+    return AssetCheckResult(
+        passed=not problems, severity=AssetCheckSeverity.ERROR, metadata={"problems": MetadataValue.json(problems)}
+    )
 
 
 # trade_briefing_claims_traced (blocking) is declared on the asset (assets.py, check_specs) and returned with its

@@ -2,35 +2,54 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-import re
 from typing import Any
 
 from markupsafe import Markup
 
 from trade_pipeline.core import contract
 from trade_pipeline.core.partitions import (
-    iso_week_label, previous_partition_key, same_week_last_year_key, week_end, week_start,
+    iso_week_label,
+    previous_partition_key,
+    same_week_last_year_key,
+    week_end,
+    week_start,
 )
 from trade_pipeline.core.warehouse import Warehouse
 
 CURRENT_TABLES = (
-    "partner_rankings", "trade_balances", "market_concentration", "commodity_structure",
-    "census_trade_balance", "census_country_detail", "census_revisions",
-    "census_release_status", "mofcom_announcements",
+    "partner_rankings",
+    "trade_balances",
+    "market_concentration",
+    "commodity_structure",
+    "census_trade_balance",
+    "census_country_detail",
+    "census_revisions",
+    "census_release_status",
+    "mofcom_announcements",
     # section 三: key provisions, the controls table, the timeline, the exposure tables and their watch list
-    "mofcom_provisions", "mofcom_controls", "mofcom_control_timeline", "policy_trade_exposure",
+    "mofcom_provisions",
+    "mofcom_controls",
+    "mofcom_control_timeline",
+    "policy_trade_exposure",
     "policy_exposure_watchlist",
     # the week's charts (embedded when their row is 'ok'; facts/charts.py)
     "briefing_charts",
 )
 #: Last week's partition of these is read for 上週 and 本週變化 (facts/changes.py); ``briefing_facts`` is last week's
 #: stored facts (their review flags), which a single-run backfill replaces by the facts it built for that week.
-PREVIOUS_TABLES = ("market_concentration", "census_trade_balance", "partner_rankings", "census_release_status",
-                   "mofcom_announcements", "briefing_facts")
+PREVIOUS_TABLES = (
+    "market_concentration",
+    "census_trade_balance",
+    "partner_rankings",
+    "census_release_status",
+    "mofcom_announcements",
+    "briefing_facts",
+)
 LAST_YEAR_TABLES = ("market_concentration", "census_trade_balance")
 
 Rows = list[dict[str, Any]]
@@ -56,8 +75,14 @@ class WeekInputs:
 
 
 def _week_shell(key: str) -> WeekInputs:
-    return WeekInputs(key=key, iso_week=iso_week_label(key), start=week_start(key), end=week_end(key),
-                      prev_key=previous_partition_key(key), last_year_key=same_week_last_year_key(key))
+    return WeekInputs(
+        key=key,
+        iso_week=iso_week_label(key),
+        start=week_start(key),
+        end=week_end(key),
+        prev_key=previous_partition_key(key),
+        last_year_key=same_week_last_year_key(key),
+    )
 
 
 def load_week_inputs(warehouse: Warehouse, key: str) -> WeekInputs:
@@ -70,7 +95,7 @@ def load_weeks_inputs(warehouse: Warehouse, keys: list[str], chunk_weeks: int = 
     memory stays bounded by the chunk. Call it only once the upstream tables of every week in ``keys`` are written
     (a single-run backfill: the report's upstream steps have all run)."""
     for first in range(0, len(keys), max(1, chunk_weeks)):
-        shells = [_week_shell(k) for k in keys[first:first + max(1, chunk_weeks)]]
+        shells = [_week_shell(k) for k in keys[first : first + max(1, chunk_weeks)]]
         needed: dict[str, set[str]] = {}
         for inp in shells:
             for t in CURRENT_TABLES:
@@ -83,7 +108,7 @@ def load_weeks_inputs(warehouse: Warehouse, keys: list[str], chunk_weeks: int = 
         with warehouse.session(read_only=True):
             frames = {t: warehouse.read_partitions(t, sorted(weeks)) for t, weeks in needed.items()}
 
-        def rows(table: str, key: str) -> Rows:
+        def rows(table: str, key: str, frames=frames) -> Rows:
             df = frames[table][key]
             return df.to_dicts() if df.height else []
 

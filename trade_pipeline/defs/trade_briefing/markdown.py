@@ -27,7 +27,7 @@ def split_front_matter(markdown: str) -> tuple[str | None, str]:
     end = markdown.find("\n---\n", 4)
     if end < 0:
         return None, markdown
-    return markdown[4:end], markdown[end + 5:]
+    return markdown[4:end], markdown[end + 5 :]
 
 
 #: A cited Extractor file path inside report text.

@@ -14,7 +14,10 @@ from functools import lru_cache
 
 from trade_pipeline.core.hs_chapters import hs2_short_en
 from trade_pipeline.defs.bilateral_trade_flows.codes import (
-    COMTRADE_TO_ISO_NUMERIC, EXCLUDED_PARTNER_AREAS, TAIWAN_ISO_CODE, TAIWAN_PARTNER_CODE,
+    COMTRADE_TO_ISO_NUMERIC,
+    EXCLUDED_PARTNER_AREAS,
+    TAIWAN_ISO_CODE,
+    TAIWAN_PARTNER_CODE,
 )
 
 TAIWAN_NAME_EN = "Taiwan"
@@ -81,9 +84,23 @@ def hs2_desc_en(code: object) -> str:
 
 
 #: English names that take "the" in running text (CLDR short names).
-_THE_NAMES = frozenset({"Netherlands", "Philippines", "Bahamas", "Gambia", "Maldives", "Comoros", "Seychelles",
-                        "Czech Republic", "Dominican Republic", "Central African Republic", "Vatican City",
-                        "Palestinian Territories", "World"})
+_THE_NAMES = frozenset(
+    {
+        "Netherlands",
+        "Philippines",
+        "Bahamas",
+        "Gambia",
+        "Maldives",
+        "Comoros",
+        "Seychelles",
+        "Czech Republic",
+        "Dominican Republic",
+        "Central African Republic",
+        "Vatican City",
+        "Palestinian Territories",
+        "World",
+    }
+)
 
 
 def needs_the(name: object) -> bool:

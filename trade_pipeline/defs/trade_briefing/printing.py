@@ -32,7 +32,10 @@ from trade_pipeline.core import contract
 from trade_pipeline.core.formatting import DEFAULT_LANG, MISSING, format_as
 from trade_pipeline.core.markdown import md_escape, md_list
 from trade_pipeline.defs.trade_briefing.facts.model import (
-    FIGURE_KINDS, ID_KINDS, STRUCT_KINDS, TEXT_KINDS, Fact,
+    FIGURE_KINDS,
+    STRUCT_KINDS,
+    TEXT_KINDS,
+    Fact,
 )
 
 REVIEW_MARK = "[REVIEW_NEEDED]"
@@ -41,9 +44,19 @@ _EDITION_LANG = re.compile(r"-trade-briefing\.([a-z]{2}(?:-[A-Za-z]{2})?)\.md$")
 _TOKEN = re.compile("\ue000(\\d+)\ue001")
 
 CLAIMS_SCHEMA = {
-    "iso_week": pl.Utf8, "report": pl.Utf8, "slot": pl.Utf8, "kind": pl.Utf8, "line": pl.Int32, "col": pl.Int32,
-    "claim_text": pl.Utf8, "marked": pl.Boolean, "value": pl.Float64, "text_value": pl.Utf8,
-    "table_name": pl.Utf8, "row_key": pl.Utf8, "column_name": pl.Utf8,
+    "iso_week": pl.Utf8,
+    "report": pl.Utf8,
+    "slot": pl.Utf8,
+    "kind": pl.Utf8,
+    "line": pl.Int32,
+    "col": pl.Int32,
+    "claim_text": pl.Utf8,
+    "marked": pl.Boolean,
+    "value": pl.Float64,
+    "text_value": pl.Utf8,
+    "table_name": pl.Utf8,
+    "row_key": pl.Utf8,
+    "column_name": pl.Utf8,
 }
 
 
@@ -139,7 +152,7 @@ class Printer:
         for n, line in enumerate(rendered.split("\n")):
             pieces, pos, cursor = [], 0, 0
             for m in _TOKEN.finditer(line):
-                pieces.append(line[pos:m.start()])
+                pieces.append(line[pos : m.start()])
                 cursor += m.start() - pos
                 claim = self.pending[int(m.group(1))]
                 claim.line, claim.col = n - body_start_line, cursor
@@ -157,17 +170,50 @@ class Printer:
         digits masked), which lets verify align a file whose lines were inserted or removed."""
         from trade_pipeline.defs.trade_briefing.verify import LAYOUT_KIND, line_layout
 
-        layout = [] if body is None else [{
-            "iso_week": self.iso_week, "report": self.report, "slot": None, "kind": LAYOUT_KIND, "line": n, "col": 0,
-            "claim_text": line_layout(line), "marked": False, "value": None, "text_value": None,
-            "table_name": None, "row_key": None, "column_name": None,
-        } for n, line in enumerate(body.split("\n"))]
-        return pl.DataFrame(layout + [{
-            "iso_week": self.iso_week, "report": self.report, "slot": c.slot, "kind": c.kind, "line": c.line,
-            "col": c.col, "claim_text": c.text, "marked": c.marked, "value": c.fact.value,
-            "text_value": c.fact.text, "table_name": c.fact.source_table, "row_key": c.fact.source_key,
-            "column_name": c.fact.source_column,
-        } for c in claims], schema=CLAIMS_SCHEMA)
+        layout = (
+            []
+            if body is None
+            else [
+                {
+                    "iso_week": self.iso_week,
+                    "report": self.report,
+                    "slot": None,
+                    "kind": LAYOUT_KIND,
+                    "line": n,
+                    "col": 0,
+                    "claim_text": line_layout(line),
+                    "marked": False,
+                    "value": None,
+                    "text_value": None,
+                    "table_name": None,
+                    "row_key": None,
+                    "column_name": None,
+                }
+                for n, line in enumerate(body.split("\n"))
+            ]
+        )
+        return pl.DataFrame(
+            layout
+            + [
+                {
+                    "iso_week": self.iso_week,
+                    "report": self.report,
+                    "slot": c.slot,
+                    "kind": c.kind,
+                    "line": c.line,
+                    "col": c.col,
+                    "claim_text": c.text,
+                    "marked": c.marked,
+                    "value": c.fact.value,
+                    "text_value": c.fact.text,
+                    "table_name": c.fact.source_table,
+                    "row_key": c.fact.source_key,
+                    "column_name": c.fact.source_column,
+                }
+                for c in claims
+            ],
+            schema=CLAIMS_SCHEMA,
+        )
 
 
 def plain(fact: Any, lang: str | None = None) -> str:

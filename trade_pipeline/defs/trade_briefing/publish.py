@@ -40,8 +40,12 @@ def recomputed_facts(warehouse: Warehouse, keys: list[str], site_root: Path) -> 
     return {inp.key: {f.slot: f for f in book} for inp, book in week_facts(warehouse, keys, site_root)}
 
 
-def verify_rendered(warehouse: Warehouse, site_root: Path, reports: dict[str, list[RenderedReport]],
-                    facts: dict[str, dict[str, Fact]] | None = None) -> list[Outcome]:
+def verify_rendered(
+    warehouse: Warehouse,
+    site_root: Path,
+    reports: dict[str, list[RenderedReport]],
+    facts: dict[str, dict[str, Fact]] | None = None,
+) -> list[Outcome]:
     """Verify rendered (not yet published) reports: week -> its editions. ``facts``: the weeks' facts already
     recomputed from the layer tables by the caller in this step (:func:`recomputed_facts`); recomputed here if not."""
     if facts is None:
@@ -59,8 +63,12 @@ class Staged:
     staged: Path
 
 
-def publish(warehouse: Warehouse, site_root: Path, reports: dict[str, list[RenderedReport]],
-            facts: dict[str, dict[str, Fact]] | None = None) -> list[str]:
+def publish(
+    warehouse: Warehouse,
+    site_root: Path,
+    reports: dict[str, list[RenderedReport]],
+    facts: dict[str, dict[str, Fact]] | None = None,
+) -> list[str]:
     """Stage every edition, verify all, then write the claims (one transaction) and move the staged files in.
     Raises :class:`VerificationFailed` (nothing published, staged files removed) when any figure fails.
     ``facts``: as for :func:`verify_rendered` (recomputed from the layer tables, never the stored briefing_facts)."""
@@ -79,9 +87,12 @@ def publish(warehouse: Warehouse, site_root: Path, reports: dict[str, list[Rende
         outcomes = verify_rendered(warehouse, site_root, on_disk, facts)
         if any(not o.passed for o in outcomes):
             raise VerificationFailed(outcomes)
-        claims = {key: pl.concat([r.claims for r in editions]
-                                 + _kept_claims(warehouse, site_root, key, {r.relpath for r in editions}))
-                  for key, editions in reports.items()}
+        claims = {
+            key: pl.concat(
+                [r.claims for r in editions] + _kept_claims(warehouse, site_root, key, {r.relpath for r in editions})
+            )
+            for key, editions in reports.items()
+        }
         with warehouse.session():
             warehouse.replace_partitions(CLAIMS_TABLE, claims)
         for s in staged:
@@ -104,13 +115,15 @@ def _kept_claims(warehouse: Warehouse, site_root: Path, key: str, rendered: set[
         df = conn.execute(f"SELECT * FROM {CLAIMS_TABLE} WHERE week_start = ?::DATE", [key]).pl()
     if df.is_empty() or "report" not in df.columns:
         return []
-    others = [r for r in df["report"].unique().to_list()
-              if r not in rendered and (site_root / r).is_file()]
+    others = [r for r in df["report"].unique().to_list() if r not in rendered and (site_root / r).is_file()]
     if not others:
         return []
     kept = df.filter(pl.col("report").is_in(others))
-    return [kept.select([pl.col(c).cast(t) if c in kept.columns else pl.lit(None, t).alias(c)
-                         for c, t in CLAIMS_SCHEMA.items()])]
+    return [
+        kept.select(
+            [pl.col(c).cast(t) if c in kept.columns else pl.lit(None, t).alias(c) for c, t in CLAIMS_SCHEMA.items()]
+        )
+    ]
 
 
 # --- verifying what is published --------------------------------------------------------------------------------
@@ -135,16 +148,27 @@ def load_claims(warehouse: Warehouse, key: str, relpath: str) -> list[dict]:
     with warehouse.connect(read_only=True) as conn:
         if not warehouse.has_table(CLAIMS_TABLE, conn):
             return []
-        cols = {r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns "
-                                           "WHERE table_name = ?", [CLAIMS_TABLE]).fetchall()}
+        cols = {
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [CLAIMS_TABLE]
+            ).fetchall()
+        }
         if "slot" not in cols:  # claims written before claims were bound to place
             return []
-        return conn.execute(f"SELECT * FROM {CLAIMS_TABLE} WHERE week_start = ?::DATE AND report = ?",
-                            [key, relpath]).pl().to_dicts()
+        return (
+            conn.execute(f"SELECT * FROM {CLAIMS_TABLE} WHERE week_start = ?::DATE AND report = ?", [key, relpath])
+            .pl()
+            .to_dicts()
+        )
 
 
-def verify_published(warehouse: Warehouse, site_root: Path, paths: Iterable[Path] | None = None,
-                     facts: dict[str, dict[str, Fact]] | None = None) -> list[Outcome]:
+def verify_published(
+    warehouse: Warehouse,
+    site_root: Path,
+    paths: Iterable[Path] | None = None,
+    facts: dict[str, dict[str, Fact]] | None = None,
+) -> list[Outcome]:
     """Verify published report files (default: every one in the site) against the layer tables now. ``facts``: the
     weeks' facts recomputed from the layer tables earlier in the same step (the publishing step passes the ones it
     verified with, so a week is not recomputed twice in a run); recomputed here if not given."""
@@ -155,8 +179,14 @@ def verify_published(warehouse: Warehouse, site_root: Path, paths: Iterable[Path
         try:
             by_week.setdefault(week_of(path), []).append(path)
         except ValueError:
-            outcomes.append(Outcome(str(path), 0, 0, [Mismatch(str(path), "not a weekly report file name "
-                                                                           "(expected YYYY-Www-trade-briefing*.md)")]))
+            outcomes.append(
+                Outcome(
+                    str(path),
+                    0,
+                    0,
+                    [Mismatch(str(path), "not a weekly report file name (expected YYYY-Www-trade-briefing*.md)")],
+                )
+            )
     with warehouse.session(read_only=True):
         if facts is None:
             facts = recomputed_facts(warehouse, sorted(by_week), site_root)
@@ -168,9 +198,20 @@ def verify_published(warehouse: Warehouse, site_root: Path, paths: Iterable[Path
                     continue
                 claims = load_claims(warehouse, key, rel)
                 if not claims:
-                    outcomes.append(Outcome(rel, 0, 0, [Mismatch(
-                        rel, f"no recorded claims for {iso_week_label(key)} in {CLAIMS_TABLE} (re-materialize the "
-                             f"week to publish a verifiable report)")]))
+                    outcomes.append(
+                        Outcome(
+                            rel,
+                            0,
+                            0,
+                            [
+                                Mismatch(
+                                    rel,
+                                    f"no recorded claims for {iso_week_label(key)} in {CLAIMS_TABLE} (re-materialize the "
+                                    f"week to publish a verifiable report)",
+                                )
+                            ],
+                        )
+                    )
                     continue
                 outcomes.append(verify_report(path.read_text(encoding="utf-8"), claims, facts.get(key, {}), rel))
     return outcomes
@@ -178,7 +219,9 @@ def verify_published(warehouse: Warehouse, site_root: Path, paths: Iterable[Path
 
 def outcomes_metadata(outcomes: list[Outcome]) -> dict:
     return {
-        "reports": [{"report": o.report, "claims": o.claims, "figures": o.figures, "mismatches": len(o.mismatches)}
-                    for o in outcomes],
+        "reports": [
+            {"report": o.report, "claims": o.claims, "figures": o.figures, "mismatches": len(o.mismatches)}
+            for o in outcomes
+        ],
         "mismatches": [m.as_dict() for o in outcomes for m in o.mismatches][:50],
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,8 @@ from trade_pipeline.core import contract
 from trade_pipeline.core.partitions import iso_week_label, partition_key_for_iso_week, week_end, week_start
 from trade_pipeline.core.paths import write_text_atomic
 from trade_pipeline.defs.trade_briefing.facts.model import ABSENT, Fact, FactTree, build_tree
-from trade_pipeline.defs.trade_briefing.names import needs_the
 from trade_pipeline.defs.trade_briefing.markdown import md_escape, split_front_matter, yaml_scalar
+from trade_pipeline.defs.trade_briefing.names import needs_the
 from trade_pipeline.defs.trade_briefing.printing import Printer, is_english, plain
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -48,24 +48,52 @@ LAYER_SOURCES = {
 }
 LAYER_SOURCES_EN = {
     **LAYER_SOURCES,
-    contract.MOFCOM_LAYER: ("China Ministry of Commerce, export control information", "http://exportcontrol.mofcom.gov.cn/"),
+    contract.MOFCOM_LAYER: (
+        "China Ministry of Commerce, export control information",
+        "http://exportcontrol.mofcom.gov.cn/",
+    ),
 }
 #: Reader-facing names of the statements a flag can touch (數據期間與限制), by slot prefix.
 SUBJECT_WORDS = {
-    "exports": "出口", "imports": "進口", "census.partners": "US Census", "census.revisions": "US Census 修正",
-    "census.last_year": "US Census 去年同週", "census.largest_deficit_balance": "US Census 最大逆差",
-    "concentration.rows": "HHI", "concentration.low": "最低 HHI", "concentration.high": "最高 HHI",
-    "summary.surplus": "最大雙邊順差", "summary": "摘要", "limits": "資料說明", "watch": "觀察清單",
-    "policies": "政策條目", "controls": "管制措施一覽", "exposure": "管制物項貿易曝險",
-    "overview": "概覽", "changes": "本週變化", "charts": "圖表",
+    "exports": "出口",
+    "imports": "進口",
+    "census.partners": "US Census",
+    "census.revisions": "US Census 修正",
+    "census.last_year": "US Census 去年同週",
+    "census.largest_deficit_balance": "US Census 最大逆差",
+    "concentration.rows": "HHI",
+    "concentration.low": "最低 HHI",
+    "concentration.high": "最高 HHI",
+    "summary.surplus": "最大雙邊順差",
+    "summary": "摘要",
+    "limits": "資料說明",
+    "watch": "觀察清單",
+    "policies": "政策條目",
+    "controls": "管制措施一覽",
+    "exposure": "管制物項貿易曝險",
+    "overview": "概覽",
+    "changes": "本週變化",
+    "charts": "圖表",
 }
 SUBJECT_WORDS_EN = {
-    "exports": "exports", "imports": "imports", "census.partners": "US Census", "census.revisions": "US Census revision",
-    "census.last_year": "US Census same week last year", "census.largest_deficit_balance": "US Census largest deficit",
-    "concentration.rows": "HHI", "concentration.low": "lowest HHI", "concentration.high": "highest HHI",
-    "summary.surplus": "largest bilateral surplus", "summary": "summary", "limits": "data notes",
-    "watch": "watch list", "overview": "overview", "changes": "changes this week",
-    "policies": "policy items", "controls": "controls table", "exposure": "trade exposure of controlled items",
+    "exports": "exports",
+    "imports": "imports",
+    "census.partners": "US Census",
+    "census.revisions": "US Census revision",
+    "census.last_year": "US Census same week last year",
+    "census.largest_deficit_balance": "US Census largest deficit",
+    "concentration.rows": "HHI",
+    "concentration.low": "lowest HHI",
+    "concentration.high": "highest HHI",
+    "summary.surplus": "largest bilateral surplus",
+    "summary": "summary",
+    "limits": "data notes",
+    "watch": "watch list",
+    "overview": "overview",
+    "changes": "changes this week",
+    "policies": "policy items",
+    "controls": "controls table",
+    "exposure": "trade exposure of controlled items",
     "charts": "charts",
 }
 
@@ -173,8 +201,10 @@ def _rule_en(rule_id: Any) -> dict[str, str]:
     from trade_pipeline.defs.trade_briefing.facts.policy import load_rules
 
     rule = next((r for r in load_rules() if r["id"] == str(rule_id)), {})
-    return {"title": rule.get("title_en") or rule.get("title", str(rule_id)),
-            "text": rule.get("text_en") or rule.get("text", "")}
+    return {
+        "title": rule.get("title_en") or rule.get("title", str(rule_id)),
+        "text": rule.get("text_en") or rule.get("text", ""),
+    }
 
 
 @pass_context
@@ -182,7 +212,7 @@ def _gather(ctx: Any, node: Any, attr: str = "sources", deref: bool = False, tar
     """The ``attr`` child of each child of ``node`` (with ``deref``: of the statement each child's ``attr`` enum
     refers to, its ``target`` child) — e.g. every reporter's sources, for one note over a sentence about them all."""
     out = []
-    for child in (node.values() if isinstance(node, FactTree) else []):
+    for child in node.values() if isinstance(node, FactTree) else []:
         if not isinstance(child, FactTree):
             continue
         if deref:
@@ -200,7 +230,8 @@ def _gather(ctx: Any, node: Any, attr: str = "sources", deref: bool = False, tar
 def _words(ctx: Any, codes: Any) -> str:
     english = is_english(ctx.get("lang"))
     return ("; " if english else "、").join(
-        contract.flag_words(contract.split_flags(str(codes or "")), "en" if english else "zh"))
+        contract.flag_words(contract.split_flags(str(codes or "")), "en" if english else "zh")
+    )
 
 
 @pass_context
@@ -284,31 +315,48 @@ def changes_headline(tree: FactTree, lang: str = ZH) -> str:
     parts: list[str] = []
     c = X.census
     if c.new_month:
-        parts.append(f"US Census adds {plain(c.month, lang)} {plain(c.year, lang)}" if en else
-                     f"US Census 新增 {plain(c.year)} 年 {plain(c.month)} 月數據")
+        parts.append(
+            f"US Census adds {plain(c.month, lang)} {plain(c.year, lang)}"
+            if en
+            else f"US Census 新增 {plain(c.year)} 年 {plain(c.month)} 月數據"
+        )
     elif c.fewer_months:
         parts.append("US Census months withdrawn" if en else "US Census 月份減少")
     if c.has_revisions:
-        parts.append(f"US Census revised {plain(c.revision_count, lang)} series" if en else
-                     f"US Census 修正 {plain(c.revision_count)} 筆")
-    for g in (X.comtrade.new_years.nodes() if X.comtrade.has_new_years else []):
+        parts.append(
+            f"US Census revised {plain(c.revision_count, lang)} series"
+            if en
+            else f"US Census 修正 {plain(c.revision_count)} 筆"
+        )
+    for g in X.comtrade.new_years.nodes() if X.comtrade.has_new_years else []:
         names = ", ".join(_name(m, lang) for m in g.members.nodes())
-        parts.append(f"UN Comtrade {plain(g.year)} for {names}" if en else f"UN Comtrade 新增 {names} {plain(g.year)} 年")
+        parts.append(
+            f"UN Comtrade {plain(g.year)} for {names}" if en else f"UN Comtrade 新增 {names} {plain(g.year)} 年"
+        )
     if X.comtrade.has_dropped_years:
         parts.append("UN Comtrade years withdrawn" if en else "UN Comtrade 年度減少")
-    for e in (X.hhi.moves.nodes() if X.hhi.has_moves else []):
-        parts.append(f"HHI {_name(e, lang)} {plain(e.before)} → {plain(e.hhi)}" if en else
-                     f"HHI：{_name(e, lang)} {plain(e.before)} → {plain(e.hhi)}")
-    for e in (X.ranks.moves.nodes() if X.ranks.has_moves else []):
-        what = ("export markets" if e.flow.enum == "X" else "import sources") if en else \
-            ("出口市場" if e.flow.enum == "X" else "進口來源")
+    for e in X.hhi.moves.nodes() if X.hhi.has_moves else []:
+        parts.append(
+            f"HHI {_name(e, lang)} {plain(e.before)} → {plain(e.hhi)}"
+            if en
+            else f"HHI：{_name(e, lang)} {plain(e.before)} → {plain(e.hhi)}"
+        )
+    for e in X.ranks.moves.nodes() if X.ranks.has_moves else []:
+        what = (
+            ("export markets" if e.flow.enum == "X" else "import sources")
+            if en
+            else ("出口市場" if e.flow.enum == "X" else "進口來源")
+        )
         parts.append(f"{_name(e, lang)} top {what} reordered" if en else f"{_name(e, lang)}前三大{what}變動")
     a = X.announcements
     if a.has_added:
-        parts.append(f"{plain(a.added_count, lang)} new announcement(s)" if en else f"新增公告 {plain(a.added_count)} 筆")
+        parts.append(
+            f"{plain(a.added_count, lang)} new announcement(s)" if en else f"新增公告 {plain(a.added_count)} 筆"
+        )
     if a.has_changed:
-        parts.append(f"{plain(a.changed_count, lang)} announcement(s) updated" if en else
-                     f"公告更新 {plain(a.changed_count)} 筆")
+        parts.append(
+            f"{plain(a.changed_count, lang)} announcement(s) updated" if en else f"公告更新 {plain(a.changed_count)} 筆"
+        )
     if a.has_removed:
         parts.append("announcements withdrawn" if en else "公告減少")
     if X.review.has_new:
@@ -322,19 +370,28 @@ def changes_headline(tree: FactTree, lang: str = ZH) -> str:
     return ("; " if en else "；").join(parts)
 
 
-def front_matter(tree: FactTree, iso_week: str, site_root: Path, generated_at: datetime,
-                 lang: str = ZH, run_weeks: tuple[str, ...] = ()) -> dict[str, Any]:
+def front_matter(
+    tree: FactTree,
+    iso_week: str,
+    site_root: Path,
+    generated_at: datetime,
+    lang: str = ZH,
+    run_weeks: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """``run_weeks``: ISO weeks rendered in the same run (published together with this one, so they count as
     present for related_reports and nav_order)."""
     others = sorted({w for w in [*existing_reports(site_root), *run_weeks] if w != iso_week}, reverse=True)
     newer = [w for w in others if w > iso_week]
     older = [w for w in others if w < iso_week][:RELATED_WEEKS]
     y, w = iso_week.split("-W")
-    items = [i for i in plain(tree.get_path("summary.controlled") or None, lang).split(", " if is_english(lang)
-                                                                                         else "、") if i][:6]
+    items = [
+        i
+        for i in plain(tree.get_path("summary.controlled") or None, lang).split(", " if is_english(lang) else "、")
+        if i
+    ][:6]
     # a backfilled week sorts by its own as-of date (its Sunday); a report made before then carries its run date
     as_of = week_end(partition_key_for_iso_week(iso_week))
-    generated = generated_at.astimezone(timezone.utc).date()
+    generated = generated_at.astimezone(UTC).date()
     common = {
         "nav_order": len(newer) + 1,
         "description": changes_headline(tree, lang),
@@ -343,11 +400,20 @@ def front_matter(tree: FactTree, iso_week: str, site_root: Path, generated_at: d
         "lang": lang,
     }
     if is_english(lang):
-        return {"title": f"{y} Week {w}", **common, "article_section": "Weekly analysis",
-                "keywords": ", ".join(["international trade", "China", "export controls", "HHI",
-                                       "market concentration", y])}
-    return {"title": f"{y} 年第 {w} 週", **common, "article_section": "週報分析",
-            "keywords": ", ".join(["國際貿易", "中國", *items, "出口管制", "HHI", "市場集中度", y])}
+        return {
+            "title": f"{y} Week {w}",
+            **common,
+            "article_section": "Weekly analysis",
+            "keywords": ", ".join(
+                ["international trade", "China", "export controls", "HHI", "market concentration", y]
+            ),
+        }
+    return {
+        "title": f"{y} 年第 {w} 週",
+        **common,
+        "article_section": "週報分析",
+        "keywords": ", ".join(["國際貿易", "中國", *items, "出口管制", "HHI", "市場集中度", y]),
+    }
 
 
 def _cited(tree: FactTree) -> dict[str, list[Fact]]:
@@ -377,9 +443,17 @@ def _body_start(rendered: str) -> int:
     return 0
 
 
-def render_report(facts: list[Fact], iso_week: str, site_root: Path, generated_at: datetime,
-                  sample_sources: list[str], template: str | None = None,
-                  relpath: str | None = None, lang: str = ZH, run_weeks: tuple[str, ...] = ()) -> RenderedReport:
+def render_report(
+    facts: list[Fact],
+    iso_week: str,
+    site_root: Path,
+    generated_at: datetime,
+    sample_sources: list[str],
+    template: str | None = None,
+    relpath: str | None = None,
+    lang: str = ZH,
+    run_weeks: tuple[str, ...] = (),
+) -> RenderedReport:
     """One edition of a week's report: the same facts through the edition's template, printed in its language.
     ``run_weeks``: the other ISO weeks the same run publishes (front matter links them)."""
     if lang not in EDITIONS:
@@ -389,19 +463,36 @@ def render_report(facts: list[Fact], iso_week: str, site_root: Path, generated_a
     printer = Printer(iso_week, relpath, lang)
     front = front_matter(tree, iso_week, site_root, generated_at, lang, run_weeks)
     cited = _cited(tree)
-    rendered = environment().get_template(template or EDITIONS[lang][1]).render(
-        F=tree, printer=printer, front=front, sample_sources=sample_sources,
-        layer_sources=LAYER_SOURCES_EN if is_english(lang) else LAYER_SOURCES,
-        generated_at=generated_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        cited={layer: [printer(f) for f in fs] for layer, fs in cited.items()},
-        lang=lang, notes=(notes := Notes()), note=notes,
+    rendered = (
+        environment()
+        .get_template(template or EDITIONS[lang][1])
+        .render(
+            F=tree,
+            printer=printer,
+            front=front,
+            sample_sources=sample_sources,
+            layer_sources=LAYER_SOURCES_EN if is_english(lang) else LAYER_SOURCES,
+            generated_at=generated_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            cited={layer: [printer(f) for f in fs] for layer, fs in cited.items()},
+            lang=lang,
+            notes=(notes := Notes()),
+            note=notes,
+        )
     )
     markdown, claims = printer.resolve(rendered, _body_start(rendered))
-    return RenderedReport(iso_week, relpath, markdown, printer.frame(claims, split_front_matter(markdown)[1]),
-                          sorted(f.text for fs in cited.values() for f in fs), front, lang)
+    return RenderedReport(
+        iso_week,
+        relpath,
+        markdown,
+        printer.frame(claims, split_front_matter(markdown)[1]),
+        sorted(f.text for fs in cited.values() for f in fs),
+        front,
+        lang,
+    )
 
 
 # --- index --------------------------------------------------------------------------------------------------------
+
 
 def read_front_matter(path: Path) -> dict[str, Any]:
     fm, _ = split_front_matter(path.read_text(encoding="utf-8"))
@@ -439,10 +530,17 @@ def render_index(site_root: Path) -> tuple[str, list[dict[str, Any]]]:
         fm = read_front_matter(site_root / REPORT_DIR / main)
         key = partition_key_for_iso_week(week)
         # Front matter values were escaped when the report was written: mark them safe, never escape twice.
-        entries.append({"week": week, "title": Markup(md_escape(fm.get("title", week))),
-                        "description": Markup(str(fm.get("description", ""))),
-                        "start": week_start(key), "end": week_end(key), "file": main,
-                        "editions": [{"lang": lang, "file": langs[lang]} for lang in EDITIONS if lang in langs]})
+        entries.append(
+            {
+                "week": week,
+                "title": Markup(md_escape(fm.get("title", week))),
+                "description": Markup(str(fm.get("description", ""))),
+                "start": week_start(key),
+                "end": week_end(key),
+                "file": main,
+                "editions": [{"lang": lang, "file": langs[lang]} for lang in EDITIONS if lang in langs],
+            }
+        )
     text = environment().get_template("index.md.j2").render(entries=entries)
     return text, entries
 

@@ -14,8 +14,17 @@ from trade_pipeline.defs.trade_briefing.markdown import EXTRACTOR_PATH_RE, split
 
 PERIOD_RE = re.compile(r"報告期間：(\d{4}-\d{2}-\d{2}) — (\d{4}-\d{2}-\d{2})")
 PERIOD_RE_EN = re.compile(r"Period: (\d{4}-\d{2}-\d{2}) — (\d{4}-\d{2}-\d{2})")
-REQUIRED_FRONT_MATTER = ("layout", "title", "parent", "nav_order", "description", "date", "article_section",
-                         "keywords", "related_reports")
+REQUIRED_FRONT_MATTER = (
+    "layout",
+    "title",
+    "parent",
+    "nav_order",
+    "description",
+    "date",
+    "article_section",
+    "keywords",
+    "related_reports",
+)
 
 
 def missing_citations(markdown: str, site_root: Path) -> tuple[list[str], list[str]]:
@@ -59,13 +68,17 @@ def front_matter_problems(markdown: str, key: str, lang: str | None = None) -> l
 def period_problems(markdown: str, key: str, lang: str | None = None) -> list[str]:
     m = (PERIOD_RE_EN if _english(lang) else PERIOD_RE).search(markdown)
     if not m:
-        return ["no 'Period: YYYY-MM-DD — YYYY-MM-DD' line" if _english(lang)
-                else "no '報告期間：YYYY-MM-DD — YYYY-MM-DD' line"]
+        return [
+            "no 'Period: YYYY-MM-DD — YYYY-MM-DD' line"
+            if _english(lang)
+            else "no '報告期間：YYYY-MM-DD — YYYY-MM-DD' line"
+        ]
     start, end = date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2))
     problems = []
     if start != week_start(key) or end != week_end(key):
-        problems.append(f"period {start} — {end} is not the ISO week {iso_week_label(key)} "
-                        f"({week_start(key)} — {week_end(key)})")
+        problems.append(
+            f"period {start} — {end} is not the ISO week {iso_week_label(key)} ({week_start(key)} — {week_end(key)})"
+        )
     if start.weekday() != 0 or end - start != timedelta(days=6):
         problems.append("period must run Monday to Sunday")
     return problems

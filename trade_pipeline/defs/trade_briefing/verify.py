@@ -29,7 +29,8 @@ from trade_pipeline.defs.trade_briefing.printing import REVIEW_MARK, edition_lan
 #: A printed figure starting at a position: optional USD, sign, digits, decimals, unit (億/兆 in zh-TW; mn/bn/tn in
 #: English) or percent; or '--'. Grouping commas are followed by three digits, so "1, the next clause" reads as 1.
 FIGURE_AT = re.compile(
-    r"(?:USD )?(?:--|[+\-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?: (?:億|兆|mn|bn|tn)(?![A-Za-z]))?%?)")
+    r"(?:USD )?(?:--|[+\-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?: (?:億|兆|mn|bn|tn)(?![A-Za-z]))?%?)"
+)
 _LEFT_OF_FIGURE = re.compile(r"(?:USD ?|[\d.,+\-])$")
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 #: Digits that are not figures and are not facts: links, the generation timestamp, list numbering, note numbers,
@@ -90,8 +91,8 @@ class Outcome:
 def _found_at(line: str, col: int, kind: str, expected: str) -> str:
     if kind in FIGURE_KINDS:
         m = FIGURE_AT.match(line, col)
-        return m.group(0) if m else line[col:col + len(expected)]
-    return line[col:col + len(expected)]
+        return m.group(0) if m else line[col : col + len(expected)]
+    return line[col : col + len(expected)]
 
 
 def _align(recorded: dict[int, str], lines: list[str]) -> dict[int, int]:
@@ -109,13 +110,14 @@ def _align(recorded: dict[int, str], lines: list[str]) -> dict[int, int]:
     return mapping
 
 
-def verify_report(markdown: str, claims: list[dict[str, Any]], facts: dict[str, Fact], report: str,
-                  lang: str | None = None) -> Outcome:
+def verify_report(
+    markdown: str, claims: list[dict[str, Any]], facts: dict[str, Fact], report: str, lang: str | None = None
+) -> Outcome:
     """``report`` is the edition's site-relative path; its language (``lang``, default from the path: '….en.md' is
     English) decides how each recomputed fact must print."""
     lang = lang or edition_lang(report)
     _, body = split_front_matter(markdown)
-    offset = markdown[:len(markdown) - len(body)].count("\n")  # mismatches name lines of the file
+    offset = markdown[: len(markdown) - len(body)].count("\n")  # mismatches name lines of the file
     lines = body.split("\n")
     masked = [list(line) for line in lines]
     problems: list[Mismatch] = []
@@ -131,29 +133,46 @@ def verify_report(markdown: str, claims: list[dict[str, Any]], facts: dict[str, 
         where = dict(report=report, slot=slot, line=offset + (n if n is not None else c["line"]) + 1, col=col)
         fact = facts.get(slot)
         if fact is None:
-            problems.append(Mismatch(problem="the layer tables no longer yield this statement", printed=c["claim_text"],
-                                     **where))
+            problems.append(
+                Mismatch(problem="the layer tables no longer yield this statement", printed=c["claim_text"], **where)
+            )
             continue
         expected = fact_text(fact, lang)
         if c["kind"] in FIGURE_KINDS:
             figures += 1
         if n is None or not 0 <= n < len(lines):
-            problems.append(Mismatch(problem="its line was removed from the report", printed=None, expected=expected,
-                                     **where))
+            problems.append(
+                Mismatch(problem="its line was removed from the report", printed=None, expected=expected, **where)
+            )
             continue
         line = lines[n]
         found = _found_at(line, col, fact.kind, expected)
         if c["claim_text"] != expected:
-            problems.append(Mismatch(problem="the layer tables no longer give the printed figure",
-                                     printed=c["claim_text"], expected=expected, **where))
+            problems.append(
+                Mismatch(
+                    problem="the layer tables no longer give the printed figure",
+                    printed=c["claim_text"],
+                    expected=expected,
+                    **where,
+                )
+            )
             if found != c["claim_text"]:
-                problems.append(Mismatch(problem="the report was edited at this place", printed=found,
-                                         expected=c["claim_text"], **where))
+                problems.append(
+                    Mismatch(
+                        problem="the report was edited at this place", printed=found, expected=c["claim_text"], **where
+                    )
+                )
         elif found != expected:
             problems.append(Mismatch(problem="figure at its place differs", printed=found, expected=expected, **where))
         elif fact.kind in FIGURE_KINDS and _LEFT_OF_FIGURE.search(line[:col]) and not expected.startswith("USD"):
-            problems.append(Mismatch(problem="figure at its place is part of a longer figure",
-                                     printed=line[max(0, col - 8):col + len(expected)], expected=expected, **where))
+            problems.append(
+                Mismatch(
+                    problem="figure at its place is part of a longer figure",
+                    printed=line[max(0, col - 8) : col + len(expected)],
+                    expected=expected,
+                    **where,
+                )
+            )
         end = col + len(found)
         if fact.kind in FIGURE_KINDS and found != c["claim_text"]:
             shift[n] = shift.get(n, 0) + len(found) - len(c["claim_text"])
@@ -161,11 +180,23 @@ def verify_report(markdown: str, claims: list[dict[str, Any]], facts: dict[str, 
         if has_mark != bool(c.get("marked")):  # a mark added or removed since publishing moves the rest of the line
             shift[n] = shift.get(n, 0) + (1 if has_mark else -1) * (len(REVIEW_MARK) + 1)
         if marked(fact) and not has_mark:
-            problems.append(Mismatch(problem=f"flagged ({', '.join(fact.flags)}) but printed without {REVIEW_MARK}",
-                                     printed=found, expected=f"{expected} {REVIEW_MARK}", **where))
+            problems.append(
+                Mismatch(
+                    problem=f"flagged ({', '.join(fact.flags)}) but printed without {REVIEW_MARK}",
+                    printed=found,
+                    expected=f"{expected} {REVIEW_MARK}",
+                    **where,
+                )
+            )
         elif has_mark and not marked(fact):
-            problems.append(Mismatch(problem=f"printed with {REVIEW_MARK} but no longer flagged", printed=found,
-                                     expected=expected, **where))
+            problems.append(
+                Mismatch(
+                    problem=f"printed with {REVIEW_MARK} but no longer flagged",
+                    printed=found,
+                    expected=expected,
+                    **where,
+                )
+            )
         stop = end + (len(REVIEW_MARK) + 1 if has_mark else 0)
         for i in range(col, min(stop, len(masked[n]))):
             masked[n][i] = " "
@@ -174,7 +205,14 @@ def verify_report(markdown: str, claims: list[dict[str, Any]], facts: dict[str, 
         rest = pattern.sub(lambda m: " " * len(m.group(0)), rest)
     for n, line in enumerate(rest.split("\n")):
         for m in NUMBER_RE.finditer(line):
-            problems.append(Mismatch(report=report, problem="orphan figure: no recorded claim at this place",
-                                     line=offset + n + 1, col=m.start(), printed=m.group(0),
-                                     expected=None))
+            problems.append(
+                Mismatch(
+                    report=report,
+                    problem="orphan figure: no recorded claim at this place",
+                    line=offset + n + 1,
+                    col=m.start(),
+                    printed=m.group(0),
+                    expected=None,
+                )
+            )
     return Outcome(report=report, claims=len(claims), figures=figures, mismatches=problems)

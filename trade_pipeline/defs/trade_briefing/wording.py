@@ -62,8 +62,12 @@ def skeletons(markdown: str, claims: Iterable[dict[str, Any]]) -> dict[str, Coun
             current = line[3:].strip()
             continue
         stripped = line.strip()
-        if (not stripped or stripped.startswith(("|", "#", "---", "- 〔", "**來源**", "**Sources**"))
-                or _FIELD.match(line) or _NESTED.match(line)):
+        if (
+            not stripped
+            or stripped.startswith(("|", "#", "---", "- 〔", "**來源**", "**Sources**"))
+            or _FIELD.match(line)
+            or _NESTED.match(line)
+        ):
             continue
         text = _NOTE.sub("", line).replace(REVIEW_MARK, "")
         for w in flag_words:
@@ -76,8 +80,13 @@ def skeletons(markdown: str, claims: Iterable[dict[str, Any]]) -> dict[str, Coun
     return sections
 
 
-def repeated_templates(markdown: str, claims: Iterable[dict[str, Any]],
-                       limit: int = MAX_REPEATS) -> list[tuple[str, str, int]]:
+def repeated_templates(
+    markdown: str, claims: Iterable[dict[str, Any]], limit: int = MAX_REPEATS
+) -> list[tuple[str, str, int]]:
     """(section, skeleton, count) of every sentence template printed more than ``limit`` times in a section."""
-    return [(sec, sk, n) for sec, counter in skeletons(markdown, list(claims)).items()
-            for sk, n in counter.items() if n > limit]
+    return [
+        (sec, sk, n)
+        for sec, counter in skeletons(markdown, list(claims)).items()
+        for sk, n in counter.items()
+        if n > limit
+    ]

@@ -5,13 +5,19 @@ backfill of an old week never sees later-released months. Weeks run in ascending
 is already stored when this week's revisions are computed.
 """
 
-
 import polars as pl
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, BackfillPolicy, MaterializeResult,
-    MetadataValue, TableColumn, TableSchema, asset,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+    asset,
 )
-
 from dagster_pandera import pandera_schema_to_dagster_type
 
 from trade_pipeline.core import contract, quarantine
@@ -23,8 +29,14 @@ from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
 from trade_pipeline.defs.us_trade_census import checks as invariants
 from trade_pipeline.defs.us_trade_census import extractor, release_calendar
 from trade_pipeline.defs.us_trade_census.metrics import (
-    MOM_MATERIAL_USD, MOM_THRESHOLD_PCT, WeekDiagnostics, build_country_detail, build_monthly_flows,
-    build_release_status, build_revisions, build_trade_balance,
+    MOM_MATERIAL_USD,
+    MOM_THRESHOLD_PCT,
+    WeekDiagnostics,
+    build_country_detail,
+    build_monthly_flows,
+    build_release_status,
+    build_revisions,
+    build_trade_balance,
 )
 from trade_pipeline.defs.us_trade_census.resources import PARTNERS, RECORDS_MEMO, CensusTradeClient
 from trade_pipeline.defs.us_trade_census.wire import REPLY_SCHEMA_FOR_UI
@@ -33,7 +45,11 @@ GROUP = "us_trade_census"
 OWNERS = ["team:trade-intel"]
 KINDS = {"python", "duckdb", "polars"}
 T_MONTHLY, T_STATUS = contract.CENSUS_MONTHLY_FLOWS, contract.CENSUS_RELEASE_STATUS
-T_BALANCE, T_DETAIL, T_REVISIONS = contract.CENSUS_TRADE_BALANCE, contract.CENSUS_COUNTRY_DETAIL, contract.CENSUS_REVISIONS
+T_BALANCE, T_DETAIL, T_REVISIONS = (
+    contract.CENSUS_TRADE_BALANCE,
+    contract.CENSUS_COUNTRY_DETAIL,
+    contract.CENSUS_REVISIONS,
+)
 T_COVERAGE = contract.CENSUS_COVERAGE
 LIST_LIMIT = 50  # entries shown per list in check metadata
 
@@ -68,8 +84,10 @@ def _list(items: list[str]) -> MetadataValue:
 def _status(warehouse: Warehouse, key: str, cache: PartitionCache | None = None) -> dict:
     df = cache.get(T_STATUS, key) if cache is not None else warehouse.read_partition(T_STATUS, key)
     if df.is_empty():
-        raise RuntimeError(f"[census] no census_release_status row for week {key}: materialize census_monthly_flows "
-                           f"for that week first")
+        raise RuntimeError(
+            f"[census] no census_release_status row for week {key}: materialize census_monthly_flows "
+            f"for that week first"
+        )
     row = df.row(0, named=True)
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
@@ -89,27 +107,41 @@ def _status(warehouse: Warehouse, key: str, cache: PartitionCache | None = None)
     ),
     metadata=REPLY_SCHEMA_METADATA,
     check_specs=[
-        AssetCheckSpec(CHECK_EXPECTED, asset="census_monthly_flows",
-                       description="Every expected partner × flow × month has a country total and HS2 chapters."),
-        AssetCheckSpec(CHECK_MOM, asset="census_monthly_flows",
-                       description=f"No country total (or chapter ≥ USD {MOM_MATERIAL_USD / 1e6:.0f} M) moves more than "
-                                   f"{MOM_THRESHOLD_PCT:.0f} % month on month."),
-        AssetCheckSpec(CHECK_FETCH, asset="census_monthly_flows",
-                       description="Every planned Census request succeeded (no partial failure)."),
-        AssetCheckSpec(CHECK_VALID, asset="census_monthly_flows",
-                       description="Every row of every reply passed census_reply_schema (rejected rows are in "
-                                   "quarantined_rows and their groups flagged)."),
+        AssetCheckSpec(
+            CHECK_EXPECTED,
+            asset="census_monthly_flows",
+            description="Every expected partner × flow × month has a country total and HS2 chapters.",
+        ),
+        AssetCheckSpec(
+            CHECK_MOM,
+            asset="census_monthly_flows",
+            description=f"No country total (or chapter ≥ USD {MOM_MATERIAL_USD / 1e6:.0f} M) moves more than "
+            f"{MOM_THRESHOLD_PCT:.0f} % month on month.",
+        ),
+        AssetCheckSpec(
+            CHECK_FETCH,
+            asset="census_monthly_flows",
+            description="Every planned Census request succeeded (no partial failure).",
+        ),
+        AssetCheckSpec(
+            CHECK_VALID,
+            asset="census_monthly_flows",
+            description="Every row of every reply passed census_reply_schema (rejected rows are in "
+            "quarantined_rows and their groups flagged).",
+        ),
         *invariants.specs("census_monthly_flows"),
     ],
 )
-def census_monthly_flows(context: AssetExecutionContext, census: CensusTradeClient,
-                         warehouse: Warehouse) -> MaterializeResult:
+def census_monthly_flows(
+    context: AssetExecutionContext, census: CensusTradeClient, warehouse: Warehouse
+) -> MaterializeResult:
     with released_after(RECORDS_MEMO):  # each distinct response parsed once for all the step's weeks
         return _census_monthly_flows(context, census, warehouse)
 
 
-def _census_monthly_flows(context: AssetExecutionContext, census: CensusTradeClient,
-                          warehouse: Warehouse) -> MaterializeResult:
+def _census_monthly_flows(
+    context: AssetExecutionContext, census: CensusTradeClient, warehouse: Warehouse
+) -> MaterializeResult:
     weeks: dict[str, WeekDiagnostics] = {}
     rows = 0
     last_df = pl.DataFrame()
@@ -130,9 +162,13 @@ def _census_monthly_flows(context: AssetExecutionContext, census: CensusTradeCli
             result = built[memo_key]
         monthly, diag = result
         next_y, next_m, next_date = release_calendar.next_release(as_of)
-        status = build_release_status(as_of.isoformat(), latest,
-                                      release_calendar.release_date(*latest).isoformat(),
-                                      (next_y, next_m, next_date.isoformat()), diag)
+        status = build_release_status(
+            as_of.isoformat(),
+            latest,
+            release_calendar.release_date(*latest).isoformat(),
+            (next_y, next_m, next_date.isoformat()),
+            diag,
+        )
         frames[key] = (monthly, status)
         weeks[key] = diag
         last_df = monthly
@@ -149,18 +185,31 @@ def _census_monthly_flows(context: AssetExecutionContext, census: CensusTradeCli
     def check(name: str, attr: str, what: str) -> AssetCheckResult:
         found = per_week(attr)
         return AssetCheckResult(
-            check_name=name, passed=not found, severity=AssetCheckSeverity.WARN,
-            metadata={"weeks_checked": MetadataValue.json(sorted(weeks)),
-                      "weeks_with_findings": MetadataValue.json(sorted(found)),
-                      what: _list([f"{k}: {item}" for k, items in sorted(found.items()) for item in items])})
+            check_name=name,
+            passed=not found,
+            severity=AssetCheckSeverity.WARN,
+            metadata={
+                "weeks_checked": MetadataValue.json(sorted(weeks)),
+                "weeks_with_findings": MetadataValue.json(sorted(found)),
+                what: _list([f"{k}: {item}" for k, items in sorted(found.items()) for item in items]),
+            },
+        )
 
-    checks = [check(CHECK_EXPECTED, "missing_series", "missing"), check(CHECK_MOM, "mom_flags", "moves"),
-              check(CHECK_FETCH, "failed_requests", "failed_requests"),
-              check(CHECK_VALID, "quarantined", "quarantined_rows"), *checked]
+    checks = [
+        check(CHECK_EXPECTED, "missing_series", "missing"),
+        check(CHECK_MOM, "mom_flags", "moves"),
+        check(CHECK_FETCH, "failed_requests", "failed_requests"),
+        check(CHECK_VALID, "quarantined", "quarantined_rows"),
+        *checked,
+    ]
     latest_key = max(weeks)
-    add_week_metadata(context, week_rows({k: m for k, (m, _) in frames.items()},
-                                         **{T_STATUS: {k: s for k, (_, s) in frames.items()},
-                                            T_COVERAGE: {k: d.coverage for k, d in weeks.items()}}))
+    add_week_metadata(
+        context,
+        week_rows(
+            {k: m for k, (m, _) in frames.items()},
+            **{T_STATUS: {k: s for k, (_, s) in frames.items()}, T_COVERAGE: {k: d.coverage for k, d in weeks.items()}},
+        ),
+    )
     return MaterializeResult(
         metadata={
             "dagster/row_count": rows,
@@ -207,18 +256,28 @@ def _census_trade_balance(context: AssetExecutionContext, warehouse: Warehouse) 
         status = _status(warehouse, key, cache)
         monthly = cache.get(T_MONTHLY, key)
         coverage = cache.get(T_COVERAGE, key)
-        balance = build_trade_balance(_drop_week(monthly), (status["latest_year"], status["latest_month"]),
-                                      _drop_week(coverage) if coverage.height else None)
+        balance = build_trade_balance(
+            _drop_week(monthly),
+            (status["latest_year"], status["latest_month"]),
+            _drop_week(coverage) if coverage.height else None,
+        )
         written[key] = balance
         rows += balance.height
         last = balance
-        facts[key] = {r["cty_code"]: None if r["balance_usd"] is None else round(r["balance_usd"]) for r in
-                      balance.filter(pl.col("hs2") == "TOTAL").iter_rows(named=True)}
+        facts[key] = {
+            r["cty_code"]: None if r["balance_usd"] is None else round(r["balance_usd"])
+            for r in balance.filter(pl.col("hs2") == "TOTAL").iter_rows(named=True)
+        }
     warehouse.replace_partitions(T_BALANCE, written)  # the weeks in one transaction
     add_week_metadata(context, week_rows(written))
-    return MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(last),
-                                       "total_balance_usd_by_week": MetadataValue.json(facts)},
-                             check_results=invariants.evaluate(warehouse, "census_trade_balance", keys))
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "dagster/column_schema": column_schema(last),
+            "total_balance_usd_by_week": MetadataValue.json(facts),
+        },
+        check_results=invariants.evaluate(warehouse, "census_trade_balance", keys),
+    )
 
 
 @asset(
@@ -247,13 +306,19 @@ def _census_country_detail(context: AssetExecutionContext, warehouse: Warehouse)
         written[key] = detail
         rows += detail.height
         last = detail
-        tops[key] = {f"{r['cty_code']}/{r['flow']}": r["hs2"] for r in
-                     detail.filter(pl.col("rank") == 1).iter_rows(named=True)}
+        tops[key] = {
+            f"{r['cty_code']}/{r['flow']}": r["hs2"] for r in detail.filter(pl.col("rank") == 1).iter_rows(named=True)
+        }
     warehouse.replace_partitions(T_DETAIL, written)  # the weeks in one transaction
     add_week_metadata(context, week_rows(written))
-    return MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(last),
-                                       "top_chapter_by_week": MetadataValue.json(tops)},
-                             check_results=invariants.evaluate(warehouse, "census_country_detail", keys))
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "dagster/column_schema": column_schema(last),
+            "top_chapter_by_week": MetadataValue.json(tops),
+        },
+        check_results=invariants.evaluate(warehouse, "census_country_detail", keys),
+    )
 
 
 @asset(
@@ -291,9 +356,14 @@ def _census_revisions(context: AssetExecutionContext, warehouse: Warehouse) -> M
         last = revisions
     warehouse.replace_partitions(T_REVISIONS, written)  # the weeks in one transaction
     add_week_metadata(context, week_rows(written))
-    return MaterializeResult(metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(last),
-                                       "revisions_by_week": MetadataValue.json(per_week),
-                                       "weeks_without_previous_partition": MetadataValue.json(no_baseline)})
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "dagster/column_schema": column_schema(last),
+            "revisions_by_week": MetadataValue.json(per_week),
+            "weeks_without_previous_partition": MetadataValue.json(no_baseline),
+        }
+    )
 
 
 @asset(
@@ -331,8 +401,9 @@ def _census_extractor_files(context: AssetExecutionContext, warehouse: Warehouse
                 rel = extractor.relative_path(view, cty, year)
                 if rel not in on_disk:
                     target = site.path(rel)
-                    on_disk[rel] = extractor.existing_as_of(target.read_text(encoding="utf-8")) \
-                        if target.exists() else None
+                    on_disk[rel] = (
+                        extractor.existing_as_of(target.read_text(encoding="utf-8")) if target.exists() else None
+                    )
                 newer = on_disk[rel]
                 if newer and newer > key:
                     kept.append(f"{rel} (kept: written by week {newer})")
@@ -352,18 +423,37 @@ def _census_extractor_files(context: AssetExecutionContext, warehouse: Warehouse
         for rel, cty, view in files:
             site.write(rel, _render_view(view, cty, status, label, key, monthly, balance, detail, revisions))
     # each week's snapshot is one file per partner and view (written now, or kept as a later week wrote it)
-    add_week_metadata(context, {k: {"dagster/row_count": len(PARTNERS) * len(EXTRACTOR_VIEWS),
-                                    "files_written": len(by_week.get(k, []))} for k in keys})
-    return MaterializeResult(metadata={"dagster/row_count": len(written), "files": _list(sorted(set(written))),
-                                       "dagster/column_schema": EXTRACTOR_FILES_SCHEMA,
-                                       "kept_newer_files": _list(kept)})
+    add_week_metadata(
+        context,
+        {
+            k: {"dagster/row_count": len(PARTNERS) * len(EXTRACTOR_VIEWS), "files_written": len(by_week.get(k, []))}
+            for k in keys
+        },
+    )
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": len(written),
+            "files": _list(sorted(set(written))),
+            "dagster/column_schema": EXTRACTOR_FILES_SCHEMA,
+            "kept_newer_files": _list(kept),
+        }
+    )
 
 
 EXTRACTOR_VIEWS = tuple(contract.CENSUS_VIEWS)
 
 
-def _render_view(view: str, cty: str, status: dict, label: str, key: str, monthly: pl.DataFrame,
-                 balance: pl.DataFrame, detail: pl.DataFrame, revisions: pl.DataFrame) -> str:
+def _render_view(
+    view: str,
+    cty: str,
+    status: dict,
+    label: str,
+    key: str,
+    monthly: pl.DataFrame,
+    balance: pl.DataFrame,
+    detail: pl.DataFrame,
+    revisions: pl.DataFrame,
+) -> str:
     if view == "monthly_export":
         return extractor.render_monthly(monthly, cty, "export", status, label, key)
     if view == "monthly_import":
@@ -374,9 +464,15 @@ def _render_view(view: str, cty: str, status: dict, label: str, key: str, monthl
 
 
 #: What the Extractor asset produces, one row per file written (the UI's column schema of a file-producing asset).
-EXTRACTOR_FILES_SCHEMA = TableSchema(columns=[
-    TableColumn("path", "VARCHAR", description="site-relative path, Extractor/us_trade_census/<view>/us-<view>-<cty>-<year>.md"),
-    TableColumn("as_of_partition", "DATE", description="the week whose snapshot wrote the file"),
-])
+EXTRACTOR_FILES_SCHEMA = TableSchema(
+    columns=[
+        TableColumn(
+            "path",
+            "VARCHAR",
+            description="site-relative path, Extractor/us_trade_census/<view>/us-<view>-<cty>-<year>.md",
+        ),
+        TableColumn("as_of_partition", "DATE", description="the week whose snapshot wrote the file"),
+    ]
+)
 
 ASSETS = [census_monthly_flows, census_trade_balance, census_country_detail, census_revisions, census_extractor_files]

@@ -21,7 +21,9 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Metada
 from trade_pipeline.core import contract
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.defs.us_trade_census.metrics import (
-    TOTAL_TOLERANCE_ABS_USD, TOTAL_TOLERANCE_REL, YTD_TOLERANCE_ABS_USD,
+    TOTAL_TOLERANCE_ABS_USD,
+    TOTAL_TOLERANCE_REL,
+    YTD_TOLERANCE_ABS_USD,
 )
 
 LIST_LIMIT = 50
@@ -49,7 +51,9 @@ class Invariant:
 _TOL = f"greatest({TOTAL_TOLERANCE_ABS_USD}, abs({{v}}) * {TOTAL_TOLERANCE_REL})"
 
 MONTHLY_HS2_SUM = Invariant(
-    "census_totals_match_hs2", "census_monthly_flows", (contract.CENSUS_MONTHLY_FLOWS,),
+    "census_totals_match_hs2",
+    "census_monthly_flows",
+    (contract.CENSUS_MONTHLY_FLOWS,),
     f"Each country total equals the sum of its HS2 chapters within max(USD {TOTAL_TOLERANCE_ABS_USD / 1e6:.0f} M, "
     f"{TOTAL_TOLERANCE_REL:.1%}) where every chapter value is known; a violating total must be flagged (blocking "
     "otherwise).",
@@ -61,13 +65,15 @@ MONTHLY_HS2_SUM = Invariant(
            'total ' || round(t.value_usd)::BIGINT || ' vs chapters ' || round(ch.s)::BIGINT, t.review_flags
     FROM {contract.CENSUS_MONTHLY_FLOWS} t JOIN ch USING (week_start, cty_code, flow, year, month)
     WHERE t.hs2 = 'TOTAL' AND t.value_usd IS NOT NULL AND ch.nulls = 0
-      AND abs(t.value_usd - ch.s) > {_TOL.format(v='t.value_usd')}
-    """)
+      AND abs(t.value_usd - ch.s) > {_TOL.format(v="t.value_usd")}
+    """,
+)
 
 # The months a year to date needs: every month of the year through this one; each must be present in the coverage
 # (or, for chapters, answered: an absent chapter row of an answered month is 0) and not NULL.
 MONTHLY_YTD = Invariant(
-    "census_ytd_is_sum_of_months", "census_monthly_flows",
+    "census_ytd_is_sum_of_months",
+    "census_monthly_flows",
     (contract.CENSUS_MONTHLY_FLOWS, contract.CENSUS_COVERAGE),
     "Each row's ytd_usd is the sum of its series' values from January through its month, and NULL when one of those "
     "months is missing or NULL (never a smaller number); a violating row must be flagged (blocking otherwise).",
@@ -93,10 +99,13 @@ MONTHLY_YTD = Invariant(
            s.flags
     FROM s JOIN g USING (week_start, cty_code, flow, hs2, year, month)
     WHERE s.ytd IS NOT NULL AND (g.gaps > 0 OR s.nulls > 0 OR abs(s.ytd - s.total) > {YTD_TOLERANCE_ABS_USD})
-    """)
+    """,
+)
 
 BALANCE_ARITHMETIC = Invariant(
-    "census_balance_is_exports_minus_imports", "census_trade_balance", (contract.CENSUS_TRADE_BALANCE,),
+    "census_balance_is_exports_minus_imports",
+    "census_trade_balance",
+    (contract.CENSUS_TRADE_BALANCE,),
     "balance_usd = export_ytd_usd − import_ytd_usd and prev_year_balance_usd likewise (NULL when a side is NULL), "
     "share_of_net_deficit_pct = balance / the partner's total balance; a violating row must be flagged (blocking "
     "otherwise).",
@@ -112,18 +121,22 @@ BALANCE_ARITHMETIC = Invariant(
            b.review_flags
     FROM {contract.CENSUS_TRADE_BALANCE} b JOIN {contract.CENSUS_TRADE_BALANCE} t
          ON t.week_start = b.week_start AND t.cty_code = b.cty_code AND t.hs2 = 'TOTAL'
-    WHERE {_WEEKS.replace('week_start', 'b.week_start')} AND b.hs2 <> 'TOTAL' AND b.share_of_net_deficit_pct IS NOT NULL
+    WHERE {_WEEKS.replace("week_start", "b.week_start")} AND b.hs2 <> 'TOTAL' AND b.share_of_net_deficit_pct IS NOT NULL
       AND (t.balance_usd IS NULL OR t.balance_usd >= 0 OR b.balance_usd IS NULL
            OR abs(b.share_of_net_deficit_pct - b.balance_usd / t.balance_usd * 100) > {SHARE_TOLERANCE_PCT})
-    """)
+    """,
+)
 
 # one (week, partner, hs2, flow, year) year to date against the stored months: sum, NULLs, coverage gaps
 _BALANCE_SIDES = " UNION ALL ".join(
     f"SELECT week_start, cty_code, hs2, '{flow}' AS flow, year{'' if cur else ' - 1'} AS yr, through_month, "
     f"{flow}{'' if cur else '_prev'}_ytd_usd AS ytd, review_flags FROM {contract.CENSUS_TRADE_BALANCE} WHERE {_WEEKS}"
-    for flow in ("export", "import") for cur in (True, False))
+    for flow in ("export", "import")
+    for cur in (True, False)
+)
 BALANCE_YTD = Invariant(
-    "census_balance_ytd_is_sum_of_months", "census_trade_balance",
+    "census_balance_ytd_is_sum_of_months",
+    "census_trade_balance",
     (contract.CENSUS_TRADE_BALANCE, contract.CENSUS_MONTHLY_FLOWS, contract.CENSUS_COVERAGE),
     "Each year to date in census_trade_balance is the sum of the stored months January..through_month (an absent "
     "chapter of an answered month is 0), and NULL when a month is missing or NULL — a chapter whose exports were "
@@ -149,10 +162,13 @@ BALANCE_YTD = Invariant(
     FROM s JOIN g USING (week_start, cty_code, hs2, flow, yr)
     WHERE s.ytd IS NOT NULL
       AND (g.answered < g.through_month OR s.nulls > 0 OR abs(s.ytd - s.total) > {YTD_TOLERANCE_ABS_USD})
-    """)
+    """,
+)
 
 BALANCE_HS2_SUM = Invariant(
-    "census_balance_chapters_sum_to_total", "census_trade_balance", (contract.CENSUS_TRADE_BALANCE,),
+    "census_balance_chapters_sum_to_total",
+    "census_trade_balance",
+    (contract.CENSUS_TRADE_BALANCE,),
     "The partner's chapter years to date add up to its TOTAL row (both flows, rounding tolerance) where every chapter "
     "is known; a violating TOTAL row must be flagged (blocking otherwise).",
     f"""
@@ -163,12 +179,15 @@ BALANCE_HS2_SUM = Invariant(
     SELECT t.week_start, t.cty_code || ' TOTAL', 'chapters do not add up to the total', t.review_flags
     FROM {contract.CENSUS_TRADE_BALANCE} t JOIN ch USING (week_start, cty_code)
     WHERE t.hs2 = 'TOTAL' AND (
-        (ch.ex_nulls = 0 AND t.export_ytd_usd IS NOT NULL AND abs(t.export_ytd_usd - ch.ex) > {_TOL.format(v='t.export_ytd_usd')})
-        OR (ch.im_nulls = 0 AND t.import_ytd_usd IS NOT NULL AND abs(t.import_ytd_usd - ch.im) > {_TOL.format(v='t.import_ytd_usd')}))
-    """)
+        (ch.ex_nulls = 0 AND t.export_ytd_usd IS NOT NULL AND abs(t.export_ytd_usd - ch.ex) > {_TOL.format(v="t.export_ytd_usd")})
+        OR (ch.im_nulls = 0 AND t.import_ytd_usd IS NOT NULL AND abs(t.import_ytd_usd - ch.im) > {_TOL.format(v="t.import_ytd_usd")}))
+    """,
+)
 
 BALANCE_SHARES = Invariant(
-    "census_deficit_shares_within_100pct", "census_trade_balance", (contract.CENSUS_TRADE_BALANCE,),
+    "census_deficit_shares_within_100pct",
+    "census_trade_balance",
+    (contract.CENSUS_TRADE_BALANCE,),
     "Every share_of_deficit_pct lies within 0–100 % and a partner's deficit shares add up to at most 100 %; a "
     "violating row (every share row of the partner, for a sum) must be flagged (blocking otherwise).",
     f"""
@@ -179,12 +198,15 @@ BALANCE_SHARES = Invariant(
            CASE WHEN b.share_of_deficit_pct NOT BETWEEN 0 AND 100 THEN 'share ' || round(b.share_of_deficit_pct, 2) || ' %'
                 ELSE 'partner deficit shares sum to ' || round(p.total, 2) || ' %' END, b.review_flags
     FROM {contract.CENSUS_TRADE_BALANCE} b JOIN p USING (week_start, cty_code)
-    WHERE {_WEEKS.replace('week_start', 'b.week_start')} AND b.share_of_deficit_pct IS NOT NULL
+    WHERE {_WEEKS.replace("week_start", "b.week_start")} AND b.share_of_deficit_pct IS NOT NULL
       AND (b.share_of_deficit_pct NOT BETWEEN 0 AND 100 OR p.total > 100 + {SHARE_TOLERANCE_PCT})
-    """)
+    """,
+)
 
 DETAIL_SHARES = Invariant(
-    "census_detail_shares_within_100pct", "census_country_detail", (contract.CENSUS_COUNTRY_DETAIL,),
+    "census_detail_shares_within_100pct",
+    "census_country_detail",
+    (contract.CENSUS_COUNTRY_DETAIL,),
     "Every share_pct lies within 0–100 % and a partner's top-chapter shares in one direction add up to at most "
     "100 %; a violating row must be flagged (blocking otherwise).",
     f"""
@@ -195,12 +217,20 @@ DETAIL_SHARES = Invariant(
            CASE WHEN d.share_pct NOT BETWEEN 0 AND 100 THEN 'share ' || round(d.share_pct, 2) || ' %'
                 ELSE 'top-chapter shares sum to ' || round(p.total, 2) || ' %' END, d.review_flags
     FROM {contract.CENSUS_COUNTRY_DETAIL} d JOIN p USING (week_start, cty_code, flow)
-    WHERE {_WEEKS.replace('week_start', 'd.week_start')} AND d.share_pct IS NOT NULL
+    WHERE {_WEEKS.replace("week_start", "d.week_start")} AND d.share_pct IS NOT NULL
       AND (d.share_pct NOT BETWEEN 0 AND 100 OR p.total > 100 + {SHARE_TOLERANCE_PCT})
-    """)
+    """,
+)
 
-INVARIANTS: tuple[Invariant, ...] = (MONTHLY_HS2_SUM, MONTHLY_YTD, BALANCE_ARITHMETIC, BALANCE_YTD, BALANCE_HS2_SUM,
-                                     BALANCE_SHARES, DETAIL_SHARES)
+INVARIANTS: tuple[Invariant, ...] = (
+    MONTHLY_HS2_SUM,
+    MONTHLY_YTD,
+    BALANCE_ARITHMETIC,
+    BALANCE_YTD,
+    BALANCE_HS2_SUM,
+    BALANCE_SHARES,
+    DETAIL_SHARES,
+)
 
 
 def specs(asset: str) -> list[AssetCheckSpec]:
@@ -223,15 +253,28 @@ def evaluate(warehouse: Warehouse, asset: str, weeks: list[str]) -> list[AssetCh
             rows = warehouse.query(inv.sql, [sorted(weeks)] * inv.sql.count("?")).rows()
         unflagged = [f"{w}: {key}: {problem}" for w, key, problem, flags in rows if not _flagged(flags)]
         flagged = [f"{w}: {key}: {problem} (flagged: {flags})" for w, key, problem, flags in rows if _flagged(flags)]
-        results.append(AssetCheckResult(
-            check_name=inv.name, asset_key=inv.asset, passed=not rows,
-            severity=AssetCheckSeverity.ERROR if unflagged else AssetCheckSeverity.WARN,
-            description=("unflagged violations: the figures would print without [REVIEW_NEEDED]" if unflagged else
-                         "violations only on flagged rows" if rows else "holds on every row"),
-            metadata={"weeks_checked": MetadataValue.json(sorted(weeks)),
-                      "unflagged_violations": len(unflagged), "flagged_violations": len(flagged),
-                      "unflagged": MetadataValue.json(_cap(unflagged)), "flagged": MetadataValue.json(_cap(flagged))},
-        ))
+        results.append(
+            AssetCheckResult(
+                check_name=inv.name,
+                asset_key=inv.asset,
+                passed=not rows,
+                severity=AssetCheckSeverity.ERROR if unflagged else AssetCheckSeverity.WARN,
+                description=(
+                    "unflagged violations: the figures would print without [REVIEW_NEEDED]"
+                    if unflagged
+                    else "violations only on flagged rows"
+                    if rows
+                    else "holds on every row"
+                ),
+                metadata={
+                    "weeks_checked": MetadataValue.json(sorted(weeks)),
+                    "unflagged_violations": len(unflagged),
+                    "flagged_violations": len(flagged),
+                    "unflagged": MetadataValue.json(_cap(unflagged)),
+                    "flagged": MetadataValue.json(_cap(flagged)),
+                },
+            )
+        )
     return results
 
 

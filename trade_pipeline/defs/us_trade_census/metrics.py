@@ -39,14 +39,33 @@ LEVELS = ("TOTAL", "HS2")
 QUALITY_CODES = sorted(code for code, f in contract.FLAGS.items() if f.kind == contract.QUALITY)
 
 MONTHLY_SCHEMA = {
-    "cty_code": pl.Utf8, "cty_name": pl.Utf8, "cty_name_zh": pl.Utf8, "flow": pl.Utf8, "year": pl.Int32,
-    "month": pl.Int32, "hs2": pl.Utf8, "hs2_desc": pl.Utf8, "hs2_desc_zh": pl.Utf8, "value_usd": pl.Float64,
-    "ytd_usd": pl.Float64, "api_ytd_usd": pl.Float64, "mom_pct": pl.Float64, "yoy_pct": pl.Float64,
-    "request_id": pl.Utf8, "fetched_at": pl.Utf8, "review_flags": pl.Utf8,
+    "cty_code": pl.Utf8,
+    "cty_name": pl.Utf8,
+    "cty_name_zh": pl.Utf8,
+    "flow": pl.Utf8,
+    "year": pl.Int32,
+    "month": pl.Int32,
+    "hs2": pl.Utf8,
+    "hs2_desc": pl.Utf8,
+    "hs2_desc_zh": pl.Utf8,
+    "value_usd": pl.Float64,
+    "ytd_usd": pl.Float64,
+    "api_ytd_usd": pl.Float64,
+    "mom_pct": pl.Float64,
+    "yoy_pct": pl.Float64,
+    "request_id": pl.Utf8,
+    "fetched_at": pl.Utf8,
+    "review_flags": pl.Utf8,
 }
 COVERAGE_SCHEMA = {
-    "cty_code": pl.Utf8, "flow": pl.Utf8, "year": pl.Int32, "month": pl.Int32, "level": pl.Utf8, "status": pl.Utf8,
-    "rows": pl.Int32, "review_flags": pl.Utf8,
+    "cty_code": pl.Utf8,
+    "flow": pl.Utf8,
+    "year": pl.Int32,
+    "month": pl.Int32,
+    "level": pl.Utf8,
+    "status": pl.Utf8,
+    "rows": pl.Int32,
+    "review_flags": pl.Utf8,
 }
 
 
@@ -58,10 +77,10 @@ class WeekDiagnostics:
     requests: int = 0
     failed_requests: list[str] = field(default_factory=list)
     no_data_requests: list[str] = field(default_factory=list)
-    missing_series: list[str] = field(default_factory=list)       # "5830 import 2025-10 TOTAL"
+    missing_series: list[str] = field(default_factory=list)  # "5830 import 2025-10 TOTAL"
     mom_flags: list[str] = field(default_factory=list)
     total_mismatches: list[str] = field(default_factory=list)
-    quarantined: list[str] = field(default_factory=list)          # "export/HS2/… row 7 rejected: reason"
+    quarantined: list[str] = field(default_factory=list)  # "export/HS2/… row 7 rejected: reason"
     merged_duplicates: int = 0
     coverage: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=COVERAGE_SCHEMA))
     quarantine: list[quarantine.Quarantined] = field(default_factory=list)
@@ -97,8 +116,13 @@ _EMPTY = pl.lit([], dtype=pl.List(pl.Utf8))
 def _joined(*lists: pl.Expr) -> pl.Expr:
     """Lists of codes → one sorted, de-duplicated ';'-joined string ('' when none)."""
     lists = tuple(x.fill_null(_EMPTY) for x in lists)
-    return pl.concat_list(lists).list.eval(pl.element().filter(pl.element().is_not_null() & (pl.element() != ""))) \
-        .list.unique().list.sort().list.join(";")
+    return (
+        pl.concat_list(lists)
+        .list.eval(pl.element().filter(pl.element().is_not_null() & (pl.element() != "")))
+        .list.unique()
+        .list.sort()
+        .list.join(";")
+    )
 
 
 def _level(hs2: pl.Expr) -> pl.Expr:
@@ -117,22 +141,58 @@ def records_frame(fetches: list[CensusFetch], latest: tuple[int, int]) -> pl.Dat
         for r in f.records:
             if (r.year, r.month) > latest:
                 continue  # point in time: never keep a month released after the week (the boundary rejects them)
-            rows.append({"cty_code": r.cty_code, "cty_name": r.cty_name, "flow": r.flow, "year": r.year,
-                         "month": r.month, "hs2": r.hs2, "hs2_desc": r.hs2_desc, "value_usd": r.value_usd,
-                         "api_ytd_usd": r.ytd_usd, "request_id": f.request_id, "fetched_at": f.fetched_at,
-                         "wire_flags": ";".join(r.flags + (["quarantined_rows"] if foreign else []))})
-        for cell in sorted({r.cell for r in f.rejected if r.cell is not None and r.action != quarantine.COLLAPSED}
-                           - have):
+            rows.append(
+                {
+                    "cty_code": r.cty_code,
+                    "cty_name": r.cty_name,
+                    "flow": r.flow,
+                    "year": r.year,
+                    "month": r.month,
+                    "hs2": r.hs2,
+                    "hs2_desc": r.hs2_desc,
+                    "value_usd": r.value_usd,
+                    "api_ytd_usd": r.ytd_usd,
+                    "request_id": f.request_id,
+                    "fetched_at": f.fetched_at,
+                    "wire_flags": ";".join(r.flags + (["quarantined_rows"] if foreign else [])),
+                }
+            )
+        for cell in sorted(
+            {r.cell for r in f.rejected if r.cell is not None and r.action != quarantine.COLLAPSED} - have
+        ):
             cty, flow, year, month, hs2 = cell
             if (year, month) > latest:
                 continue
-            rows.append({"cty_code": cty, "cty_name": PARTNERS.get(cty, ("", ""))[0], "flow": flow, "year": year,
-                         "month": month, "hs2": hs2, "hs2_desc": "TOTAL" if hs2 == "TOTAL" else hs2_name_en(hs2),
-                         "value_usd": None, "api_ytd_usd": None, "request_id": f.request_id,
-                         "fetched_at": f.fetched_at, "wire_flags": "quarantined_rows"})
-    schema = {"cty_code": pl.Utf8, "cty_name": pl.Utf8, "flow": pl.Utf8, "year": pl.Int32, "month": pl.Int32,
-              "hs2": pl.Utf8, "hs2_desc": pl.Utf8, "value_usd": pl.Float64, "api_ytd_usd": pl.Float64,
-              "request_id": pl.Utf8, "fetched_at": pl.Utf8, "wire_flags": pl.Utf8}
+            rows.append(
+                {
+                    "cty_code": cty,
+                    "cty_name": PARTNERS.get(cty, ("", ""))[0],
+                    "flow": flow,
+                    "year": year,
+                    "month": month,
+                    "hs2": hs2,
+                    "hs2_desc": "TOTAL" if hs2 == "TOTAL" else hs2_name_en(hs2),
+                    "value_usd": None,
+                    "api_ytd_usd": None,
+                    "request_id": f.request_id,
+                    "fetched_at": f.fetched_at,
+                    "wire_flags": "quarantined_rows",
+                }
+            )
+    schema = {
+        "cty_code": pl.Utf8,
+        "cty_name": pl.Utf8,
+        "flow": pl.Utf8,
+        "year": pl.Int32,
+        "month": pl.Int32,
+        "hs2": pl.Utf8,
+        "hs2_desc": pl.Utf8,
+        "value_usd": pl.Float64,
+        "api_ytd_usd": pl.Float64,
+        "request_id": pl.Utf8,
+        "fetched_at": pl.Utf8,
+        "wire_flags": pl.Utf8,
+    }
     # each cell comes from exactly one request (the boundary rejects rows of other years/levels/flows)
     return pl.DataFrame(rows, schema=schema).unique(subset=KEY, keep="first", maintain_order=True)
 
@@ -151,17 +211,40 @@ def quarantine_items(fetches: list[CensusFetch]) -> list[quarantine.Quarantined]
         request = f.request_key or f.request.label()
         cells = {"flow": f.request.flow, "level": f.request.level, "year": f.request.year}
         if f.unreadable_body:
-            items.append(quarantine.Quarantined(
-                source="census", request=request, row=f.unreadable_body, reason_code="reply_unreadable",
-                reason=f.error[:500], group_table=contract.CENSUS_COVERAGE, group=cells,
-                request_id=f.request_id, fetched_at=f.fetched_at))
+            items.append(
+                quarantine.Quarantined(
+                    source="census",
+                    request=request,
+                    row=f.unreadable_body,
+                    reason_code="reply_unreadable",
+                    reason=f.error[:500],
+                    group_table=contract.CENSUS_COVERAGE,
+                    group=cells,
+                    request_id=f.request_id,
+                    fetched_at=f.fetched_at,
+                )
+            )
         for r in f.rejected:
-            table, group = ((contract.CENSUS_MONTHLY_FLOWS, dict(zip(KEY, r.cell))) if r.cell is not None
-                            else (contract.CENSUS_COVERAGE, cells))
-            items.append(quarantine.Quarantined(
-                source="census", request=request, row=r.row, reason_code=r.reason_code, reason=r.reason,
-                group_table=table, group=group, action=r.action, row_index=r.row_index, request_id=f.request_id,
-                fetched_at=f.fetched_at))
+            table, group = (
+                (contract.CENSUS_MONTHLY_FLOWS, dict(zip(KEY, r.cell)))
+                if r.cell is not None
+                else (contract.CENSUS_COVERAGE, cells)
+            )
+            items.append(
+                quarantine.Quarantined(
+                    source="census",
+                    request=request,
+                    row=r.row,
+                    reason_code=r.reason_code,
+                    reason=r.reason,
+                    group_table=table,
+                    group=group,
+                    action=r.action,
+                    row_index=r.row_index,
+                    request_id=f.request_id,
+                    fetched_at=f.fetched_at,
+                )
+            )
     return items
 
 
@@ -170,11 +253,16 @@ def _expected_cells(latest: tuple[int, int], partners: list[str]) -> pl.DataFram
     return pl.DataFrame(
         [(c, fl, y, m, lv) for c in partners for fl in FLOWS for (y, m) in months for lv in LEVELS],
         schema={"cty_code": pl.Utf8, "flow": pl.Utf8, "year": pl.Int32, "month": pl.Int32, "level": pl.Utf8},
-        orient="row")
+        orient="row",
+    )
 
 
-def build_coverage(df: pl.DataFrame, latest: tuple[int, int], fetches: list[CensusFetch] | None = None,
-                   partners: list[str] | None = None) -> pl.DataFrame:
+def build_coverage(
+    df: pl.DataFrame,
+    latest: tuple[int, int],
+    fetches: list[CensusFetch] | None = None,
+    partners: list[str] | None = None,
+) -> pl.DataFrame:
     """census_series_coverage: every expected partner × flow × month × level (TOTAL / HS2) with its status.
 
     'answered' (rows present; a TOTAL whose value is NULL counts as present: its own row says why), 'derived' (a
@@ -185,10 +273,16 @@ def build_coverage(df: pl.DataFrame, latest: tuple[int, int], fetches: list[Cens
     """
     partners = partners if partners is not None else (sorted(set(df["cty_code"])) if df.height else [])
     cells = _expected_cells(latest, partners)
-    present = df.with_columns(level=_level(pl.col("hs2"))).group_by(CELL).agg(
-        rows=pl.len().cast(pl.Int32),
-        derived=pl.col("wire_flags" if "wire_flags" in df.columns else "review_flags")
-        .str.contains("total_derived_from_hs2").any())
+    present = (
+        df.with_columns(level=_level(pl.col("hs2")))
+        .group_by(CELL)
+        .agg(
+            rows=pl.len().cast(pl.Int32),
+            derived=pl.col("wire_flags" if "wire_flags" in df.columns else "review_flags")
+            .str.contains("total_derived_from_hs2")
+            .any(),
+        )
+    )
     failed, rejected = set(), set()
     for f in fetches or []:
         k = (f.request.flow, f.request.level, f.request.year)
@@ -207,14 +301,20 @@ def build_coverage(df: pl.DataFrame, latest: tuple[int, int], fetches: list[Cens
     missing = pl.col("rows") == 0
     fail_code = pl.when(pl.col("level") == "HS2").then(pl.lit("hs2_fetch_failed")).otherwise(pl.lit("partial_fetch"))
     cov = cov.with_columns(
-        status=pl.when(missing).then(pl.lit("missing")).when(pl.col("derived")).then(pl.lit("derived"))
+        status=pl.when(missing)
+        .then(pl.lit("missing"))
+        .when(pl.col("derived"))
+        .then(pl.lit("derived"))
         .otherwise(pl.lit("answered")),
-        review_flags=_joined(pl.concat_list(
-            pl.when(missing).then(pl.when(requests(failed, "x").is_not_null()).then(fail_code)
-                                  .otherwise(pl.lit("series_missing"))),
-            _flag(pl.col("derived").fill_null(False), "total_derived_from_hs2"),
-            requests(rejected, "quarantined_rows"),
-        )),
+        review_flags=_joined(
+            pl.concat_list(
+                pl.when(missing).then(
+                    pl.when(requests(failed, "x").is_not_null()).then(fail_code).otherwise(pl.lit("series_missing"))
+                ),
+                _flag(pl.col("derived").fill_null(False), "total_derived_from_hs2"),
+                requests(rejected, "quarantined_rows"),
+            )
+        ),
     )
     return cov.select(list(COVERAGE_SCHEMA)).cast(COVERAGE_SCHEMA).sort(CELL)
 
@@ -231,8 +331,11 @@ def build_monthly_flows(fetches: list[CensusFetch], latest: tuple[int, int]) -> 
     diag.failed_requests = [f"{f.request.label()}: {f.error[:300]}" for f in fetches if f.status == "failed"]
     diag.no_data_requests = [f.request.label() for f in fetches if f.status == "no_data"]
     diag.quarantine = quarantine_items(fetches)
-    diag.quarantined = [f"{q.request_id or q.request} row {'-' if q.row_index is None else q.row_index + 1} "
-                        f"{q.action} ({q.reason_code}): {q.reason[:200]}" for q in diag.quarantine]
+    diag.quarantined = [
+        f"{q.request_id or q.request} row {'-' if q.row_index is None else q.row_index + 1} "
+        f"{q.action} ({q.reason_code}): {q.reason[:200]}"
+        for q in diag.quarantine
+    ]
     diag.merged_duplicates = sum(f.merged_duplicates for f in fetches)
     df = records_frame(fetches, latest)
 
@@ -244,13 +347,26 @@ def build_monthly_flows(fetches: list[CensusFetch], latest: tuple[int, int]) -> 
             continue
         sub = df.filter((pl.col("flow") == flow) & (pl.col("year") == year) & (pl.col("hs2") != "TOTAL"))
         if sub.height:
-            derived.append(sub.group_by(["cty_code", "cty_name", "flow", "year", "month"]).agg(
-                pl.when(pl.col("value_usd").null_count() == 0).then(pl.col("value_usd").sum()).alias("value_usd"),
-                pl.col("request_id").first(), pl.col("fetched_at").first(),
-                _joined(_quality("wire_flags").list.explode(keep_nulls=False, empty_as_null=False).implode(), pl.lit(["total_derived_from_hs2"]))
-                .first().alias("wire_flags"),
-            ).with_columns(hs2=pl.lit("TOTAL"), hs2_desc=pl.lit("TOTAL (derived from HS2 chapters)"),
-                           api_ytd_usd=pl.lit(None, dtype=pl.Float64)).select(df.columns))
+            derived.append(
+                sub.group_by(["cty_code", "cty_name", "flow", "year", "month"])
+                .agg(
+                    pl.when(pl.col("value_usd").null_count() == 0).then(pl.col("value_usd").sum()).alias("value_usd"),
+                    pl.col("request_id").first(),
+                    pl.col("fetched_at").first(),
+                    _joined(
+                        _quality("wire_flags").list.explode(keep_nulls=False, empty_as_null=False).implode(),
+                        pl.lit(["total_derived_from_hs2"]),
+                    )
+                    .first()
+                    .alias("wire_flags"),
+                )
+                .with_columns(
+                    hs2=pl.lit("TOTAL"),
+                    hs2_desc=pl.lit("TOTAL (derived from HS2 chapters)"),
+                    api_ytd_usd=pl.lit(None, dtype=pl.Float64),
+                )
+                .select(df.columns)
+            )
     if derived:
         df = pl.concat([df, *derived])
 
@@ -269,40 +385,72 @@ def build_monthly_flows(fetches: list[CensusFetch], latest: tuple[int, int]) -> 
         ly_year=pl.col("year") - 1,
     )
     df = df.join(prev, left_on=[*SERIES, "prev_year", "prev_month"], right_on=[*SERIES, "year", "month"], how="left")
-    df = df.join(prev.rename({"prev_value": "ly_value"}), left_on=[*SERIES, "ly_year", "month"],
-                 right_on=[*SERIES, "year", "month"], how="left")
+    df = df.join(
+        prev.rename({"prev_value": "ly_value"}),
+        left_on=[*SERIES, "ly_year", "month"],
+        right_on=[*SERIES, "year", "month"],
+        how="left",
+    )
     # a comparison month that was expected but is missing (or NULL) withholds the change, flagged
     expected = pl.DataFrame(expected_months(latest), schema={"y": pl.Int32, "m": pl.Int32}, orient="row")
     gaps = _gaps(coverage).select(*CELL, pl.lit(True).alias("gap"))
     for y, m, name in (("prev_year", "prev_month", "mom_base_missing"), ("ly_year", "month", "yoy_base_missing")):
-        df = df.join(gaps.rename({"year": y, "month": m, "gap": f"{name}_gap"}) if m != "month" else
-                     gaps.rename({"year": y, "gap": f"{name}_gap"}),
-                     on=["cty_code", "flow", y, m, "level"], how="left")
+        df = df.join(
+            gaps.rename({"year": y, "month": m, "gap": f"{name}_gap"})
+            if m != "month"
+            else gaps.rename({"year": y, "gap": f"{name}_gap"}),
+            on=["cty_code", "flow", y, m, "level"],
+            how="left",
+        )
         is_expected = pl.struct(pl.col(y).alias("y"), pl.col(m).alias("m")).is_in(expected.to_struct().implode())
         base_null = pl.col("prev_value" if name.startswith("mom") else "ly_value").is_null() & (
-            pl.col("level") == "TOTAL")
+            pl.col("level") == "TOTAL"
+        )
         df = df.with_columns((is_expected & (pl.col(f"{name}_gap").fill_null(False) | base_null)).alias(name))
-    pct = lambda cur, base: pl.when(base.is_not_null() & (base != 0) & cur.is_not_null()).then(  # noqa: E731
-        (cur - base) / base.abs() * 100.0).otherwise(None)
-    df = df.with_columns(mom_pct=pct(pl.col("value_usd"), pl.col("prev_value")),
-                         yoy_pct=pct(pl.col("value_usd"), pl.col("ly_value")))
+    pct = lambda cur, base: (  # noqa: E731 — a one-line formula shared by the expressions below
+        pl.when(base.is_not_null() & (base != 0) & cur.is_not_null())
+        .then(  # noqa: E731
+            (cur - base) / base.abs() * 100.0
+        )
+        .otherwise(None)
+    )
+    df = df.with_columns(
+        mom_pct=pct(pl.col("value_usd"), pl.col("prev_value")), yoy_pct=pct(pl.col("value_usd"), pl.col("ly_value"))
+    )
 
     # Totals vs the sum of their chapters, per partner × flow × month (only where every chapter value is known).
-    sums = df.filter(pl.col("hs2") != "TOTAL").group_by(["cty_code", "flow", "year", "month"]).agg(
-        hs2_sum=pl.col("value_usd").sum(), hs2_rows=pl.len(), hs2_nulls=pl.col("value_usd").null_count())
+    sums = (
+        df.filter(pl.col("hs2") != "TOTAL")
+        .group_by(["cty_code", "flow", "year", "month"])
+        .agg(hs2_sum=pl.col("value_usd").sum(), hs2_rows=pl.len(), hs2_nulls=pl.col("value_usd").null_count())
+    )
     df = df.join(sums, on=["cty_code", "flow", "year", "month"], how="left")
     # chapters missing for the month: the total cannot be checked against them (the reason goes on the total)
-    hs2_gap = _gaps(coverage).filter(pl.col("level") == "HS2").select(
-        "cty_code", "flow", "year", "month", pl.col("gap_flags").alias("hs2_gap_flags"))
+    hs2_gap = (
+        _gaps(coverage)
+        .filter(pl.col("level") == "HS2")
+        .select("cty_code", "flow", "year", "month", pl.col("gap_flags").alias("hs2_gap_flags"))
+    )
     df = df.join(hs2_gap, on=["cty_code", "flow", "year", "month"], how="left")
     tol = pl.max_horizontal(pl.lit(TOTAL_TOLERANCE_ABS_USD), pl.col("value_usd").abs() * TOTAL_TOLERANCE_REL)
-    total_bad = (pl.col("hs2") == "TOTAL") & pl.col("hs2_rows").is_not_null() & (pl.col("hs2_nulls") == 0) & \
-        pl.col("value_usd").is_not_null() & ((pl.col("value_usd") - pl.col("hs2_sum")).abs() > tol)
+    total_bad = (
+        (pl.col("hs2") == "TOTAL")
+        & pl.col("hs2_rows").is_not_null()
+        & (pl.col("hs2_nulls") == 0)
+        & pl.col("value_usd").is_not_null()
+        & ((pl.col("value_usd") - pl.col("hs2_sum")).abs() > tol)
+    )
     mom_bad = pl.col("mom_pct").abs().gt(MOM_THRESHOLD_PCT) & (
-        (pl.col("hs2") == "TOTAL") | (pl.max_horizontal(pl.col("value_usd"), pl.col("prev_value")) >= MOM_MATERIAL_USD))
-    ytd_bad = pl.col("api_ytd_usd").is_not_null() & pl.col("ytd_usd").is_not_null() & (
-        (pl.col("api_ytd_usd") - pl.col("ytd_usd")).abs() > pl.max_horizontal(
-            pl.lit(YTD_TOLERANCE_ABS_USD), pl.col("api_ytd_usd").abs() * TOTAL_TOLERANCE_REL))
+        (pl.col("hs2") == "TOTAL") | (pl.max_horizontal(pl.col("value_usd"), pl.col("prev_value")) >= MOM_MATERIAL_USD)
+    )
+    ytd_bad = (
+        pl.col("api_ytd_usd").is_not_null()
+        & pl.col("ytd_usd").is_not_null()
+        & (
+            (pl.col("api_ytd_usd") - pl.col("ytd_usd")).abs()
+            > pl.max_horizontal(pl.lit(YTD_TOLERANCE_ABS_USD), pl.col("api_ytd_usd").abs() * TOTAL_TOLERANCE_REL)
+        )
+    )
     name_expected = pl.col("cty_code").replace_strict({k: v[0] for k, v in PARTNERS.items()}, default=None)
     df = df.with_columns(
         cty_name=pl.when(pl.col("cty_name") == "").then(name_expected).otherwise(pl.col("cty_name")),
@@ -315,14 +463,18 @@ def build_monthly_flows(fetches: list[CensusFetch], latest: tuple[int, int]) -> 
                 _flag(total_bad, "total_ne_hs2_sum"),
                 _flag(ytd_bad, "ytd_mismatch"),
                 _flag(pl.col("mom_base_missing") | pl.col("yoy_base_missing"), "base_month_missing"),
-                _flag(name_expected.is_not_null() & (pl.col("cty_name") != "") & (pl.col("cty_name") != name_expected),
-                      "cty_name_unexpected"),
+                _flag(
+                    name_expected.is_not_null() & (pl.col("cty_name") != "") & (pl.col("cty_name") != name_expected),
+                    "cty_name_unexpected",
+                ),
             ),
         ),
     )
     df = _carry_month_flags(df)
     df = df.with_columns(
-        cty_name_zh=pl.col("cty_code").replace_strict({k: v[1] for k, v in PARTNERS.items()}, default=pl.col("cty_code")),
+        cty_name_zh=pl.col("cty_code").replace_strict(
+            {k: v[1] for k, v in PARTNERS.items()}, default=pl.col("cty_code")
+        ),
         hs2_desc_zh=pl.col("hs2").map_elements(hs2_name_zh, return_dtype=pl.Utf8),
     )
     # country totals first: check metadata lists are truncated, and totals are the headline moves
@@ -330,7 +482,9 @@ def build_monthly_flows(fetches: list[CensusFetch], latest: tuple[int, int]) -> 
     for row in mom_rows.select("cty_code", "flow", "year", "month", "hs2", "mom_pct").iter_rows():
         diag.mom_flags.append(f"{row[0]} {row[1]} {row[2]}-{row[3]:02d} {row[4]} MoM {row[5]:+.1f}%")
     for row in df.filter(total_bad).select("cty_code", "flow", "year", "month", "value_usd", "hs2_sum").iter_rows():
-        diag.total_mismatches.append(f"{row[0]} {row[1]} {row[2]}-{row[3]:02d} total {row[4]:,.0f} vs HS2 sum {row[5]:,.0f}")
+        diag.total_mismatches.append(
+            f"{row[0]} {row[1]} {row[2]}-{row[3]:02d} total {row[4]:,.0f} vs HS2 sum {row[5]:,.0f}"
+        )
     out = df.select(list(MONTHLY_SCHEMA)).cast(MONTHLY_SCHEMA).sort(KEY)
     return out, _missing(diag, coverage, out)
 
@@ -343,44 +497,72 @@ def _carry_month_flags(df: pl.DataFrame) -> pl.DataFrame:
     """A row's ytd_usd sums the earlier months of its series and year, its mom_pct / yoy_pct use the previous month
     and the same month last year: the QUALITY flags of those rows go on this row too (census_monthly_flows has no
     self-lineage in contract.LINEAGE; the layer carries them)."""
-    own = df.select(*SERIES, "year", "month", own=_quality("review_flags").list.eval(
-        pl.element().filter(~pl.element().is_in(_NOT_ABOUT_THE_VALUE))))
+    own = df.select(
+        *SERIES,
+        "year",
+        "month",
+        own=_quality("review_flags").list.eval(pl.element().filter(~pl.element().is_in(_NOT_ABOUT_THE_VALUE))),
+    )
     firsts = own.explode("own").drop_nulls("own").group_by(*SERIES, "year", "own").agg(first=pl.col("month").min())
-    prior = df.select(*SERIES, "year", "month").join(firsts, on=[*SERIES, "year"], how="inner").filter(
-        pl.col("first") < pl.col("month")).group_by(*SERIES, "year", "month").agg(prior=pl.col("own").unique())
+    prior = (
+        df.select(*SERIES, "year", "month")
+        .join(firsts, on=[*SERIES, "year"], how="inner")
+        .filter(pl.col("first") < pl.col("month"))
+        .group_by(*SERIES, "year", "month")
+        .agg(prior=pl.col("own").unique())
+    )
     df = df.join(prior, on=[*SERIES, "year", "month"], how="left")
     for y, m, name in (("prev_year", "prev_month", "prev_flags"), ("ly_year", "month", "ly_flags")):
-        base = own.rename({"year": y, "own": name}) if m == "month" else \
-            own.rename({"year": y, "month": m, "own": name})
+        base = (
+            own.rename({"year": y, "own": name}) if m == "month" else own.rename({"year": y, "month": m, "own": name})
+        )
         df = df.join(base, on=[*SERIES, y, m], how="left")
-    return df.with_columns(review_flags=_joined(_codes("review_flags"), pl.col("prior"), pl.col("prev_flags"),
-                                                pl.col("ly_flags")))
+    return df.with_columns(
+        review_flags=_joined(_codes("review_flags"), pl.col("prior"), pl.col("prev_flags"), pl.col("ly_flags"))
+    )
 
 
 def _with_ytd(df: pl.DataFrame, coverage: pl.DataFrame, value: str, out: str) -> pl.DataFrame:
     """Running January..month sum per series and year; NULL from the first month that is missing (coverage) or NULL
     (suppressed, quarantined) on, with the reasons in ``ytd_flags`` (plus ytd_month_missing)."""
-    gaps = _gaps(coverage).group_by("cty_code", "flow", "year", "level").agg(
-        first_gap=pl.col("month").min(), gap_flags=pl.col("gap_flags").list.explode(keep_nulls=False, empty_as_null=False).unique())
+    gaps = (
+        _gaps(coverage)
+        .group_by("cty_code", "flow", "year", "level")
+        .agg(
+            first_gap=pl.col("month").min(),
+            gap_flags=pl.col("gap_flags").list.explode(keep_nulls=False, empty_as_null=False).unique(),
+        )
+    )
     df = df.join(gaps, on=["cty_code", "flow", "year", "level"], how="left")
     group = ["cty_code", "flow", "hs2", "year"]
     df = df.with_columns(
-        first_null=pl.when(pl.col(value).is_null()).then(pl.col("month")).otherwise(None).min().over(group))
-    broken = (pl.col("month") >= pl.col("first_gap")).fill_null(False) | \
-        (pl.col("month") >= pl.col("first_null")).fill_null(False)
+        first_null=pl.when(pl.col(value).is_null()).then(pl.col("month")).otherwise(None).min().over(group)
+    )
+    broken = (pl.col("month") >= pl.col("first_gap")).fill_null(False) | (
+        pl.col("month") >= pl.col("first_null")
+    ).fill_null(False)
     return df.with_columns(
         pl.when(broken).then(None).otherwise(pl.col(value).fill_null(0).cum_sum().over(group)).alias(out),
         ytd_flags=pl.concat_list(
-            pl.when((pl.col("month") >= pl.col("first_gap")).fill_null(False)).then(pl.col("gap_flags"))
+            pl.when((pl.col("month") >= pl.col("first_gap")).fill_null(False))
+            .then(pl.col("gap_flags"))
             .otherwise(_EMPTY),
-            pl.when(broken).then(pl.lit(["ytd_month_missing"])).otherwise(_EMPTY)),
+            pl.when(broken).then(pl.lit(["ytd_month_missing"])).otherwise(_EMPTY),
+        ),
     ).drop("first_gap", "gap_flags", "first_null")
 
 
 def _missing(diag: WeekDiagnostics, coverage: pl.DataFrame, df: pl.DataFrame) -> WeekDiagnostics:
     """Expected partner × flow × month series (total and HS2) with no value."""
-    null_totals = set(df.filter((pl.col("hs2") == "TOTAL") & pl.col("value_usd").is_null())
-                      .select("cty_code", "flow", "year", "month").iter_rows()) if df.height else set()
+    null_totals = (
+        set(
+            df.filter((pl.col("hs2") == "TOTAL") & pl.col("value_usd").is_null())
+            .select("cty_code", "flow", "year", "month")
+            .iter_rows()
+        )
+        if df.height
+        else set()
+    )
     for cty, flow, year, month, level, status in coverage.select(*CELL, "status").iter_rows():
         if status == "missing" or (level == "TOTAL" and (cty, flow, year, month) in null_totals):
             diag.missing_series.append(f"{cty} {flow} {year}-{month:02d} {level}")
@@ -388,43 +570,83 @@ def _missing(diag: WeekDiagnostics, coverage: pl.DataFrame, df: pl.DataFrame) ->
 
 
 BALANCE_SCHEMA = {
-    "cty_code": pl.Utf8, "cty_name": pl.Utf8, "cty_name_zh": pl.Utf8, "year": pl.Int32, "through_month": pl.Int32,
-    "hs2": pl.Utf8, "hs2_desc": pl.Utf8, "hs2_desc_zh": pl.Utf8, "export_ytd_usd": pl.Float64,
-    "import_ytd_usd": pl.Float64, "balance_usd": pl.Float64, "balance_label": pl.Utf8,
-    "share_of_deficit_pct": pl.Float64, "export_prev_ytd_usd": pl.Float64, "import_prev_ytd_usd": pl.Float64,
-    "prev_year_balance_usd": pl.Float64, "export_yoy_pct": pl.Float64, "import_yoy_pct": pl.Float64,
-    "deficit_chapters_usd": pl.Float64, "share_of_net_deficit_pct": pl.Float64, "review_flags": pl.Utf8,
+    "cty_code": pl.Utf8,
+    "cty_name": pl.Utf8,
+    "cty_name_zh": pl.Utf8,
+    "year": pl.Int32,
+    "through_month": pl.Int32,
+    "hs2": pl.Utf8,
+    "hs2_desc": pl.Utf8,
+    "hs2_desc_zh": pl.Utf8,
+    "export_ytd_usd": pl.Float64,
+    "import_ytd_usd": pl.Float64,
+    "balance_usd": pl.Float64,
+    "balance_label": pl.Utf8,
+    "share_of_deficit_pct": pl.Float64,
+    "export_prev_ytd_usd": pl.Float64,
+    "import_prev_ytd_usd": pl.Float64,
+    "prev_year_balance_usd": pl.Float64,
+    "export_yoy_pct": pl.Float64,
+    "import_yoy_pct": pl.Float64,
+    "deficit_chapters_usd": pl.Float64,
+    "share_of_net_deficit_pct": pl.Float64,
+    "review_flags": pl.Utf8,
 }
 
 
-def _ytd_grid(monthly: pl.DataFrame, coverage: pl.DataFrame, keys: pl.DataFrame, year: int, through: int) -> pl.DataFrame:
+def _ytd_grid(
+    monthly: pl.DataFrame, coverage: pl.DataFrame, keys: pl.DataFrame, year: int, through: int
+) -> pl.DataFrame:
     """partner × hs2 × flow year-to-date sums over January..through of ``year`` (one YTD rule), with the QUALITY
     flags of every month they include. A month that is missing (coverage) or NULL makes the sum NULL; a chapter
     absent from an answered HS2 month had no trade (0)."""
     months = pl.DataFrame({"month": list(range(1, through + 1))}, schema={"month": pl.Int32})
     flows = pl.DataFrame({"flow": list(FLOWS)})
-    grid = keys.join(flows, how="cross").join(months, how="cross").with_columns(
-        year=pl.lit(year, dtype=pl.Int32), level=_level(pl.col("hs2")))
+    grid = (
+        keys.join(flows, how="cross")
+        .join(months, how="cross")
+        .with_columns(year=pl.lit(year, dtype=pl.Int32), level=_level(pl.col("hs2")))
+    )
     rows = monthly.filter(pl.col("year") == year).select(
-        "cty_code", "flow", "month", "hs2", "value_usd", row_flags=_quality("review_flags"), present=pl.lit(True))
+        "cty_code", "flow", "month", "hs2", "value_usd", row_flags=_quality("review_flags"), present=pl.lit(True)
+    )
     cells = coverage.filter(pl.col("year") == year).select(
-        "cty_code", "flow", "month", "level", cov_missing=pl.col("status") == "missing",
-        cov_flags=_quality("review_flags"))
+        "cty_code",
+        "flow",
+        "month",
+        "level",
+        cov_missing=pl.col("status") == "missing",
+        cov_flags=_quality("review_flags"),
+    )
     grid = grid.join(rows, on=["cty_code", "flow", "month", "hs2"], how="left").join(
-        cells, on=["cty_code", "flow", "month", "level"], how="left")
+        cells, on=["cty_code", "flow", "month", "level"], how="left"
+    )
     known = pl.col("cov_missing").is_not_null() & ~pl.col("cov_missing")
-    grid = grid.with_columns(value=pl.when(pl.col("present").fill_null(False)).then(pl.col("value_usd"))
-                             .when(known & (pl.col("level") == "HS2")).then(pl.lit(0.0)).otherwise(None))
+    grid = grid.with_columns(
+        value=pl.when(pl.col("present").fill_null(False))
+        .then(pl.col("value_usd"))
+        .when(known & (pl.col("level") == "HS2"))
+        .then(pl.lit(0.0))
+        .otherwise(None)
+    )
     return grid.group_by("cty_code", "hs2", "flow").agg(
         ytd=pl.when(pl.col("value").null_count() == 0).then(pl.col("value").sum()),
-        flags=pl.concat_list(pl.col("row_flags").fill_null([]), pl.col("cov_flags").fill_null([]),
-                             pl.when(pl.col("value").is_null()).then(pl.lit(["ytd_month_missing"]))
-                             .otherwise(pl.lit([], dtype=pl.List(pl.Utf8)))).list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique(),
+        flags=pl.concat_list(
+            pl.col("row_flags").fill_null([]),
+            pl.col("cov_flags").fill_null([]),
+            pl.when(pl.col("value").is_null())
+            .then(pl.lit(["ytd_month_missing"]))
+            .otherwise(pl.lit([], dtype=pl.List(pl.Utf8))),
+        )
+        .list.explode(keep_nulls=False, empty_as_null=False)
+        .drop_nulls()
+        .unique(),
     )
 
 
-def build_trade_balance(monthly: pl.DataFrame, latest: tuple[int, int],
-                        coverage: pl.DataFrame | None = None) -> pl.DataFrame:
+def build_trade_balance(
+    monthly: pl.DataFrame, latest: tuple[int, int], coverage: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """census_trade_balance: partner × HS2 (+ TOTAL), exports − imports, Jan..latest month of the latest year.
 
     Every expected partner has a TOTAL row (NULLs and flags when its data are missing). A figure over a missing or
@@ -441,18 +663,30 @@ def build_trade_balance(monthly: pl.DataFrame, latest: tuple[int, int],
     partners = sorted(set(coverage["cty_code"]) | (set(monthly["cty_code"]) if monthly.height else set()))
     if not partners:
         return pl.DataFrame(schema=BALANCE_SCHEMA)
-    chapters = monthly.filter((pl.col("year") == year) & (pl.col("hs2") != "TOTAL")).select("cty_code", "hs2").unique() \
-        if monthly.height else pl.DataFrame(schema={"cty_code": pl.Utf8, "hs2": pl.Utf8})
+    chapters = (
+        monthly.filter((pl.col("year") == year) & (pl.col("hs2") != "TOTAL")).select("cty_code", "hs2").unique()
+        if monthly.height
+        else pl.DataFrame(schema={"cty_code": pl.Utf8, "hs2": pl.Utf8})
+    )
     keys = pl.concat([pl.DataFrame({"cty_code": partners, "hs2": ["TOTAL"] * len(partners)}), chapters]).unique()
     df = keys
     for yr, prefix in ((year, ""), (year - 1, "_prev")):
         g = _ytd_grid(monthly, coverage, keys, yr, through)
         for flow in FLOWS:
-            df = df.join(g.filter(pl.col("flow") == flow).select(
-                "cty_code", "hs2", pl.col("ytd").alias(f"{flow}{prefix}_ytd_usd"),
-                pl.col("flags").alias(f"{flow}{prefix}_flags")), on=["cty_code", "hs2"], how="left")
-    df = df.with_columns(balance_usd=pl.col("export_ytd_usd") - pl.col("import_ytd_usd"),
-                         prev_year_balance_usd=pl.col("export_prev_ytd_usd") - pl.col("import_prev_ytd_usd"))
+            df = df.join(
+                g.filter(pl.col("flow") == flow).select(
+                    "cty_code",
+                    "hs2",
+                    pl.col("ytd").alias(f"{flow}{prefix}_ytd_usd"),
+                    pl.col("flags").alias(f"{flow}{prefix}_flags"),
+                ),
+                on=["cty_code", "hs2"],
+                how="left",
+            )
+    df = df.with_columns(
+        balance_usd=pl.col("export_ytd_usd") - pl.col("import_ytd_usd"),
+        prev_year_balance_usd=pl.col("export_prev_ytd_usd") - pl.col("import_prev_ytd_usd"),
+    )
     # shares over the partner's summed chapter deficits; any unknown chapter balance withholds them all
     chapter = pl.col("hs2") != "TOTAL"
     df = df.with_columns(
@@ -460,46 +694,84 @@ def build_trade_balance(monthly: pl.DataFrame, latest: tuple[int, int],
         unknown_chapters=(chapter & pl.col("balance_usd").is_null()).sum().over("cty_code"),
         # the shares' lineage: every chapter of the partner in the latest year, and its total
         chapter_flags=pl.concat_list(pl.col("export_flags").fill_null(_EMPTY), pl.col("import_flags").fill_null(_EMPTY))
-        .list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().implode().over("cty_code"),
+        .list.explode(keep_nulls=False, empty_as_null=False)
+        .drop_nulls()
+        .unique()
+        .implode()
+        .over("cty_code"),
         total_balance=pl.col("balance_usd").filter(~chapter).first().over("cty_code"),
     )
-    pct = lambda cur, base: pl.when(base.is_not_null() & (base != 0) & cur.is_not_null()).then(  # noqa: E731
-        (cur - base) / base.abs() * 100.0).otherwise(None)
-    desc = monthly.filter(pl.col("year") == year).group_by("hs2").agg(pl.col("hs2_desc").first(),
-                                                                        pl.col("hs2_desc_zh").first())
+    pct = lambda cur, base: (  # noqa: E731 — a one-line formula shared by the expressions below
+        pl.when(base.is_not_null() & (base != 0) & cur.is_not_null())
+        .then(  # noqa: E731
+            (cur - base) / base.abs() * 100.0
+        )
+        .otherwise(None)
+    )
+    desc = (
+        monthly.filter(pl.col("year") == year)
+        .group_by("hs2")
+        .agg(pl.col("hs2_desc").first(), pl.col("hs2_desc_zh").first())
+    )
     df = df.join(desc, on="hs2", how="left").with_columns(
         cty_name=pl.col("cty_code").replace_strict({k: v[0] for k, v in PARTNERS.items()}, default=None),
-        cty_name_zh=pl.col("cty_code").replace_strict({k: v[1] for k, v in PARTNERS.items()},
-                                                      default=pl.col("cty_code")),
+        cty_name_zh=pl.col("cty_code").replace_strict(
+            {k: v[1] for k, v in PARTNERS.items()}, default=pl.col("cty_code")
+        ),
     )
     names = monthly.group_by("cty_code").agg(pl.col("cty_name").first().alias("seen_name"))
     df = df.join(names, on="cty_code", how="left").with_columns(
         cty_name=pl.coalesce("seen_name", "cty_name", "cty_code"),
         hs2_desc=pl.coalesce("hs2_desc", pl.when(pl.col("hs2") == "TOTAL").then(pl.lit("TOTAL"))),
         hs2_desc_zh=pl.coalesce("hs2_desc_zh", pl.col("hs2").map_elements(hs2_name_zh, return_dtype=pl.Utf8)),
-        year=pl.lit(year, dtype=pl.Int32), through_month=pl.lit(through, dtype=pl.Int32),
-        balance_label=pl.when(pl.col("balance_usd") < 0).then(pl.lit("逆差")).when(pl.col("balance_usd") > 0)
-        .then(pl.lit("順差")).when(pl.col("balance_usd") == 0).then(pl.lit("平衡")),
-        share_of_deficit_pct=pl.when(chapter & (pl.col("unknown_chapters") == 0) & (pl.col("balance_usd") < 0)
-                                     & (pl.col("gross_deficit") < 0))
-        .then(pl.col("balance_usd") / pl.col("gross_deficit") * 100.0).otherwise(None),
+        year=pl.lit(year, dtype=pl.Int32),
+        through_month=pl.lit(through, dtype=pl.Int32),
+        balance_label=pl.when(pl.col("balance_usd") < 0)
+        .then(pl.lit("逆差"))
+        .when(pl.col("balance_usd") > 0)
+        .then(pl.lit("順差"))
+        .when(pl.col("balance_usd") == 0)
+        .then(pl.lit("平衡")),
+        share_of_deficit_pct=pl.when(
+            chapter & (pl.col("unknown_chapters") == 0) & (pl.col("balance_usd") < 0) & (pl.col("gross_deficit") < 0)
+        )
+        .then(pl.col("balance_usd") / pl.col("gross_deficit") * 100.0)
+        .otherwise(None),
         export_yoy_pct=pct(pl.col("export_ytd_usd"), pl.col("export_prev_ytd_usd")),
         import_yoy_pct=pct(pl.col("import_ytd_usd"), pl.col("import_prev_ytd_usd")),
         # the shares' denominator, on every chapter row of the partner (NULL when a chapter balance is unknown)
         deficit_chapters_usd=pl.when(chapter & (pl.col("unknown_chapters") == 0)).then(pl.col("gross_deficit")),
-        share_of_net_deficit_pct=pl.when(chapter & (pl.col("total_balance") < 0))
-        .then(pl.col("balance_usd") / pl.col("total_balance") * 100.0),
-        review_flags=_joined(pl.col("export_flags"), pl.col("import_flags"), pl.col("export_prev_flags"),
-                             pl.col("import_prev_flags"), pl.when(chapter).then(pl.col("chapter_flags"))),
+        share_of_net_deficit_pct=pl.when(chapter & (pl.col("total_balance") < 0)).then(
+            pl.col("balance_usd") / pl.col("total_balance") * 100.0
+        ),
+        review_flags=_joined(
+            pl.col("export_flags"),
+            pl.col("import_flags"),
+            pl.col("export_prev_flags"),
+            pl.col("import_prev_flags"),
+            pl.when(chapter).then(pl.col("chapter_flags")),
+        ),
     )
     return df.select(list(BALANCE_SCHEMA)).cast(BALANCE_SCHEMA).sort(["cty_code", "balance_usd"], nulls_last=True)
 
 
 DETAIL_SCHEMA = {
-    "cty_code": pl.Utf8, "cty_name": pl.Utf8, "cty_name_zh": pl.Utf8, "flow": pl.Utf8, "year": pl.Int32,
-    "through_month": pl.Int32, "rank": pl.Int32, "hs2": pl.Utf8, "hs2_desc": pl.Utf8, "hs2_desc_zh": pl.Utf8,
-    "value_usd": pl.Float64, "share_pct": pl.Float64, "prev_year_usd": pl.Float64, "yoy_pct": pl.Float64,
-    "balance_usd": pl.Float64, "review_flags": pl.Utf8,
+    "cty_code": pl.Utf8,
+    "cty_name": pl.Utf8,
+    "cty_name_zh": pl.Utf8,
+    "flow": pl.Utf8,
+    "year": pl.Int32,
+    "through_month": pl.Int32,
+    "rank": pl.Int32,
+    "hs2": pl.Utf8,
+    "hs2_desc": pl.Utf8,
+    "hs2_desc_zh": pl.Utf8,
+    "value_usd": pl.Float64,
+    "share_pct": pl.Float64,
+    "prev_year_usd": pl.Float64,
+    "yoy_pct": pl.Float64,
+    "balance_usd": pl.Float64,
+    "review_flags": pl.Utf8,
 }
 
 
@@ -513,28 +785,61 @@ def build_country_detail(balance: pl.DataFrame, top_n: int = TOP_N_CHAPTERS) -> 
     if balance.is_empty():
         return pl.DataFrame(schema=DETAIL_SCHEMA)
     partner_flags = balance.group_by("cty_code").agg(
-        partner_flags=_quality("review_flags").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique())
+        partner_flags=_quality("review_flags").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique()
+    )
     parts = []
-    for flow, col, prev_col, yoy in (("export", "export_ytd_usd", "export_prev_ytd_usd", "export_yoy_pct"),
-                                     ("import", "import_ytd_usd", "import_prev_ytd_usd", "import_yoy_pct")):
+    for flow, col, prev_col, yoy in (
+        ("export", "export_ytd_usd", "export_prev_ytd_usd", "export_yoy_pct"),
+        ("import", "import_ytd_usd", "import_prev_ytd_usd", "import_yoy_pct"),
+    ):
         totals = balance.filter(pl.col("hs2") == "TOTAL").select("cty_code", pl.col(col).alias("total"))
         part = balance.filter((pl.col("hs2") != "TOTAL") & (pl.col(col) > 0)).join(totals, on="cty_code", how="left")
         part = part.join(partner_flags, on="cty_code", how="left")
-        part = part.sort(["cty_code", col, "hs2"], descending=[False, True, False]).with_columns(
-            rank=pl.int_range(1, pl.len() + 1).over("cty_code")).filter(pl.col("rank") <= top_n)
-        parts.append(part.select(
-            "cty_code", "cty_name", "cty_name_zh", pl.lit(flow).alias("flow"), "year", "through_month", "rank", "hs2",
-            "hs2_desc", "hs2_desc_zh", pl.col(col).alias("value_usd"),
-            pl.when(pl.col("total") > 0).then(pl.col(col) / pl.col("total") * 100.0).otherwise(None).alias("share_pct"),
-            pl.col(prev_col).alias("prev_year_usd"), pl.col(yoy).alias("yoy_pct"), "balance_usd",
-            _joined(_codes("review_flags"), pl.col("partner_flags")).alias("review_flags")))
+        part = (
+            part.sort(["cty_code", col, "hs2"], descending=[False, True, False])
+            .with_columns(rank=pl.int_range(1, pl.len() + 1).over("cty_code"))
+            .filter(pl.col("rank") <= top_n)
+        )
+        parts.append(
+            part.select(
+                "cty_code",
+                "cty_name",
+                "cty_name_zh",
+                pl.lit(flow).alias("flow"),
+                "year",
+                "through_month",
+                "rank",
+                "hs2",
+                "hs2_desc",
+                "hs2_desc_zh",
+                pl.col(col).alias("value_usd"),
+                pl.when(pl.col("total") > 0)
+                .then(pl.col(col) / pl.col("total") * 100.0)
+                .otherwise(None)
+                .alias("share_pct"),
+                pl.col(prev_col).alias("prev_year_usd"),
+                pl.col(yoy).alias("yoy_pct"),
+                "balance_usd",
+                _joined(_codes("review_flags"), pl.col("partner_flags")).alias("review_flags"),
+            )
+        )
     return pl.concat(parts).cast(DETAIL_SCHEMA).sort(["cty_code", "flow", "rank"])
 
 
 REVISION_SCHEMA = {
-    "cty_code": pl.Utf8, "cty_name_zh": pl.Utf8, "flow": pl.Utf8, "year": pl.Int32, "month": pl.Int32,
-    "hs2": pl.Utf8, "hs2_desc_zh": pl.Utf8, "previous_usd": pl.Float64, "revised_usd": pl.Float64,
-    "change_usd": pl.Float64, "change_pct": pl.Float64, "previous_week": pl.Utf8, "review_flags": pl.Utf8,
+    "cty_code": pl.Utf8,
+    "cty_name_zh": pl.Utf8,
+    "flow": pl.Utf8,
+    "year": pl.Int32,
+    "month": pl.Int32,
+    "hs2": pl.Utf8,
+    "hs2_desc_zh": pl.Utf8,
+    "previous_usd": pl.Float64,
+    "revised_usd": pl.Float64,
+    "change_usd": pl.Float64,
+    "change_pct": pl.Float64,
+    "previous_week": pl.Utf8,
+    "review_flags": pl.Utf8,
 }
 
 
@@ -543,33 +848,71 @@ def build_revisions(current: pl.DataFrame, previous: pl.DataFrame, previous_week
     if current.is_empty() or previous.is_empty():
         return pl.DataFrame(schema=REVISION_SCHEMA)
     prev = previous.select(*KEY, pl.col("value_usd").alias("previous_usd"))
-    df = current.select(*KEY, "cty_name_zh", "hs2_desc_zh", pl.col("value_usd").alias("revised_usd"),
-                        _joined(_quality("review_flags")).alias("review_flags")).join(prev, on=KEY, how="inner")
-    df = df.filter(pl.col("previous_usd").is_not_null() & pl.col("revised_usd").is_not_null()
-                   & ((pl.col("revised_usd") - pl.col("previous_usd")).abs() >= 1.0))
-    df = df.with_columns(change_usd=pl.col("revised_usd") - pl.col("previous_usd"),
-                         change_pct=pl.when(pl.col("previous_usd") != 0).then(
-                             (pl.col("revised_usd") - pl.col("previous_usd")) / pl.col("previous_usd").abs() * 100)
-                         .otherwise(None),
-                         previous_week=pl.lit(previous_week))
+    df = current.select(
+        *KEY,
+        "cty_name_zh",
+        "hs2_desc_zh",
+        pl.col("value_usd").alias("revised_usd"),
+        _joined(_quality("review_flags")).alias("review_flags"),
+    ).join(prev, on=KEY, how="inner")
+    df = df.filter(
+        pl.col("previous_usd").is_not_null()
+        & pl.col("revised_usd").is_not_null()
+        & ((pl.col("revised_usd") - pl.col("previous_usd")).abs() >= 1.0)
+    )
+    df = df.with_columns(
+        change_usd=pl.col("revised_usd") - pl.col("previous_usd"),
+        change_pct=pl.when(pl.col("previous_usd") != 0)
+        .then((pl.col("revised_usd") - pl.col("previous_usd")) / pl.col("previous_usd").abs() * 100)
+        .otherwise(None),
+        previous_week=pl.lit(previous_week),
+    )
     return df.select(list(REVISION_SCHEMA)).cast(REVISION_SCHEMA).sort(KEY)
 
 
-def build_release_status(as_of: str, latest: tuple[int, int], release: str, next_due: tuple[int, int, str],
-                         diag: WeekDiagnostics) -> pl.DataFrame:
+def build_release_status(
+    as_of: str, latest: tuple[int, int], release: str, next_due: tuple[int, int, str], diag: WeekDiagnostics
+) -> pl.DataFrame:
     months = expected_months(latest)
-    return pl.DataFrame([{
-        "latest_year": latest[0], "latest_month": latest[1],
-        "months_available": f"{months[0][0]}-{months[0][1]:02d}..{latest[0]}-{latest[1]:02d}",
-        "as_of": as_of, "latest_release_date": release,
-        "next_year": next_due[0], "next_month": next_due[1], "next_release_date": next_due[2],
-        "requests": diag.requests, "failed_requests": len(diag.failed_requests),
-        "missing_series": ";".join(diag.missing_series),
-        "quarantined_rows": len(diag.quarantined),
-        "review_flags": ";".join(f for f, bad in (("partial_fetch", diag.failed_requests),
-                                                  ("quarantined_rows", diag.quarantined),
-                                                  ("series_missing", diag.missing_series)) if bad),
-    }]).with_columns(pl.col("as_of").str.to_date(), pl.col("latest_release_date").str.to_date(),
-                     pl.col("next_release_date").str.to_date(),
-                     pl.col(["latest_year", "latest_month", "next_year", "next_month", "requests",
-                             "failed_requests", "quarantined_rows"]).cast(pl.Int32))
+    return pl.DataFrame(
+        [
+            {
+                "latest_year": latest[0],
+                "latest_month": latest[1],
+                "months_available": f"{months[0][0]}-{months[0][1]:02d}..{latest[0]}-{latest[1]:02d}",
+                "as_of": as_of,
+                "latest_release_date": release,
+                "next_year": next_due[0],
+                "next_month": next_due[1],
+                "next_release_date": next_due[2],
+                "requests": diag.requests,
+                "failed_requests": len(diag.failed_requests),
+                "missing_series": ";".join(diag.missing_series),
+                "quarantined_rows": len(diag.quarantined),
+                "review_flags": ";".join(
+                    f
+                    for f, bad in (
+                        ("partial_fetch", diag.failed_requests),
+                        ("quarantined_rows", diag.quarantined),
+                        ("series_missing", diag.missing_series),
+                    )
+                    if bad
+                ),
+            }
+        ]
+    ).with_columns(
+        pl.col("as_of").str.to_date(),
+        pl.col("latest_release_date").str.to_date(),
+        pl.col("next_release_date").str.to_date(),
+        pl.col(
+            [
+                "latest_year",
+                "latest_month",
+                "next_year",
+                "next_month",
+                "requests",
+                "failed_requests",
+                "quarantined_rows",
+            ]
+        ).cast(pl.Int32),
+    )

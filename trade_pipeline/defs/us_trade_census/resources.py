@@ -18,7 +18,14 @@ from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.source_client import SourceClient
 from trade_pipeline.defs.us_trade_census import release_calendar
 from trade_pipeline.defs.us_trade_census.wire import (
-    FLOW_ENDPOINT, FLOW_VARIABLES, CensusFormatError, CensusRecord, RejectedRow, Reply, ReplyRequest, parse_table,
+    FLOW_ENDPOINT,
+    FLOW_VARIABLES,
+    CensusFormatError,
+    CensusRecord,
+    RejectedRow,
+    Reply,
+    ReplyRequest,
+    parse_table,
     validate_reply,
 )
 
@@ -66,8 +73,14 @@ class CensusRequest:
 
     def asks(self, partners: list[str] | frozenset[str]) -> ReplyRequest:
         """What a reply to this request must hold (the parse boundary checks every row against it)."""
-        return ReplyRequest(flow=self.flow, level=self.level, year=self.year, first_month=self.first_month,
-                            last_month=self.last_month, partners=frozenset(partners))
+        return ReplyRequest(
+            flow=self.flow,
+            level=self.level,
+            year=self.year,
+            first_month=self.first_month,
+            last_month=self.last_month,
+            partners=frozenset(partners),
+        )
 
 
 @dataclass
@@ -118,8 +131,9 @@ def plan_requests(latest: tuple[int, int]) -> list[CensusRequest]:
 EXPOSURE_COUNTRIES: tuple[str, ...] = ("5700", "-")
 
 
-def hs6_import_params(codes: list[str], year: int, first_month: int, last_month: int,
-                      countries: tuple[str, ...] = EXPOSURE_COUNTRIES) -> list[tuple[str, str]]:
+def hs6_import_params(
+    codes: list[str], year: int, first_month: int, last_month: int, countries: tuple[str, ...] = EXPOSURE_COUNTRIES
+) -> list[tuple[str, str]]:
     """US general imports at HS6 for the listed codes and countries, one year's months, in one request.
 
     ``CTY_CODE=-`` (all countries) as a predicate and repeated ``CTY_CODE`` are used by public clients; repeating
@@ -164,9 +178,14 @@ class CensusTradeClient(SourceClient):
     backoff_max_s: float = 60.0
 
     def http_settings(self) -> dict:
-        return {"timeout_s": 60.0, "follow_redirects": False, "min_interval_s": self.min_interval_s,
-                "max_attempts": self.max_attempts, "backoff_base_s": self.backoff_base_s,
-                "backoff_max_s": self.backoff_max_s}
+        return {
+            "timeout_s": 60.0,
+            "follow_redirects": False,
+            "min_interval_s": self.min_interval_s,
+            "max_attempts": self.max_attempts,
+            "backoff_base_s": self.backoff_base_s,
+            "backoff_max_s": self.backoff_max_s,
+        }
 
     def api_root(self) -> str:
         return (self.base_url or DEFAULT_BASE_URL).rstrip("/")
@@ -219,17 +238,32 @@ class CensusTradeClient(SourceClient):
             try:
                 rows = parse_table(resp.content, resp.request_key)
             except CensusFormatError as exc:  # kept whole for the quarantine; the request counts as failed
-                return CensusFetch(req, "failed", request_id=resp.request_id, fetched_at=resp.fetched_at,
-                                   error=str(exc), content_sha256=digest, request_key=resp.request_key,
-                                   unreadable_body=resp.content.decode("utf-8", "replace"))
+                return CensusFetch(
+                    req,
+                    "failed",
+                    request_id=resp.request_id,
+                    fetched_at=resp.fetched_at,
+                    error=str(exc),
+                    content_sha256=digest,
+                    request_key=resp.request_key,
+                    unreadable_body=resp.content.decode("utf-8", "replace"),
+                )
             reply = validate_reply(rows, asks, resp.request_key)
             RECORDS_MEMO.put(memo_key, reply, weight=len(resp.content))
-        return CensusFetch(req, "failed" if reply.error else "ok", reply.records, resp.request_id, resp.fetched_at,
-                           error=reply.error, content_sha256=digest, rejected=reply.rejected,
-                           request_key=resp.request_key, merged_duplicates=reply.merged_duplicates)
+        return CensusFetch(
+            req,
+            "failed" if reply.error else "ok",
+            reply.records,
+            resp.request_id,
+            resp.fetched_at,
+            error=reply.error,
+            content_sha256=digest,
+            rejected=reply.rejected,
+            request_key=resp.request_key,
+            merged_duplicates=reply.merged_duplicates,
+        )
 
-    def fetch_week(self, latest: tuple[int, int], partners: list[str] | None = None,
-                   log=None) -> list[CensusFetch]:
+    def fetch_week(self, latest: tuple[int, int], partners: list[str] | None = None, log=None) -> list[CensusFetch]:
         """Every planned request for a week whose newest released month is ``latest``.
 
         A failing request is kept as a 'failed' fetch (the partial-failure check reports it) so the others' data are
@@ -249,14 +283,18 @@ class CensusTradeClient(SourceClient):
             if log is not None and fetched.error:
                 log.warning(f"[census] request {req.label()} failed: {fetched.error}")
             if log is not None and fetched.rejected:
-                log.warning(f"[census] request {req.label()}: {len(fetched.rejected)} rows quarantined "
-                            f"(first: row {fetched.rejected[0].row_index + 1}, {fetched.rejected[0].action}: "
-                            f"{fetched.rejected[0].reason})")
+                log.warning(
+                    f"[census] request {req.label()}: {len(fetched.rejected)} rows quarantined "
+                    f"(first: row {fetched.rejected[0].row_index + 1}, {fetched.rejected[0].action}: "
+                    f"{fetched.rejected[0].reason})"
+                )
             results.append(fetched)
         if results and all(f.status == "failed" for f in results):
-            raise SourceHttpError(self.source_name, f"{len(results)} requests for data through "
-                                  f"{latest[0]}-{latest[1]:02d}", "every request failed; first error: "
-                                  + results[0].error)
+            raise SourceHttpError(
+                self.source_name,
+                f"{len(results)} requests for data through {latest[0]}-{latest[1]:02d}",
+                "every request failed; first error: " + results[0].error,
+            )
         return results
 
     def hs6_imports(self, codes: list[str], year: int, first_month: int, last_month: int) -> CensusRawFetch:
@@ -272,25 +310,38 @@ class CensusTradeClient(SourceClient):
             raise
         except (SourceHttpError, CensusFormatError) as exc:
             return CensusRawFetch(year, first_month, last_month, "failed", error=str(exc)[:500])
-        return CensusRawFetch(year, first_month, last_month, "ok", rows, resp.request_key, resp.request_id,
-                              resp.fetched_at)
+        return CensusRawFetch(
+            year, first_month, last_month, "ok", rows, resp.request_key, resp.request_id, resp.fetched_at
+        )
 
     # -- internals --------------------------------------------------------------------------------------------------
     def _get(self, endpoint: str, params: list[tuple[str, str]], use_cache: bool = True) -> HttpResponse | None:
         """GET one endpoint; returns None for 204 (no data). Raises for auth failures, 400s and other errors."""
         key = os.environ.get(API_KEY_ENV, "")  # read at execution time, never at import
         url = f"{self.api_root()}/{endpoint}"
-        resp = self.http.request("GET", url, params=params, secret_values={"key": key} if key else None,
-                                 use_cache=use_cache,
-                                 cache_if=lambda r: r.status == 200 and r.content.lstrip()[:1] == b"[")
+        resp = self.http.request(
+            "GET",
+            url,
+            params=params,
+            secret_values={"key": key} if key else None,
+            use_cache=use_cache,
+            cache_if=lambda r: r.status == 200 and r.content.lstrip()[:1] == b"[",
+        )
         described = resp.request_key
-        key_hint = (f"{API_KEY_ENV} is not set; the API requires a key since 2026-05" if not key
-                    else f"check the key in {API_KEY_ENV}")
+        key_hint = (
+            f"{API_KEY_ENV} is not set; the API requires a key since 2026-05"
+            if not key
+            else f"check the key in {API_KEY_ENV}"
+        )
         if 300 <= resp.status < 400 or "x-datawebapi-keyerror" in resp.headers:
             location = resp.headers.get("location", "")
-            raise CensusAuthError(self.source_name, described,
-                                  f"API key rejected (redirect to {location or 'n/a'}, X-DataWebAPI-KeyError="
-                                  f"{resp.headers.get('x-datawebapi-keyerror', 'absent')}); {key_hint}", resp.status)
+            raise CensusAuthError(
+                self.source_name,
+                described,
+                f"API key rejected (redirect to {location or 'n/a'}, X-DataWebAPI-KeyError="
+                f"{resp.headers.get('x-datawebapi-keyerror', 'absent')}); {key_hint}",
+                resp.status,
+            )
         if resp.status == 204:
             return None
         if resp.status == 400:
@@ -301,10 +352,15 @@ class CensusTradeClient(SourceClient):
             raise SourceHttpError(self.source_name, described, f"unexpected HTTP status: {snippet!r}", resp.status)
         body = resp.content.lstrip()
         if not body:
-            raise CensusFormatError(f"[census] HTTP 200 with an empty body (204 is the no-data answer; truncated?) "
-                                    f"— request: {described}")
+            raise CensusFormatError(
+                f"[census] HTTP 200 with an empty body (204 is the no-data answer; truncated?) — request: {described}"
+            )
         content_type = resp.headers.get("content-type", "")
         if body[:1] == b"<" or "html" in content_type:
-            raise CensusAuthError(self.source_name, described,
-                                  f"HTML page instead of JSON (the API's old invalid-key answer); {key_hint}", 200)
+            raise CensusAuthError(
+                self.source_name,
+                described,
+                f"HTML page instead of JSON (the API's old invalid-key answer); {key_hint}",
+                200,
+            )
         return resp

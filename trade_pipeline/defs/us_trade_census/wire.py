@@ -64,15 +64,19 @@ def parse_table(body: bytes | str, request: str = "") -> list[dict[str, str | No
     text = body.decode("utf-8-sig", errors="replace") if isinstance(body, bytes) else body
     where = f" — request: {request}" if request else ""
     if text.lstrip().startswith("<"):
-        raise CensusFormatError(f"[{SOURCE}] got an HTML page instead of JSON (invalid API key or an error page){where}")
+        raise CensusFormatError(
+            f"[{SOURCE}] got an HTML page instead of JSON (invalid API key or an error page){where}"
+        )
     try:
         data = loads_keeping_literals(text)
     except json.JSONDecodeError as exc:
-        raise CensusFormatError(f"[{SOURCE}] body is not valid JSON ({exc.msg} at char {exc.pos}; "
-                                f"{len(text)} chars, truncated?){where}") from exc
+        raise CensusFormatError(
+            f"[{SOURCE}] body is not valid JSON ({exc.msg} at char {exc.pos}; {len(text)} chars, truncated?){where}"
+        ) from exc
     if not isinstance(data, list) or not data or not isinstance(data[0], list):
-        raise CensusFormatError(f"[{SOURCE}] expected a JSON array of arrays with a header row, got "
-                                f"{type(data).__name__}{where}")
+        raise CensusFormatError(
+            f"[{SOURCE}] expected a JSON array of arrays with a header row, got {type(data).__name__}{where}"
+        )
     header = data[0]
     if not header or not all(isinstance(h, str) and h for h in header):
         raise CensusFormatError(f"[{SOURCE}] header row is not a list of variable names: {header[:10]!r}{where}")
@@ -82,12 +86,25 @@ def parse_table(body: bytes | str, request: str = "") -> list[dict[str, str | No
     rows: list[dict[str, str | None]] = []
     for n, row in enumerate(data[1:], start=1):
         if not isinstance(row, list) or len(row) != len(header):
-            raise CensusFormatError(f"[{SOURCE}] row {n} has {len(row) if isinstance(row, list) else 'no'} cells, "
-                                    f"header has {len(header)}{where}")
+            raise CensusFormatError(
+                f"[{SOURCE}] row {n} has {len(row) if isinstance(row, list) else 'no'} cells, "
+                f"header has {len(header)}{where}"
+            )
         # cells are strings on the wire; anything else is kept as its text (a non-finite literal as sent, e.g. 1e400)
-        rows.append({name: (None if row[i] is None else row[i] if isinstance(row[i], str) else
-                            json.dumps(row[i]) if isinstance(row[i], bool | list | dict) else str(row[i]))
-                     for name, i in first_index.items()})
+        rows.append(
+            {
+                name: (
+                    None
+                    if row[i] is None
+                    else row[i]
+                    if isinstance(row[i], str)
+                    else json.dumps(row[i])
+                    if isinstance(row[i], bool | list | dict)
+                    else str(row[i])
+                )
+                for name, i in first_index.items()
+            }
+        )
     return rows
 
 
@@ -105,7 +122,6 @@ def to_number(cell: str | None) -> tuple[float | None, str | None]:
     if not math.isfinite(value):
         return None, "value_unparseable"
     return value, None
-
 
 
 # --- the parse boundary: every row of a reply checked against what its request asked --------------------------------
@@ -190,37 +206,64 @@ def wire_frame(rows: list[dict[str, str | None]], flow: str) -> pl.DataFrame:
     Cells that cannot be coerced stay NULL (codes: as received) so the schema can name what failed.
     """
     commodity_var, month_var, ytd_var = FLOW_VARIABLES[flow]
-    raw_cols = {"CTY_CODE": "cty_raw", "CTY_NAME": "cty_name", commodity_var: "commodity_raw", "COMM_LVL": "comm_lvl",
-                "SUMMARY_LVL": "summary_lvl", "time": "time_raw", "YEAR": "year_raw", "MONTH": "month_raw",
-                month_var: "value_text", ytd_var: "ytd_text", f"{commodity_var}_LDESC": "ldesc",
-                f"{commodity_var}_SDESC": "sdesc"}
-    raw = pl.DataFrame({dst: [r.get(src) for r in rows] for src, dst in raw_cols.items()},
-                       schema={dst: pl.Utf8 for dst in raw_cols.values()})
+    raw_cols = {
+        "CTY_CODE": "cty_raw",
+        "CTY_NAME": "cty_name",
+        commodity_var: "commodity_raw",
+        "COMM_LVL": "comm_lvl",
+        "SUMMARY_LVL": "summary_lvl",
+        "time": "time_raw",
+        "YEAR": "year_raw",
+        "MONTH": "month_raw",
+        month_var: "value_text",
+        ytd_var: "ytd_text",
+        f"{commodity_var}_LDESC": "ldesc",
+        f"{commodity_var}_SDESC": "sdesc",
+    }
+    raw = pl.DataFrame(
+        {dst: [r.get(src) for r in rows] for src, dst in raw_cols.items()},
+        schema={dst: pl.Utf8 for dst in raw_cols.values()},
+    )
     has_commodity = any(commodity_var in r for r in rows)
     time_parts = pl.col("time_raw").str.strip_chars().str.extract_groups(r"^(\d{4})-(\d{2})$")
-    year = pl.coalesce(time_parts.struct.field("1").cast(pl.Int32, strict=False),
-                       pl.col("year_raw").str.strip_chars().cast(pl.Int32, strict=False))
-    month = pl.coalesce(time_parts.struct.field("2").cast(pl.Int32, strict=False),
-                        pl.col("month_raw").str.strip_chars().cast(pl.Int32, strict=False))
+    year = pl.coalesce(
+        time_parts.struct.field("1").cast(pl.Int32, strict=False),
+        pl.col("year_raw").str.strip_chars().cast(pl.Int32, strict=False),
+    )
+    month = pl.coalesce(
+        time_parts.struct.field("2").cast(pl.Int32, strict=False),
+        pl.col("month_raw").str.strip_chars().cast(pl.Int32, strict=False),
+    )
     commodity = _normalized_code("commodity_raw")
-    hs2 = (pl.when(pl.col("commodity_raw").str.strip_chars().str.to_uppercase().is_in(["-", "TOTAL"])).then(pl.lit("TOTAL"))
-           .when(commodity.str.contains(r"^[0-9]$")).then(pl.lit("0") + commodity).otherwise(commodity))
-    return raw.with_row_index("row_index").with_columns(
-        cty_code=_normalized_code("cty_raw"),
-        cty_name=pl.col("cty_name").str.strip_chars().fill_null(""),
-        flow=pl.lit(flow),
-        year=year, month=month,
-        hs2=hs2 if has_commodity else pl.lit("TOTAL"),
-        comm_lvl=pl.col("comm_lvl").str.strip_chars().str.to_uppercase(),
-        value_usd=_number("value_text"),
-        value_missing=_marker("value_text"),
-        ytd_usd=_number("ytd_text"),
-        ytd_bad=pl.col("ytd_text").is_not_null() & ~_marker("ytd_text")
-        & ~_number("ytd_text").is_finite().fill_null(False),
-        hs2_desc=pl.coalesce("ldesc", "sdesc").str.strip_chars(),
-    ).with_columns(
-        ytd_usd=pl.when(pl.col("ytd_usd").is_finite() & (pl.col("ytd_usd") >= 0)).then(pl.col("ytd_usd")),
-        ytd_bad=pl.col("ytd_bad") | (pl.col("ytd_usd") < 0).fill_null(False),
+    hs2 = (
+        pl.when(pl.col("commodity_raw").str.strip_chars().str.to_uppercase().is_in(["-", "TOTAL"]))
+        .then(pl.lit("TOTAL"))
+        .when(commodity.str.contains(r"^[0-9]$"))
+        .then(pl.lit("0") + commodity)
+        .otherwise(commodity)
+    )
+    return (
+        raw.with_row_index("row_index")
+        .with_columns(
+            cty_code=_normalized_code("cty_raw"),
+            cty_name=pl.col("cty_name").str.strip_chars().fill_null(""),
+            flow=pl.lit(flow),
+            year=year,
+            month=month,
+            hs2=hs2 if has_commodity else pl.lit("TOTAL"),
+            comm_lvl=pl.col("comm_lvl").str.strip_chars().str.to_uppercase(),
+            value_usd=_number("value_text"),
+            value_missing=_marker("value_text"),
+            ytd_usd=_number("ytd_text"),
+            ytd_bad=pl.col("ytd_text").is_not_null()
+            & ~_marker("ytd_text")
+            & ~_number("ytd_text").is_finite().fill_null(False),
+            hs2_desc=pl.coalesce("ldesc", "sdesc").str.strip_chars(),
+        )
+        .with_columns(
+            ytd_usd=pl.when(pl.col("ytd_usd").is_finite() & (pl.col("ytd_usd") >= 0)).then(pl.col("ytd_usd")),
+            ytd_bad=pl.col("ytd_bad") | (pl.col("ytd_usd") < 0).fill_null(False),
+        )
     )
 
 
@@ -231,8 +274,11 @@ def _vector(expr_of: Callable[[str], pl.Expr]) -> Callable:
 
 def reply_schema(ask: ReplyRequest) -> pa.DataFrameSchema:
     """The declared rules every row of a reply to ``ask`` must pass (pandera, polars backend)."""
-    partner_checks = [pa.Check.str_matches(COUNTRY_CODE_PATTERN,
-                                           error="partner code is not an individual country (aggregate or malformed)")]
+    partner_checks = [
+        pa.Check.str_matches(
+            COUNTRY_CODE_PATTERN, error="partner code is not an individual country (aggregate or malformed)"
+        )
+    ]
     if ask.partners is not None:
         partner_checks.append(pa.Check.isin(sorted(ask.partners), error=NOT_ASKED["partner"]))
     hs2_checks = [pa.Check.str_matches(HS2_PATTERN, error="commodity code is not an HS2 chapter")]
@@ -244,22 +290,40 @@ def reply_schema(ask: ReplyRequest) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "cty_code": pa.Column(pl.Utf8, nullable=False, checks=partner_checks),
-            "summary_lvl": pa.Column(pl.Utf8, nullable=True,
-                                     checks=pa.Check.isin(["DET"], error="a summary (aggregate) row")),
+            "summary_lvl": pa.Column(
+                pl.Utf8, nullable=True, checks=pa.Check.isin(["DET"], error="a summary (aggregate) row")
+            ),
             "hs2": pa.Column(pl.Utf8, nullable=False, checks=hs2_checks),
-            "comm_lvl": pa.Column(pl.Utf8, nullable=True, checks=(
-                [pa.Check.isin(["HS2"], error=NOT_ASKED["level"])] if ask.level == "HS2" else [])),
+            "comm_lvl": pa.Column(
+                pl.Utf8,
+                nullable=True,
+                checks=([pa.Check.isin(["HS2"], error=NOT_ASKED["level"])] if ask.level == "HS2" else []),
+            ),
             "year": pa.Column(pl.Int32, nullable=False, checks=year_checks),
-            "month": pa.Column(pl.Int32, nullable=False, checks=[
-                pa.Check.in_range(ask.first_month, ask.last_month, error=NOT_ASKED["month"])]),
-            "value_text": pa.Column(pl.Utf8, nullable=True, checks=pa.Check(
-                _vector(lambda c: _marker(c) | _number(c).is_not_null()),
-                error="value is neither a number nor a suppression marker")),
-            "value_usd": pa.Column(pl.Float64, nullable=True, checks=[
-                pa.Check(_vector(lambda c: pl.col(c).is_finite()), error="value is not finite"),
-                pa.Check.ge(0, error="value is negative")]),
+            "month": pa.Column(
+                pl.Int32,
+                nullable=False,
+                checks=[pa.Check.in_range(ask.first_month, ask.last_month, error=NOT_ASKED["month"])],
+            ),
+            "value_text": pa.Column(
+                pl.Utf8,
+                nullable=True,
+                checks=pa.Check(
+                    _vector(lambda c: _marker(c) | _number(c).is_not_null()),
+                    error="value is neither a number nor a suppression marker",
+                ),
+            ),
+            "value_usd": pa.Column(
+                pl.Float64,
+                nullable=True,
+                checks=[
+                    pa.Check(_vector(lambda c: pl.col(c).is_finite()), error="value is not finite"),
+                    pa.Check.ge(0, error="value is negative"),
+                ],
+            ),
         },
-        unique=list(KEY), report_duplicates="all",
+        unique=list(KEY),
+        report_duplicates="all",
         name="census_reply",
         description="One Census intltrade reply after coercion, before any row becomes a census_monthly_flows row.",
     )
@@ -267,13 +331,23 @@ def reply_schema(ask: ReplyRequest) -> pa.DataFrameSchema:
 
 REPLY_SCHEMA_FOR_UI = reply_schema(ReplyRequest(flow="export", level="HS2", partners=frozenset({"5700"})))
 
-_CHECK_WORDS = {"not_nullable": "{column} missing", "multiple_fields_uniqueness": "conflicting duplicate of the same cell"}
+_CHECK_WORDS = {
+    "not_nullable": "{column} missing",
+    "multiple_fields_uniqueness": "conflicting duplicate of the same cell",
+}
 
 
 #: Census aggregate codes: '-' (all countries), '0003' (EU), '1XXX' (a continent), … — areas, not countries.
 AGGREGATE_CODE = re.compile(r"^(-|[0-9]{1,4}|[0-9]XXX)$", re.IGNORECASE)
-REASON_PRIORITY = ["aggregate_partner", "code_invalid", "not_requested", "conflicting_duplicate", "value_not_numeric",
-                   "value_not_finite", "value_negative"]
+REASON_PRIORITY = [
+    "aggregate_partner",
+    "code_invalid",
+    "not_requested",
+    "conflicting_duplicate",
+    "value_not_numeric",
+    "value_not_finite",
+    "value_negative",
+]
 
 
 def _reason_code(column: str | None, check: str) -> str:
@@ -296,11 +370,18 @@ def validate_reply(rows: list[dict[str, str | None]], ask: ReplyRequest, request
     reasons (never dropped silently, never used). Rows repeated verbatim are kept once (the copies: 'collapsed')."""
     _, month_var, _ = FLOW_VARIABLES[ask.flow]
     if rows and not any(month_var in r for r in rows):
-        error = (f"[{SOURCE}] reply lacks the {month_var} column: not an answer to a {FLOW_ENDPOINT[ask.flow]} "
-                 f"request — request: {request}")
-        return Reply(records=[], error=error, rejected=[
-            RejectedRow(i, r, "not_requested", f"reply lacks the {month_var} column (not a {ask.flow}s reply)")
-            for i, r in enumerate(rows)])
+        error = (
+            f"[{SOURCE}] reply lacks the {month_var} column: not an answer to a {FLOW_ENDPOINT[ask.flow]} "
+            f"request — request: {request}"
+        )
+        return Reply(
+            records=[],
+            error=error,
+            rejected=[
+                RejectedRow(i, r, "not_requested", f"reply lacks the {month_var} column (not a {ask.flow}s reply)")
+                for i, r in enumerate(rows)
+            ],
+        )
     df = wire_frame(rows, ask.flow)
     # verbatim repeats (same cell, same value) are one row; copies that disagree are a conflict the schema reports
     same = [*KEY, "value_text", "ytd_text", "cty_name", "summary_lvl", "comm_lvl"]
@@ -321,9 +402,16 @@ def validate_reply(rows: list[dict[str, str | None]], ask: ReplyRequest, request
     for r in repeats.iter_rows(named=True):
         key = tuple(r[c] for c in KEY)
         collapsed_into[key] = collapsed_into.get(key, 0) + 1
-        rejected.append(RejectedRow(r["row_index"], rows[r["row_index"]], "exact_duplicate",
-                                    "the same row arrived more than once; the first copy is kept", "collapsed",
-                                    key))
+        rejected.append(
+            RejectedRow(
+                r["row_index"],
+                rows[r["row_index"]],
+                "exact_duplicate",
+                "the same row arrived more than once; the first copy is kept",
+                "collapsed",
+                key,
+            )
+        )
     for i, r in enumerate(deduped.iter_rows(named=True)):
         failed = failures.get(i)
         key = tuple(r[c] for c in KEY)
@@ -341,8 +429,16 @@ def validate_reply(rows: list[dict[str, str | None]], ask: ReplyRequest, request
             received = f" (received {r['value_text']!r})" if any(c in VALUE_COLUMNS for c, _ in failed) else ""
             # a cell the request asked for whose value is unusable is kept as NULL (repaired); any other row is not used
             action = "repaired" if value_only and "conflicting_duplicate" not in codes else "rejected"
-            rejected.append(RejectedRow(r["row_index"], rows[r["row_index"]], codes[0], "; ".join(reasons) + received,
-                                        action, key if value_only else None))
+            rejected.append(
+                RejectedRow(
+                    r["row_index"],
+                    rows[r["row_index"]],
+                    codes[0],
+                    "; ".join(reasons) + received,
+                    action,
+                    key if value_only else None,
+                )
+            )
             continue
         flags = ["value_missing"] if r["value_missing"] else []
         if r["ytd_bad"]:
@@ -350,8 +446,19 @@ def validate_reply(rows: list[dict[str, str | None]], ask: ReplyRequest, request
         if key in collapsed_into:
             flags.append("duplicate_collapsed")
         desc = r["hs2_desc"] or (hs2_name_en(r["hs2"]) if r["hs2"] != "TOTAL" else "TOTAL")
-        records.append(CensusRecord(cty_code=r["cty_code"], cty_name=r["cty_name"], flow=ask.flow, year=r["year"],
-                                    month=r["month"], hs2=r["hs2"], hs2_desc=desc, value_usd=r["value_usd"],
-                                    ytd_usd=r["ytd_usd"], flags=flags))
+        records.append(
+            CensusRecord(
+                cty_code=r["cty_code"],
+                cty_name=r["cty_name"],
+                flow=ask.flow,
+                year=r["year"],
+                month=r["month"],
+                hs2=r["hs2"],
+                hs2_desc=desc,
+                value_usd=r["value_usd"],
+                ytd_usd=r["ytd_usd"],
+                flags=flags,
+            )
+        )
     rejected.sort(key=lambda x: x.row_index)
     return Reply(records=records, rejected=rejected, merged_duplicates=repeats.height)

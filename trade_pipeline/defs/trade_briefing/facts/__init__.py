@@ -14,7 +14,14 @@ from trade_pipeline.core.partitions import previous_partition_key, same_week_las
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.defs.briefing_charts.assets import read_week_tables
 from trade_pipeline.defs.trade_briefing.facts import (
-    census, changes, charts, comtrade, controls, overview, policy, watch,
+    census,
+    changes,
+    charts,
+    comtrade,
+    controls,
+    overview,
+    policy,
+    watch,
 )
 from trade_pipeline.defs.trade_briefing.facts.model import FIGURE_KINDS, FactBook, FactTree
 from trade_pipeline.defs.trade_briefing.facts.policy import as_date, split_items
@@ -34,8 +41,11 @@ class EmptyWeekError(RuntimeError):
 
 
 def missing_layers(inp: WeekInputs) -> list[str]:
-    return [f"{layer} ({', '.join(t for t in tables if not inp.rows(t))})"
-            for layer, tables in REQUIRED_TABLES.items() if any(not inp.rows(t) for t in tables)]
+    return [
+        f"{layer} ({', '.join(t for t in tables if not inp.rows(t))})"
+        for layer, tables in REQUIRED_TABLES.items()
+        if any(not inp.rows(t) for t in tables)
+    ]
 
 
 def require_data(inp: WeekInputs) -> None:
@@ -43,7 +53,8 @@ def require_data(inp: WeekInputs) -> None:
     if missing:
         raise EmptyWeekError(
             f"{inp.iso_week} ({inp.key}): no rows for this week in {'; '.join(missing)} — materialize those layers "
-            f"for the week first; nothing was published")
+            f"for the week first; nothing was published"
+        )
 
 
 def _week(book: FactBook, inp: WeekInputs) -> None:
@@ -59,8 +70,15 @@ def _week(book: FactBook, inp: WeekInputs) -> None:
 def _summary(book: FactBook, inp: WeekInputs, tree: FactTree, chosen: list[dict]) -> None:
     reported = [r for r in inp.rows(MC) if r["flow"] == "X" and not r.get("is_mirror")]
     codes = sorted({r["reporter_code"] for r in reported})
-    book.aggregate("summary.reporter_count", "count", len(codes) or None, MC,
-                   {"flow": "X", "is_mirror": False}, "count(distinct reporter_code)", rows=reported)
+    book.aggregate(
+        "summary.reporter_count",
+        "count",
+        len(codes) or None,
+        MC,
+        {"flow": "X", "is_mirror": False},
+        "count(distinct reporter_code)",
+        rows=reported,
+    )
     exports = tree.get_path("exports") or {}
     n = m = 0
     for rc, e in exports.items():
@@ -78,8 +96,14 @@ def _summary(book: FactBook, inp: WeekInputs, tree: FactTree, chosen: list[dict]
     ann = inp.rows(ANN)
     book.aggregate("summary.announcements", "count", len(ann) or None, ANN, {}, "count(*)")
     fresh = [r for r in ann if policy.is_new(inp, r)]
-    book.aggregate("summary.new_announcements", "count", len(fresh), ANN,
-                   {"publish_date": {"between": [inp.start.isoformat(), inp.end.isoformat()]}}, "count(*)")
+    book.aggregate(
+        "summary.new_announcements",
+        "count",
+        len(fresh),
+        ANN,
+        {"publish_date": {"between": [inp.start.isoformat(), inp.end.isoformat()]}},
+        "count(*)",
+    )
     book.flag("summary.has_new", bool(fresh))
     items: list[str] = []
     for r in chosen:
@@ -113,8 +137,15 @@ def _limitations(book: FactBook, inp: WeekInputs, tree: FactTree) -> None:
     for j, ref in enumerate(missing, start=1):
         book.enum(f"limits.comtrade_missing.{j}", ref)
     totals = [r for r in inp.rows(contract.CENSUS_TRADE_BALANCE) if r["hs2"] == "TOTAL"]
-    book.aggregate("limits.census_partners", "count", len(totals) or None, contract.CENSUS_TRADE_BALANCE,
-                   {"hs2": "TOTAL"}, "count(*)", rows=totals)
+    book.aggregate(
+        "limits.census_partners",
+        "count",
+        len(totals) or None,
+        contract.CENSUS_TRADE_BALANCE,
+        {"hs2": "TOTAL"},
+        "count(*)",
+        rows=totals,
+    )
     status = inp.rows(contract.CENSUS_RELEASE_STATUS)
     if status:
         book.cell("limits.census_as_of", "date", contract.CENSUS_RELEASE_STATUS, status[0], "as_of")
@@ -128,11 +159,13 @@ def _limitations(book: FactBook, inp: WeekInputs, tree: FactTree) -> None:
         n = sum(1 for r in ann if r.get("fetch_status") == status_code)
         if n:
             book.enum(f"limits.fetch.{status_code}.label", label)
-            book.aggregate(f"limits.fetch.{status_code}.count", "count", n, ANN, {"fetch_status": status_code},
-                           "count(*)")
+            book.aggregate(
+                f"limits.fetch.{status_code}.count", "count", n, ANN, {"fetch_status": status_code}, "count(*)"
+            )
     flagged = [r for r in ann if book.flags_of(ANN, r)]
-    book.aggregate("limits.flagged_announcements", "count", len(flagged) or None, ANN,
-                   {"review_flags": {"ne": ""}}, "count(*)")
+    book.aggregate(
+        "limits.flagged_announcements", "count", len(flagged) or None, ANN, {"review_flags": {"ne": ""}}, "count(*)"
+    )
 
 
 def _flag_index(book: FactBook) -> None:
@@ -187,12 +220,16 @@ def build_week_facts(inp: WeekInputs, lineage: LineageResolver | None, site_root
     return book
 
 
-def week_facts(warehouse: Warehouse, keys: list[str], site_root: Path,
-               conn: duckdb.DuckDBPyConnection | None = None) -> Iterator[tuple[WeekInputs, FactBook]]:
+def week_facts(
+    warehouse: Warehouse, keys: list[str], site_root: Path, conn: duckdb.DuckDBPyConnection | None = None
+) -> Iterator[tuple[WeekInputs, FactBook]]:
     """(inputs, facts) of each week in ``keys``, in order, read in one read-only warehouse session."""
     with warehouse.session(read_only=True), warehouse.connect(read_only=True) as own:
-        weeks = set(keys) | {previous_partition_key(k) for k in keys} | {
-            w for k in keys if (w := same_week_last_year_key(k))}
+        weeks = (
+            set(keys)
+            | {previous_partition_key(k) for k in keys}
+            | {w for k in keys if (w := same_week_last_year_key(k))}
+        )
         lineage = LineageResolver(conn or own, weeks)  # every week's flags in one query per table and edge
         last: tuple[str, FactBook] | None = None
         # the layer rows the charts are drawn from: the chart builder runs again over them (facts/charts.py)

@@ -11,8 +11,12 @@ from trade_pipeline.defs.trade_briefing.names import census_name_en, hs2_desc_en
 
 #: US Census partners in the seed's order (China, Taiwan, Japan, Korea, Germany).
 CENSUS_ORDER = ("5700", "5830", "5880", "5800", "4280")
-TB, CD, REV, STATUS = (contract.CENSUS_TRADE_BALANCE, contract.CENSUS_COUNTRY_DETAIL, contract.CENSUS_REVISIONS,
-                       contract.CENSUS_RELEASE_STATUS)
+TB, CD, REV, STATUS = (
+    contract.CENSUS_TRADE_BALANCE,
+    contract.CENSUS_COUNTRY_DETAIL,
+    contract.CENSUS_REVISIONS,
+    contract.CENSUS_RELEASE_STATUS,
+)
 TOP_CHAPTERS = 2
 FLOW_ZH = {"export": "出口", "import": "進口"}
 
@@ -57,7 +61,9 @@ def census_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> None
         top_share = min(deficits, key=lambda r: r["balance_usd"]).get("share_of_deficit_pct") if deficits else None
         # a deficit (or a balance that could not be computed) whose chapter shares are missing over flagged input:
         # the concentration rule cannot be decided, and the report says so instead of dropping the partner
-        undecided = (t.get("balance_usd") is None or t["balance_usd"] < 0) and top_share is None and bool(chapter_quality)
+        undecided = (
+            (t.get("balance_usd") is None or t["balance_usd"] < 0) and top_share is None and bool(chapter_quality)
+        )
         book.flag(f"{s}.top_deficit_withheld", undecided, depends=[(TB, t), *((TB, c) for c in chapters)])
         if deficits:
             d = min(deficits, key=lambda r: r["balance_usd"])
@@ -94,8 +100,9 @@ def census_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> None
     if deficits:
         worst = min(deficits, key=lambda t: t["balance_usd"])
         book.enum("census.largest_deficit", worst["cty_code"])
-        book.cell("census.largest_deficit_balance", "usd_signed", TB, worst, "balance_usd",
-                  depends=[(TB, t) for t in totals])
+        book.cell(
+            "census.largest_deficit_balance", "usd_signed", TB, worst, "balance_usd", depends=[(TB, t) for t in totals]
+        )
     _revisions(book, inp, totals)
     _last_year(book, inp, totals)
 
@@ -106,8 +113,9 @@ REVISION_WATCH_USD = 1e8  # 1 億
 
 def _revisions(book: FactBook, inp: WeekInputs, totals: list[dict]) -> None:
     names = {r["cty_code"]: r for r in totals}
-    rows = sorted(inp.rows(REV), key=lambda r: (-abs(r.get("change_usd") or 0.0), r["cty_code"], r["flow"],
-                                                r["month"], r["hs2"]))
+    rows = sorted(
+        inp.rows(REV), key=lambda r: (-abs(r.get("change_usd") or 0.0), r["cty_code"], r["flow"], r["month"], r["hs2"])
+    )
     book.flag("census.has_revisions", bool(rows))
     big = 0
     for i, r in enumerate(rows, start=1):

@@ -24,10 +24,13 @@ from datetime import date, datetime
 from typing import Any
 
 from trade_pipeline.core import contract
-from trade_pipeline.defs.trade_briefing.facts.comtrade import (
-    REPORTER_ORDER, TAIWAN_LABEL, concentration_row, latest_year,
-)
 from trade_pipeline.defs.trade_briefing.facts.census import _order as census_order
+from trade_pipeline.defs.trade_briefing.facts.comtrade import (
+    REPORTER_ORDER,
+    TAIWAN_LABEL,
+    concentration_row,
+    latest_year,
+)
 from trade_pipeline.defs.trade_briefing.facts.model import FIGURE_KINDS, FactBook, FactTree
 from trade_pipeline.defs.trade_briefing.facts.policy import title_cell
 from trade_pipeline.defs.trade_briefing.inputs import Rows, WeekInputs
@@ -41,8 +44,18 @@ HHI_MOVE_MIN = 10.0
 #: Rank moves are read on the partners a reader sees: the top three of each reporter and flow.
 TOP_RANKS = 3
 #: Announcement fields whose change a reader sees (the derived importance score is not one).
-ANN_FIELDS = ("title_zh_tw", "doc_number", "publish_date", "effective_date", "suspended_until", "category",
-              "controlled_items", "entities", "countries", "fetch_status")
+ANN_FIELDS = (
+    "title_zh_tw",
+    "doc_number",
+    "publish_date",
+    "effective_date",
+    "suspended_until",
+    "category",
+    "controlled_items",
+    "entities",
+    "countries",
+    "fetch_status",
+)
 MAX_TITLES = 5
 
 
@@ -62,14 +75,22 @@ def _norm(v: Any) -> Any:
     return v
 
 
-def named(book: FactBook, slot: str, table: str, row: dict[str, Any], code_col: str = "reporter_code",
-          name_col: str = "reporter_name_zh") -> None:
+def named(
+    book: FactBook,
+    slot: str,
+    table: str,
+    row: dict[str, Any],
+    code_col: str = "reporter_code",
+    name_col: str = "reporter_name_zh",
+) -> None:
     """``slot.name`` / ``slot.name_en`` / ``slot.label`` of a reporter (or partner) from one row."""
     book.cell(f"{slot}.name", "md_text", table, row, name_col)
     book.cell(f"{slot}.name_en", "md_text", table, row, code_col, transform=area_name_en)
     code = row.get(code_col)
-    book.enum(f"{slot}.label", TAIWAN_LABEL.get(int(code), "plain") if code_col == "reporter_code" and code is not None
-              else "plain")
+    book.enum(
+        f"{slot}.label",
+        TAIWAN_LABEL.get(int(code), "plain") if code_col == "reporter_code" and code is not None else "plain",
+    )
 
 
 def change_facts(book: FactBook, inp: WeekInputs, tree: FactTree) -> None:
@@ -84,6 +105,7 @@ def change_facts(book: FactBook, inp: WeekInputs, tree: FactTree) -> None:
 
 
 # --- US Census -----------------------------------------------------------------------------------------------------
+
 
 def _census(book: FactBook, inp: WeekInputs, tree: FactTree) -> int:
     now, before = _first(inp.rows(STATUS)), _first(inp.previous.get(STATUS, []))
@@ -136,12 +158,14 @@ def _census(book: FactBook, inp: WeekInputs, tree: FactTree) -> int:
     book.flag(f"{s}.has_revisions", bool(revisions))
     if revisions:
         n += 1
-        book.aggregate(f"{s}.revision_count", "count", len(revisions), contract.CENSUS_REVISIONS, {}, "count(*)",
-                       rows=revisions)
+        book.aggregate(
+            f"{s}.revision_count", "count", len(revisions), contract.CENSUS_REVISIONS, {}, "count(*)", rows=revisions
+        )
     return n
 
 
 # --- UN Comtrade -----------------------------------------------------------------------------------------------
+
 
 def _years(rows: Rows) -> dict[int, dict[int, dict[str, Any]]]:
     """reporter -> year -> one row of that year (the lowest-ranked export row, else any)."""
@@ -164,7 +188,7 @@ def _comtrade_years(book: FactBook, inp: WeekInputs) -> int:
         for rc in sorted(this, key=_order):
             for y in sorted(set(this[rc]) - set(other.get(rc, {}))):
                 groups.setdefault(y, []).append(this[rc][y])
-        for i, (y, rows) in enumerate(sorted(groups.items()), start=1):
+        for i, (_y, rows) in enumerate(sorted(groups.items()), start=1):
             g = f"{s}.{kind}.{i}"
             book.cell(f"{g}.year", "year", PR, rows[0], "year")
             for j, r in enumerate(rows, start=1):
@@ -211,8 +235,10 @@ def _hhi_moves(book: FactBook, inp: WeekInputs) -> int:
 
 def _top(rows: Rows, rc: int, flow: str) -> tuple[int | None, list[dict[str, Any]]]:
     year = latest_year(rows, rc, flow)
-    ranked = sorted((r for r in rows if r["reporter_code"] == rc and r["flow"] == flow and r["year"] == year),
-                    key=lambda r: r["rank"])
+    ranked = sorted(
+        (r for r in rows if r["reporter_code"] == rc and r["flow"] == flow and r["year"] == year),
+        key=lambda r: r["rank"],
+    )
     return year, ranked[:TOP_RANKS]
 
 
@@ -251,6 +277,7 @@ def _rank_moves(book: FactBook, inp: WeekInputs) -> int:
 
 # --- MOFCOM ------------------------------------------------------------------------------------------------------
 
+
 def _announcements(book: FactBook, inp: WeekInputs) -> int:
     s = "changes.announcements"
     now = {r["announcement_id"]: r for r in inp.rows(ANN)}
@@ -260,8 +287,9 @@ def _announcements(book: FactBook, inp: WeekInputs) -> int:
         return 0
 
     def newest_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted(rows, key=lambda r: (str(_norm(r.get("publish_date")) or ""), str(r["announcement_id"])),
-                      reverse=True)
+        return sorted(
+            rows, key=lambda r: (str(_norm(r.get("publish_date")) or ""), str(r["announcement_id"])), reverse=True
+        )
 
     added = newest_first([r for k, r in now.items() if k not in before])
     removed = newest_first([r for k, r in before.items() if k not in now])
@@ -270,24 +298,35 @@ def _announcements(book: FactBook, inp: WeekInputs) -> int:
         fields = [f for f in ANN_FIELDS if _norm(now[k].get(f)) != _norm(before[k].get(f))]
         if fields:
             changed.append((now[k], fields))
-    changed.sort(key=lambda c: (str(_norm(c[0].get("publish_date")) or ""), str(c[0]["announcement_id"])),
-                 reverse=True)
-    for kind, rows, week_rows in (("added", added, now), ("removed", removed, before)):
+    changed.sort(key=lambda c: (str(_norm(c[0].get("publish_date")) or ""), str(c[0]["announcement_id"])), reverse=True)
+    for kind, rows, _week_rows in (("added", added, now), ("removed", removed, before)):
         book.flag(f"{s}.has_{kind}", bool(rows))
         if not rows:
             continue
         ids = [r["announcement_id"] for r in rows]
-        book.aggregate(f"{s}.{kind}_count", "count", len(rows), ANN,
-                       {"announcement_id": {"in": ids}, "compared_with": inp.prev_key if kind == "added" else inp.key},
-                       "count(*)", rows=rows)
+        book.aggregate(
+            f"{s}.{kind}_count",
+            "count",
+            len(rows),
+            ANN,
+            {"announcement_id": {"in": ids}, "compared_with": inp.prev_key if kind == "added" else inp.key},
+            "count(*)",
+            rows=rows,
+        )
         for j, r in enumerate(rows[:MAX_TITLES], start=1):
             title_cell(book, f"{s}.{kind}.{j}.title", r)
             book.cell(f"{s}.{kind}.{j}.publish_date", "date", ANN, r, "publish_date")
     book.flag(f"{s}.has_changed", bool(changed))
     if changed:
-        book.aggregate(f"{s}.changed_count", "count", len(changed), ANN,
-                       {"announcement_id": {"in": [r["announcement_id"] for r, _ in changed]},
-                        "fields": {"in": list(ANN_FIELDS)}}, "count(*)", rows=[r for r, _ in changed])
+        book.aggregate(
+            f"{s}.changed_count",
+            "count",
+            len(changed),
+            ANN,
+            {"announcement_id": {"in": [r["announcement_id"] for r, _ in changed]}, "fields": {"in": list(ANN_FIELDS)}},
+            "count(*)",
+            rows=[r for r, _ in changed],
+        )
         for j, (r, fields) in enumerate(changed[:MAX_TITLES], start=1):
             title_cell(book, f"{s}.changed.{j}.title", r)
             for k, f in enumerate(fields, start=1):
@@ -296,6 +335,7 @@ def _announcements(book: FactBook, inp: WeekInputs) -> int:
 
 
 # --- review flags -------------------------------------------------------------------------------------------------
+
 
 def subject_of(slot: str) -> str:
     """The statement a fact belongs to, for listing flags by subject ('exports.842', 'census.partners.5700')."""
@@ -316,8 +356,9 @@ def _cell_id(table: str | None, key: str | None, column: str | None) -> tuple[st
     return table, json.dumps(parsed, ensure_ascii=False, sort_keys=True), column
 
 
-def _flagged(facts: list[tuple[str, str, str | None, str | None, str | None, list[str]]]
-             ) -> dict[tuple[tuple[str, str, str], str], list[str]]:
+def _flagged(
+    facts: list[tuple[str, str, str | None, str | None, str | None, list[str]]],
+) -> dict[tuple[tuple[str, str, str], str], list[str]]:
     """(cell, flag code) -> slots, over figure facts (the 本週變化 statements themselves excluded)."""
     out: dict[tuple[tuple[str, str, str], str], list[str]] = {}
     for slot, kind, table, key, column, flags in facts:
@@ -342,8 +383,19 @@ def review_changes(book: FactBook, inp: WeekInputs) -> None:
         book.flag("changes.any", bool(book.facts.get("changes.any_before_review")))
         return
     now = _flagged([(f.slot, f.kind, f.source_table, f.source_key, f.source_column, list(f.flags)) for f in book])
-    before = _flagged([(r["slot"], r["kind"], r.get("source_table"), r.get("source_row_key"), r.get("source_column"),
-                        contract.split_flags(r.get("review_flags"))) for r in before_rows])
+    before = _flagged(
+        [
+            (
+                r["slot"],
+                r["kind"],
+                r.get("source_table"),
+                r.get("source_row_key"),
+                r.get("source_column"),
+                contract.split_flags(r.get("review_flags")),
+            )
+            for r in before_rows
+        ]
+    )
     for kind, this, other in (("new", now, before), ("cleared", before, now)):
         by_code: dict[str, list[str]] = {}
         for (cell, code), slots in this.items():
@@ -360,8 +412,11 @@ def review_changes(book: FactBook, inp: WeekInputs) -> None:
             for j, sub in enumerate(sorted(subjects), start=1):
                 book.enum(f"{e}.subjects.{j}", sub)
         book.flag(f"{s}.has_{kind}", bool(by_code))
-    any_change = book.facts["changes.any_before_review"].value or book.facts[f"{s}.has_new"].value \
+    any_change = (
+        book.facts["changes.any_before_review"].value
+        or book.facts[f"{s}.has_new"].value
         or book.facts[f"{s}.has_cleared"].value
+    )
     book.flag("changes.any", bool(any_change))
 
 

@@ -25,7 +25,12 @@ from typing import Any
 
 from trade_pipeline.core import contract
 from trade_pipeline.defs.briefing_charts.data import (
-    KEY_PLACEHOLDER, ChartData, LineageFlags, OwnFlags, build_charts, jsonable,
+    KEY_PLACEHOLDER,
+    ChartData,
+    LineageFlags,
+    OwnFlags,
+    build_charts,
+    jsonable,
 )
 from trade_pipeline.defs.trade_briefing.facts.model import FactBook
 from trade_pipeline.defs.trade_briefing.printing import REVIEW_MARK
@@ -60,9 +65,11 @@ def _same_cell(chart: ChartData, stored: dict[str, Any]) -> bool:
         stored_key = json.loads(stored.get("key_source_row_key") or "null")
     except ValueError:
         return False
-    return (k.table, k.column, k.kind) == (stored.get("key_source_table"), stored.get("key_source_column"),
-                                           stored.get("key_kind")) and \
-        {c: jsonable(v) for c, v in k.row_key.items()} == stored_key
+    return (k.table, k.column, k.kind) == (
+        stored.get("key_source_table"),
+        stored.get("key_source_column"),
+        stored.get("key_kind"),
+    ) and {c: jsonable(v) for c, v in k.row_key.items()} == stored_key
 
 
 def pieces(text: str) -> list[tuple[str, str]]:
@@ -95,12 +102,17 @@ def chart_facts(book: FactBook, inp: Any) -> None:
         key_row = None
         if table:
             try:
-                key_row = _layer_row(inp.rows(table) or tables.rows(table), table,
-                                     json.loads(row.get("key_source_row_key") or "{}"))
+                key_row = _layer_row(
+                    inp.rows(table) or tables.rows(table), table, json.loads(row.get("key_source_row_key") or "{}")
+                )
             except ValueError:
                 key_row = None
-        usable = (chart is not None and chart.skip_reason is None and _same_cell(chart, row)
-                  and (not table or key_row is not None))
+        usable = (
+            chart is not None
+            and chart.skip_reason is None
+            and _same_cell(chart, row)
+            and (not table or key_row is not None)
+        )
         if not usable:  # the stored chart is not what the layer rows give now (drawn before they changed): say so
             book.flag(f"{slot}.stale", True)
             continue

@@ -18,8 +18,12 @@ from trade_pipeline.defs.trade_briefing.names import area_name_en, hs2_desc_en
 REPORTER_ORDER = (842, 156, 392, 410, 276, 490, 158)
 CHINA = 156
 TOP_N = 3
-PR, MC, CS, TB = (contract.PARTNER_RANKINGS, contract.MARKET_CONCENTRATION, contract.COMMODITY_STRUCTURE,
-                  contract.TRADE_BALANCES)
+PR, MC, CS, TB = (
+    contract.PARTNER_RANKINGS,
+    contract.MARKET_CONCENTRATION,
+    contract.COMMODITY_STRUCTURE,
+    contract.TRADE_BALANCES,
+)
 #: Taiwan appears twice: its own filing (Comtrade reporter 490) and our mirror estimate (158).
 TAIWAN_LABEL = {490: "taiwan_own", 158: "taiwan_mirror"}
 
@@ -105,8 +109,10 @@ def country_flow(book: FactBook, inp: WeekInputs, files: ExtractorFiles, reporte
         if src:
             book.ident(f"{base}.sources.1", "code", src)
         return
-    ranked = sorted((r for r in rankings if r["reporter_code"] == reporter and r["flow"] == flow and r["year"] == year),
-                    key=lambda r: r["rank"])
+    ranked = sorted(
+        (r for r in rankings if r["reporter_code"] == reporter and r["flow"] == flow and r["year"] == year),
+        key=lambda r: r["rank"],
+    )
     first = ranked[0] if ranked else {}
     # a later year the layer holds but could not rank (its reply refused or failed): this year is printed in its
     # place, so every figure of the statement depends on that year's rows
@@ -117,8 +123,12 @@ def country_flow(book: FactBook, inp: WeekInputs, files: ExtractorFiles, reporte
     if later:
         latest = max((r for _, r in later), key=lambda r: r["year"])
         book.cell(f"{base}.later_year", "year", MC, latest, "year")
-        book.enum(f"{base}.later_flags", contract.join_flags(list(dict.fromkeys(
-            f for _, r in later for f in contract.quality_flags(book.flags_of(MC, r))))))
+        book.enum(
+            f"{base}.later_flags",
+            contract.join_flags(
+                list(dict.fromkeys(f for _, r in later for f in contract.quality_flags(book.flags_of(MC, r))))
+            ),
+        )
     for i, r in enumerate(ranked[:TOP_N], start=1):
         s = f"{base}.top.{i}"
         book.cell(f"{s}.name", "md_text", PR, r, "partner_name_zh", depends=later)
@@ -146,8 +156,10 @@ def country_flow(book: FactBook, inp: WeekInputs, files: ExtractorFiles, reporte
         book.flag(f"{base}.most_diversified", bool(low) and low["reporter_code"] == reporter, depends=deps)
         book.flag(f"{base}.most_concentrated", bool(high) and high["reporter_code"] == reporter, depends=deps)
         book.flag(f"{base}.narrow_coverage", reporter in narrow, depends=[(MC, c) for c in ncands])
-    structure = sorted((r for r in inp.rows(CS) if r["reporter_code"] == reporter and r["flow"] == flow
-                        and r["year"] == year), key=lambda r: r["rank"])
+    structure = sorted(
+        (r for r in inp.rows(CS) if r["reporter_code"] == reporter and r["flow"] == flow and r["year"] == year),
+        key=lambda r: r["rank"],
+    )
     if structure:
         top = structure[0]
         book.cell(f"{base}.top_chapter.hs2", "code", CS, top, "hs2", depends=later)
@@ -162,8 +174,14 @@ def country_flow(book: FactBook, inp: WeekInputs, files: ExtractorFiles, reporte
             n += 1
             book.ident(f"{base}.sources.{n}", "code", src)
     if flow == "M" and reporter != CHINA:
-        row = next((r for r in inp.rows(TB) if r["reporter_code"] == reporter and r["partner_code"] == CHINA
-                    and r["year"] == year), None)
+        row = next(
+            (
+                r
+                for r in inp.rows(TB)
+                if r["reporter_code"] == reporter and r["partner_code"] == CHINA and r["year"] == year
+            ),
+            None,
+        )
         if row is not None:
             s = f"{base}.china_balance"
             book.cell(f"{s}.balance", "signed_usd", TB, row, "balance_usd", depends=later)
@@ -224,8 +242,7 @@ def concentration_table(book: FactBook, inp: WeekInputs, files: ExtractorFiles, 
         year = latest_year(mc, rc, flow)
         r = concentration_row(mc, rc, flow, year)
         entries.append((rc, year, r))
-    entries.sort(key=lambda e: (e[2] is None, bool(e[2] and e[2].get("is_mirror")),
-                                (e[2] or {}).get("hhi") or 0.0))
+    entries.sort(key=lambda e: (e[2] is None, bool(e[2] and e[2].get("is_mirror")), (e[2] or {}).get("hhi") or 0.0))
     has_prev = any(r is not None and r.get("hhi_prev_week") is not None for _, _, r in entries)
     for i, (rc, year, r) in enumerate(entries, start=1):
         s = f"concentration.rows.{i}"
@@ -269,8 +286,9 @@ def concentration_table(book: FactBook, inp: WeekInputs, files: ExtractorFiles, 
         reporter_name(book, inp, "concentration.high", high["reporter_code"])
         book.cell("concentration.high.hhi", "hhi", MC, high, "hhi", depends=deps)
         book.cell("concentration.high.partner_count", "count", MC, high, "partner_count")
-        book.flag("concentration.high.narrow_coverage", high["reporter_code"] in narrow,
-                  depends=[(MC, c) for c in ncands])
+        book.flag(
+            "concentration.high.narrow_coverage", high["reporter_code"] in narrow, depends=[(MC, c) for c in ncands]
+        )
     book.constant("concentration.low_threshold", "int", contract.HHI_LOW_BELOW, "hhi_low_below")
     book.constant("concentration.high_threshold", "int", contract.HHI_HIGH_ABOVE, "hhi_high_above")
 

@@ -38,9 +38,11 @@ def _has(row: dict[str, Any], column: str) -> bool:
 
 def ordered_controls(inp: WeekInputs) -> list[dict[str, Any]]:
     """Own measures by publication date (then id), then the referenced measures (no date of their own) by id."""
+
     def key(r: dict[str, Any]) -> tuple:
         d = as_date(r.get("publish_date"))
         return (r.get("measure_kind") == "referenced", d is None, d or date.min, _natural(r.get("measure_id")))
+
     return sorted(inp.rows(CONTROLS), key=key)
 
 
@@ -61,8 +63,11 @@ def controls_table(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> li
         has_doc = _has(r, "doc_number_zh_tw")
         book.flag(f"{s}.has_doc", has_doc)
         book.cell(f"{s}.doc", "md_text", CONTROLS, r, "doc_number_zh_tw" if has_doc else "title_zh_tw")
-        for name, kind, column in (("kind", "md_text", "measure_kind_zh_tw"), ("item_names", "md_list", "items_zh_tw"),
-                                   ("status", "md_text", "status_zh_tw")):
+        for name, kind, column in (
+            ("kind", "md_text", "measure_kind_zh_tw"),
+            ("item_names", "md_list", "items_zh_tw"),
+            ("status", "md_text", "status_zh_tw"),
+        ):
             if _has(r, column):
                 book.cell(f"{s}.{name}", kind, CONTROLS, r, column)
         for column in ("publish_date", "effective_date"):
@@ -76,8 +81,10 @@ def controls_table(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> li
 
 
 def timeline_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> None:
-    steps = sorted(inp.rows(TIMELINE), key=lambda r: (r.get("family_order") or 0, str(r.get("family_key") or ""),
-                                                      r.get("step_no") or 0))
+    steps = sorted(
+        inp.rows(TIMELINE),
+        key=lambda r: (r.get("family_order") or 0, str(r.get("family_key") or ""), r.get("step_no") or 0),
+    )
     book.flag("timeline.present", bool(steps))
     families: dict[str, int] = {}
     counts: dict[str, int] = {}
@@ -90,32 +97,46 @@ def timeline_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> No
         s = f"timeline.families.{families[fam]}.steps.{counts[fam]}"
         if r.get("event_date") is not None:
             book.cell(f"{s}.date", "date", TIMELINE, r, "event_date")
-        for name, kind, column in (("doc", "md_text", "doc_number_zh_tw"), ("event", "md_text", "event_zh_tw"),
-                                   ("item_names", "md_list", "items_zh_tw"), ("status", "md_text", "status_zh_tw")):
+        for name, kind, column in (
+            ("doc", "md_text", "doc_number_zh_tw"),
+            ("event", "md_text", "event_zh_tw"),
+            ("item_names", "md_list", "items_zh_tw"),
+            ("status", "md_text", "status_zh_tw"),
+        ):
             if _has(r, column):
                 book.cell(f"{s}.{name}", kind, TIMELINE, r, column)
         if src := files.mofcom(r.get("extractor_path")):
             book.ident(f"{s}.source", "code", src)
 
 
-def exposure_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles, chosen: list[dict[str, Any]],
-                   controls: list[dict[str, Any]]) -> None:
+def exposure_facts(
+    book: FactBook, inp: WeekInputs, files: ExtractorFiles, chosen: list[dict[str, Any]], controls: list[dict[str, Any]]
+) -> None:
     by_measure: dict[str, list[dict[str, Any]]] = {}
     for r in inp.rows(EXPOSURE):
         by_measure.setdefault(str(r.get("measure_id")), []).append(r)
     control_of = {str(c.get("measure_id")): c for c in controls}
     order: list[str] = []
     listed = [str(r.get("announcement_id")) for r in chosen]
-    for mid in [m for a in listed for m in by_measure if by_measure[m][0].get("announcement_id") == a] + \
-            [str(c.get("measure_id")) for c in controls] + sorted(by_measure, key=_natural):
+    for mid in (
+        [m for a in listed for m in by_measure if by_measure[m][0].get("announcement_id") == a]
+        + [str(c.get("measure_id")) for c in controls]
+        + sorted(by_measure, key=_natural)
+    ):
         if mid in by_measure and mid not in order:
             order.append(mid)
     book.flag("exposure.present", bool(order))
     book.ident("exposure.nomenclature", "code", NOMENCLATURE)
     _common_period(book, [r for mid in order for r in by_measure[mid] if _has(r, "hs6")])
     for k, mid in enumerate(order, start=1):
-        _measure(book, f"exposure.measures.{k}", by_measure[mid], control_of.get(mid), files,
-                 listed=str(by_measure[mid][0].get("announcement_id")) in listed)
+        _measure(
+            book,
+            f"exposure.measures.{k}",
+            by_measure[mid],
+            control_of.get(mid),
+            files,
+            listed=str(by_measure[mid][0].get("announcement_id")) in listed,
+        )
 
 
 def _common_period(book: FactBook, mapped: list[dict[str, Any]]) -> None:
@@ -123,8 +144,13 @@ def _common_period(book: FactBook, mapped: list[dict[str, Any]]) -> None:
     the tables instead of once per measure."""
     cn_years = {r.get("cn_export_year") for r in mapped}
     us_periods = {(r.get("us_import_year"), r.get("us_import_through_month")) for r in mapped}
-    common = bool(mapped) and len(cn_years) == 1 and len(us_periods) == 1 and None not in cn_years \
+    common = (
+        bool(mapped)
+        and len(cn_years) == 1
+        and len(us_periods) == 1
+        and None not in cn_years
         and None not in next(iter(us_periods))
+    )
     deps = [(EXPOSURE, r) for r in mapped]
     book.flag("exposure.common_period", common, depends=deps)
     if common:
@@ -133,8 +159,14 @@ def _common_period(book: FactBook, mapped: list[dict[str, Any]]) -> None:
         book.cell("exposure.us_month", "month", EXPOSURE, mapped[0], "us_import_through_month", depends=deps)
 
 
-def _measure(book: FactBook, s: str, rows: list[dict[str, Any]], control: dict[str, Any] | None,
-             files: ExtractorFiles, listed: bool) -> None:
+def _measure(
+    book: FactBook,
+    s: str,
+    rows: list[dict[str, Any]],
+    control: dict[str, Any] | None,
+    files: ExtractorFiles,
+    listed: bool,
+) -> None:
     first = rows[0]
     book.flag(f"{s}.listed", listed)
     if control is not None and not _has(first, "doc_number_zh_tw"):
@@ -146,26 +178,30 @@ def _measure(book: FactBook, s: str, rows: list[dict[str, Any]], control: dict[s
             book.cell(f"{s}.status", "md_text", CONTROLS, control, "status_zh_tw")
         if src := files.mofcom(control.get("extractor_path")):
             book.ident(f"{s}.source", "code", src)
-    mapped = sorted((r for r in rows if _has(r, "hs6")),
-                    key=lambda r: (-(r.get("cn_export_world_usd") or -1.0), str(r.get("hs6"))))
+    mapped = sorted(
+        (r for r in rows if _has(r, "hs6")), key=lambda r: (-(r.get("cn_export_world_usd") or -1.0), str(r.get("hs6")))
+    )
     unmapped = [r for r in rows if not _has(r, "hs6")]
     book.flag(f"{s}.has_codes", bool(mapped))
     # one period for the whole table when every row has the same one (else each row prints its own)
     cn_years = {r.get("cn_export_year") for r in mapped if r.get("cn_export_year") is not None}
-    us_periods = {(r.get("us_import_year"), r.get("us_import_through_month")) for r in mapped
-                  if r.get("us_import_year") is not None}
+    us_periods = {
+        (r.get("us_import_year"), r.get("us_import_through_month"))
+        for r in mapped
+        if r.get("us_import_year") is not None
+    }
     cn_one, us_one = len(cn_years) == 1, len(us_periods) == 1
     book.flag(f"{s}.cn_year_per_row", len(cn_years) > 1)
     book.flag(f"{s}.us_period_per_row", len(us_periods) > 1)
     if cn_one:
         src = next(r for r in mapped if r.get("cn_export_year") is not None)
-        book.cell(f"{s}.cn_year", "year", EXPOSURE, src, "cn_export_year",
-                  depends=[(EXPOSURE, r) for r in mapped])
+        book.cell(f"{s}.cn_year", "year", EXPOSURE, src, "cn_export_year", depends=[(EXPOSURE, r) for r in mapped])
     if us_one:
         src = next(r for r in mapped if r.get("us_import_year") is not None)
         book.cell(f"{s}.us_year", "year", EXPOSURE, src, "us_import_year", depends=[(EXPOSURE, r) for r in mapped])
-        book.cell(f"{s}.us_month", "month", EXPOSURE, src, "us_import_through_month",
-                  depends=[(EXPOSURE, r) for r in mapped])
+        book.cell(
+            f"{s}.us_month", "month", EXPOSURE, src, "us_import_through_month", depends=[(EXPOSURE, r) for r in mapped]
+        )
     book.flag(f"{s}.any_broader", any(r.get("hs6_scope") == "broader" for r in mapped))
     for j, r in enumerate(mapped, start=1):
         t = f"{s}.rows.{j}"

@@ -34,8 +34,15 @@ STRUCT_KINDS = frozenset({"bool", "enum"})
 KINDS = FIGURE_KINDS | TEXT_KINDS | ID_KINDS | STRUCT_KINDS
 
 FACTS_SCHEMA = {
-    "seq": pl.Int32, "slot": pl.Utf8, "kind": pl.Utf8, "value": pl.Float64, "text_value": pl.Utf8,
-    "source_table": pl.Utf8, "source_row_key": pl.Utf8, "source_column": pl.Utf8, "depends_on": pl.Utf8,
+    "seq": pl.Int32,
+    "slot": pl.Utf8,
+    "kind": pl.Utf8,
+    "value": pl.Float64,
+    "text_value": pl.Utf8,
+    "source_table": pl.Utf8,
+    "source_row_key": pl.Utf8,
+    "source_column": pl.Utf8,
+    "depends_on": pl.Utf8,
     "review_flags": pl.Utf8,
 }
 
@@ -88,23 +95,52 @@ class Fact:
         return self.text
 
     def as_row(self, seq: int) -> dict[str, Any]:
-        return {"seq": seq, "slot": self.slot, "kind": self.kind, "value": self.value, "text_value": self.text,
-                "source_table": self.source_table, "source_row_key": self.source_key,
-                "source_column": self.source_column, "depends_on": self.depends_on,
-                "review_flags": ";".join(self.flags)}
+        return {
+            "seq": seq,
+            "slot": self.slot,
+            "kind": self.kind,
+            "value": self.value,
+            "text_value": self.text,
+            "source_table": self.source_table,
+            "source_row_key": self.source_key,
+            "source_column": self.source_column,
+            "depends_on": self.depends_on,
+            "review_flags": ";".join(self.flags),
+        }
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "Fact":
-        return cls(slot=row["slot"], kind=row["kind"], value=row["value"], text=row["text_value"],
-                   source_table=row["source_table"], source_key=row["source_row_key"],
-                   source_column=row["source_column"], depends_on=row["depends_on"] or "[]",
-                   flags=tuple(contract.split_flags(row["review_flags"])))
+    def from_row(cls, row: dict[str, Any]) -> Fact:
+        return cls(
+            slot=row["slot"],
+            kind=row["kind"],
+            value=row["value"],
+            text=row["text_value"],
+            source_table=row["source_table"],
+            source_key=row["source_row_key"],
+            source_column=row["source_column"],
+            depends_on=row["depends_on"] or "[]",
+            flags=tuple(contract.split_flags(row["review_flags"])),
+        )
 
-    def same_as(self, other: "Fact") -> bool:
+    def same_as(self, other: Fact) -> bool:
         """Same statement: slot, kind, value/text, source cell and flags (what verify compares)."""
-        return (self.slot, self.kind, self.text, self.source_table, self.source_key, self.source_column,
-                self.flags) == (other.slot, other.kind, other.text, other.source_table, other.source_key,
-                                other.source_column, other.flags) and _same_number(self.value, other.value)
+        return (
+            self.slot,
+            self.kind,
+            self.text,
+            self.source_table,
+            self.source_key,
+            self.source_column,
+            self.flags,
+        ) == (
+            other.slot,
+            other.kind,
+            other.text,
+            other.source_table,
+            other.source_key,
+            other.source_column,
+            other.flags,
+        ) and _same_number(self.value, other.value)
 
 
 def _same_number(a: float | None, b: float | None) -> bool:
@@ -119,12 +155,12 @@ class _Absent:
     def __bool__(self) -> bool:
         return False
 
-    def __getattr__(self, name: str) -> "_Absent":
+    def __getattr__(self, name: str) -> _Absent:
         if name.startswith("__"):
             raise AttributeError(name)
         return self
 
-    def __getitem__(self, key: Any) -> "_Absent":
+    def __getitem__(self, key: Any) -> _Absent:
         return self
 
     def __contains__(self, key: Any) -> bool:
@@ -252,8 +288,16 @@ class FactBook:
         return fact
 
     # --- facts -------------------------------------------------------------------------------------------------
-    def cell(self, slot: str, kind: str, table: str, row: dict[str, Any] | None, column: str,
-             depends: Iterable[tuple[str, dict[str, Any]]] = (), transform: Callable[[Any], Any] | None = None) -> Fact:
+    def cell(
+        self,
+        slot: str,
+        kind: str,
+        table: str,
+        row: dict[str, Any] | None,
+        column: str,
+        depends: Iterable[tuple[str, dict[str, Any]]] = (),
+        transform: Callable[[Any], Any] | None = None,
+    ) -> Fact:
         """A cell of a layer row (``row`` None: the statement has no row to stand on; printed as missing).
         ``transform`` derives the printed value from the cell by a pure function (e.g. a chapter code → its short
         name); verify recomputes it the same way."""
@@ -268,17 +312,37 @@ class FactBook:
         if isinstance(raw, float) and not math.isfinite(raw):
             flags.append("value_not_finite")  # stored NaN/inf: printed as missing, and said so
         flags += [c for c in dep_flags if c not in flags]
-        return self._add(Fact(slot, kind, value, text, table, dumps(self.row_key(table, row)), column,
-                              dumps(refs), tuple(flags)))
+        return self._add(
+            Fact(slot, kind, value, text, table, dumps(self.row_key(table, row)), column, dumps(refs), tuple(flags))
+        )
 
-    def aggregate(self, slot: str, kind: str, value: float | int | None, table: str, where: dict[str, Any],
-                  column: str, rows: Iterable[dict[str, Any]] = ()) -> Fact:
+    def aggregate(
+        self,
+        slot: str,
+        kind: str,
+        value: float | int | None,
+        table: str,
+        where: dict[str, Any],
+        column: str,
+        rows: Iterable[dict[str, Any]] = (),
+    ) -> Fact:
         """A figure computed over rows of one table (a count, the number of reporters …): ``where`` is the filter,
         ``column`` the aggregate ('count(*)', 'count(distinct reporter_code)'); the rows' quality flags apply."""
         dep_flags, refs = self._dep_flags((table, r) for r in rows)
         key = dumps({"week_start": self.week_start, **where})
-        return self._add(Fact(slot, kind, None if value is None else float(value), None, table, key, column,
-                              dumps(refs), tuple(dep_flags)))
+        return self._add(
+            Fact(
+                slot,
+                kind,
+                None if value is None else float(value),
+                None,
+                table,
+                key,
+                column,
+                dumps(refs),
+                tuple(dep_flags),
+            )
+        )
 
     def flag(self, slot: str, on: bool, depends: Iterable[tuple[str, dict[str, Any]]] = ()) -> Fact:
         dep_flags, refs = self._dep_flags(depends)

@@ -24,7 +24,11 @@ from typing import Any
 
 from trade_pipeline.core import contract
 from trade_pipeline.defs.trade_briefing.facts.comtrade import (
-    MC, concentration_row, latest_year, reporter_name, reporters,
+    MC,
+    concentration_row,
+    latest_year,
+    reporter_name,
+    reporters,
 )
 from trade_pipeline.defs.trade_briefing.facts.model import FactBook, FactTree
 from trade_pipeline.defs.trade_briefing.inputs import WeekInputs
@@ -60,10 +64,18 @@ def overview_facts(book: FactBook, inp: WeekInputs, tree: FactTree) -> None:
         nodes = tree.get_path(base) or {}
         slot = f"overview.{flow}"
         present = [(rc, e) for rc, e in nodes.items() if not e.missing and e.top]
-        _groups(book, f"{slot}.top_partner", [(e.top["1"].code.text if "1" in e.top else None, f"{base}.{rc}")
-                                               for rc, e in present], "top.1")
-        _groups(book, f"{slot}.top_chapter", [(e.top_chapter.hs2.text if e.top_chapter else None, f"{base}.{rc}")
-                                               for rc, e in present], "top_chapter")
+        _groups(
+            book,
+            f"{slot}.top_partner",
+            [(e.top["1"].code.text if "1" in e.top else None, f"{base}.{rc}") for rc, e in present],
+            "top.1",
+        )
+        _groups(
+            book,
+            f"{slot}.top_chapter",
+            [(e.top_chapter.hs2.text if e.top_chapter else None, f"{base}.{rc}") for rc, e in present],
+            "top_chapter",
+        )
         _refs(book, f"{slot}.missing", [f"{base}.{rc}" for rc, e in nodes.items() if e.missing or not e.top])
         _refs(book, f"{slot}.flagged", [f"{base}.{rc}" for rc, e in present if e.flags and e.flags.enum])
         if flow == "X":
@@ -75,17 +87,28 @@ def overview_facts(book: FactBook, inp: WeekInputs, tree: FactTree) -> None:
         else:
             balances = [(rc, e) for rc, e in present if e.china_balance and e.china_balance.balance]
             balances.sort(key=lambda x: x[1].china_balance.balance.value)
-            _refs(book, f"{slot}.china_deficits",
-                  [f"{base}.{rc}" for rc, e in balances if e.china_balance.sign.enum == "deficit"])
-            _refs(book, f"{slot}.china_surpluses",
-                  [f"{base}.{rc}" for rc, e in reversed(balances) if e.china_balance.sign.enum == "surplus"])
+            _refs(
+                book,
+                f"{slot}.china_deficits",
+                [f"{base}.{rc}" for rc, e in balances if e.china_balance.sign.enum == "deficit"],
+            )
+            _refs(
+                book,
+                f"{slot}.china_surpluses",
+                [f"{base}.{rc}" for rc, e in reversed(balances) if e.china_balance.sign.enum == "surplus"],
+            )
             # a balance row whose figure is missing (a side withheld over flagged input): said, never left out
-            _refs(book, f"{slot}.china_withheld",
-                  [f"{base}.{rc}" for rc, e in present if e.china_balance and not e.china_balance.balance])
+            _refs(
+                book,
+                f"{slot}.china_withheld",
+                [f"{base}.{rc}" for rc, e in present if e.china_balance and not e.china_balance.balance],
+            )
     exports = tree.get_path("exports") or {}
     own, mirror = exports.get("490"), exports.get("158")
-    book.flag("overview.taiwan_pair", bool(own) and bool(mirror) and not own.missing and not mirror.missing
-              and bool(own.top) and bool(mirror.top))
+    book.flag(
+        "overview.taiwan_pair",
+        bool(own) and bool(mirror) and not own.missing and not mirror.missing and bool(own.top) and bool(mirror.top),
+    )
     _census(book, inp, tree)
 
 
@@ -100,8 +123,10 @@ def _top3_extremes(book: FactBook, inp: WeekInputs, slot: str) -> None:
     if len(cands) < 2:
         return
     deps = [(MC, c) for c in cands]
-    for name, r in (("top3_high", max(cands, key=lambda r: r["top3_share_pct"])),
-                    ("top3_low", min(cands, key=lambda r: r["top3_share_pct"]))):
+    for name, r in (
+        ("top3_high", max(cands, key=lambda r: r["top3_share_pct"])),
+        ("top3_low", min(cands, key=lambda r: r["top3_share_pct"])),
+    ):
         reporter_name(book, inp, f"{slot}.{name}", r["reporter_code"])
         book.cell(f"{slot}.{name}.share", "pct", MC, r, "top3_share_pct", depends=deps)
 
@@ -112,8 +137,15 @@ def _census(book: FactBook, inp: WeekInputs, tree: FactTree) -> None:
         return
     totals = [r for r in inp.rows(TB) if r["hs2"] == "TOTAL"]
     deficits = [r for r in totals if r.get("balance_usd") is not None and r["balance_usd"] < 0]
-    book.aggregate("census.deficit_count", "count", len(deficits), TB, {"hs2": "TOTAL", "balance_usd": {"lt": 0}},
-                   "count(*)", rows=totals)
+    book.aggregate(
+        "census.deficit_count",
+        "count",
+        len(deficits),
+        TB,
+        {"hs2": "TOTAL", "balance_usd": {"lt": 0}},
+        "count(*)",
+        rows=totals,
+    )
     book.flag("census.all_deficit", bool(totals) and len(deficits) == len(totals), depends=[(TB, t) for t in totals])
     # the partner whose largest deficit chapter has the largest share of its deficit, chosen among every chapter
     chapters = [r for r in inp.rows(TB) if r["hs2"] != "TOTAL"]
@@ -127,5 +159,11 @@ def _census(book: FactBook, inp: WeekInputs, tree: FactTree) -> None:
     book.flag("census.has_concentrated_deficit", best is not None)
     if best is not None:
         book.enum("census.most_concentrated_deficit", f"census.partners.{best['cty_code']}")
-        book.cell("census.most_concentrated_deficit_share", "pct", TB, best, "share_of_deficit_pct",
-                  depends=[(TB, r) for r in chapters])
+        book.cell(
+            "census.most_concentrated_deficit_share",
+            "pct",
+            TB,
+            best,
+            "share_of_deficit_pct",
+            depends=[(TB, r) for r in chapters],
+        )

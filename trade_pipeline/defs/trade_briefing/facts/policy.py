@@ -58,9 +58,14 @@ def split_items(text: str | None) -> list[str]:
 
 def ranked_announcements(inp: WeekInputs) -> list[dict[str, Any]]:
     """The layer's importance first (higher leads), then the newest; ties broken by id for a stable order."""
-    return sorted(inp.rows(ANN), key=lambda r: (-(r.get("importance") or 0),
-                                                -(as_date(r.get("publish_date")) or date.min).toordinal(),
-                                                str(r.get("announcement_id"))))
+    return sorted(
+        inp.rows(ANN),
+        key=lambda r: (
+            -(r.get("importance") or 0),
+            -(as_date(r.get("publish_date")) or date.min).toordinal(),
+            str(r.get("announcement_id")),
+        ),
+    )
 
 
 def is_new(inp: WeekInputs, row: dict[str, Any]) -> bool:
@@ -89,8 +94,10 @@ def key_provisions(inp: WeekInputs, row: dict[str, Any]) -> list[dict[str, Any]]
     named twice) once."""
     has_note = bool(str(row.get("effective_note_zh_tw") or row.get("effective_note") or "").strip())
     out, seen = [], set()
-    for p in sorted((p for p in inp.rows(PROV) if p.get("announcement_id") == row.get("announcement_id")),
-                    key=lambda p: p.get("seq") or 0):
+    for p in sorted(
+        (p for p in inp.rows(PROV) if p.get("announcement_id") == row.get("announcement_id")),
+        key=lambda p: p.get("seq") or 0,
+    ):
         kind = p.get("kind") or "other"
         if kind in SKIPPED_PROVISION_KINDS or (kind == "effective" and has_note):
             continue
@@ -108,20 +115,31 @@ def provision_facts(book: FactBook, s: str, inp: WeekInputs, row: dict[str, Any]
     provisions = key_provisions(inp, row)
     for j, p in enumerate(provisions[:MAX_PROVISIONS], start=1):
         t = f"{s}.provisions.{j}"
-        for name, kind, column in (("clause", "md_text", "clause_no_zh_tw"), ("kind", "md_text", "kind_zh_tw"),
-                                   ("text", "md_text", "text_zh_tw"), ("thresholds", "md_text", "thresholds_zh_tw"),
-                                   ("customs_codes", "md_list", "customs_codes"), ("hs6_codes", "md_list", "hs6_codes"),
-                                   ("suspension_start", "date", "suspension_start"),
-                                   ("suspension_until", "date", "suspension_until")):
+        for name, kind, column in (
+            ("clause", "md_text", "clause_no_zh_tw"),
+            ("kind", "md_text", "kind_zh_tw"),
+            ("text", "md_text", "text_zh_tw"),
+            ("thresholds", "md_text", "thresholds_zh_tw"),
+            ("customs_codes", "md_list", "customs_codes"),
+            ("hs6_codes", "md_list", "hs6_codes"),
+            ("suspension_start", "date", "suspension_start"),
+            ("suspension_until", "date", "suspension_until"),
+        ):
             if str(p.get(column) or "").strip():
                 book.cell(f"{t}.{name}", kind, PROV, p, column)
         if p.get("entity_count"):
             book.cell(f"{t}.entity_count", "count", PROV, p, "entity_count")
     if len(provisions) > MAX_PROVISIONS:
         rest = provisions[MAX_PROVISIONS:]
-        book.aggregate(f"{s}.provisions_more", "count", len(rest), PROV,
-                       {"announcement_id": row.get("announcement_id"),
-                        "seq": {"in": [p.get("seq") for p in rest]}}, "count(*)", rows=rest)
+        book.aggregate(
+            f"{s}.provisions_more",
+            "count",
+            len(rest),
+            PROV,
+            {"announcement_id": row.get("announcement_id"), "seq": {"in": [p.get("seq") for p in rest]}},
+            "count(*)",
+            rows=rest,
+        )
 
 
 def policy_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> list[dict[str, Any]]:
@@ -138,8 +156,14 @@ def policy_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> list
         for col in ("publish_date", "effective_date", "suspended_until"):
             book.cell(f"{s}.{col}", "date", ANN, r, col)
         # 文號 and the effective-date quote in their zh-TW renderings; lists the layer keeps verbatim, converted
-        for col, kind in (("effective_note", "md_text"), ("doc_number", "md_text"), ("issuers", "md_list"),
-                          ("controlled_items", "md_list"), ("entities", "md_list"), ("countries", "md_list")):
+        for col, kind in (
+            ("effective_note", "md_text"),
+            ("doc_number", "md_text"),
+            ("issuers", "md_list"),
+            ("controlled_items", "md_list"),
+            ("entities", "md_list"),
+            ("countries", "md_list"),
+        ):
             zh_cell(book, f"{s}.{col}", kind, ANN, r, col)
         provision_facts(book, s, inp, r)
         book.enum(f"{s}.category", CATEGORY_ZH.get(r.get("category") or "", "未分類"))
@@ -167,13 +191,16 @@ def _load_rules(path: str, _mtime_ns: int, _size: int) -> tuple[dict[str, Any], 
 def rule_matches(rule: dict[str, Any], row: dict[str, Any]) -> bool:
     items = set(split_items(row.get("controlled_items")))
     text = f"{row.get('title_zh_tw') or ''} {row.get('summary_zh_tw') or ''}"
-    return (any(any(name in item for item in items) for name in rule.get("items", []))
-            or any(k in text for k in rule.get("keywords", []))
-            or (row.get("category") in rule.get("categories", [])))
+    return (
+        any(any(name in item for item in items) for name in rule.get("items", []))
+        or any(k in text for k in rule.get("keywords", []))
+        or (row.get("category") in rule.get("categories", []))
+    )
 
 
-def impact_facts(book: FactBook, chosen: list[dict[str, Any]], files: ExtractorFiles,
-                 rules: list[dict[str, Any]] | None = None) -> None:
+def impact_facts(
+    book: FactBook, chosen: list[dict[str, Any]], files: ExtractorFiles, rules: list[dict[str, Any]] | None = None
+) -> None:
     """``impacts.<rule id>``: each reviewed rule fired by a chosen item whose text was read, with its evidence."""
     n = 0
     for rule in rules if rules is not None else load_rules():

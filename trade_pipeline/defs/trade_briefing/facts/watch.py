@@ -96,14 +96,21 @@ class _Items:
         return members
 
 
-def watch_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles, tree: FactTree,
-                chosen_policies: list[dict[str, Any]]) -> None:
+def watch_facts(
+    book: FactBook, inp: WeekInputs, files: ExtractorFiles, tree: FactTree, chosen_policies: list[dict[str, Any]]
+) -> None:
     """``tree`` holds the facts built so far (sections 一–四), which the items refer to."""
     items = _Items(book)
     census = tree.get_path("census.partners") or {}
-    items.group("deficit_concentration", [f"census.partners.{cty}" for cty, p in census.items()
-                                          if p.deficit and p.top_deficit and p.top_deficit.over_half],
-                withheld=[f"census.partners.{cty}" for cty, p in census.items() if p.top_deficit_withheld])
+    items.group(
+        "deficit_concentration",
+        [
+            f"census.partners.{cty}"
+            for cty, p in census.items()
+            if p.deficit and p.top_deficit and p.top_deficit.over_half
+        ],
+        withheld=[f"census.partners.{cty}" for cty, p in census.items() if p.top_deficit_withheld],
+    )
 
     by_end: dict[date, list[dict[str, Any]]] = {}
     for r in sorted(inp.rows(ANN), key=lambda r: str(r.get("announcement_id"))):
@@ -118,8 +125,11 @@ def watch_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles, tree: Fa
             if src := files.mofcom(r.get("extractor_path")):
                 book.ident(f"{s}.evidence.{j}", "code", src)
 
-    fresh = [r for r in chosen_policies if is_new(inp, r)
-             and r.get("category") in ("controlled_item_change", "regulation_update")]
+    fresh = [
+        r
+        for r in chosen_policies
+        if is_new(inp, r) and r.get("category") in ("controlled_item_change", "regulation_update")
+    ]
     if fresh:
         s = items.add("new_controls", speculative=False)
         for j, r in enumerate(fresh, start=1):
@@ -130,8 +140,11 @@ def watch_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles, tree: Fa
 
     exposure_items(book, inp, files, items)
 
-    picked = [(i, row) for i, row in (tree.get_path("concentration.rows") or {}).items()
-              if not (row.missing or row.is_mirror) and ((row.level.enum or "") in ("中", "高") or row.narrow_coverage)]
+    picked = [
+        (i, row)
+        for i, row in (tree.get_path("concentration.rows") or {}).items()
+        if not (row.missing or row.is_mirror) and ((row.level.enum or "") in ("中", "高") or row.narrow_coverage)
+    ]
     for member, (_, row) in zip(items.group("concentration", [f"concentration.rows.{i}" for i, _ in picked]), picked):
         book.flag(f"{member}.medium", (row.level.enum or "") in ("中", "高"))
 
@@ -151,9 +164,15 @@ def watch_facts(book: FactBook, inp: WeekInputs, files: ExtractorFiles, tree: Fa
         for j, i in enumerate(material, start=1):
             book.enum(f"{s}.entries.{j}", f"census.revisions.{i}")
 
-    items.group("data_gap", [f"exports.{rc}" for rc, e in (tree.get_path("exports") or {}).items()
-                             if e.missing or e.is_mirror or (e.confidence and e.confidence.enum == "低")],
-                speculative=False)
+    items.group(
+        "data_gap",
+        [
+            f"exports.{rc}"
+            for rc, e in (tree.get_path("exports") or {}).items()
+            if e.missing or e.is_mirror or (e.confidence and e.confidence.enum == "低")
+        ],
+        speculative=False,
+    )
 
     failed = [r for r in inp.rows(ANN) if r.get("fetch_status") not in (None, "ok")]
     if failed:
@@ -182,14 +201,20 @@ def exposure_items(book: FactBook, inp: WeekInputs, files: ExtractorFiles, items
         rows = by_rule[rule_key]
         falling = rule_order.get(rule_key, (0, ">="))[1] == "<="
         codes: dict[str, list[dict[str, Any]]] = {}
-        for r in sorted(rows, key=lambda r: ((r.get("value") or 0.0) * (1 if falling else -1), str(r.get("hs6")),
-                                             str(r.get("measure_id")))):
+        for r in sorted(
+            rows,
+            key=lambda r: (
+                (r.get("value") or 0.0) * (1 if falling else -1),
+                str(r.get("hs6")),
+                str(r.get("measure_id")),
+            ),
+        ):
             codes.setdefault(str(r.get("hs6")), []).append(r)
         s = items.add("exposure")
         book.cell(f"{s}.rule", "md_text", WATCH, rows[0], "rule_zh_tw", depends=[(WATCH, r) for r in rows])
         book.enum(f"{s}.rule_key", rule_key)  # the English edition words the rule by its key
         cited: list[str] = []
-        for k, (hs6, hits) in enumerate(codes.items(), start=1):
+        for k, (_hs6, hits) in enumerate(codes.items(), start=1):
             w = hits[0]
             c = f"{s}.codes.{k}"
             column = str(w.get("column_name") or "")
