@@ -1,7 +1,8 @@
-"""A single-run backfill does each week-independent piece of work once, and gives the same answers as before.
+"""A single-run backfill does each week-independent piece of work once per run, and gives the same answers.
 
-- a two-week run of the Comtrade layer parses each distinct response once (the same ~53 replayed responses are asked
-  for every week), and writes exactly the rows a run without any memo writes;
+- per-run request dedupe: in a two-week run each distinct request is read from the captures once and its reply
+  parsed once (Comtrade envelopes and rows, Census records), although both weeks ask for (some of) the same requests;
+  the rows written are exactly those of a run without dedupe; nothing is carried into the next run;
 - a warehouse session opens the DuckDB file once for many reads and writes;
 - ``replace_partitions`` (several weeks, one transaction) leaves the table exactly as one ``replace_partition`` per
   week does, and ``read_partitions`` returns exactly what ``read_partition`` returns week by week;
@@ -18,14 +19,19 @@ import pytest
 from dagster import DagsterInstance, materialize
 from polars.testing import assert_frame_equal
 
+from trade_pipeline.core import http as http_module
 from trade_pipeline.core import warehouse as warehouse_module
-from trade_pipeline.core.memo import BoundedMemo
+from trade_pipeline.core.http import SourceHttp
 from trade_pipeline.core.warehouse import Warehouse
-from trade_pipeline.defs.bilateral_trade_flows import fetch, parse, resources
+from trade_pipeline.defs.bilateral_trade_flows import parse, resources
 from trade_pipeline.defs.bilateral_trade_flows.assets import comtrade_commodity_flows, comtrade_partner_flows
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
+from trade_pipeline.defs.us_trade_census import resources as census_resources
+from trade_pipeline.defs.us_trade_census.assets import census_monthly_flows
+from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
 
 W04, W05 = "2026-01-19", "2026-01-26"
+TWO_WEEKS = {"dagster/asset_partition_range_start": W04, "dagster/asset_partition_range_end": W05}
 COMTRADE_TABLES = (
     "comtrade_partner_flows",
     "comtrade_requests",
@@ -35,19 +41,20 @@ COMTRADE_TABLES = (
 )
 
 
-MEMOS = (resources.ENVELOPE_MEMO, *parse.ROWS_MEMOS.values(), fetch.FRAME_MEMO)
+class NoDedupeComtrade(ComtradeClient):
+    """The production client with request dedupe off (the documented ``_http()`` seam): every ask is answered anew."""
+
+    def _http(self) -> SourceHttp:
+        http = super()._http()
+        http.dedupe = False
+        return http
 
 
-def _clear_memos() -> None:
-    for memo in MEMOS:
-        memo.clear()
-
-
-def _run_comtrade_two_weeks() -> None:
+def _run_comtrade_two_weeks(client: ComtradeClient | None = None) -> None:
     result = materialize(
         [comtrade_partner_flows, comtrade_commodity_flows],
-        resources={"warehouse": Warehouse(), "comtrade": ComtradeClient()},
-        tags={"dagster/asset_partition_range_start": W04, "dagster/asset_partition_range_end": W05},
+        resources={"warehouse": Warehouse(), "comtrade": client or ComtradeClient()},
+        tags=TWO_WEEKS,
         instance=DagsterInstance.ephemeral(),
         raise_on_error=True,
     )
@@ -63,54 +70,111 @@ def _tables(tables: tuple[str, ...]) -> dict[str, pl.DataFrame]:
     return out
 
 
-def test_two_week_run_parses_each_distinct_response_once(
-    monkeypatch: pytest.MonkeyPatch, isolated_data_dir: Path
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, Counter]:
+    """Counters by request key: asked (SourceHttp.request), read (a capture document loaded), parsed (a Comtrade
+    envelope or a Census table parsed), rows (a Comtrade result turned into rows)."""
+    counts: dict[str, Counter] = {name: Counter() for name in ("asked", "read", "parsed", "rows")}
+    real_request, real_get = SourceHttp.request, http_module.CaptureStore.get
+    real_envelope, real_table = resources.parse_envelope, census_resources.parse_table
+    real_rows = parse.partner_flow_rows.__wrapped__
+
+    def request(self, method, url, **kw):  # noqa: ANN001, ANN003, ANN202
+        resp = real_request(self, method, url, **kw)
+        counts["asked"][resp.request_key] += 1
+        return resp
+
+    def get(self, key):  # noqa: ANN001, ANN202
+        counts["read"][key] += 1
+        return real_get(self, key)
+
+    def envelope(resp, source="comtrade"):  # noqa: ANN001, ANN202
+        counts["parsed"][resp.request_key] += 1
+        return real_envelope(resp, source)
+
+    def table(content, described):  # noqa: ANN001, ANN202
+        counts["parsed"][described] += 1
+        return real_table(content, described)
+
+    def rows(result):  # noqa: ANN001, ANN202
+        counts["rows"][result.request_key] += 1
+        return real_rows(result)
+
+    monkeypatch.setattr(SourceHttp, "request", request)
+    monkeypatch.setattr(http_module.CaptureStore, "get", get)
+    monkeypatch.setattr(resources, "parse_envelope", envelope)
+    monkeypatch.setattr(census_resources, "parse_table", table)
+    from trade_pipeline.defs.bilateral_trade_flows import fetch
+
+    counting_rows = parse._once_per_result(rows)
+    monkeypatch.setattr(parse, "partner_flow_rows", counting_rows)
+    monkeypatch.setattr(fetch, "partner_flow_rows", counting_rows)
+    return counts
+
+
+def _once_each(counter: Counter, what: str) -> None:
+    assert counter, f"nothing was {what}"
+    repeated = {k: n for k, n in counter.items() if n > 1}
+    assert not repeated, f"{what} more than once in one run: {sorted(repeated.items())[:3]}"
+
+
+def test_two_week_comtrade_run_reads_and_parses_each_distinct_request_once(counted: dict[str, Counter]) -> None:
+    _run_comtrade_two_weeks()
+    assert any(n > 1 for n in counted["asked"].values()), "both weeks should ask for (some of) the same requests"
+    _once_each(counted["read"], "read from the captures")
+    _once_each(counted["parsed"], "parsed")
+    assert set(counted["parsed"]) <= set(counted["read"])
+
+
+def test_two_week_census_run_reads_and_parses_each_distinct_request_once(counted: dict[str, Counter]) -> None:
+    result = materialize(
+        [census_monthly_flows],
+        resources={"warehouse": Warehouse(), "census": CensusTradeClient()},
+        tags=TWO_WEEKS,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=True,
+    )
+    assert result.success
+    assert any(n > 1 for n in counted["asked"].values()), "both weeks should ask for (some of) the same requests"
+    _once_each(counted["read"], "read from the captures")
+    _once_each(counted["parsed"], "parsed")
+
+
+def test_a_comtrade_result_is_turned_into_rows_once_per_run(counted: dict[str, Counter]) -> None:
+    from trade_pipeline.defs.bilateral_trade_flows import fetch
+
+    client = ComtradeClient()
+    for key in (W04, W05, W05):
+        fetch.fetch_partner_week(client, key)
+    _once_each(counted["rows"], "turned into rows")
+
+
+def test_deduped_run_writes_the_same_rows_as_a_run_without_dedupe(
+    counted: dict[str, Counter], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    _clear_memos()
-    parsed: Counter[str] = Counter()  # body digest -> times the envelope was really parsed
-    fetched: Counter[str] = Counter()  # request key -> times a week asked for it
-    real_parse, real_fetch = resources.parse_envelope, ComtradeClient._fetch
-
-    def counting_parse(resp, source="comtrade"):  # noqa: ANN001, ANN202
-        parsed[resp.content_sha256] += 1
-        return real_parse(resp, source)
-
-    def counting_fetch(self, kind, path, params, keyed):  # noqa: ANN001, ANN202
-        result = real_fetch(self, kind, path, params, keyed)
-        fetched[result.request_key] += 1
-        return result
-
-    monkeypatch.setattr(resources, "parse_envelope", counting_parse)
-    monkeypatch.setattr(ComtradeClient, "_fetch", counting_fetch)
     _run_comtrade_two_weeks()
+    deduped = _tables(COMTRADE_TABLES)
+    reads = sum(counted["read"].values())
 
-    assert sum(fetched.values()) > len(fetched), "both weeks should ask for (some of) the same responses"
-    assert parsed and set(parsed.values()) == {1}, "a response body was parsed more than once in one run"
-    assert len(parsed) <= len(fetched)
-    partner, commodity = parse.ROWS_MEMOS["partner_flow_rows"].stats, parse.ROWS_MEMOS["commodity_rows"].stats
-    assert partner["hit"] > 0 and commodity["hit"] > 0
-    # Each distinct (response, result) pair is turned into rows once.
-    assert partner["miss"] <= len(fetched) and commodity["miss"] <= len(fetched)
-
-
-def test_memoized_run_writes_the_same_rows_as_an_unmemoized_run(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    _clear_memos()
-    _run_comtrade_two_weeks()
-    memoized = _tables(COMTRADE_TABLES)
-
-    monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(tmp_path / "no_memo"))
-    _clear_memos()
-    for memo in MEMOS:
-        monkeypatch.setattr(memo, "max_weight", 0)  # remembers nothing: every week parses everything again
-    _run_comtrade_two_weeks()
+    monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(tmp_path / "no_dedupe"))
+    counted["read"].clear()
+    _run_comtrade_two_weeks(NoDedupeComtrade())
     plain = _tables(COMTRADE_TABLES)
-    assert all(memo.stats["hit"] == 0 and memo.stats["miss"] > 0 for memo in MEMOS)
-
+    assert sum(counted["read"].values()) > reads, "without dedupe the weeks read their captures again"
     for table in COMTRADE_TABLES:
-        assert memoized[table].height > 0, table
-        assert_frame_equal(memoized[table], plain[table])
+        assert deduped[table].height > 0, table
+        assert_frame_equal(deduped[table], plain[table])
+
+
+def test_nothing_is_carried_into_the_next_run(counted: dict[str, Counter]) -> None:
+    client = ComtradeClient()
+    client.http.request  # noqa: B018 - an http object built on the configured instance must not leak into runs
+    _run_comtrade_two_weeks(client)
+    first = Counter(counted["read"])
+    _run_comtrade_two_weeks(client)
+    assert {k: n - first[k] for k, n in counted["read"].items()} == dict(first), (
+        "the second run must read every capture again (no cache outlives a run)"
+    )
 
 
 def _frame(n: int, offset: int = 0) -> pl.DataFrame:
@@ -235,19 +299,6 @@ class _null:
 
     def __exit__(self, *exc: object) -> None:
         return None
-
-
-def test_bounded_memo_evicts_least_recently_used_beyond_its_weight() -> None:
-    memo: BoundedMemo[str] = BoundedMemo("t", max_weight=10)
-    memo.put("a", "A", weight=4)
-    memo.put("b", "B", weight=4)
-    assert memo.get("a") == "A"  # a is now the most recently used
-    memo.put("c", "C", weight=4)  # 12 > 10: the least recently used (b) goes
-    assert memo.get("b") is None and memo.get("a") == "A" and memo.get("c") == "C"
-    memo.put("huge", "H", weight=11)  # heavier than the bound: not kept, nothing evicted
-    assert memo.get("huge") is None and len(memo) == 2
-    memo.discard("a")
-    assert memo.get("a") is None and memo.stats["hit"] == 3
 
 
 def test_partition_cache_reads_ahead_in_chunks_and_returns_what_read_partition_returns(

@@ -20,6 +20,15 @@ Capture / cache file format (one JSON file per exchange, any file name ending in
 
 Requests are matched by :func:`request_key`: method + URL + the query parameters sorted + the form fields sorted,
 with secret parameters (API keys) removed. Secrets never reach a capture, the cache, a log line or an error message.
+
+Per-run request dedupe
+----------------------
+A :class:`SourceHttp` lives as long as one run (it is created by the source client resource, which Dagster builds
+per run). It answers each distinct request — by its :func:`request_key`, the request itself — once: a repeated
+request gets the same :class:`HttpResponse` object back (or the same error raised again), without another
+capture read, cache lookup or network call. What is computed from an answer is memoized on that answer
+(:meth:`HttpResponse.derive`), so each distinct request is also parsed once per run, with no hand-built key that
+could miss a field. Nothing outlives the run.
 """
 
 from __future__ import annotations
@@ -32,16 +41,16 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
-from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.paths import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -61,6 +70,7 @@ _KEPT_RESPONSE_HEADERS = (
 )
 
 Params = Sequence[tuple[str, str]]
+T = TypeVar("T")
 
 
 class HttpMode(str, Enum):
@@ -108,6 +118,17 @@ class HttpResponse:
     request_key: str
     from_cache: bool = False
     fetched_at: str = ""
+    # What has been computed from this answer (derive); never part of equality or repr.
+    _derived: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def derive(self, fn: Callable[..., T], *args: Hashable) -> T:
+        """``fn(self, *args)``, computed once per answer (so once per distinct request and run: the run's
+        SourceHttp hands every repeat of a request the same answer). The result is shared by every caller: treat
+        it as read-only. An exception is not remembered (it is raised again next time)."""
+        key = (fn, args)
+        if key not in self._derived:
+            self._derived[key] = fn(self, *args)
+        return self._derived[key]
 
     @property
     def request_id(self) -> str:
@@ -116,7 +137,7 @@ class HttpResponse:
 
     @property
     def content_sha256(self) -> str:
-        """Digest of the body: what content-keyed memos of parsed responses are keyed on."""
+        """Digest of the body."""
         return hashlib.sha256(self.content).hexdigest()
 
     def text(self, encoding: str = "utf-8") -> str:
@@ -131,6 +152,7 @@ class HttpStats:
     network_requests: int = 0
     cache_hits: int = 0
     replayed: int = 0
+    deduped: int = 0  # repeats of a request already answered in this run (no capture, cache or network)
     retries: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
 
@@ -194,9 +216,6 @@ class CaptureStore:
         self.source = source or directory.name
         self.strict = strict
         self._index: dict[str, Path] | None = None
-        # Parsed documents by path, with the (mtime, size) they were read at: the weeks of a backfill replay the
-        # same exchanges again and again; a file changed since (another run caching it) is read again.
-        self._docs: BoundedMemo[tuple[int, int, dict]] = BoundedMemo(f"captures {directory}", max_weight=64 * 2**20)
 
     def _unusable(self, path: Path, problem: str, request: str | None = None) -> None:
         """A file that cannot be served: raise when strict, else log it (the caller then ignores the file)."""
@@ -247,13 +266,6 @@ class CaptureStore:
         path = self._load_index().get(key)
         if path is None:
             return None
-        try:
-            stat = path.stat()
-        except OSError:
-            stat = None
-        known = self._docs.get(path) if stat is not None else None
-        if known is not None and known[:2] == (stat.st_mtime_ns, stat.st_size):
-            return known[2]
         doc = self._read(path)
         if doc is None:
             return None
@@ -261,14 +273,11 @@ class CaptureStore:
         if problem is not None:
             self._unusable(path, problem, key)
             return None
-        if stat is not None:
-            self._docs.put(path, (stat.st_mtime_ns, stat.st_size, doc), weight=stat.st_size)
         return doc
 
     def put(self, key: str, doc: dict) -> Path:
         # atomic and private to this writer: two runs caching the same response at once never collide
         path = write_text_atomic(self.directory / _file_name(key), json.dumps(doc, ensure_ascii=False, indent=1))
-        self._docs.discard(path)
         self._load_index()[key] = path
         return path
 
@@ -367,6 +376,7 @@ class SourceHttp:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        dedupe: bool = True,
     ):
         self.source = source
         self.mode = HttpMode(mode)
@@ -390,6 +400,9 @@ class SourceHttp:
         self._sleep, self._clock = sleep, clock
         self._last_request_at: float | None = None
         self.stats = HttpStats()
+        # The run's answers by request key: a response, or the error that request ended in (raised again).
+        self.dedupe = dedupe
+        self._answers: dict[str, HttpResponse | SourceHttpError] = {}
         # httpx logs full URLs (Census keys travel in the query) at INFO; keep it quiet.
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -421,10 +434,77 @@ class SourceHttp:
         ``max_attempts`` caps the attempts of this request below the instance's (e.g. a call quota nearly used up).
         ``cache_not_found_s``: also cache a 404/410 answer, for that many seconds (a page that is gone is not asked
         for again on every run of a backfill); by default only 2xx answers are cached.
+
+        Within the run a request already answered gets the same answer again (the same object; a request that
+        failed for good raises the same error again), unless ``use_cache`` is false (a fresh look is wanted).
         """
         params = list(params or [])
         secret_names = set(secret_params) | set((secret_values or {}).keys())
         key = request_key(method, url, params, form, secret_names)
+        if not (self.dedupe and use_cache):
+            return self._answer(
+                key,
+                method,
+                url,
+                params,
+                form,
+                headers,
+                secret_names,
+                secret_values,
+                secret_headers,
+                use_cache,
+                cache_if,
+                max_age_s,
+                max_attempts,
+                cache_not_found_s,
+            )
+        known = self._answers.get(key)
+        if known is not None:
+            self.stats.deduped += 1
+            if isinstance(known, SourceHttpError):
+                raise known
+            return known
+        try:
+            answer = self._answer(
+                key,
+                method,
+                url,
+                params,
+                form,
+                headers,
+                secret_names,
+                secret_values,
+                secret_headers,
+                use_cache,
+                cache_if,
+                max_age_s,
+                max_attempts,
+                cache_not_found_s,
+            )
+        except SourceHttpError as exc:
+            self._answers[key] = exc
+            raise
+        self._answers[key] = answer
+        return answer
+
+    def _answer(
+        self,
+        key: str,
+        method: str,
+        url: str,
+        params: list[tuple[str, str]],
+        form: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        secret_names: set[str],
+        secret_values: Mapping[str, str] | None,
+        secret_headers: Mapping[str, str] | None,
+        use_cache: bool,
+        cache_if: Callable[[HttpResponse], bool] | None,
+        max_age_s: float | None,
+        max_attempts: int | None,
+        cache_not_found_s: float | None,
+    ) -> HttpResponse:
+        """One request answered from replay, the cache or the network (the body of :meth:`request`)."""
         described = key
 
         if self.mode is HttpMode.REPLAY:
@@ -511,6 +591,8 @@ class SourceHttp:
         """Would :meth:`request` answer this from replay or the fresh cache, without the network?"""
         secret_names = set(secret_params) | set((secret_values or {}).keys())
         key = request_key(method, url, list(params or []), form, secret_names)
+        if self.dedupe and isinstance(self._answers.get(key), HttpResponse):
+            return True
         if self.mode is HttpMode.REPLAY:
             return self.captures is not None and self.captures.get(key) is not None
         return self._cached(key, max_age_s) is not None

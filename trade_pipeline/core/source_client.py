@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 
 from trade_pipeline.core.http import HttpMode, SourceHttp
 from trade_pipeline.core.paths import data_dir, resolve, sample_captures_dir
@@ -69,8 +69,14 @@ class SourceClient(ConfigurableResource):
 
     @cached_property
     def http(self) -> SourceHttp:
-        # One SourceHttp per resource instance (per run), so rate limits and request counts span the whole run.
+        # One SourceHttp per resource instance (per run), so rate limits, request counts and the request dedupe
+        # (each distinct request answered once) span the whole run, and nothing of it outlives the run.
         return self._http()
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        # Dagster hands each run its own copy of the resource; a SourceHttp already built on the configured
+        # instance (a test or a sensor touched `.http`) must not be carried into the run: start from none.
+        self.__dict__.pop("http", None)
 
     def uses_embedded_sample(self) -> bool:
         """True when this run replays the embedded offline sample (the report then shows a banner)."""

@@ -172,33 +172,35 @@ def test_second_identical_request_is_a_cache_hit(httpserver: HTTPServer, tmp_pat
 def test_errors_and_rejected_bodies_are_not_cached(httpserver: HTTPServer, tmp_path: Path) -> None:
     httpserver.expect_request("/bad").respond_with_data("nope", status=404)
     httpserver.expect_request("/garbled").respond_with_json({"title": "????2025?61?"})
-    http, _ = make(tmp_path)
-    http.request("GET", httpserver.url_for("/bad"))
-    http.request("GET", httpserver.url_for("/bad"))
-    http.request("GET", httpserver.url_for("/garbled"), cache_if=lambda r: b"???" not in r.content)
-    http.request("GET", httpserver.url_for("/garbled"), cache_if=lambda r: b"???" not in r.content)
-    assert http.stats.network_requests == 4 and http.stats.cache_hits == 0
+    for _ in range(2):  # two runs over the same cache
+        http, _ = make(tmp_path)
+        http.request("GET", httpserver.url_for("/bad"))
+        http.request("GET", httpserver.url_for("/garbled"), cache_if=lambda r: b"???" not in r.content)
+        assert http.stats.network_requests == 2 and http.stats.cache_hits == 0
+    assert len(httpserver.log) == 4
 
 
 def test_not_found_is_cached_only_when_asked_and_only_for_its_own_ttl(httpserver: HTTPServer, tmp_path: Path) -> None:
     httpserver.expect_request("/gone").respond_with_data("not here", status=404)
-    http, _ = make(tmp_path)
-    first = http.request("GET", httpserver.url_for("/gone"), cache_not_found_s=3600)
+    first = make(tmp_path)[0].request("GET", httpserver.url_for("/gone"), cache_not_found_s=3600)
+    http, _ = make(tmp_path)  # the next run
     again = http.request("GET", httpserver.url_for("/gone"), cache_not_found_s=3600)
     assert first.status == again.status == 404 and again.from_cache
-    assert http.stats.network_requests == 1 and http.stats.cache_hits == 1
+    assert http.stats.network_requests == 0 and http.stats.cache_hits == 1
     # a caller that does not accept cached 404s (or a 404 older than its TTL) goes to the network again
+    http, _ = make(tmp_path)
     http.request("GET", httpserver.url_for("/gone"))
-    assert http.stats.network_requests == 2
-    assert not http.is_cached("GET", httpserver.url_for("/gone"))  # a cached 404 is never "the data is cached"
+    assert http.stats.network_requests == 1 and len(httpserver.log) == 2
+    assert not make(tmp_path)[0].is_cached("GET", httpserver.url_for("/gone"))  # a cached 404 is never "cached"
 
 
 def test_cache_entries_expire(httpserver: HTTPServer, tmp_path: Path) -> None:
     httpserver.expect_request("/data").respond_with_json({"v": 1})
-    http, _ = make(tmp_path, cache_ttl_s=0)
-    http.request("GET", httpserver.url_for("/data"))
-    http.request("GET", httpserver.url_for("/data"))
-    assert http.stats.network_requests == 2
+    for _ in range(2):  # two runs: the first one's cache entry is already stale for the second
+        http, _ = make(tmp_path, cache_ttl_s=0)
+        http.request("GET", httpserver.url_for("/data"))
+        assert http.stats.network_requests == 1
+    assert len(httpserver.log) == 2
 
 
 def test_record_then_replay_without_network_and_without_secrets(httpserver: HTTPServer, tmp_path: Path) -> None:
@@ -343,3 +345,31 @@ def test_a_damaged_file_in_the_response_cache_is_ignored_and_asked_again(
     again, _ = make(tmp_path)  # a new run reading the same cache
     assert again.request("GET", url).json() == {"fresh": True}
     assert again.stats.network_requests == 1 and again.stats.cache_hits == 0
+
+
+# --- per-run request dedupe -----------------------------------------------------------------------------------------
+
+
+def test_a_run_answers_each_distinct_request_once_and_parses_it_once(httpserver: HTTPServer, tmp_path: Path) -> None:
+    httpserver.expect_request("/data").respond_with_json({"v": 1})
+    httpserver.expect_request("/fail").respond_with_data("down", status=503)
+    http, _ = make(tmp_path, max_attempts=1)
+    first = http.request("GET", httpserver.url_for("/data"), params=[("a", "1"), ("b", "2")])
+    again = http.request("GET", httpserver.url_for("/data"), params=[("b", "2"), ("a", "1")])  # the same request
+    assert again is first and http.stats.network_requests == 1 and http.stats.deduped == 1
+    parsed = []
+    for resp in (first, again):
+        assert resp.derive(lambda r: parsed.append(1) or r.json()) is not None  # a new lambda: a new derivation
+    assert len(parsed) == 2
+    parse = lambda r: parsed.append(1) or r.json()  # noqa: E731
+    assert first.derive(parse) == again.derive(parse) == {"v": 1} and len(parsed) == 3  # computed once
+    for _ in range(2):  # a request that failed for good fails again, without another call
+        with pytest.raises(SourceHttpError, match="HTTP 503"):
+            http.request("GET", httpserver.url_for("/fail"))
+    assert http.stats.network_requests == 2
+    fresh = http.request("GET", httpserver.url_for("/data"), params=[("a", "1"), ("b", "2")], use_cache=False)
+    assert fresh is not first and http.stats.network_requests == 3  # use_cache=False: a fresh look
+    # the next run starts with nothing: it asks (here: the disk cache) again
+    later, _ = make(tmp_path, max_attempts=1)
+    assert later.request("GET", httpserver.url_for("/data"), params=[("a", "1"), ("b", "2")]) is not first
+    assert later.stats.cache_hits == 1 and later.stats.deduped == 0

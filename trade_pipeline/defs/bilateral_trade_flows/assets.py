@@ -26,7 +26,6 @@ from dagster import (
 )
 
 from trade_pipeline.core import contract, quarantine
-from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import previous_partition_key, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import PartitionCache, Warehouse
@@ -36,7 +35,6 @@ from trade_pipeline.defs.bilateral_trade_flows import extractor, metrics
 from trade_pipeline.defs.bilateral_trade_flows.codes import ALL_REPORTERS, TAIWAN_ISO_CODE
 from trade_pipeline.defs.bilateral_trade_flows.fetch import (
     FLOWS,
-    FRAME_MEMO,
     GROUP_COLS,
     REQUEST_SCHEMA,
     RequestLog,
@@ -48,19 +46,15 @@ from trade_pipeline.defs.bilateral_trade_flows.fetch import (
     unreadable_item,
 )
 from trade_pipeline.defs.bilateral_trade_flows.parse import (
-    ROWS_MEMOS,
     commodity_frame,
     commodity_frame_and_quarantine,
     commodity_rows,
     quarantined,
 )
-from trade_pipeline.defs.bilateral_trade_flows.resources import ENVELOPE_MEMO, ComtradeClient
-from trade_pipeline.defs.bilateral_trade_flows.validate import CHECKED_MEMO, check_replies, schema_metadata
+from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
+from trade_pipeline.defs.bilateral_trade_flows.validate import check_replies, schema_metadata
 
 GROUP = "bilateral_trade_flows"
-#: Parsed-response memos of the fetching assets: each step parses a distinct response once for all its weeks, and
-#: drops them when it ends.
-COMTRADE_MEMOS = (ENVELOPE_MEMO, *ROWS_MEMOS.values(), FRAME_MEMO, CHECKED_MEMO)
 KINDS = {"duckdb", "python"}
 OWNERS = ["team:trade-intel"]
 WARN = AssetCheckSeverity.WARN
@@ -166,8 +160,7 @@ def _availability_frame(week, key: str) -> pl.DataFrame:  # noqa: ANN001 - fetch
 def comtrade_partner_flows(
     context: AssetExecutionContext, comtrade: ComtradeClient, warehouse: Warehouse
 ) -> MaterializeResult:
-    with released_after(*COMTRADE_MEMOS):
-        return _comtrade_partner_flows(context, comtrade, warehouse)
+    return _comtrade_partner_flows(context, comtrade, warehouse)
 
 
 def _comtrade_partner_flows(
@@ -301,8 +294,7 @@ def _comtrade_partner_flows(
 def comtrade_commodity_flows(
     context: AssetExecutionContext, comtrade: ComtradeClient, warehouse: Warehouse
 ) -> MaterializeResult:
-    with released_after(*COMTRADE_MEMOS):
-        return _comtrade_commodity_flows(context, comtrade, warehouse)
+    return _comtrade_commodity_flows(context, comtrade, warehouse)
 
 
 def _comtrade_commodity_flows(

@@ -20,7 +20,6 @@ import polars as pl
 
 from trade_pipeline.core import contract
 from trade_pipeline.core.http import SourceHttpError
-from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.partitions import as_of_instant
 from trade_pipeline.core.quarantine import REJECTED, Quarantined, flag_groups, flagged_group_keys
 from trade_pipeline.defs.bilateral_trade_flows.codes import ALL_REPORTERS, TAIWAN_ISO_CODE
@@ -345,7 +344,6 @@ def fetch_partner_week(
     check_replies([r for _, _, r in replies], T_PARTNER_FLOWS)  # one schema pass over every new reply
     rows: list[dict] = []
     items: list[Quarantined] = []
-    signature: list[tuple] = []  # what the flows frame is built from, result by result
     for reporter, years, result in replies:
         refused = [] if result.failed else quarantined(result)
         refused += unreadable_item(result, reporter, T_PARTNER_FLOWS)
@@ -356,39 +354,11 @@ def fetch_partner_week(
             parsed = [] if result.failed else partner_flow_rows(result)
         log.record(result, reporter, years, parsed, quarantined=refused)
         rows += parsed
-        sig = _result_signature(result)
-        if result.kind == "mirror" and sig is not None and not result.failed:
-            # the mirror rows depend on the response and on which of ITS reporter-years were released
-            pairs = {(r["reporter_code"], r["year"]) for r in partner_flow_rows(result)}
-            sig += (frozenset(pairs & released),)
-        signature.append(sig)
-    flows, duplicates = _flows_frame(rows, signature, items)
+    flows, duplicates = build_flows_frame(rows, items)
     return PartnerWeek(flows, log.frame(), availability, years_by_reporter, items + duplicates)
 
 
-#: Partner-flow frames by the signature of the responses they were built from: the weeks of a backfill that select
-#: the same years get the same responses, hence the same rows and the same frame (polars frames are immutable).
-#: Bounded by rows kept.
-FRAME_MEMO: BoundedMemo[tuple[pl.DataFrame, list[Quarantined]]] = BoundedMemo("partner flow frames", max_weight=200_000)
 GROUP_COLS = ["reporter_code", "flow", "year"]
-
-
-def _result_signature(result: FetchResult) -> tuple | None:
-    if not result.failed and not result.content_sha256:
-        return None  # body unknown (a hand-built result): no memo
-    return (
-        result.kind,
-        result.endpoint,
-        result.request_key,
-        result.content_sha256,
-        result.request_id,
-        result.fetched_at,
-        result.count,
-        result.truncated,
-        result.count_mismatch,
-        result.error,
-        result.rejected_body,
-    )
 
 
 def build_flows_frame(
@@ -400,20 +370,6 @@ def build_flows_frame(
     groups = flagged_group_keys([*quarantined_items, *duplicates], T_PARTNER_FLOWS, GROUP_COLS)
     frame = flag_groups(frame, groups, GROUP_COLS)
     return flag_partners_exceed_world(frame), duplicates
-
-
-def _flows_frame(
-    rows: list[dict], signature: list[tuple | None], items: Sequence[Quarantined]
-) -> tuple[pl.DataFrame, list[Quarantined]]:
-    """build_flows_frame(rows, items), built once per distinct signature (rows and items are a function of it)."""
-    if any(part is None for part in signature):
-        return build_flows_frame(rows, items)
-    key = tuple(signature)
-    hit = FRAME_MEMO.get(key)
-    if hit is None:
-        hit = build_flows_frame(rows, items)
-        FRAME_MEMO.put(key, hit, weight=hit[0].height)
-    return hit
 
 
 def _result_scope(result: FetchResult, years: Sequence[int]) -> tuple[list[str], list[int]]:

@@ -15,7 +15,6 @@ from datetime import datetime
 import polars as pl
 
 from trade_pipeline.core import contract
-from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.quarantine import COLLAPSED, REJECTED, Quarantined
 from trade_pipeline.defs.bilateral_trade_flows.codes import (
     TAIWAN_ISO_CODE,
@@ -115,43 +114,19 @@ def _result_flags(result: FetchResult) -> list[str]:
     return [f for f, on in (("truncated", result.truncated), ("count_mismatch", result.count_mismatch)) if on]
 
 
-#: Rows parsed from one response, by everything they are built from (body digest + the result's own fields), one memo
-#: per parser; bounded by the number of rows kept.
-ROWS_MEMOS: dict[str, BoundedMemo[list[dict]]] = {}
-
-
-def _memo_rows(fn: Callable[[FetchResult], list[dict]]) -> Callable[[FetchResult], list[dict]]:
-    """Memoize a FetchResult -> rows parser on the response body's digest and the result fields the rows carry, so
-    the weeks of a backfill that get the same response parse it once. Results without a digest (built by hand) are
-    parsed every time. The returned list and its dicts are shared: callers must not mutate them (none does: the
-    frame builders copy, mirror_flow_rows builds new dicts)."""
-
-    memo: BoundedMemo[list[dict]] = ROWS_MEMOS.setdefault(fn.__name__, BoundedMemo(fn.__name__, max_weight=400_000))
+def _once_per_result(fn: Callable[[FetchResult], list[dict]]) -> Callable[[FetchResult], list[dict]]:
+    """Turn a result into rows once (``FetchResult.derive``): the weeks of a run that ask for the same request get
+    the same result object, so each distinct request is parsed once per run. The returned list and its dicts are
+    shared: callers must not mutate them (none does: the frame builders copy, mirror_flow_rows builds new dicts)."""
 
     @functools.wraps(fn)
     def wrapper(result: FetchResult) -> list[dict]:
-        if not result.content_sha256:
-            return fn(result)
-        key = (
-            result.content_sha256,
-            result.kind,
-            result.endpoint,
-            result.request_key,
-            result.request_id,
-            result.fetched_at,
-            result.count,
-            result.truncated,
-            result.count_mismatch,
-        )
-        hit = memo.get(key)
-        if hit is None:
-            hit = memo.put(key, fn(result), weight=len(result.rows) + 1)
-        return hit
+        return result.derive(fn)
 
     return wrapper
 
 
-@_memo_rows
+@_once_per_result
 def partner_flow_rows(result: FetchResult) -> list[dict]:
     """Reported rows that passed the wire schema (validate.py): one per reporter × partner × flow × year (TOTAL).
     Refused rows are in ``quarantined(result)``, never here."""
@@ -407,7 +382,7 @@ def partner_flows_frame_and_quarantine(rows: list[dict]) -> tuple[pl.DataFrame, 
     return frame, items
 
 
-@_memo_rows
+@_once_per_result
 def commodity_rows(result: FetchResult) -> list[dict]:
     """HS2 rows against World (partnerCode 0) for one reporter that passed the wire schema (validate.py)."""
     out = []

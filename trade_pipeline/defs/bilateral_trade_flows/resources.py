@@ -18,14 +18,13 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from trade_pipeline.core.http import HttpMode, HttpResponse, SourceHttpError
-from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.paths import write_text_atomic
 from trade_pipeline.core.quarantine import loads_keeping_literals
 from trade_pipeline.core.source_client import SourceClient
@@ -43,6 +42,7 @@ KEYED_DAILY_CALLS = 500
 QUOTA_FILE = "keyed_call_quota.json"
 
 ENDPOINTS = ("auto", "preview", "keyed")
+T = TypeVar("T")
 
 
 class ComtradeStopError(SourceHttpError):
@@ -74,14 +74,40 @@ class FetchResult:
     count: int = 0
     truncated: bool = False
     count_mismatch: bool = False
-    network_calls: int = 0
     error: str | None = None  # set when this request failed for good (its rows are empty, its scope is flagged)
-    content_sha256: str = ""  # digest of the response body ('' when unknown): what parsed-row memos are keyed on
     rejected_body: str | None = None  # a reply that could not be read as an envelope: its text (→ quarantine)
+    # What has been computed from this result (derive); never part of equality or repr.
+    _derived: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+    def derive(self, fn: Callable[..., T], *args: Hashable) -> T:
+        """``fn(self, *args)``, computed once per result. An answered request's result is built once per answer, and
+        the run's SourceHttp gives every repeat of a request the same answer: each distinct request is turned into
+        rows once per run. The value is shared: treat it as read-only. An exception is not remembered."""
+        key = (fn, args)
+        if key not in self._derived:
+            self._derived[key] = fn(self, *args)
+        return self._derived[key]
+
+    @staticmethod
+    def derive_all(results: Sequence[FetchResult], batch: Callable[..., Sequence[T]], *args: Hashable) -> list[T]:
+        """What :meth:`derive` gives, for many results whose values are cheaper computed together: ``batch(todo,
+        *args)`` is called once with the results that have no value yet (a list, each once) and returns one value per
+        result, in order; each is kept on its result. Returns one value per result of ``results``."""
+        key = (batch, args)
+        todo = list({id(r): r for r in results if key not in r._derived}.values())
+        if todo:
+            values = batch(todo, *args)
+            if len(values) != len(todo):
+                raise ValueError(
+                    f"{getattr(batch, '__name__', batch)} returned {len(values)} values for {len(todo)} results"
+                )
+            for result, value in zip(todo, values):
+                result._derived[key] = value
+        return [r._derived[key] for r in results]
 
 
 def _csv(values: Iterable[object]) -> str:
@@ -192,20 +218,22 @@ def parse_envelope(resp: HttpResponse, source: str = "comtrade") -> tuple[int, l
     return count, data
 
 
-#: Parsed envelopes by SHA-256 of the body. The weeks of a backfill ask for the same responses again and again (the
-#: preview's 53 requests are the same for every week with the same released years); parsing each distinct body once
-#: is the same as parsing it every time, since the result depends on the bytes only. Bounded by the bodies' bytes.
-ENVELOPE_MEMO: BoundedMemo[tuple[int, list[dict]]] = BoundedMemo("comtrade envelopes", max_weight=48 * 2**20)
-
-
-def parse_envelope_memo(resp: HttpResponse, source: str = "comtrade") -> tuple[str, int, list[dict]]:
-    """(body digest, count, data) of :func:`parse_envelope`, each distinct body parsed once per process. The data
-    rows are shared between callers: never mutate them. Errors are not memoized (they raise every time)."""
-    digest = resp.content_sha256
-    hit = ENVELOPE_MEMO.get(digest)
-    if hit is None:
-        hit = ENVELOPE_MEMO.put(digest, parse_envelope(resp, source), weight=len(resp.content))
-    return digest, hit[0], hit[1]
+def _fetch_result(resp: HttpResponse, kind: str, keyed: bool, source: str) -> FetchResult:
+    """The result of one answered request (built once per answer: ``resp.derive``)."""
+    count, data = resp.derive(parse_envelope, source)
+    # The availability listing has no documented cap; the data endpoints do.
+    cap = None if kind == "availability" else (KEYED_RECORD_CAP if keyed else PREVIEW_RECORD_CAP)
+    return FetchResult(
+        kind=kind,
+        endpoint="keyed" if keyed else ("public" if kind == "availability" else "preview"),
+        request_key=resp.request_key,
+        request_id=resp.request_id,
+        fetched_at=resp.fetched_at,
+        rows=data,
+        count=count,
+        truncated=cap is not None and (count >= cap or len(data) >= cap),
+        count_mismatch=count != len(data),
+    )
 
 
 class ComtradeClient(SourceClient):
@@ -378,28 +406,13 @@ class ComtradeClient(SourceClient):
         return resp
 
     def _fetch(self, kind: str, path: str, params: list[tuple[str, str]], keyed: bool) -> FetchResult:
-        before = self.http.stats.network_requests
         resp = self._get(path, params, keyed)
         try:
-            digest, count, data = parse_envelope_memo(resp, self.source_name)
+            # Parsed once per answer: a request repeated by another week of the run gets the same result object.
+            return resp.derive(_fetch_result, kind, keyed, self.source_name)
         except ComtradeResponseError as exc:
             exc.body = resp.content.decode("utf-8", "replace")  # type: ignore[attr-defined]  # kept in quarantine
             raise
-        # The availability listing has no documented cap; the data endpoints do.
-        cap = None if kind == "availability" else (KEYED_RECORD_CAP if keyed else PREVIEW_RECORD_CAP)
-        return FetchResult(
-            kind=kind,
-            endpoint="keyed" if keyed else ("public" if kind == "availability" else "preview"),
-            request_key=resp.request_key,
-            request_id=resp.request_id,
-            fetched_at=resp.fetched_at,
-            rows=data,
-            count=count,
-            truncated=cap is not None and (count >= cap or len(data) >= cap),
-            count_mismatch=count != len(data),
-            network_calls=self.http.stats.network_requests - before,
-            content_sha256=digest,
-        )
 
     def _fetch_flows_years(
         self, kind: str, build, subject: int, flows: Sequence[str], years: Sequence[int]
@@ -491,7 +504,7 @@ class ComtradeClient(SourceClient):
 
 def _is_clean_envelope(resp: HttpResponse) -> bool:
     try:
-        parse_envelope(resp)
+        resp.derive(parse_envelope, "comtrade")
     except ComtradeResponseError:
         return False
     return True

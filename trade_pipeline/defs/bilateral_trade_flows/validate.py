@@ -15,7 +15,8 @@ named by the quarantine reason they stand for (``contract.QUARANTINE_REASONS``):
 
 A refused row becomes a :class:`~trade_pipeline.core.quarantine.Quarantined` item (first failing check wins, in
 the order above) whose group is the reporter × flow × year it would have been counted in. The schema is validated
-once over all rows of all replies not seen before (a batch), and each reply's outcome is memoized on its body digest.
+once over all rows of all replies not checked before (a batch), and each reply's outcome is kept on its result
+(``FetchResult.derive_all``: one result per answered request and run, so each distinct request is checked once per run).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from pandera.errors import SchemaErrors
 from pandera.polars import Check, Column, DataFrameSchema
 
 from trade_pipeline.core import contract
-from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.quarantine import REJECTED, Quarantined, WireNumber
 from trade_pipeline.defs.bilateral_trade_flows.codes import (
     EXCLUDED_PARTNER_CODES,
@@ -39,6 +39,7 @@ from trade_pipeline.defs.bilateral_trade_flows.codes import (
     TAIWAN_ISO_CODE,
     known_area_codes,
 )
+from trade_pipeline.defs.bilateral_trade_flows.resources import FetchResult
 
 SOURCE = "comtrade"
 CODE_FIELDS = ("reporterCode", "partnerCode", "partner2Code", "motCode")
@@ -356,16 +357,6 @@ class Checked:
     quarantined: tuple[Quarantined, ...]
 
 
-#: Outcomes by everything they depend on (body digest + request key + kind + table); bounded by rows.
-CHECKED_MEMO: BoundedMemo[Checked] = BoundedMemo("comtrade validated replies", max_weight=400_000)
-
-
-def _memo_key(result, table: str) -> tuple | None:  # noqa: ANN001 - FetchResult
-    if not result.content_sha256:
-        return None
-    return (result.content_sha256, result.kind, result.request_key, result.request_id, result.fetched_at, table)
-
-
 def _words(reason: str, field: str, row: dict, ask: Ask) -> str:
     received = row.get(field if field != "period" else "refYear", row.get("period"))
     asked = {
@@ -397,55 +388,49 @@ def _words(reason: str, field: str, row: dict, ask: Ask) -> str:
     return f"{field} {row.get(field)!r} is neither in the Comtrade partner reference nor an ISO 3166 country"
 
 
-def check_replies(results: Sequence, table: str) -> list[Checked]:  # noqa: ANN001 - FetchResult
+def check_replies(results: Sequence[FetchResult], table: str) -> list[Checked]:
     """Validate the rows of every (not failed) result against what its request asked; one :class:`Checked` per
-    result, in order. Replies not seen before are validated together in one pandera pass."""
-    out: list[Checked | None] = []
-    todo: list[tuple[int, list[dict], Ask]] = []
-    for n, result in enumerate(results):
-        key = _memo_key(result, table)
-        hit = CHECKED_MEMO.get(key) if key is not None else None
-        if result.failed:
-            hit = Checked((), ())
-        out.append(hit)
-        if hit is None:
-            todo.append((n, result.rows, Ask.of(result.kind, result.request_key)))
-    if todo:
-        frame = wire_frame(todo)
-        failed = failures(frame)
-        by_reply: dict[int, list[tuple[int, tuple[str, str]]]] = {}
-        for i, (reply, row) in enumerate(frame.select("_reply", "_row").iter_rows()):
-            if i in failed:
-                by_reply.setdefault(reply, []).append((row, failed[i]))
-        norm = frame.select("_reply", "flowCode", "year", "reporterCode")
-        for n, rows, ask in todo:
-            result = results[n]
-            bad = dict(by_reply.get(n, []))
-            items = []
-            mine = norm.filter(pl.col("_reply") == n) if bad else None
-            for row_index, (reason, field) in sorted(bad.items()):
-                flow, year, reporter = mine.row(row_index)[1:] if mine is not None else (None, None, None)
-                items.append(
-                    Quarantined(
-                        source=SOURCE,
-                        request=result.request_key,
-                        row=rows[row_index],
-                        reason_code=reason,
-                        reason=_words(reason, field, rows[row_index], ask),
-                        group_table=table,
-                        group=ask.group(flow, year, reporter),
-                        action=REJECTED,
-                        row_index=row_index,
-                        request_id=result.request_id,
-                        fetched_at=result.fetched_at,
-                    )
+    result, in order. Replies not checked before are validated together in one pandera pass; each outcome is kept on
+    its result (``FetchResult.derive_all``), so each distinct request is checked once per run."""
+    passed = iter(FetchResult.derive_all([r for r in results if not r.failed], _check_batch, table))
+    return [Checked((), ()) if result.failed else next(passed) for result in results]
+
+
+def _check_batch(results: list[FetchResult], table: str) -> list[Checked]:
+    """One pandera pass over the rows of all ``results`` (none failed): one :class:`Checked` per result, in order."""
+    todo = [(n, result.rows, Ask.of(result.kind, result.request_key)) for n, result in enumerate(results)]
+    out: list[Checked] = []
+    frame = wire_frame(todo)
+    failed = failures(frame)
+    by_reply: dict[int, list[tuple[int, tuple[str, str]]]] = {}
+    for i, (reply, row) in enumerate(frame.select("_reply", "_row").iter_rows()):
+        if i in failed:
+            by_reply.setdefault(reply, []).append((row, failed[i]))
+    norm = frame.select("_reply", "flowCode", "year", "reporterCode")
+    for n, rows, ask in todo:
+        result = results[n]
+        bad = dict(by_reply.get(n, []))
+        items = []
+        mine = norm.filter(pl.col("_reply") == n) if bad else None
+        for row_index, (reason, field) in sorted(bad.items()):
+            flow, year, reporter = mine.row(row_index)[1:] if mine is not None else (None, None, None)
+            items.append(
+                Quarantined(
+                    source=SOURCE,
+                    request=result.request_key,
+                    row=rows[row_index],
+                    reason_code=reason,
+                    reason=_words(reason, field, rows[row_index], ask),
+                    group_table=table,
+                    group=ask.group(flow, year, reporter),
+                    action=REJECTED,
+                    row_index=row_index,
+                    request_id=result.request_id,
+                    fetched_at=result.fetched_at,
                 )
-            checked = Checked(tuple(i for i in range(len(rows)) if i not in bad), tuple(items))
-            key = _memo_key(result, table)
-            if key is not None:
-                CHECKED_MEMO.put(key, checked, weight=len(rows) + 1)
-            out[n] = checked
-    return out  # type: ignore[return-value]
+            )
+        out.append(Checked(tuple(i for i in range(len(rows)) if i not in bad), tuple(items)))
+    return out
 
 
 def schema_metadata():  # noqa: ANN201 - dagster TableSchema metadata value

@@ -31,7 +31,6 @@ from dagster import (
 from trade_pipeline.core import contract
 from trade_pipeline.core.lineage import LineageResolver
 from trade_pipeline.core.markdown import md_escape
-from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import iso_week_label, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
@@ -44,7 +43,7 @@ from trade_pipeline.defs.briefing_charts.data import (
     build_charts,
     key_json,
 )
-from trade_pipeline.defs.briefing_charts.render import SVG_MEMO, prepare_fonts, render_svg
+from trade_pipeline.defs.briefing_charts.render import prepare_fonts, render_svg
 
 GROUP = "trade_briefing"
 OWNERS = ["team:trade-intel"]
@@ -274,8 +273,8 @@ def build_chart_assets(available: Iterable[str] = ()) -> list[AssetsDefinition]:
             with warehouse.connect(read_only=True) as conn:  # effective flags, by lineage, for all the weeks
                 flags = LineageFlags(LineageResolver(conn, keys))
                 built = [(tables, build_charts(tables, flags)) for tables in weeks]
-        # identical charts of several weeks are drawn once per step; the weeks' log lines are one event-log write
-        with released_after(SVG_MEMO), week_log(context) as lines:
+        drawn: dict[str, str] = {}  # this step's SVGs by spec: identical charts of several weeks drawn once
+        with week_log(context) as lines:  # the weeks' log lines are one event-log write
             for tables, charts in built:
                 svgs = {}
                 for chart in charts:
@@ -284,7 +283,7 @@ def build_chart_assets(available: Iterable[str] = ()) -> list[AssetsDefinition]:
                         skipped[f"{tables.iso_week}/{chart.chart_id}"] = chart.skip_reason
                         site.path(relpath).unlink(missing_ok=True)  # never leave an earlier run's chart standing
                         continue
-                    svgs[chart.chart_id] = render_svg(chart, chart.alt_texts()[0])
+                    svgs[chart.chart_id] = render_svg(chart, chart.alt_texts()[0], drawn)
                     site.write(relpath, svgs[chart.chart_id])
                     written.append(relpath)
                 data_frames[tables.key], meta_frames[tables.key] = chart_rows(tables, charts, svgs)

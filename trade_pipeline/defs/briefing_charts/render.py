@@ -9,7 +9,6 @@ Flagged points are drawn with a red outline and the subtitle says what that mean
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -21,7 +20,6 @@ import vl_convert as vlc
 
 from trade_pipeline.core import contract
 from trade_pipeline.core.formatting import hhi, pct, usd
-from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.defs.briefing_charts.data import (
     HHI,
     SHARES,
@@ -293,38 +291,16 @@ def chart_spec(chart: ChartData, description: str) -> dict[str, Any]:
     return out
 
 
-#: SVGs by digest of everything a chart is drawn from: the weeks of a backfill mostly redraw identical charts (annual
-#: Comtrade data, monthly Census releases), so each distinct chart is specified and converted once per step.
-SVG_MEMO: BoundedMemo[str] = BoundedMemo("chart svgs", max_weight=16 * 2**20)
-
-
-def chart_digest(chart: ChartData, description: str) -> str:
-    content = {
-        "chart": [
-            chart.chart_id,
-            chart.title_zh,
-            chart.source_zh,
-            chart.x_title,
-            chart.y_title,
-            chart.series_title,
-            chart.series_order,
-            chart.x_order,
-            description,
-        ],
-        "points": [[p.series, p.x, p.y, p.label, list(p.flags)] for p in chart.points],
-        "fonts": [FONT_STACK, os.environ.get(FONT_DIR_ENV, ""), cjk_font_family() or ""],
-    }
-    return hashlib.sha256(json.dumps(content, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
-
-
-def render_svg(chart: ChartData, description: str) -> str:
-    """The chart's SVG text."""
+def render_svg(chart: ChartData, description: str, drawn: dict[str, str] | None = None) -> str:
+    """The chart's SVG text. ``drawn``: the SVGs already converted by the caller (one step's), by the Vega-Lite spec
+    they were converted from — the spec is everything the SVG is drawn from, so the weeks of a backfill that redraw
+    an identical chart (annual Comtrade data, monthly Census releases) convert it once, with no hand-picked key."""
     prepare_fonts()
-    digest = chart_digest(chart, description)
-    cached = SVG_MEMO.get(digest)
-    if cached is not None:
-        return cached
-    spec = chart_spec(chart, description)
-    svg = vlc.vegalite_to_svg(json.dumps(spec, ensure_ascii=False, sort_keys=True))
+    text = json.dumps(chart_spec(chart, description), ensure_ascii=False, sort_keys=True)
+    if drawn is not None and text in drawn:
+        return drawn[text]
+    svg = vlc.vegalite_to_svg(text)
     svg = svg if svg.endswith("\n") else svg + "\n"
-    return SVG_MEMO.put(digest, svg, weight=len(svg))
+    if drawn is not None:
+        drawn[text] = svg
+    return svg

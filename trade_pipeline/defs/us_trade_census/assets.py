@@ -21,7 +21,6 @@ from dagster import (
 from dagster_pandera import pandera_schema_to_dagster_type
 
 from trade_pipeline.core import contract, quarantine
-from trade_pipeline.core.memo import released_after
 from trade_pipeline.core.partitions import as_of_instant, iso_week_label, previous_partition_key, weekly_partitions
 from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import PartitionCache, Warehouse
@@ -38,7 +37,7 @@ from trade_pipeline.defs.us_trade_census.metrics import (
     build_revisions,
     build_trade_balance,
 )
-from trade_pipeline.defs.us_trade_census.resources import PARTNERS, RECORDS_MEMO, CensusTradeClient
+from trade_pipeline.defs.us_trade_census.resources import PARTNERS, CensusTradeClient
 from trade_pipeline.defs.us_trade_census.wire import REPLY_SCHEMA_FOR_UI
 
 GROUP = "us_trade_census"
@@ -135,8 +134,7 @@ def _status(warehouse: Warehouse, key: str, cache: PartitionCache | None = None)
 def census_monthly_flows(
     context: AssetExecutionContext, census: CensusTradeClient, warehouse: Warehouse
 ) -> MaterializeResult:
-    with released_after(RECORDS_MEMO):  # each distinct response parsed once for all the step's weeks
-        return _census_monthly_flows(context, census, warehouse)
+    return _census_monthly_flows(context, census, warehouse)
 
 
 def _census_monthly_flows(
@@ -146,21 +144,18 @@ def _census_monthly_flows(
     rows = 0
     last_df = pl.DataFrame()
     frames: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}
-    built: dict[tuple, tuple[pl.DataFrame, WeekDiagnostics]] = {}  # weeks with the same fetched bodies: built once
+    # Weeks asking the same requests get the same answers in one run (SourceHttp answers each request once), so
+    # their monthly rows are built once, keyed by the requests themselves.
+    built: dict[tuple, tuple[pl.DataFrame, WeekDiagnostics]] = {}
     for key in sorted(context.partition_keys):  # fetch every week first: no warehouse lock held while fetching
         as_of = as_of_instant(key).date()
         latest = census.latest_released_month(as_of)
         context.log.info(f"[census] week {key}: data through {latest[0]}-{latest[1]:02d} (as of {as_of})")
         fetches = census.fetch_week(latest, log=context.log)
-        signatures = [f.signature() for f in fetches]
-        memo_key = (latest, tuple(signatures)) if all(sig is not None for sig in signatures) else None
-        if memo_key is None or memo_key not in built:
-            result = build_monthly_flows(fetches, latest)
-            if memo_key is not None:
-                built[memo_key] = result
-        else:
-            result = built[memo_key]
-        monthly, diag = result
+        requests = (latest, tuple(f.request for f in fetches))
+        if requests not in built:
+            built[requests] = build_monthly_flows(fetches, latest)
+        monthly, diag = built[requests]
         next_y, next_m, next_date = release_calendar.next_release(as_of)
         status = build_release_status(
             as_of.isoformat(),

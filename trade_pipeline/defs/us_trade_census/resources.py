@@ -14,7 +14,6 @@ from datetime import date
 from typing import ClassVar
 
 from trade_pipeline.core.http import HttpResponse, SourceHttpError
-from trade_pipeline.core.memo import BoundedMemo
 from trade_pipeline.core.source_client import SourceClient
 from trade_pipeline.defs.us_trade_census import release_calendar
 from trade_pipeline.defs.us_trade_census.wire import (
@@ -23,7 +22,6 @@ from trade_pipeline.defs.us_trade_census.wire import (
     CensusFormatError,
     CensusRecord,
     RejectedRow,
-    Reply,
     ReplyRequest,
     parse_table,
     validate_reply,
@@ -83,7 +81,7 @@ class CensusRequest:
         )
 
 
-@dataclass
+@dataclass(eq=False)  # identity: one fetch per answer and run, a key of the week built from it
 class CensusFetch:
     """Outcome of one request: 'ok' (records), 'no_data' (204) or 'failed' (error text kept for the check).
 
@@ -97,22 +95,43 @@ class CensusFetch:
     request_id: str = ""
     fetched_at: str = ""
     error: str = ""
-    content_sha256: str = ""  # digest of the response body ('' when unknown)
     rejected: list[RejectedRow] = field(default_factory=list)
     request_key: str = ""
     merged_duplicates: int = 0
     unreadable_body: str = ""  # a 200 reply that is not the Census format, as received (quarantined whole)
 
-    def signature(self) -> tuple | None:
-        """What this fetch's rows are built from (None when the body is unknown): equal signatures, equal rows."""
-        if self.status == "ok" and not self.content_sha256:
-            return None
-        return (self.request, self.status, self.content_sha256, self.request_id, self.fetched_at, self.error)
+
+def _census_fetch(resp: HttpResponse, req: CensusRequest, asks: ReplyRequest) -> CensusFetch:
+    """One answer parsed and validated against what its request asked (once per answer: ``resp.derive``, so once per
+    distinct request and run; the weeks of a run that send the same request share the fetch, read-only)."""
+    try:
+        rows = parse_table(resp.content, resp.request_key)
+    except CensusFormatError as exc:  # kept whole for the quarantine; the request counts as failed
+        return CensusFetch(
+            req,
+            "failed",
+            request_id=resp.request_id,
+            fetched_at=resp.fetched_at,
+            error=str(exc),
+            request_key=resp.request_key,
+            unreadable_body=resp.content.decode("utf-8", "replace"),
+        )
+    reply = validate_reply(rows, asks, resp.request_key)
+    return CensusFetch(
+        req,
+        "failed" if reply.error else "ok",
+        reply.records,
+        resp.request_id,
+        resp.fetched_at,
+        error=reply.error,
+        rejected=reply.rejected,
+        request_key=resp.request_key,
+        merged_duplicates=reply.merged_duplicates,
+    )
 
 
-#: Validated replies by response body digest + what the request asked. The weeks of a backfill that share a
-#: release month send the same requests and get the same bodies: each is parsed once. Bounded by the bodies' bytes.
-RECORDS_MEMO: BoundedMemo[Reply] = BoundedMemo("census replies", max_weight=32 * 2**20)
+def _table_rows(resp: HttpResponse) -> list[dict[str, str | None]]:
+    return parse_table(resp.content, resp.request_key)
 
 
 def plan_requests(latest: tuple[int, int]) -> list[CensusRequest]:
@@ -230,38 +249,7 @@ class CensusTradeClient(SourceClient):
         resp = self._get(FLOW_ENDPOINT[req.flow], self.request_params(req, partners))
         if resp is None:
             return CensusFetch(req, "no_data")
-        digest = resp.content_sha256
-        asks = req.asks(partners)
-        memo_key = (digest, asks, resp.request_key)
-        reply = RECORDS_MEMO.get(memo_key)
-        if reply is None:
-            try:
-                rows = parse_table(resp.content, resp.request_key)
-            except CensusFormatError as exc:  # kept whole for the quarantine; the request counts as failed
-                return CensusFetch(
-                    req,
-                    "failed",
-                    request_id=resp.request_id,
-                    fetched_at=resp.fetched_at,
-                    error=str(exc),
-                    content_sha256=digest,
-                    request_key=resp.request_key,
-                    unreadable_body=resp.content.decode("utf-8", "replace"),
-                )
-            reply = validate_reply(rows, asks, resp.request_key)
-            RECORDS_MEMO.put(memo_key, reply, weight=len(resp.content))
-        return CensusFetch(
-            req,
-            "failed" if reply.error else "ok",
-            reply.records,
-            resp.request_id,
-            resp.fetched_at,
-            error=reply.error,
-            content_sha256=digest,
-            rejected=reply.rejected,
-            request_key=resp.request_key,
-            merged_duplicates=reply.merged_duplicates,
-        )
+        return resp.derive(_census_fetch, req, req.asks(partners))
 
     def fetch_week(self, latest: tuple[int, int], partners: list[str] | None = None, log=None) -> list[CensusFetch]:
         """Every planned request for a week whose newest released month is ``latest``.
@@ -305,7 +293,7 @@ class CensusTradeClient(SourceClient):
             resp = self._get(FLOW_ENDPOINT["import"], params)
             if resp is None:
                 return CensusRawFetch(year, first_month, last_month, "no_data")
-            rows = parse_table(resp.content, resp.request_key)
+            rows = resp.derive(_table_rows)  # parsed once per answer (so once per request and run); read-only
         except CensusAuthError:
             raise
         except (SourceHttpError, CensusFormatError) as exc:
