@@ -140,13 +140,19 @@ def test_two_week_census_run_reads_and_parses_each_distinct_request_once(counted
     _once_each(counted["parsed"], "parsed")
 
 
-def test_a_comtrade_result_is_turned_into_rows_once_per_run(counted: dict[str, Counter]) -> None:
+def test_a_comtrade_result_is_turned_into_rows_once_per_run(
+    counted: dict[str, Counter], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from trade_pipeline.defs.bilateral_trade_flows import fetch
 
+    built = []
+    real_frame = fetch.build_flows_frame
+    monkeypatch.setattr(fetch, "build_flows_frame", lambda rows, items=(): built.append(1) or real_frame(rows, items))
     client = ComtradeClient()
-    for key in (W04, W05, W05):
-        fetch.fetch_partner_week(client, key)
+    weeks = [fetch.fetch_partner_week(client, key) for key in (W04, W05, W05)]
     _once_each(counted["rows"], "turned into rows")
+    # the same requests and released years: the week's frame is built once and shared
+    assert weeks[2].flows is weeks[1].flows and len(built) <= 2  # W04, W05 (W05 again: shared)
 
 
 def test_deduped_run_writes_the_same_rows_as_a_run_without_dedupe(

@@ -28,7 +28,9 @@ per run). It answers each distinct request — by its :func:`request_key`, the r
 request gets the same :class:`HttpResponse` object back (or the same error raised again), without another
 capture read, cache lookup or network call. What is computed from an answer is memoized on that answer
 (:meth:`HttpResponse.derive`), so each distinct request is also parsed once per run, with no hand-built key that
-could miss a field. Nothing outlives the run.
+could miss a field; work built from several answers (a week's frame) is memoized for the run on its arguments
+(:meth:`SourceHttp.per_run`: answers and results hash by identity, so the key is the requests themselves). Nothing
+outlives the run.
 """
 
 from __future__ import annotations
@@ -403,6 +405,7 @@ class SourceHttp:
         # The run's answers by request key: a response, or the error that request ended in (raised again).
         self.dedupe = dedupe
         self._answers: dict[str, HttpResponse | SourceHttpError] = {}
+        self._built: dict[tuple, object] = {}
         # httpx logs full URLs (Census keys travel in the query) at INFO; keep it quiet.
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -576,6 +579,17 @@ class SourceHttp:
         ):
             self.cache.put(key, doc)
         return result
+
+    def per_run(self, fn: Callable[..., T], *args: Hashable) -> T:
+        """``fn(*args)`` once per run, for a pure ``fn`` of hashable arguments built from this run's answers (a
+        tuple of results, the released years…): the key is the arguments themselves, so nothing the value depends
+        on can be left out of it. The value is shared: treat it as read-only. Off with ``dedupe``."""
+        if not self.dedupe:
+            return fn(*args)
+        key = (fn, args)
+        if key not in self._built:
+            self._built[key] = fn(*args)
+        return self._built[key]  # type: ignore[return-value]
 
     def is_cached(
         self,

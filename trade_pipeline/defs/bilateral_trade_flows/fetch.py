@@ -342,23 +342,46 @@ def fetch_partner_week(
             )
         ]
     check_replies([r for _, _, r in replies], T_PARTNER_FLOWS)  # one schema pass over every new reply
-    rows: list[dict] = []
     items: list[Quarantined] = []
     for reporter, years, result in replies:
-        refused = [] if result.failed else quarantined(result)
-        refused += unreadable_item(result, reporter, T_PARTNER_FLOWS)
+        parsed, refused = _reply_rows(reporter, result, released)
         items += refused
-        if result.kind == "mirror":
-            parsed = [] if result.failed else mirror_flow_rows(result, released)
-        else:
-            parsed = [] if result.failed else partner_flow_rows(result)
         log.record(result, reporter, years, parsed, quarantined=refused)
-        rows += parsed
-    flows, duplicates = build_flows_frame(rows, items)
+    # Weeks with the same answers (one result per answered request and run) and the same released years get the
+    # same frame: built once per run, keyed by the results themselves (SourceHttp.per_run).
+    flows, duplicates = client.http.per_run(
+        week_flows_frame, tuple((rep, r) for rep, _, r in replies), frozenset(released)
+    )
     return PartnerWeek(flows, log.frame(), availability, years_by_reporter, items + duplicates)
 
 
 GROUP_COLS = ["reporter_code", "flow", "year"]
+
+
+def _reply_rows(
+    reporter: int, result: FetchResult, released: set[tuple[int, int]] | frozenset[tuple[int, int]]
+) -> tuple[list[dict], list[Quarantined]]:
+    """(rows kept, quarantine items) of one reply of a week: refused rows and an unreadable body are quarantined;
+    the mirror keeps the rows of released reporter-years only."""
+    refused = [] if result.failed else quarantined(result)
+    refused += unreadable_item(result, reporter, T_PARTNER_FLOWS)
+    if result.failed:
+        return [], refused
+    return (mirror_flow_rows(result, released) if result.kind == "mirror" else partner_flow_rows(result)), refused
+
+
+def week_flows_frame(
+    replies: tuple[tuple[int, FetchResult], ...], released: frozenset[tuple[int, int]]
+) -> tuple[pl.DataFrame, list[Quarantined]]:
+    """build_flows_frame of one week from its (reporter, result) replies in request order (partner totals, then
+    the mirror) and the reporter-years released by its as-of instant. Shared by the weeks of a run: read-only."""
+    rows: list[dict] = []
+    items: list[Quarantined] = []
+    for reporter, result in replies:
+        parsed, refused = _reply_rows(reporter, result, released)
+        rows += parsed
+        items += refused
+    return build_flows_frame(rows, items)
 
 
 def build_flows_frame(

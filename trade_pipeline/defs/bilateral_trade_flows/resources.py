@@ -61,7 +61,7 @@ class ComtradeResponseError(SourceHttpError):
     """A response that is not a usable Comtrade envelope (malformed JSON, missing fields, server-side error)."""
 
 
-@dataclass
+@dataclass(eq=False)  # identity: one result per answered request and run, a key of work built from it
 class FetchResult:
     """One logical request's outcome: its rows and how far they can be trusted."""
 
