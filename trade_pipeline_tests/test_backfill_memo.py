@@ -1,8 +1,10 @@
 """A single-run backfill does each week-independent piece of work once per run, and gives the same answers.
 
 - per-run request dedupe: in a two-week run each distinct request is read from the captures once and its reply
-  parsed once (Comtrade envelopes and rows, Census records), although both weeks ask for (some of) the same requests;
-  the rows written are exactly those of a run without dedupe; nothing is carried into the next run;
+  parsed once (Comtrade envelopes and rows, Census records, the policy-exposure HS6 replies), although both weeks ask
+  for (some of) the same requests; what is built from the same answers (a week's Comtrade frame, Census monthly rows,
+  exposure rows) is built once; the rows written are exactly those of a run without dedupe; nothing is carried into
+  the next run;
 - a warehouse session opens the DuckDB file once for many reads and writes;
 - ``replace_partitions`` (several weeks, one transaction) leaves the table exactly as one ``replace_partition`` per
   week does, and ``read_partitions`` returns exactly what ``read_partition`` returns week by week;
@@ -22,15 +24,18 @@ from polars.testing import assert_frame_equal
 from trade_pipeline.core import http as http_module
 from trade_pipeline.core import warehouse as warehouse_module
 from trade_pipeline.core.http import SourceHttp
+from trade_pipeline.core.partitions import as_of_instant
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.defs.bilateral_trade_flows import parse, resources
 from trade_pipeline.defs.bilateral_trade_flows.assets import comtrade_commodity_flows, comtrade_partner_flows
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
+from trade_pipeline.defs.policy_exposure.assets import controlled_hs_map, policy_exposure_inputs
+from trade_pipeline.defs.us_trade_census import assets as census_assets
 from trade_pipeline.defs.us_trade_census import resources as census_resources
 from trade_pipeline.defs.us_trade_census.assets import census_monthly_flows
 from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
 
-W04, W05 = "2026-01-19", "2026-01-26"
+W03, W04, W05 = "2026-01-12", "2026-01-19", "2026-01-26"
 TWO_WEEKS = {"dagster/asset_partition_range_start": W04, "dagster/asset_partition_range_end": W05}
 COMTRADE_TABLES = (
     "comtrade_partner_flows",
@@ -126,18 +131,64 @@ def test_two_week_comtrade_run_reads_and_parses_each_distinct_request_once(count
     assert set(counted["parsed"]) <= set(counted["read"])
 
 
-def test_two_week_census_run_reads_and_parses_each_distinct_request_once(counted: dict[str, Counter]) -> None:
+def test_two_week_census_run_reads_and_parses_each_distinct_request_once(
+    counted: dict[str, Counter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[tuple[int, int]] = []  # the release month of each week's monthly rows really built
+    real_build = census_assets.build_monthly_flows
+    monkeypatch.setattr(
+        census_assets,
+        "build_monthly_flows",
+        lambda fetches, latest: built.append(latest) or real_build(fetches, latest),
+    )
+    weeks = (W03, W04, W05)  # W03 and W04: data through 2025-10; W05: through 2025-11
     result = materialize(
         [census_monthly_flows],
         resources={"warehouse": Warehouse(), "census": CensusTradeClient()},
+        tags={"dagster/asset_partition_range_start": W03, "dagster/asset_partition_range_end": W05},
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=True,
+    )
+    assert result.success
+    assert any(n > 1 for n in counted["asked"].values()), "the weeks should ask for (some of) the same requests"
+    _once_each(counted["read"], "read from the captures")
+    _once_each(counted["parsed"], "parsed")
+    # weeks with the same release month get the same answers: their rows are built once
+    months = [CensusTradeClient().latest_released_month(as_of_instant(k).date()) for k in weeks]
+    assert len(set(months)) < len(months), "two of the weeks should share a release month"
+    assert sorted(built) == sorted(set(months))
+
+
+def test_two_week_exposure_run_reads_parses_and_builds_each_distinct_request_once(
+    counted: dict[str, Counter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trade_pipeline.defs.policy_exposure import exposure as rules
+
+    for name in ("comtrade_rows", "census_rows"):  # rows built from one reply, by its request key
+        real = getattr(rules, name)
+        monkeypatch.setattr(
+            rules,
+            name,
+            lambda fetch, codes, *a, _real=real: (counted["rows"].update([fetch.request_key]), _real(fetch, codes, *a))[
+                1
+            ],
+        )
+    result = materialize(
+        [comtrade_partner_flows, controlled_hs_map, policy_exposure_inputs],
+        resources={"warehouse": Warehouse(), "comtrade": ComtradeClient(), "census": CensusTradeClient()},
         tags=TWO_WEEKS,
         instance=DagsterInstance.ephemeral(),
         raise_on_error=True,
     )
     assert result.success
-    assert any(n > 1 for n in counted["asked"].values()), "both weeks should ask for (some of) the same requests"
+    exposure = {k for k in counted["asked"] if "cmdCode=" in k and "COMM_LVL" not in k} | {
+        k for k in counted["asked"] if "COMM_LVL=HS6" in k
+    }
+    assert exposure and any(counted["asked"][k] > 1 for k in exposure), "both weeks should ask the exposure requests"
     _once_each(counted["read"], "read from the captures")
     _once_each(counted["parsed"], "parsed")
+    _once_each(counted["rows"], "turned into exposure rows")
+    assert set(counted["rows"]) <= exposure
 
 
 def test_a_comtrade_result_is_turned_into_rows_once_per_run(

@@ -602,10 +602,11 @@ class SourceHttp:
         secret_values: Mapping[str, str] | None = None,
         max_age_s: float | None = None,
     ) -> bool:
-        """Would :meth:`request` answer this from replay or the fresh cache, without the network?"""
+        """Would :meth:`request` answer this without the network: already answered in this run (a response, or the
+        error it failed with for good), from replay or from the fresh cache?"""
         secret_names = set(secret_params) | set((secret_values or {}).keys())
         key = request_key(method, url, list(params or []), form, secret_names)
-        if self.dedupe and isinstance(self._answers.get(key), HttpResponse):
+        if self.dedupe and key in self._answers:
             return True
         if self.mode is HttpMode.REPLAY:
             return self.captures is not None and self.captures.get(key) is not None

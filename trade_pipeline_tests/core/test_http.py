@@ -367,6 +367,9 @@ def test_a_run_answers_each_distinct_request_once_and_parses_it_once(httpserver:
         with pytest.raises(SourceHttpError, match="HTTP 503"):
             http.request("GET", httpserver.url_for("/fail"))
     assert http.stats.network_requests == 2
+    # both are answered without the network now (what the Comtrade quota guard asks before reserving a call)
+    assert http.is_cached("GET", httpserver.url_for("/fail"))
+    assert http.is_cached("GET", httpserver.url_for("/data"), params=[("b", "2"), ("a", "1")])
     fresh = http.request("GET", httpserver.url_for("/data"), params=[("a", "1"), ("b", "2")], use_cache=False)
     assert fresh is not first and http.stats.network_requests == 3  # use_cache=False: a fresh look
     # the next run starts with nothing: it asks (here: the disk cache) again

@@ -31,14 +31,14 @@ def _comtrade(cs, fault: Fault | None = None):
     if fault:
         cs.faults.append(fault)
     client = support.live_client("comtrade", cs, endpoint="preview", cache_dir=str(cs.captures.parent / "cache"))
-    return _fetch_comtrade(client, [CODE, "280530"], YEAR, {})
+    return _fetch_comtrade(client, [CODE, "280530"], YEAR)
 
 
 def _census(cs, fault: Fault | None = None):
     if fault:
         cs.faults.append(fault)
     client = support.live_client("census", cs, cache_dir=str(cs.captures.parent / "cache"))
-    return _fetch_census(client, sorted(load_map()["hs6"].unique()), 2025, 1, 12, {})
+    return _fetch_census(client, sorted(load_map()["hs6"].unique()), 2025, 1, 12)
 
 
 def _flags(cn_rows, cn_log, us_rows=(), us_log=()):

@@ -114,38 +114,21 @@ def _request_row(
     }
 
 
-def _fetch_comtrade(comtrade: ComtradeClient, codes: list[str], year: int, cache: dict) -> tuple[list, list]:
-    key = ("comtrade", year)
-    if key not in cache:
-        rows, log = [], []
-        for result in comtrade.hs6_exports(rules.CHINA, codes, year):
-            asked = _param(result.request_key, "cmdCode").split(",") if _param(result.request_key, "cmdCode") else codes
-            if result.failed:
-                log.append(
-                    _request_row(
-                        "comtrade",
-                        "hs6_exports",
-                        year,
-                        None,
-                        None,
-                        asked,
-                        result.endpoint,
-                        "failed",
-                        0,
-                        [],
-                        False,
-                        "",
-                        result.request_key,
-                        result.error or "",
-                        "",
-                    )
-                )
-                continue
-            kept, rejected = rules.comtrade_rows(result, asked, year)
-            flags = (["truncated"] if result.truncated else []) + (["quarantined_rows"] if rejected else [])
-            for r in kept:
-                r["review_flags"] = contract.join_flags([*contract.split_flags(r["review_flags"]), *flags])
-            rows += kept
+def _fetch_comtrade(comtrade: ComtradeClient, codes: list[str], year: int) -> tuple[list, list]:
+    """(rows, request-log rows) of China's HS6 exports in ``year``. The requests are answered once per run (a week
+    asking them again gets the same results), and the rows built from those results once per run, keyed by the
+    results themselves (``SourceHttp.per_run``): shared by the weeks, read-only."""
+    results = tuple(comtrade.hs6_exports(rules.CHINA, codes, year))
+    return comtrade.http.per_run(_comtrade_exposure, results, tuple(codes), year)
+
+
+def _comtrade_exposure(results: tuple, codes: tuple[str, ...], year: int) -> tuple[list, list]:
+    rows, log = [], []
+    for result in results:
+        asked = (
+            _param(result.request_key, "cmdCode").split(",") if _param(result.request_key, "cmdCode") else list(codes)
+        )
+        if result.failed:
             log.append(
                 _request_row(
                     "comtrade",
@@ -155,18 +138,42 @@ def _fetch_comtrade(comtrade: ComtradeClient, codes: list[str], year: int, cache
                     None,
                     asked,
                     result.endpoint,
-                    "truncated" if result.truncated else ("ok" if kept else "empty"),
-                    len(kept),
-                    rejected,
-                    result.truncated,
-                    result.request_id,
-                    result.request_key,
+                    "failed",
+                    0,
+                    [],
+                    False,
                     "",
-                    result.fetched_at,
+                    result.request_key,
+                    result.error or "",
+                    "",
                 )
             )
-        cache[key] = (rows, log)
-    return cache[key]
+            continue
+        kept, rejected = rules.comtrade_rows(result, asked, year)
+        flags = (["truncated"] if result.truncated else []) + (["quarantined_rows"] if rejected else [])
+        for r in kept:
+            r["review_flags"] = contract.join_flags([*contract.split_flags(r["review_flags"]), *flags])
+        rows += kept
+        log.append(
+            _request_row(
+                "comtrade",
+                "hs6_exports",
+                year,
+                None,
+                None,
+                asked,
+                result.endpoint,
+                "truncated" if result.truncated else ("ok" if kept else "empty"),
+                len(kept),
+                rejected,
+                result.truncated,
+                result.request_id,
+                result.request_key,
+                "",
+                result.fetched_at,
+            )
+        )
+    return rows, log
 
 
 def _param(request_key: str, name: str) -> str:
@@ -178,65 +185,58 @@ def _param(request_key: str, name: str) -> str:
     return ""
 
 
-def _fetch_census(
-    census: CensusTradeClient, codes: list[str], year: int, first: int, last: int, cache: dict
-) -> tuple[list, list]:
-    key = ("census", year, first, last)
-    if key not in cache:
-        fetch = census.hs6_imports(codes, year, first, last)
-        if fetch.status == "failed":
-            cache[key] = (
+def _fetch_census(census: CensusTradeClient, codes: list[str], year: int, first: int, last: int) -> tuple[list, list]:
+    """(rows, request-log rows) of US HS6 imports, months first..last of ``year``: one request, answered once per
+    run; the rows built from its fetch once per run, keyed by the fetch itself (``SourceHttp.per_run``)."""
+    fetch = census.hs6_imports(codes, year, first, last)
+    return census.http.per_run(_census_exposure, fetch, tuple(codes), year, first, last)
+
+
+def _census_exposure(fetch, codes: tuple[str, ...], year: int, first: int, last: int) -> tuple[list, list]:  # noqa: ANN001
+    codes = list(codes)
+    if fetch.status == "failed":
+        return [], [
+            _request_row(
+                "census",
+                "hs6_imports",
+                year,
+                first,
+                last,
+                codes,
+                "hs",
+                "failed",
+                0,
                 [],
-                [
-                    _request_row(
-                        "census",
-                        "hs6_imports",
-                        year,
-                        first,
-                        last,
-                        codes,
-                        "hs",
-                        "failed",
-                        0,
-                        [],
-                        False,
-                        "",
-                        fetch.request_key,
-                        fetch.error,
-                        "",
-                    )
-                ],
+                False,
+                "",
+                fetch.request_key,
+                fetch.error,
+                "",
             )
-        else:
-            kept, rejected = rules.census_rows(fetch, codes)
-            if rejected:
-                for r in kept:
-                    r["review_flags"] = contract.join_flags(
-                        [*contract.split_flags(r["review_flags"]), "quarantined_rows"]
-                    )
-            cache[key] = (
-                kept,
-                [
-                    _request_row(
-                        "census",
-                        "hs6_imports",
-                        year,
-                        first,
-                        last,
-                        codes,
-                        "hs",
-                        fetch.status if fetch.status != "ok" or kept else "empty",
-                        len(kept),
-                        rejected,
-                        False,
-                        fetch.request_id,
-                        fetch.request_key,
-                        "",
-                        fetch.fetched_at,
-                    )
-                ],
-            )
-    return cache[key]
+        ]
+    kept, rejected = rules.census_rows(fetch, codes)
+    if rejected:
+        for r in kept:
+            r["review_flags"] = contract.join_flags([*contract.split_flags(r["review_flags"]), "quarantined_rows"])
+    return kept, [
+        _request_row(
+            "census",
+            "hs6_imports",
+            year,
+            first,
+            last,
+            codes,
+            "hs",
+            fetch.status if fetch.status != "ok" or kept else "empty",
+            len(kept),
+            rejected,
+            False,
+            fetch.request_id,
+            fetch.request_key,
+            "",
+            fetch.fetched_at,
+        )
+    ]
 
 
 def week_plan(key: str, availability: pl.DataFrame, census: CensusTradeClient) -> tuple[int | None, tuple[int, int]]:
@@ -266,13 +266,14 @@ def policy_exposure_inputs(
     codes = all_codes(load_map())
     with warehouse.session(read_only=True):
         availability = warehouse.read_partitions(contract.COMTRADE_AVAILABILITY, keys)
-    cache: dict = {}
+    asked: set[tuple] = set()  # the distinct logical fetches of the step (for the metadata)
     cn_frames, us_frames, log_frames = {}, {}, {}
     for key in keys:  # every request first: no warehouse lock held while fetching
         cn_year, (us_year, us_month) = week_plan(key, availability[key], census)
         cn_rows, us_rows, log = [], [], []
         if cn_year is not None:
-            rows, lg = _fetch_comtrade(comtrade, codes, cn_year, cache)
+            rows, lg = _fetch_comtrade(comtrade, codes, cn_year)
+            asked.add(("comtrade", cn_year))
             cn_rows += rows
             log += lg
         else:
@@ -297,7 +298,8 @@ def policy_exposure_inputs(
             )
         try:
             for year, last in ((us_year, us_month), (us_year - 1, 12)):
-                rows, lg = _fetch_census(census, codes, year, 1, last, cache)
+                rows, lg = _fetch_census(census, codes, year, 1, last)
+                asked.add(("census", year, 1, last))
                 us_rows += rows
                 log += lg
         except CensusAuthError:
@@ -332,7 +334,7 @@ def policy_exposure_inputs(
             "requests_latest_week": MetadataValue.json(
                 {s: int(n) for s, n in last.group_by("status").len().iter_rows()} if last.height else {}
             ),
-            "distinct_requests": len(cache),
+            "distinct_requests": len(asked),
             "hs6_codes": len(codes),
         }
     )

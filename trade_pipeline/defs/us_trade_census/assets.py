@@ -144,18 +144,14 @@ def _census_monthly_flows(
     rows = 0
     last_df = pl.DataFrame()
     frames: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}
-    # Weeks asking the same requests get the same answers in one run (SourceHttp answers each request once), so
-    # their monthly rows are built once, keyed by the requests themselves.
-    built: dict[tuple, tuple[pl.DataFrame, WeekDiagnostics]] = {}
     for key in sorted(context.partition_keys):  # fetch every week first: no warehouse lock held while fetching
         as_of = as_of_instant(key).date()
         latest = census.latest_released_month(as_of)
         context.log.info(f"[census] week {key}: data through {latest[0]}-{latest[1]:02d} (as of {as_of})")
         fetches = census.fetch_week(latest, log=context.log)
-        requests = (latest, tuple(f.request for f in fetches))
-        if requests not in built:
-            built[requests] = build_monthly_flows(fetches, latest)
-        monthly, diag = built[requests]
+        # A request repeated by another week gets the same fetch object (one per answer and run), so weeks with the
+        # same answers and release month share one build, keyed by the fetches themselves (SourceHttp.per_run).
+        monthly, diag = census.http.per_run(build_monthly_flows, tuple(fetches), latest)
         next_y, next_m, next_date = release_calendar.next_release(as_of)
         status = build_release_status(
             as_of.isoformat(),

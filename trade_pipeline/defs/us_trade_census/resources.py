@@ -130,10 +130,6 @@ def _census_fetch(resp: HttpResponse, req: CensusRequest, asks: ReplyRequest) ->
     )
 
 
-def _table_rows(resp: HttpResponse) -> list[dict[str, str | None]]:
-    return parse_table(resp.content, resp.request_key)
-
-
 def plan_requests(latest: tuple[int, int]) -> list[CensusRequest]:
     """Requests for one week: per flow and per year (latest data year and the previous year, for YoY and the
     January MoM), one HS2 request and one country-total request. Eight requests a week."""
@@ -167,7 +163,7 @@ def hs6_import_params(
     return params
 
 
-@dataclass
+@dataclass(eq=False)  # identity: one fetch per answer and run, a key of the exposure rows built from it
 class CensusRawFetch:
     """One exposure request: 'ok' (rows as parsed by header), 'no_data' (204) or 'failed' (error kept)."""
 
@@ -180,6 +176,20 @@ class CensusRawFetch:
     request_id: str = ""
     fetched_at: str = ""
     error: str = ""
+
+
+def _raw_fetch(resp: HttpResponse, year: int, first_month: int, last_month: int) -> CensusRawFetch:
+    """One exposure answer parsed (once per answer: ``resp.derive``). Raises CensusFormatError."""
+    return CensusRawFetch(
+        year,
+        first_month,
+        last_month,
+        "ok",
+        parse_table(resp.content, resp.request_key),
+        resp.request_key,
+        resp.request_id,
+        resp.fetched_at,
+    )
 
 
 class CensusTradeClient(SourceClient):
@@ -293,14 +303,12 @@ class CensusTradeClient(SourceClient):
             resp = self._get(FLOW_ENDPOINT["import"], params)
             if resp is None:
                 return CensusRawFetch(year, first_month, last_month, "no_data")
-            rows = resp.derive(_table_rows)  # parsed once per answer (so once per request and run); read-only
+            # parsed once per answer: the weeks of a run asking the same request share the fetch (read-only)
+            return resp.derive(_raw_fetch, year, first_month, last_month)
         except CensusAuthError:
             raise
         except (SourceHttpError, CensusFormatError) as exc:
             return CensusRawFetch(year, first_month, last_month, "failed", error=str(exc)[:500])
-        return CensusRawFetch(
-            year, first_month, last_month, "ok", rows, resp.request_key, resp.request_id, resp.fetched_at
-        )
 
     # -- internals --------------------------------------------------------------------------------------------------
     def _get(self, endpoint: str, params: list[tuple[str, str]], use_cache: bool = True) -> HttpResponse | None:
