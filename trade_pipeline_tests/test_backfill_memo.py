@@ -26,7 +26,7 @@ from trade_pipeline.core import warehouse as warehouse_module
 from trade_pipeline.core.http import SourceHttp
 from trade_pipeline.core.partitions import as_of_instant
 from trade_pipeline.core.warehouse import Warehouse
-from trade_pipeline.defs.bilateral_trade_flows import parse, resources
+from trade_pipeline.defs.bilateral_trade_flows import parse, resources, validate
 from trade_pipeline.defs.bilateral_trade_flows.assets import comtrade_commodity_flows, comtrade_partner_flows
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
 from trade_pipeline.defs.policy_exposure.assets import controlled_hs_map, policy_exposure_inputs
@@ -78,8 +78,9 @@ def _tables(tables: tuple[str, ...]) -> dict[str, pl.DataFrame]:
 @pytest.fixture
 def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, Counter]:
     """Counters by request key: asked (SourceHttp.request), read (a capture document loaded), parsed (a Comtrade
-    envelope or a Census table parsed), rows (a Comtrade result turned into rows)."""
-    counts: dict[str, Counter] = {name: Counter() for name in ("asked", "read", "parsed", "rows")}
+    envelope or a Census table parsed), rows (a Comtrade result turned into rows), checked (a Comtrade reply run
+    through the pandera wire schema, by request key and table)."""
+    counts: dict[str, Counter] = {name: Counter() for name in ("asked", "read", "parsed", "rows", "checked")}
     real_request, real_get = SourceHttp.request, http_module.CaptureStore.get
     real_envelope, real_table = resources.parse_envelope, census_resources.parse_table
     real_rows = parse.partner_flow_rows.__wrapped__
@@ -105,6 +106,13 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, Counter]:
         counts["rows"][result.request_key] += 1
         return real_rows(result)
 
+    real_check = validate._check_batch
+
+    def check(results, table):  # noqa: ANN001, ANN202
+        counts["checked"].update((r.request_key, table) for r in results)
+        return real_check(results, table)
+
+    monkeypatch.setattr(validate, "_check_batch", check)
     monkeypatch.setattr(SourceHttp, "request", request)
     monkeypatch.setattr(http_module.CaptureStore, "get", get)
     monkeypatch.setattr(resources, "parse_envelope", envelope)
@@ -128,6 +136,7 @@ def test_two_week_comtrade_run_reads_and_parses_each_distinct_request_once(count
     assert any(n > 1 for n in counted["asked"].values()), "both weeks should ask for (some of) the same requests"
     _once_each(counted["read"], "read from the captures")
     _once_each(counted["parsed"], "parsed")
+    _once_each(counted["checked"], "validated against the wire schema")
     assert set(counted["parsed"]) <= set(counted["read"])
 
 
