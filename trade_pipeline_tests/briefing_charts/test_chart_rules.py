@@ -164,11 +164,27 @@ def test_exposure_chart_skips_cleanly_without_its_table_and_draws_with_it() -> N
     assert any("<script>alert(1)</script>" in (t.text or "") for t in root.iter() if t.tag.endswith("text"))
 
 
-def test_charts_differing_only_in_a_value_are_drawn_apart() -> None:
-    """The per-step SVG memo is keyed by everything a chart is drawn from: a revised value is a new drawing."""
+def test_charts_differing_only_in_a_value_are_drawn_apart(monkeypatch) -> None:  # noqa: ANN001
+    """The step's SVG memo (``drawn``) is keyed by everything a chart is drawn from: an identical chart is converted
+    once, a revised value or a new flag is a new drawing."""
+    from trade_pipeline.defs.briefing_charts import render
+
+    converted = []
+    real = render.vlc.vegalite_to_svg
+    monkeypatch.setattr(render.vlc, "vegalite_to_svg", lambda spec: converted.append(1) or real(spec))
     rows = [_census("5700", "中國", "export", 1, 1.0e10), _census("5700", "中國", "import", 1, 2.5e10)]
     revised = [dict(rows[0]), dict(rows[1], value_usd=2.6e10)]
+    flagged = [dict(rows[0]), dict(rows[1], review_flags="partial_fetch")]
     first = _chart(_week(rows), "us_balance_monthly")
+    again = _chart(_week([dict(r) for r in rows]), "us_balance_monthly")  # another week, the same chart
     second = _chart(_week(revised), "us_balance_monthly")
-    svg1, svg2 = render_svg(first, "同一圖說"), render_svg(second, "同一圖說")
-    assert svg1 != svg2 and "USD -160 億" in svg2 and render_svg(first, "同一圖說") == svg1
+    third = _chart(_week(flagged), "us_balance_monthly")
+    drawn: dict = {}
+    svg1, svg2 = render_svg(first, "同一圖說", drawn), render_svg(second, "同一圖說", drawn)
+    assert svg1 != svg2 and "USD -160 億" in svg2 and len(converted) == 2
+    assert render_svg(again, "同一圖說", drawn) == svg1 and len(converted) == 2  # drawn once
+    svg3 = render_svg(third, "同一圖說", drawn)
+    assert svg3 != svg1 and REVIEW_COLOR in svg3 and len(converted) == 3
+    render_svg(first, "另一圖說", drawn)
+    assert len(converted) == 4  # the description is part of the spec: another key
+    assert render_svg(first, "同一圖說") == svg1 and len(converted) == 5  # no memo given: converted again

@@ -273,7 +273,7 @@ def build_chart_assets(available: Iterable[str] = ()) -> list[AssetsDefinition]:
             with warehouse.connect(read_only=True) as conn:  # effective flags, by lineage, for all the weeks
                 flags = LineageFlags(LineageResolver(conn, keys))
                 built = [(tables, build_charts(tables, flags)) for tables in weeks]
-        drawn: dict[str, str] = {}  # this step's SVGs by spec: identical charts of several weeks drawn once
+        drawn: dict[tuple, str] = {}  # this step's SVGs by chart_key: identical charts of several weeks drawn once
         with week_log(context) as lines:  # the weeks' log lines are one event-log write
             for tables, charts in built:
                 svgs = {}

@@ -8,6 +8,7 @@ Flagged points are drawn with a red outline and the subtitle says what that mean
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -291,16 +292,47 @@ def chart_spec(chart: ChartData, description: str) -> dict[str, Any]:
     return out
 
 
-def render_svg(chart: ChartData, description: str, drawn: dict[str, str] | None = None) -> str:
-    """The chart's SVG text. ``drawn``: the SVGs already converted by the caller (one step's), by the Vega-Lite spec
-    they were converted from — the spec is everything the SVG is drawn from, so the weeks of a backfill that redraw
-    an identical chart (annual Comtrade data, monthly Census releases) convert it once, with no hand-picked key."""
+def _frozen(value: Any) -> Any:
+    """A hashable image of ``value`` with everything in it: dataclasses field by field (callables left out: a chart's
+    alt-text builder, represented by what it builds), lists and tuples item by item, dicts by sorted key."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (
+            type(value).__qualname__,
+            tuple(
+                (f.name, _frozen(getattr(value, f.name)))
+                for f in dataclasses.fields(value)
+                if not callable(getattr(value, f.name))
+            ),
+        )
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted(((repr(k), _frozen(v)) for k, v in value.items()), key=lambda kv: kv[0])))
+    if isinstance(value, (list, tuple)):
+        return ("seq", tuple(_frozen(v) for v in value))
+    if isinstance(value, (set, frozenset)):
+        return ("set", tuple(sorted(repr(v) for v in value)))
+    try:
+        hash(value)
+    except TypeError:
+        return ("repr", repr(value))
+    return value
+
+
+def chart_key(chart: ChartData, description: str) -> tuple:
+    """Everything a chart is drawn from, taken whole (never a hand-picked list of fields): every field of the chart and
+    its points (titles, orders, values, labels, flags, source cells, key figure), its alt texts and the description."""
+    return (_frozen(chart), chart.alt_texts(), description)
+
+
+def render_svg(chart: ChartData, description: str, drawn: dict[tuple, str] | None = None) -> str:
+    """The chart's SVG text. ``drawn``: the SVGs the caller (one step) has converted already, by :func:`chart_key`,
+    so the weeks of a backfill that redraw an identical chart (annual Comtrade data, monthly Census releases) specify
+    and convert it once; the fonts registered do not change within a step."""
     prepare_fonts()
-    text = json.dumps(chart_spec(chart, description), ensure_ascii=False, sort_keys=True)
-    if drawn is not None and text in drawn:
-        return drawn[text]
-    svg = vlc.vegalite_to_svg(text)
+    key = chart_key(chart, description) if drawn is not None else None
+    if key is not None and key in drawn:
+        return drawn[key]
+    svg = vlc.vegalite_to_svg(json.dumps(chart_spec(chart, description), ensure_ascii=False, sort_keys=True))
     svg = svg if svg.endswith("\n") else svg + "\n"
-    if drawn is not None:
-        drawn[text] = svg
+    if key is not None:
+        drawn[key] = svg
     return svg
