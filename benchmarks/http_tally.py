@@ -11,6 +11,8 @@ metadata), so this wrapper reads the counters of *every* SourceHttp instance aro
                   retried request counts once per attempt — retries are also reported separately)
 - ``cache_hits``: answered from the response cache (live/record mode)
 - ``replayed``  : answered from the capture directory (replay mode never touches the network)
+- ``deduped``   : a repeat of a request already answered in the same run (the run's SourceHttp hands back the same
+                  answer: no capture read, cache lookup or network call); 0 on code without per-run request dedupe
 
 The job runs with the in-process executor (trade_pipeline/definitions.py), so one process sees every request.
 Nothing in the project is modified; the patch exists only in this process.
@@ -35,7 +37,7 @@ def install(tally_path: Path) -> dict:
 
     def request(self, method, url, **kwargs):  # noqa: ANN001 - mirrors SourceHttp.request
         s = self.stats
-        before = (s.network_requests, s.cache_hits, s.replayed, s.retries)
+        before = (s.network_requests, s.cache_hits, s.replayed, s.retries, getattr(s, "deduped", 0))
         error = None
         try:
             return original(self, method, url, **kwargs)
@@ -43,7 +45,7 @@ def install(tally_path: Path) -> dict:
             error = type(exc).__name__
             raise
         finally:
-            after = (s.network_requests, s.cache_hits, s.replayed, s.retries)
+            after = (s.network_requests, s.cache_hits, s.replayed, s.retries, getattr(s, "deduped", 0))
             key = http_mod.request_key(
                 method,
                 url,
@@ -61,6 +63,7 @@ def install(tally_path: Path) -> dict:
                         "cache_hits": 0,
                         "replayed": 0,
                         "retries": 0,
+                        "deduped": 0,
                         "errors": {},
                     },
                 )
@@ -69,6 +72,7 @@ def install(tally_path: Path) -> dict:
                 t["cache_hits"] += after[1] - before[1]
                 t["replayed"] += after[2] - before[2]
                 t["retries"] += after[3] - before[3]
+                t["deduped"] += after[4] - before[4]
                 if error:
                     t["errors"][error] = t["errors"].get(error, 0) + 1
                 keys.setdefault(self.source, set()).add(key)

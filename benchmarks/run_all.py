@@ -165,7 +165,8 @@ def tallied(box: CliSandbox, args: list[str], **env: str):
 
 def totals(tally: dict) -> dict:
     return {
-        k: sum(t.get(k, 0) for t in tally.values()) for k in ("calls", "network", "cache_hits", "replayed", "retries")
+        k: sum(t.get(k, 0) for t in tally.values())
+        for k in ("calls", "network", "cache_hits", "replayed", "retries", "deduped")
     }
 
 
@@ -482,7 +483,8 @@ def table(results: dict) -> list[dict]:
             {
                 "id": "P2",
                 "what": "… HTTP: network requests, replay mode (exchanges served from captures)",
-                "value": f"{rp.get('network', 'n/a')} ({rp.get('replayed', 'n/a')} replayed)",
+                "value": f"{rp.get('network', 'n/a')} ({rp.get('replayed', 'n/a')} replayed, "
+                f"{rp.get('deduped', 0)} repeats answered in-run)",
                 "target": "0",
                 "met": met(rp.get("network"), 0),
             }
