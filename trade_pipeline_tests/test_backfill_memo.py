@@ -55,6 +55,23 @@ class NoDedupeComtrade(ComtradeClient):
         return http
 
 
+class NoDedupeCensus(CensusTradeClient):
+    def _http(self) -> SourceHttp:
+        http = super()._http()
+        http.dedupe = False
+        return http
+
+
+CENSUS_EXPOSURE_TABLES = (
+    "census_monthly_flows",
+    "census_release_status",
+    "census_series_coverage",
+    "comtrade_cn_hs6_exports",
+    "census_hs6_imports",
+    "policy_exposure_requests",
+)
+
+
 def _run_comtrade_two_weeks(client: ComtradeClient | None = None) -> None:
     result = materialize(
         [comtrade_partner_flows, comtrade_commodity_flows],
@@ -228,6 +245,28 @@ def test_deduped_run_writes_the_same_rows_as_a_run_without_dedupe(
     plain = _tables(COMTRADE_TABLES)
     assert sum(counted["read"].values()) > reads, "without dedupe the weeks read their captures again"
     for table in COMTRADE_TABLES:
+        assert deduped[table].height > 0, table
+        assert_frame_equal(deduped[table], plain[table])
+
+
+def test_deduped_census_and_exposure_runs_write_the_same_rows_as_runs_without_dedupe(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def run(comtrade: ComtradeClient, census: CensusTradeClient) -> dict[str, pl.DataFrame]:
+        result = materialize(
+            [comtrade_partner_flows, census_monthly_flows, controlled_hs_map, policy_exposure_inputs],
+            resources={"warehouse": Warehouse(), "comtrade": comtrade, "census": census},
+            tags=TWO_WEEKS,
+            instance=DagsterInstance.ephemeral(),
+            raise_on_error=True,
+        )
+        assert result.success
+        return _tables(CENSUS_EXPOSURE_TABLES)
+
+    deduped = run(ComtradeClient(), CensusTradeClient())
+    monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(tmp_path / "no_dedupe"))
+    plain = run(NoDedupeComtrade(), NoDedupeCensus())
+    for table in CENSUS_EXPOSURE_TABLES:
         assert deduped[table].height > 0, table
         assert_frame_equal(deduped[table], plain[table])
 
