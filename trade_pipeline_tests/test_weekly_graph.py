@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import polars as pl
 import pytest
-from dagster import DagsterInstance, materialize
+from dagster import AssetExecutionContext, DagsterInstance, materialize
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -102,6 +102,8 @@ def failed_checks(result) -> list[str]:
 
 #: how often the w05 run built a week's facts (the fixture's spy on build_week_facts)
 FACT_BUILDS: Counter = Counter()
+#: table → the steps of the w05 run that wrote it: (step name, the asset keys the step declares)
+WRITERS: dict[str, set[tuple[str, frozenset[str]]]] = {}
 
 
 @pytest.fixture(scope="module")
@@ -116,10 +118,21 @@ def w05(tmp_path_factory: pytest.TempPathFactory):
         FACT_BUILDS[inp.key] += 1
         return real_build(inp, *args, **kwargs)
 
+    real_replace = Warehouse._replace
+
+    def recording_replace(self, table, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003 - every warehouse write
+        step = AssetExecutionContext.get()
+        keys = frozenset(k.to_user_string() for k in step.assets_def.keys)
+        WRITERS.setdefault(table, set()).add((step.op_def.name, keys))
+        return real_replace(self, table, *args, **kwargs)
+
     FACT_BUILDS.clear()
+    WRITERS.clear()
     mp.setattr(facts_pkg, "build_week_facts", counting_build)
+    mp.setattr(Warehouse, "_replace", recording_replace)
     result = run_graph(key=W05)
     mp.setattr(facts_pkg, "build_week_facts", real_build)
+    mp.setattr(Warehouse, "_replace", real_replace)
     yield data, result
     mp.undo()
 
@@ -235,6 +248,33 @@ def test_a_figure_prints_the_same_in_the_report_and_in_the_extractor_file_it_cit
         ("census_country_detail", "value_usd"),
     ):
         assert checked[wanted], f"no report figure of {wanted} compared"
+
+
+def test_every_warehouse_table_is_an_asset_with_materializations(w05, w05_data: Path) -> None:
+    """Each table in DuckDB after a W05 run is an asset of the graph (so the UI shows it, with lineage) declared by
+    the one step that writes it, and the run materialized it with its row count and column schema; a table that is
+    not an asset is one of contract.NOT_ASSETS, written by one step."""
+    graph = defs.resolve_asset_graph()
+    assets = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    with Warehouse().connect(read_only=True) as conn:
+        tables = {t for (t,) in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert set(contract.NOT_ASSETS) <= tables, "an exclusion names a table the run does not write"
+    unowned = sorted(tables - assets - set(contract.NOT_ASSETS))
+    assert not unowned, f"tables no asset owns: {unowned}"
+    assert not set(contract.NOT_ASSETS) & assets
+    for table in sorted(tables):
+        writers = WRITERS.get(table, set())
+        assert len(writers) == 1, f"{table} written by {sorted(step for step, _ in writers)}: one step owns a table"
+        step, declared = next(iter(writers))
+        assert table in declared or table in contract.NOT_ASSETS, (
+            f"{table} is written by {step}, which does not declare it"
+        )
+    events = {e.asset_key.to_user_string(): e.materialization for e in w05[1].get_asset_materialization_events()}
+    counts = row_counts()
+    for table in sorted(tables - set(contract.NOT_ASSETS)):
+        metadata = events[table].metadata
+        assert metadata["dagster/row_count"].value == counts.get((table, W05), 0), table
+        assert "dagster/column_schema" in metadata, table
 
 
 def test_rematerializing_a_week_keeps_row_counts(w05, w05_data: Path) -> None:

@@ -64,6 +64,14 @@ def quarantine_staging_table(asset: str) -> str:
     return f"quarantine_staging_{asset}"
 
 
+#: Warehouse tables that are deliberately not assets, each with why (docs/TABLES.md says the same). Every other table a
+#: run writes is an asset: the asset of that name, or a side table of the step that writes it (core.table_assets).
+NOT_ASSETS: dict[str, str] = {
+    quarantine_staging_table(asset): f"{asset}'s hand-off to quarantined_rows, the asset that shows each of its rows"
+    for asset in QUARANTINE_CONTRIBUTORS
+}
+
+
 #: Reason codes of quarantined rows (core/quarantine.py) → what they mean; the row's ``reason`` column says the
 #: particulars (field, value received, value expected).
 QUARANTINE_REASONS: dict[str, str] = {

@@ -60,7 +60,10 @@ def week_rows(
 def add_week_metadata(
     context: AssetExecutionContext, per_week: Mapping[str, Mapping[str, Any]], asset_key: Any = None
 ) -> None:
-    """Attach ``per_week[week]`` to that week's materialization of the asset (``asset_key`` for a multi-asset)."""
+    """Attach ``per_week[week]`` to that week's materialization of the asset. In a multi-asset (a
+    ``core.table_assets.table_asset`` with side tables) ``asset_key`` defaults to the asset named like the step."""
+    if asset_key is None and len(context.assets_def.keys) > 1:
+        asset_key = context.assets_def.op.name
     for week, metadata in sorted(per_week.items()):
         if metadata:
             context.add_asset_metadata(dict(metadata), asset_key=asset_key, partition_key=week)

@@ -28,7 +28,7 @@ def warehouse_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mp = pytest.MonkeyPatch()
     mp.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
     try:
-        comtrade_needed = [a for a in COMTRADE_ASSETS if a.key.path[-1] == "comtrade_partner_flows"]
+        comtrade_needed = [a for a in COMTRADE_ASSETS if any(k.path[-1] == "comtrade_partner_flows" for k in a.keys)]
         result = materialize(
             [*comtrade_needed, *MOFCOM_ASSETS, *EXPOSURE_ASSETS],
             resources={

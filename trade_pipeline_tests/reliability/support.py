@@ -132,7 +132,7 @@ CLIENT_KEY = {"comtrade": "comtrade", "census": "census", "mofcom": "mofcom"}
 
 def selected_assets(source: str, names: Iterable[str] | None = None) -> list:
     names = set(names or FETCH_SELECTION[source])
-    return [a for a in layer_assets(source) if a.key.to_user_string() in names]
+    return [a for a in layer_assets(source) if any(k.to_user_string() in names for k in a.keys)]
 
 
 # Dagster's console logger at DEBUG prints every step event; warnings are what a fault run needs to show.

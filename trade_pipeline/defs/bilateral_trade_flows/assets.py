@@ -28,6 +28,7 @@ from dagster import (
 from trade_pipeline.core import contract, quarantine
 from trade_pipeline.core.partitions import previous_partition_key, weekly_partitions
 from trade_pipeline.core.site import Site
+from trade_pipeline.core.table_assets import table_asset
 from trade_pipeline.core.warehouse import PartitionCache, Warehouse
 from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
 from trade_pipeline.defs.bilateral_trade_flows import checks as rules
@@ -132,7 +133,13 @@ def _availability_frame(week, key: str) -> pl.DataFrame:  # noqa: ANN001 - fetch
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-@asset(
+@table_asset(
+    side_tables={
+        T_REQUESTS: "One row per Comtrade request of the week (reporter × flow × year): status ok/empty/truncated/failed/"
+        "not_released, rows, the reply's count, request id, error.",
+        T_AVAILABILITY: "Comtrade data availability (getDa) of the week's candidate years: when each reporter-year "
+        "was first released, whether it was released by the as-of instant and selected.",
+    },
     name=T_PARTNER_FLOWS,
     partitions_def=weekly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -274,7 +281,11 @@ def _comtrade_partner_flows(
     )
 
 
-@asset(
+@table_asset(
+    side_tables={
+        T_COMMODITY_REQUESTS: "One row per Comtrade HS2 request of the week (reporter × flow × year): status, rows, "
+        "request id, error."
+    },
     name=T_COMMODITY_FLOWS,
     partitions_def=weekly_partitions,
     backfill_policy=BackfillPolicy.single_run(),

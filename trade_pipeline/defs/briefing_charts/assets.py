@@ -25,7 +25,6 @@ from dagster import (
     MetadataValue,
     TableColumn,
     TableSchema,
-    asset,
 )
 
 from trade_pipeline.core import contract
@@ -33,6 +32,7 @@ from trade_pipeline.core.lineage import LineageResolver
 from trade_pipeline.core.markdown import md_escape
 from trade_pipeline.core.partitions import iso_week_label, weekly_partitions
 from trade_pipeline.core.site import Site
+from trade_pipeline.core.table_assets import table_asset
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.core.week_metadata import add_week_metadata, week_log, week_rows
 from trade_pipeline.defs.briefing_charts.data import (
@@ -243,7 +243,11 @@ def build_chart_assets(available: Iterable[str] = ()) -> list[AssetsDefinition]:
     names = set(available)
     deps = [*BASE_DEPS, *(n for n in OPTIONAL_DEPS if n in names)]
 
-    @asset(
+    @table_asset(
+        side_tables={
+            contract.BRIEFING_CHART_DATA: "One row per plotted point of the week's charts: series, x, y, label and "
+            "the layer cell it comes from (table, row key, column, derivation), with that cell's review flags."
+        },
         name=ASSET_NAME,
         deps=deps,
         partitions_def=weekly_partitions,

@@ -34,6 +34,7 @@ from trade_pipeline.core.markdown import md_escape, md_list
 from trade_pipeline.core.partitions import iso_week_label, week_end, week_start, weekly_partitions
 from trade_pipeline.core.quarantine import REPAIRED, Quarantined
 from trade_pipeline.core.site import Site
+from trade_pipeline.core.table_assets import table_asset
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.core.week_metadata import add_week_metadata, week_log, week_rows
 from trade_pipeline.defs.cn_export_control import controls as control_rules
@@ -611,7 +612,11 @@ def mofcom_provisions(context: AssetExecutionContext, warehouse: Warehouse) -> M
     )
 
 
-@asset(
+@table_asset(
+    side_tables={
+        T_TIMELINE: "The build-up of controls per material family (graphite → gallium/germanium → antimony → …): one "
+        "row per step, citing its announcement and status as of the week's end."
+    },
     partitions_def=weekly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,

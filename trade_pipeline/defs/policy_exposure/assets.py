@@ -31,6 +31,7 @@ from dagster import (
 
 from trade_pipeline.core import contract
 from trade_pipeline.core.partitions import as_of_instant, iso_week_label, weekly_partitions
+from trade_pipeline.core.table_assets import table_asset
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
 from trade_pipeline.defs.bilateral_trade_flows.fetch import released_pairs, select_years
@@ -246,7 +247,15 @@ def week_plan(key: str, availability: pl.DataFrame, census: CensusTradeClient) -
     return (years[-1] if years else None), census.latest_released_month(as_of_instant(key).date())
 
 
-@asset(
+@table_asset(
+    side_tables={
+        contract.COMTRADE_CN_HS6_EXPORTS: "UN Comtrade China (156) exports of each controlled HS6 code to World and "
+        "the five reporters, China's latest released year.",
+        contract.CENSUS_HS6_IMPORTS: "US Census imports of each controlled HS6 code from China and all countries, "
+        "monthly, latest year to date and the year before.",
+        contract.EXPOSURE_REQUESTS: "One row per exposure request (Comtrade/Census): status, rows, rejected rows "
+        "with reasons, truncation, request id, error.",
+    },
     partitions_def=weekly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
@@ -360,7 +369,11 @@ def _code_status(log: pl.DataFrame, source: str) -> dict[str, set[str]]:
     return out
 
 
-@asset(
+@table_asset(
+    side_tables={
+        contract.POLICY_EXPOSURE_WATCHLIST: "The exposure watch list: one row per rule × exposure row that crosses "
+        "it (threshold, value, measure, HS6)."
+    },
     partitions_def=weekly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,

@@ -30,6 +30,7 @@ from dagster import (
 from trade_pipeline.core import contract
 from trade_pipeline.core.partitions import iso_week_label, weekly_partitions
 from trade_pipeline.core.site import Site
+from trade_pipeline.core.table_assets import table_asset
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.core.week_metadata import add_week_metadata, week_log, week_rows
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
@@ -158,7 +159,12 @@ def briefing_facts(context: AssetExecutionContext, warehouse: Warehouse, site: S
 CHECK_CLAIMS_TRACED = "trade_briefing_claims_traced"
 
 
-@asset(
+@table_asset(
+    side_tables={
+        contract.BRIEFING_CLAIMS: "Every fact printed in the week's published reports at its place (edition, line, "
+        "column, slot, printed text, review mark, source cell), plus one digest row per body line: what "
+        "`trade-pipeline verify` checks."
+    },
     name="trade_briefing",
     deps=[briefing_facts, "briefing_charts"],  # the report links the chart files beside it
     partitions_def=weekly_partitions,

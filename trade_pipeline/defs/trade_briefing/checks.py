@@ -7,7 +7,6 @@ from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeve
 
 from trade_pipeline.core.partitions import iso_week_label, weekly_partitions
 from trade_pipeline.core.site import Site
-from trade_pipeline.defs.trade_briefing.assets import trade_briefing
 from trade_pipeline.defs.trade_briefing.render import REPORT_DIR, ZH, edition_files, report_relpath
 from trade_pipeline.defs.trade_briefing.validation import front_matter_problems, missing_citations, period_problems
 
@@ -25,7 +24,7 @@ def _editions(site: Site, key: str) -> list[tuple[str, str, str | None]]:
 
 
 @asset_check(
-    asset=trade_briefing,
+    asset="trade_briefing",
     partitions_def=weekly_partitions,
     description="Every Extractor file the report cites exists under the site root.",
 )
@@ -43,7 +42,7 @@ def trade_briefing_citations_exist(context: AssetCheckExecutionContext, site: Si
 
 
 @asset_check(
-    asset=trade_briefing,
+    asset="trade_briefing",
     partitions_def=weekly_partitions,
     description="The front matter of every edition is valid YAML with the seed's keys and the ISO-week title.",
 )
@@ -56,7 +55,7 @@ def trade_briefing_front_matter_valid(context: AssetCheckExecutionContext, site:
 
 
 @asset_check(
-    asset=trade_briefing,
+    asset="trade_briefing",
     partitions_def=weekly_partitions,
     description="報告期間 (Period: in the English edition) is the partition's ISO week, Monday to Sunday.",
 )

@@ -23,6 +23,7 @@ from dagster_pandera import pandera_schema_to_dagster_type
 from trade_pipeline.core import contract, quarantine
 from trade_pipeline.core.partitions import as_of_instant, iso_week_label, previous_partition_key, weekly_partitions
 from trade_pipeline.core.site import Site
+from trade_pipeline.core.table_assets import table_asset
 from trade_pipeline.core.warehouse import PartitionCache, Warehouse
 from trade_pipeline.core.week_metadata import add_week_metadata, week_rows
 from trade_pipeline.defs.us_trade_census import checks as invariants
@@ -91,7 +92,13 @@ def _status(warehouse: Warehouse, key: str, cache: PartitionCache | None = None)
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
-@asset(
+@table_asset(
+    side_tables={
+        T_STATUS: "One row per week: the newest Census month released by the as-of day, the months available, the "
+        "next release, and the week's missing series and failed requests.",
+        T_COVERAGE: "Every expected partner × flow × month × level (TOTAL / HS2) of the week: answered, derived "
+        "(total summed from chapters) or missing, with the rows received and why (review_flags).",
+    },
     partitions_def=weekly_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
