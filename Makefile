@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check --quiet .
 
 test: $(STAMP) lint
-	DAGSTER_HOME= $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 1; fi; exit $$rc
+	DAGSTER_HOME= $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 1; fi; exit $$rc
 
 site: $(STAMP)
 	$(BIN)/trade-pipeline site

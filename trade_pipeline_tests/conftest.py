@@ -36,3 +36,19 @@ def seed_report() -> Path:
     if not SEED_REPORT.is_file():
         pytest.skip("../shared/seeds is absent (only developers and CI have it)")
     return SEED_REPORT
+
+
+# Modules whose tests start the Dagster CLI, daemon or webserver take minutes, not seconds.
+_LONG_MARKERS = ("slow", "browser")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long modules first (their order kept), so with xdist (`--dist loadfile --no-loadscope-reorder`, see the
+    Makefile) the longest files start at once and the many short ones fill the workers around them, instead of a
+    year-long backfill starting last and running alone. The order within a module is unchanged."""
+
+    def module(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    long_modules = {module(i) for i in items if any(i.get_closest_marker(m) is not None for m in _LONG_MARKERS)}
+    items.sort(key=lambda item: module(item) not in long_modules)  # stable: False (long) sorts first

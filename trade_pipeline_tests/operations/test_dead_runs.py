@@ -15,6 +15,7 @@ Plus the unit rules of run_health: a live pid is alive, a vanished or reused pid
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,15 +30,25 @@ from trade_pipeline.defs.operations import run_health
 from trade_pipeline_tests.operations.cli_harness import BIN, RUN_TIMEOUT_S, TempInstance, tail
 
 
-def _instance(root: Path, monitoring: bool) -> TempInstance:
-    """A temp instance with the repo's dagster.yaml; run monitoring polls every second (or is off)."""
-    instance = TempInstance.create(root)
+@pytest.fixture(scope="module")
+def killed_backfill(tmp_path_factory: pytest.TempPathFactory) -> tuple[TempInstance, str]:
+    """One backfill SIGKILLed mid-run (its run left STARTED), shared: each test works on a copy of that instance."""
+    instance = TempInstance.create(tmp_path_factory.mktemp("killed"))
+    return instance, _kill_a_backfill_mid_run(instance)
+
+
+def _instance(killed: tuple[TempInstance, str], root: Path, monitoring: bool) -> tuple[TempInstance, str]:
+    """A copy of the killed backfill's instance (run storage, warehouse, site) with the repo's dagster.yaml; run
+    monitoring polls every second (or is off). Returns it and the dead run's id."""
+    source, dead_run = killed
+    shutil.copytree(source.root, root)
+    instance = TempInstance(root)
     config = yaml.safe_load((instance.home / "dagster.yaml").read_text(encoding="utf-8"))
     assert config["run_monitoring"]["enabled"] is True  # the shipped setting this test relies on
     assert config["run_launcher"]["class"] == "WorkerCheckingRunLauncher"
     config["run_monitoring"].update(enabled=monitoring, poll_interval_seconds=1)
     (instance.home / "dagster.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    return instance
+    return instance, dead_run
 
 
 def _runs(instance: TempInstance) -> list:
@@ -144,21 +155,21 @@ def _queued_run_succeeds(instance: TempInstance, dead_run: str) -> None:
 
 
 @pytest.mark.slow
-def test_daemon_run_monitoring_fails_a_killed_backfill_and_the_queued_run_starts(tmp_path: Path) -> None:
-    instance = _instance(tmp_path / "daemon", monitoring=True)
-    dead = _kill_a_backfill_mid_run(instance)
+def test_daemon_run_monitoring_fails_a_killed_backfill_and_the_queued_run_starts(
+    killed_backfill, tmp_path: Path
+) -> None:
+    instance, dead = _instance(killed_backfill, tmp_path / "daemon", monitoring=True)
     _queue_a_run(instance)
     _queued_run_succeeds(instance, dead)
 
 
 @pytest.mark.slow
-def test_the_next_cli_run_fails_a_killed_backfill_before_it_starts(tmp_path: Path) -> None:
+def test_the_next_cli_run_fails_a_killed_backfill_before_it_starts(killed_backfill, tmp_path: Path) -> None:
     """No daemon at all: `trade-pipeline` clears the dead run itself (the queue it would block is the daemon's,
     exercised above), and its own run succeeds."""
     from dagster import DagsterRunStatus
 
-    instance = _instance(tmp_path / "cli", monitoring=False)
-    dead = _kill_a_backfill_mid_run(instance)
+    instance, dead = _instance(killed_backfill, tmp_path / "cli", monitoring=False)
     out, err = instance.run("briefing", "2026-W05", name="briefing")
     assert f"run {dead} (STARTED) marked failed: run worker died: process" in err, tail(err)
     assert out.split() == instance.printed_reports("2026-W05")
