@@ -243,3 +243,19 @@ def test_a_tampered_english_month_is_rejected(published_en: tuple[Warehouse, Pat
         wh, path, "(US Census Bureau, Jan–Oct 2025 year to date)", "(US Census Bureau, Jan–Nov 2025 year to date)"
     )
     assert [(m.slot, m.printed, m.expected) for m in bad] == [("census.through_month", "Nov", "Oct")]
+
+
+def test_an_edited_front_matter_description_or_title_is_rejected(published: tuple[Warehouse, Path]) -> None:
+    """The description (the 本週變化 headline the site's index lists) and the title are printed outside the body's
+    claims: they are recomputed from the facts and compared whole, so a figure slipped into them is caught."""
+    wh, path = published
+    text = path.read_text(encoding="utf-8")
+    description = re.search(r"^description: (.*)$", text, flags=re.M)
+    assert description, "front matter description"
+    forged = description.group(0)[:-1] + '；HHI：中國 436.43 → 1264.16"'
+    mismatches = _verify_after(wh, path, description.group(0), forged)
+    assert [m.slot for m in mismatches] == ["front_matter.description"], [str(m) for m in mismatches]
+    assert "1264.16" in mismatches[0].printed and "1264.16" not in mismatches[0].expected
+    path.write_text(text, encoding="utf-8")
+    mismatches = _verify_after(wh, path, 'title: "2026 年第 05 週"', 'title: "2026 年第 06 週"')
+    assert [m.slot for m in mismatches] == ["front_matter.title"], [str(m) for m in mismatches]

@@ -25,7 +25,7 @@ from trade_pipeline.core.paths import write_text_atomic
 from trade_pipeline.defs.trade_briefing.facts.model import ABSENT, Fact, FactTree, build_tree
 from trade_pipeline.defs.trade_briefing.markdown import md_escape, split_front_matter, yaml_scalar
 from trade_pipeline.defs.trade_briefing.names import needs_the
-from trade_pipeline.defs.trade_briefing.printing import Printer, is_english, plain
+from trade_pipeline.defs.trade_briefing.printing import REVIEW_MARK, Printer, is_english, marked, plain
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 REPORT_DIR = "Narrator/trade_briefing"
@@ -306,8 +306,15 @@ def _name(node: Any, lang: str) -> str:
     return name
 
 
+def _fig(fact: Any, lang: str | None = None) -> str:
+    """A fact's text in a front matter value, with the review mark when it is flagged (as in the body)."""
+    text = plain(fact, lang)
+    return f"{text} {REVIEW_MARK}" if isinstance(fact, Fact) and marked(fact) else text
+
+
 def changes_headline(tree: FactTree, lang: str = ZH) -> str:
-    """One line of what changed against last week (the front matter's description, which the index lists)."""
+    """One line of what changed against last week (the front matter's description, which the index lists). Its
+    figures carry [REVIEW_NEEDED] like the body's; verify recomputes the whole line."""
     X = tree.get_path("changes")
     en = is_english(lang)
     if not isinstance(X, FactTree) or X.none_comparable:
@@ -316,30 +323,28 @@ def changes_headline(tree: FactTree, lang: str = ZH) -> str:
     c = X.census
     if c.new_month:
         parts.append(
-            f"US Census adds {plain(c.month, lang)} {plain(c.year, lang)}"
+            f"US Census adds {_fig(c.month, lang)} {_fig(c.year, lang)}"
             if en
-            else f"US Census 新增 {plain(c.year)} 年 {plain(c.month)} 月數據"
+            else f"US Census 新增 {_fig(c.year)} 年 {_fig(c.month)} 月數據"
         )
     elif c.fewer_months:
         parts.append("US Census months withdrawn" if en else "US Census 月份減少")
     if c.has_revisions:
         parts.append(
-            f"US Census revised {plain(c.revision_count, lang)} series"
+            f"US Census revised {_fig(c.revision_count, lang)} series"
             if en
-            else f"US Census 修正 {plain(c.revision_count)} 筆"
+            else f"US Census 修正 {_fig(c.revision_count)} 筆"
         )
     for g in X.comtrade.new_years.nodes() if X.comtrade.has_new_years else []:
         names = ", ".join(_name(m, lang) for m in g.members.nodes())
-        parts.append(
-            f"UN Comtrade {plain(g.year)} for {names}" if en else f"UN Comtrade 新增 {names} {plain(g.year)} 年"
-        )
+        parts.append(f"UN Comtrade {_fig(g.year)} for {names}" if en else f"UN Comtrade 新增 {names} {_fig(g.year)} 年")
     if X.comtrade.has_dropped_years:
         parts.append("UN Comtrade years withdrawn" if en else "UN Comtrade 年度減少")
     for e in X.hhi.moves.nodes() if X.hhi.has_moves else []:
         parts.append(
-            f"HHI {_name(e, lang)} {plain(e.before)} → {plain(e.hhi)}"
+            f"HHI {_name(e, lang)} {_fig(e.before)} → {_fig(e.hhi)}"
             if en
-            else f"HHI：{_name(e, lang)} {plain(e.before)} → {plain(e.hhi)}"
+            else f"HHI：{_name(e, lang)} {_fig(e.before)} → {_fig(e.hhi)}"
         )
     for e in X.ranks.moves.nodes() if X.ranks.has_moves else []:
         what = (
@@ -350,12 +355,10 @@ def changes_headline(tree: FactTree, lang: str = ZH) -> str:
         parts.append(f"{_name(e, lang)} top {what} reordered" if en else f"{_name(e, lang)}前三大{what}變動")
     a = X.announcements
     if a.has_added:
-        parts.append(
-            f"{plain(a.added_count, lang)} new announcement(s)" if en else f"新增公告 {plain(a.added_count)} 筆"
-        )
+        parts.append(f"{_fig(a.added_count, lang)} new announcement(s)" if en else f"新增公告 {_fig(a.added_count)} 筆")
     if a.has_changed:
         parts.append(
-            f"{plain(a.changed_count, lang)} announcement(s) updated" if en else f"公告更新 {plain(a.changed_count)} 筆"
+            f"{_fig(a.changed_count, lang)} announcement(s) updated" if en else f"公告更新 {_fig(a.changed_count)} 筆"
         )
     if a.has_removed:
         parts.append("announcements withdrawn" if en else "公告減少")
@@ -368,6 +371,12 @@ def changes_headline(tree: FactTree, lang: str = ZH) -> str:
             return "No material change this week" if en else "本週無重大變化"
         return "No change this week" if en else "本週無變化"
     return ("; " if en else "；").join(parts)
+
+
+def report_title(iso_week: str, lang: str = ZH) -> str:
+    """The front matter's title of a week's report ('2026 年第 05 週' / '2026 Week 05')."""
+    y, w = iso_week.split("-W")
+    return f"{y} Week {w}" if is_english(lang) else f"{y} 年第 {w} 週"
 
 
 def front_matter(
@@ -401,7 +410,7 @@ def front_matter(
     }
     if is_english(lang):
         return {
-            "title": f"{y} Week {w}",
+            "title": report_title(iso_week, lang),
             **common,
             "article_section": "Weekly analysis",
             "keywords": ", ".join(
@@ -409,7 +418,7 @@ def front_matter(
             ),
         }
     return {
-        "title": f"{y} 年第 {w} 週",
+        "title": report_title(iso_week, lang),
         **common,
         "article_section": "週報分析",
         "keywords": ", ".join(["國際貿易", "中國", *items, "出口管制", "HHI", "市場集中度", y]),

@@ -10,6 +10,8 @@ For every claim (slot, position, printed text) recorded when the report was rend
 3. a figure whose fact is flagged must be followed by ``[REVIEW_NEEDED]`` at that place.
 
 Then every number left in the body outside the recorded positions is an *orphan* (a figure nobody can trace).
+The front matter's printed values with figures — the title (the week) and the description (the 本週變化 headline,
+which the site's index lists) — are recomputed from the same facts and compared whole.
 Flag words and rule labels are words, never numbers. The blocking asset check, the publishing step and
 ``trade-pipeline verify`` all call :func:`verify_report`.
 """
@@ -21,6 +23,8 @@ import hashlib
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
+
+import yaml
 
 from trade_pipeline.defs.trade_briefing.facts.model import FIGURE_KINDS, Fact
 from trade_pipeline.defs.trade_briefing.markdown import split_front_matter
@@ -116,7 +120,7 @@ def verify_report(
     """``report`` is the edition's site-relative path; its language (``lang``, default from the path: '….en.md' is
     English) decides how each recomputed fact must print."""
     lang = lang or edition_lang(report)
-    _, body = split_front_matter(markdown)
+    front, body = split_front_matter(markdown)
     offset = markdown[: len(markdown) - len(body)].count("\n")  # mismatches name lines of the file
     lines = body.split("\n")
     masked = [list(line) for line in lines]
@@ -215,4 +219,39 @@ def verify_report(
                     expected=None,
                 )
             )
+    problems += _front_matter_problems(front, facts, report, lang)
     return Outcome(report=report, claims=len(claims), figures=figures, mismatches=problems)
+
+
+_REPORT_WEEK = re.compile(r"(\d{4}-W\d{2})-trade-briefing")
+
+
+def _front_matter_problems(front: str | None, facts: dict[str, Fact], report: str, lang: str) -> list[Mismatch]:
+    """Title and description as the facts give them now (render.front_matter builds both the same way)."""
+    from trade_pipeline.defs.trade_briefing.facts.model import build_tree
+    from trade_pipeline.defs.trade_briefing.render import changes_headline, report_title
+
+    where = dict(report=report, line=1, col=0)
+    try:
+        data = yaml.safe_load(front) if front is not None else None
+    except yaml.YAMLError as exc:
+        data, error = None, f"the front matter is not YAML ({exc.__class__.__name__})"
+    else:
+        error = "the report has no front matter" if not isinstance(data, dict) else None
+    if error:
+        return [Mismatch(slot="front_matter", problem=error, printed=None, expected=None, **where)]
+    expected = {"description": changes_headline(build_tree(facts.values()), lang)}
+    week = _REPORT_WEEK.search(report)
+    if week:
+        expected["title"] = report_title(week.group(1), lang)
+    return [
+        Mismatch(
+            slot=f"front_matter.{key}",
+            problem=f"front matter {key} differs from what the layer tables give",
+            printed=None if data.get(key) is None else str(data.get(key)),
+            expected=value,
+            **where,
+        )
+        for key, value in expected.items()
+        if data.get(key) != value
+    ]
