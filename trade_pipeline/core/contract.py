@@ -216,6 +216,9 @@ class Flag:
     kind: str  # QUALITY or NOTICE
     zh: str  # reader-facing words, Traditional Chinese (never a rule key; no digits except a stated threshold)
     en: str
+    #: the flagged row may not be what it claims to be (e.g. a list item pointing off the site): a count of such rows
+    #: (how many announcements) carries the flag too, where other flags only touch the row's own figures
+    doubts_row: bool = False
 
 
 FLAGS: dict[str, Flag] = {
@@ -281,7 +284,7 @@ FLAGS: dict[str, Flag] = {
         Flag("title_only", QUALITY, "僅有標題，內文未能取得", "title only; the text could not be fetched"),
         Flag("garbled_text", QUALITY, "內文為亂碼", "text is garbled"),
         Flag("changed_structure", QUALITY, "頁面結構改變，內文未能解析", "page structure changed; text not parsed"),
-        Flag("off_host_url", QUALITY, "連結指向站外，未擷取", "link points off the site; not fetched"),
+        Flag("off_host_url", QUALITY, "連結指向站外，未擷取", "link points off the site; not fetched", doubts_row=True),
         Flag("category_undecided", QUALITY, "無法判定類別", "category could not be decided"),
         Flag("content_title_mismatch", QUALITY, "內文與標題不符", "text does not match the title"),
         Flag(
@@ -350,6 +353,11 @@ FLAGS: dict[str, Flag] = {
 }
 
 UNKNOWN_FLAG = Flag("unknown", QUALITY, "未登錄的資料檢核旗標", "unregistered data-check flag")
+
+
+def doubts_row(codes: Iterable[str]) -> bool:
+    """Does one of these flags put the row's own existence in doubt (so counts of rows carry it)?"""
+    return any(code in FLAGS and FLAGS[code].doubts_row for code in codes)
 
 
 def flag_info(code: str) -> Flag:

@@ -66,3 +66,20 @@ def capture_server(captures: Path):
     support.SeamSettings.reset()
     yield cs
     support.stop_capture_server(cs)
+
+
+@pytest.fixture(scope="session")
+def baseline_report(baseline: Baseline, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Week B's report (zh) over the undamaged baseline: the rest of the graph (policy exposure, quarantined_rows,
+    facts, charts, the report) run on the baseline's layers with the embedded sample, once per session."""
+    data = tmp_path_factory.mktemp("reliability_baseline_report") / "data"
+    shutil.copytree(baseline.data, data)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
+    for var in ("TRADE_PIPELINE_HTTP_MODE", "TRADE_PIPELINE_CAPTURE_DIR", "COMTRADE_API_KEY", "CENSUS_API_KEY"):
+        mp.delenv(var, raising=False)
+    try:
+        support.render_rest_of_graph(WEEK_B)
+        return support.report_text(data, WEEK_B)
+    finally:
+        mp.undo()

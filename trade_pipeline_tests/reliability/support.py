@@ -151,6 +151,47 @@ def run(source: str, key: str, client, assets: list | None = None, raise_on_erro
     )
 
 
+#: the report's run config: a fixed generation time (the front matter prints it), console at WARNING
+REPORT_CONFIG = {**QUIET, "ops": {"trade_briefing": {"config": {"generated_at": "2026-01-28T12:00:00Z"}}}}
+
+
+def rest_of_graph() -> list:
+    """Every asset outside the three source layers: policy exposure, quarantined_rows, the report's facts, charts,
+    the report and its index."""
+    from trade_pipeline.definitions import defs
+
+    layer_keys = {key for source in CLIENT_KEY for a in layer_assets(source) for key in a.keys}
+    return [a for a in defs.assets if not set(a.keys) & layer_keys]
+
+
+def render_rest_of_graph(key: str) -> None:
+    """Run the rest of the graph for week ``key`` on the layers in the warehouse, replaying the embedded sample
+    (policy exposure fetches its own requests: undamaged, so only the layers under test differ)."""
+    resources = {
+        "warehouse": Warehouse(),
+        "site": Site(),
+        "comtrade": ComtradeClient(),
+        "census": CensusTradeClient(),
+        "mofcom": MofcomClient(),
+    }
+    result = materialize(
+        rest_of_graph(),
+        resources=resources,
+        partition_key=key,
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        run_config=REPORT_CONFIG,
+    )
+    assert result.success, "the report did not render:\n" + failure_text(result)
+
+
+def report_text(data: Path, key: str) -> str:
+    from trade_pipeline.core.partitions import iso_week_label
+
+    path = data / "site" / "Narrator" / "trade_briefing" / f"{iso_week_label(key)}-trade-briefing.md"
+    return path.read_text(encoding="utf-8")
+
+
 def failure_text(result) -> str:
     """Every error message (with causes) of the failed steps of a run."""
     parts = []

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from trade_pipeline.core import contract
 from trade_pipeline.core.http import request_key
 from trade_pipeline.core.partitions import as_of_instant
 from trade_pipeline.core.warehouse import Warehouse
@@ -32,6 +33,7 @@ from trade_pipeline.defs.cn_export_control.resources import LIST_PATH
 from trade_pipeline.defs.us_trade_census import release_calendar
 from trade_pipeline.defs.us_trade_census.resources import PARTNERS, CensusRequest, CensusTradeClient
 from trade_pipeline_tests.reliability import support
+from trade_pipeline_tests.reliability.report_diff import REVIEW, changed_lines, unmarked_changes
 from trade_pipeline_tests.reliability.support import (
     CANONICAL,
     CENSUS_ROOT,
@@ -51,11 +53,12 @@ MOJIBAKE = "å•†åŠ¡éƒ¨å…¬å‘Š2025å¹´ç¬¬61å·"  # '商务
 
 
 def comtrade_partner_request(base_data: Path) -> str:
-    """A week-B partner-totals request of the baseline (its key, from comtrade_requests)."""
+    """A week-B partner-totals request of the baseline (its key, from comtrade_requests): US exports of the latest
+    year, the series the report prints (an earlier year's reply would reach only comparisons)."""
     wh = Warehouse(path=str(base_data / "warehouse.duckdb"))
     df = wh.query(
         "SELECT request FROM comtrade_requests WHERE week_start = ?::DATE AND kind = 'partner_totals' "
-        "AND status = 'ok' AND reporter_code = 842 ORDER BY flow, year LIMIT 1",
+        "AND status = 'ok' AND reporter_code = 842 AND flow = 'X' ORDER BY year DESC LIMIT 1",
         [WEEK_B],
     )
     return df["request"][0]
@@ -631,3 +634,35 @@ def _baseline_rows(base_data: Path, table: str, rid: str) -> int:
     return wh.query(f"SELECT count(*) AS n FROM {table} WHERE week_start = ?::DATE AND request_id = ?", [WEEK_B, rid])[
         "n"
     ][0]
+
+
+# --- the report -----------------------------------------------------------------------------------------------------
+#: One flagged case per (source, flag code, live or replay): cases sharing all three leave the same rows behind.
+REPORT_CASES = list({(c.source, c.flag, c.mode): c for c in reversed(CASES) if c.outcome == "flag"}.values())[::-1]
+
+
+@pytest.mark.parametrize("case", REPORT_CASES, ids=[c.id for c in REPORT_CASES])
+def test_a_flagged_fault_marks_every_changed_report_line(
+    case: Case, world, captures: Path, baseline_report: str, request: pytest.FixtureRequest
+):
+    """The fault's whole layer re-run for week B, then the rest of the graph (facts, charts, report): every report
+    line whose figures differ from the undamaged report carries [REVIEW_NEEDED] or a withheld note, and the flag's
+    reason is said in words (report_diff.py)."""
+    cs = request.getfixturevalue("capture_server") if case.mode == "live" else None
+    if cs is not None:
+        _setup_live(case, cs, world.data)
+    else:
+        _setup_replay(case, captures, world.data)
+    result = support.run(case.source, WEEK_B, _client(case, captures, cs), support.layer_assets(case.source))
+    assert result.success, support.failure_text(result)
+    support.render_rest_of_graph(WEEK_B)
+    after = support.report_text(support.data_dir(), WEEK_B)
+
+    assert changed_lines(baseline_report, after) or after.count(REVIEW) > baseline_report.count(REVIEW), (
+        "the fault changed nothing in the report: the case tests nothing"
+    )
+    bad = unmarked_changes(baseline_report, after)
+    assert not bad, "\n".join(f"- {c.old!r}\n+ {c.new!r}" for c in bad[:10])
+    # the reason is said in words: the case's flag, or a more specific one its rows carry
+    said = [c for c, info in contract.FLAGS.items() if after.count(info.zh) > baseline_report.count(info.zh)]
+    assert said, f"no flag's words are said more often than in the undamaged report ({case.flag} expected)"

@@ -94,7 +94,8 @@ def _summary(book: FactBook, inp: WeekInputs, tree: FactTree, chosen: list[dict]
     for i, y in enumerate(years, start=1):
         book.ident(f"summary.years.{i}", "year", y)
     ann = inp.rows(ANN)
-    book.aggregate("summary.announcements", "count", len(ann) or None, ANN, {}, "count(*)")
+    doubtful = [r for r in ann if contract.doubts_row(book.flags_of(ANN, r))]  # counted, and the count says so
+    book.aggregate("summary.announcements", "count", len(ann) or None, ANN, {}, "count(*)", rows=doubtful)
     fresh = [r for r in ann if policy.is_new(inp, r)]
     book.aggregate(
         "summary.new_announcements",
@@ -103,6 +104,7 @@ def _summary(book: FactBook, inp: WeekInputs, tree: FactTree, chosen: list[dict]
         ANN,
         {"publish_date": {"between": [inp.start.isoformat(), inp.end.isoformat()]}},
         "count(*)",
+        rows=[r for r in doubtful if r in fresh],
     )
     book.flag("summary.has_new", bool(fresh))
     items: list[str] = []
@@ -150,7 +152,15 @@ def _limitations(book: FactBook, inp: WeekInputs, tree: FactTree) -> None:
     if status:
         book.cell("limits.census_as_of", "date", contract.CENSUS_RELEASE_STATUS, status[0], "as_of")
     ann = inp.rows(ANN)
-    book.aggregate("limits.announcements", "count", len(ann) or None, ANN, {}, "count(*)")
+    book.aggregate(
+        "limits.announcements",
+        "count",
+        len(ann) or None,
+        ANN,
+        {},
+        "count(*)",
+        rows=[r for r in ann if contract.doubts_row(book.flags_of(ANN, r))],
+    )
     dated = sorted((r for r in ann if as_date(r.get("publish_date"))), key=lambda r: as_date(r["publish_date"]))
     if dated:
         book.cell("limits.first_date", "date", ANN, dated[0], "publish_date")

@@ -3,6 +3,7 @@ per listed goods measure (how much trade the controlled HS codes carry).
 
 - ``controls.rows.<i>``: every measure of ``mofcom_controls`` (own announcements by publication date, then the
   measures a stored text suspends or revokes), with its status as of the week's end.
+- ``controls.unread``: announcements whose text could not be read this week (count, titles), said under each table.
 - ``timeline.families.<k>.steps.<n>``: ``mofcom_control_timeline`` in family order, each step citing its measure.
 - ``exposure.measures.<k>``: per goods measure of ``policy_trade_exposure`` — the measures of the listed items first
   (in the items' order), then the other measures in the controls table's order — its codes largest Chinese exports
@@ -19,9 +20,10 @@ from typing import Any
 
 from trade_pipeline.core import contract
 from trade_pipeline.defs.trade_briefing.facts.model import FactBook
-from trade_pipeline.defs.trade_briefing.facts.policy import as_date
+from trade_pipeline.defs.trade_briefing.facts.policy import as_date, title_cell
 from trade_pipeline.defs.trade_briefing.inputs import ExtractorFiles, WeekInputs
 
+ANN = contract.MOFCOM_ANNOUNCEMENTS
 CONTROLS = contract.MOFCOM_CONTROLS
 TIMELINE = contract.MOFCOM_CONTROL_TIMELINE
 EXPOSURE = contract.POLICY_TRADE_EXPOSURE
@@ -53,9 +55,23 @@ def _natural(value: Any) -> tuple:
     return (head, int(tail)) if tail.isdigit() else (text, -1)
 
 
+def unread_announcements(book: FactBook, inp: WeekInputs) -> None:
+    """``controls.unread``: announcements whose text could not be read this week (title only, garbled, changed page):
+    the measures they list (if any) are in none of section 三's tables, so the report names them where the measures
+    would stand instead of leaving them out."""
+    unread = [r for r in inp.rows(ANN) if r.get("fetch_status") not in (None, "ok")]
+    book.flag("controls.unread_present", bool(unread))
+    if not unread:
+        return
+    book.aggregate("controls.unread.count", "count", len(unread), ANN, {"fetch_status": {"ne": "ok"}}, "count(*)")
+    for j, r in enumerate(unread, start=1):
+        title_cell(book, f"controls.unread.titles.{j}", r)
+
+
 def controls_table(book: FactBook, inp: WeekInputs, files: ExtractorFiles) -> list[dict[str, Any]]:
     rows = ordered_controls(inp)
     book.flag("controls.present", bool(rows))
+    unread_announcements(book, inp)
     if rows:
         book.cell("controls.as_of", "date", CONTROLS, rows[0], "status_as_of")
     for i, r in enumerate(rows, start=1):

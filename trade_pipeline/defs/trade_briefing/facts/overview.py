@@ -10,6 +10,8 @@ are that member's own facts. Extremes chosen among reporters are cells with ever
 - ``overview.X.levels.<i>`` — reported (non-mirror) series by HHI band; ``overview.X.mirrors`` — mirror estimates;
 - ``overview.X.top3_high`` / ``top3_low`` — the highest/lowest top-three share among reported series;
 - ``overview.<flow>.missing`` / ``narrow`` / ``flagged`` — reporters without rows, with truncated coverage, with flags;
+  the partner sentence names ``missing`` after its groups, the chapter sentence ``top_chapter_absent`` (no rows, or
+  no HS2 structure for the year shown; mirror series have none by construction), each as withheld;
 - ``overview.M.china_deficits`` / ``china_surpluses`` — balances with China (UN Comtrade), largest deficit first;
   ``china_withheld`` — reporters whose balance row with China has no figure (printed as withheld, with the reason);
 - ``overview.taiwan_pair`` — both Taiwan series present (own filing 490 and mirror 158): the prose explains why they
@@ -77,6 +79,17 @@ def overview_facts(book: FactBook, inp: WeekInputs, tree: FactTree) -> None:
             "top_chapter",
         )
         _refs(book, f"{slot}.missing", [f"{base}.{rc}" for rc, e in nodes.items() if e.missing or not e.top])
+        # reporters the chapter sentence cannot name (no rows, or no HS2 structure for the year shown): said after
+        # its groups, never left out. A mirror series has no HS2 structure by construction (partners' reports).
+        _refs(
+            book,
+            f"{slot}.top_chapter_absent",
+            [
+                f"{base}.{rc}"
+                for rc, e in nodes.items()
+                if e.label.enum != "taiwan_mirror" and (e.missing or not e.top or not e.top_chapter)
+            ],
+        )
         _refs(book, f"{slot}.flagged", [f"{base}.{rc}" for rc, e in present if e.flags and e.flags.enum])
         if flow == "X":
             _refs(book, f"{slot}.narrow", [f"{base}.{rc}" for rc, e in present if e.narrow_coverage])
