@@ -69,8 +69,8 @@ def capture_server(captures: Path):
 
 
 @pytest.fixture(scope="session")
-def baseline_report(baseline: Baseline, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Week B's report (zh) over the undamaged baseline: the rest of the graph (policy exposure, quarantined_rows,
+def baseline_report(baseline: Baseline, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Week B's report, both editions (edition suffix → text), over the undamaged baseline: the rest of the graph (policy exposure, quarantined_rows,
     facts, charts, the report) run on the baseline's layers with the embedded sample, once per session."""
     data = tmp_path_factory.mktemp("reliability_baseline_report") / "data"
     shutil.copytree(baseline.data, data)
@@ -80,6 +80,6 @@ def baseline_report(baseline: Baseline, tmp_path_factory: pytest.TempPathFactory
         mp.delenv(var, raising=False)
     try:
         support.render_rest_of_graph(WEEK_B)
-        return support.report_text(data, WEEK_B)
+        return {edition: support.report_text(data, WEEK_B, edition) for edition in support.EDITIONS}
     finally:
         mp.undo()

@@ -19,8 +19,9 @@ import re
 from dataclasses import dataclass
 
 REVIEW = "[REVIEW_NEEDED]"
-#: words the report uses when it withholds a figure instead of printing it (any of them counts as the note)
-WITHHELD_MARKERS = ("[WITHHELD]", "暫不提供", "暫不列出", "不予列出", "資料不完整，未列出", "未列出")
+#: words the report uses when it withholds a figure instead of printing it (any of them counts as the note; the
+#: English edition says "withheld")
+WITHHELD_MARKERS = ("[WITHHELD]", "暫不提供", "暫不列出", "不予列出", "資料不完整，未列出", "未列出", "withheld")
 _LIST_ORDINAL = re.compile(r"^(\s*(?:>\s*)*)\d+\.(?=\s)")  # '8. **…**' (a numbered item), also quoted
 _CITED_FILE = re.compile(r"[\w./-]+\.md\b")  # a file the report cites: a name, not a figure
 _NOTE_REF = re.compile(r"〔\d+〕")  # a numbered source note: its number is a reference, not a figure

@@ -185,10 +185,14 @@ def render_rest_of_graph(key: str) -> None:
     assert result.success, "the report did not render:\n" + failure_text(result)
 
 
-def report_text(data: Path, key: str) -> str:
+#: the report's editions by file suffix: zh-TW, English
+EDITIONS = (".md", ".en.md")
+
+
+def report_text(data: Path, key: str, edition: str = ".md") -> str:
     from trade_pipeline.core.partitions import iso_week_label
 
-    path = data / "site" / "Narrator" / "trade_briefing" / f"{iso_week_label(key)}-trade-briefing.md"
+    path = data / "site" / "Narrator" / "trade_briefing" / f"{iso_week_label(key)}-trade-briefing{edition}"
     return path.read_text(encoding="utf-8")
 
 

@@ -643,11 +643,11 @@ REPORT_CASES = list({(c.source, c.flag, c.mode): c for c in reversed(CASES) if c
 
 @pytest.mark.parametrize("case", REPORT_CASES, ids=[c.id for c in REPORT_CASES])
 def test_a_flagged_fault_marks_every_changed_report_line(
-    case: Case, world, captures: Path, baseline_report: str, request: pytest.FixtureRequest
+    case: Case, world, captures: Path, baseline_report: dict[str, str], request: pytest.FixtureRequest
 ):
-    """The fault's whole layer re-run for week B, then the rest of the graph (facts, charts, report): every report
-    line whose figures differ from the undamaged report carries [REVIEW_NEEDED] or a withheld note, and the flag's
-    reason is said in words (report_diff.py)."""
+    """The fault's whole layer re-run for week B, then the rest of the graph (facts, charts, report): in both
+    editions, every report line whose figures differ from the undamaged report carries [REVIEW_NEEDED] or a withheld
+    note, and a flag's reason is said in words (report_diff.py)."""
     cs = request.getfixturevalue("capture_server") if case.mode == "live" else None
     if cs is not None:
         _setup_live(case, cs, world.data)
@@ -656,13 +656,14 @@ def test_a_flagged_fault_marks_every_changed_report_line(
     result = support.run(case.source, WEEK_B, _client(case, captures, cs), support.layer_assets(case.source))
     assert result.success, support.failure_text(result)
     support.render_rest_of_graph(WEEK_B)
-    after = support.report_text(support.data_dir(), WEEK_B)
-
-    assert changed_lines(baseline_report, after) or after.count(REVIEW) > baseline_report.count(REVIEW), (
-        "the fault changed nothing in the report: the case tests nothing"
-    )
-    bad = unmarked_changes(baseline_report, after)
-    assert not bad, "\n".join(f"- {c.old!r}\n+ {c.new!r}" for c in bad[:10])
-    # the reason is said in words: the case's flag, or a more specific one its rows carry
-    said = [c for c, info in contract.FLAGS.items() if after.count(info.zh) > baseline_report.count(info.zh)]
-    assert said, f"no flag's words are said more often than in the undamaged report ({case.flag} expected)"
+    for edition, before in baseline_report.items():
+        after = support.report_text(support.data_dir(), WEEK_B, edition)
+        assert changed_lines(before, after) or after.count(REVIEW) > before.count(REVIEW), (
+            f"{edition}: the fault changed nothing in the report: the case tests nothing"
+        )
+        bad = unmarked_changes(before, after)
+        assert not bad, f"{edition}:\n" + "\n".join(f"- {c.old!r}\n+ {c.new!r}" for c in bad[:10])
+        # the reason is said in words: the case's flag, or a more specific one its rows carry
+        words = (lambda info: info.en) if edition == ".en.md" else (lambda info: info.zh)
+        said = [c for c, info in contract.FLAGS.items() if after.count(words(info)) > before.count(words(info))]
+        assert said, f"{edition}: no flag's words are said more often than in the undamaged report ({case.flag})"
