@@ -444,7 +444,8 @@ class SourceHttp:
         params = list(params or [])
         secret_names = set(secret_params) | set((secret_values or {}).keys())
         key = request_key(method, url, params, form, secret_names)
-        if not (self.dedupe and use_cache):
+
+        def answer() -> HttpResponse:
             return self._answer(
                 key,
                 method,
@@ -461,6 +462,9 @@ class SourceHttp:
                 max_attempts,
                 cache_not_found_s,
             )
+
+        if not (self.dedupe and use_cache):
+            return answer()
         known = self._answers.get(key)
         if known is not None:
             self.stats.deduped += 1
@@ -468,27 +472,12 @@ class SourceHttp:
                 raise known
             return known
         try:
-            answer = self._answer(
-                key,
-                method,
-                url,
-                params,
-                form,
-                headers,
-                secret_names,
-                secret_values,
-                secret_headers,
-                use_cache,
-                cache_if,
-                max_age_s,
-                max_attempts,
-                cache_not_found_s,
-            )
+            fresh = answer()
         except SourceHttpError as exc:
             self._answers[key] = exc
             raise
-        self._answers[key] = answer
-        return answer
+        self._answers[key] = fresh
+        return fresh
 
     def _answer(
         self,
