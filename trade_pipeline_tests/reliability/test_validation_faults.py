@@ -32,6 +32,7 @@ from trade_pipeline.defs.cn_export_control.assets import ASSETS as MOFCOM_ASSETS
 from trade_pipeline.defs.cn_export_control.resources import MofcomClient
 from trade_pipeline.defs.data_quality.assets import quarantined_rows
 from trade_pipeline.defs.us_trade_census.resources import CensusTradeClient
+from trade_pipeline_tests.reliability import support
 from trade_pipeline_tests.reliability.report_diff import REVIEW, changed_lines, figures, unmarked_changes
 
 WEEK = "2026-01-26"  # 2026-W05
@@ -521,3 +522,34 @@ def test_mofcom_bad_date_keeps_the_announcement(list_date, page_date, flag, reas
     if flag == "publish_date_conflict":
         assert str(row["publish_date"]) == "2026-01-06"  # the earlier of the two (the list's)
         assert "2026-03-01" in q["row_json"][0] and "2026-01-06" in q["row_json"][0]  # both, as received
+
+
+@pytest.mark.parametrize(
+    "list_date,page_date",
+    [("2025-02-30 00:00:00", "2025-02-30"), ("2025-02-30 00:00:00", None), (None, "2026-03-01")],
+    ids=["both_invalid", "list_invalid", "page_later"],
+)
+def test_a_mofcom_bad_date_marks_every_changed_report_line(
+    list_date, page_date, undamaged: Path, isolated_data_dir: Path, tmp_path: Path
+) -> None:
+    """The MOFCOM layer re-run on the damaged captures, then the rest of the graph: in both editions every line whose
+    figures (dates, counts) changed carries [REVIEW_NEEDED] or a withheld note. (A list lagging its page is a NOTICE:
+    the page's date is right and prints unmarked.)"""
+    shutil.copytree(undamaged, isolated_data_dir, dirs_exist_ok=True)
+    captures = tmp_path / "captures"
+    _mofcom_damage(captures, list_date, page_date)
+    result = materialize(
+        [*MOFCOM_ASSETS, quarantined_rows],
+        resources={"warehouse": Warehouse(), "site": Site(), "mofcom": MofcomClient(capture_dir=str(captures))},
+        partition_key=WEEK,
+        run_config=QUIET,
+        instance=DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    support.render_rest_of_graph(WEEK)
+    for edition in support.EDITIONS:
+        before = support.report_text(undamaged, WEEK, edition)
+        after = support.report_text(isolated_data_dir, WEEK, edition)
+        assert changed_lines(before, after) or after.count(REVIEW) > before.count(REVIEW), f"{edition}: tests nothing"
+        bad = unmarked_changes(before, after)
+        assert not bad, f"{edition}:\n" + "\n".join(f"- {c.old!r}\n+ {c.new!r}" for c in bad[:10])
