@@ -27,10 +27,10 @@ def _census(cty: str, name: str, flow: str, month: int, value, flags: str = "") 
     }
 
 
-def _week(census: list[dict], exposure: list[dict] | None = None) -> WeekTables:
+def _week(census: list[dict], exposure: list[dict] | None = None, key: str = KEY, iso_week: str = WEEK) -> WeekTables:
     tables = WeekTables(
-        KEY,
-        WEEK,
+        key,
+        iso_week,
         {
             contract.CENSUS_MONTHLY_FLOWS: census,
             contract.CENSUS_TRADE_BALANCE: [
@@ -165,8 +165,9 @@ def test_exposure_chart_skips_cleanly_without_its_table_and_draws_with_it() -> N
 
 
 def test_charts_differing_only_in_a_value_are_drawn_apart(monkeypatch) -> None:  # noqa: ANN001
-    """The step's SVG memo (``drawn``) is keyed by everything a chart is drawn from: an identical chart is converted
-    once, a revised value or a new flag is a new drawing."""
+    """The step's SVG memo (``drawn``) is keyed by everything a chart is drawn from: an identical chart of another
+    week (its points' source cells name that week's rows) is converted once, a revised value or a new flag is a new
+    drawing."""
     from trade_pipeline.defs.briefing_charts import render
 
     converted = []
@@ -176,7 +177,8 @@ def test_charts_differing_only_in_a_value_are_drawn_apart(monkeypatch) -> None: 
     revised = [dict(rows[0]), dict(rows[1], value_usd=2.6e10)]
     flagged = [dict(rows[0]), dict(rows[1], review_flags="partial_fetch")]
     first = _chart(_week(rows), "us_balance_monthly")
-    again = _chart(_week([dict(r) for r in rows]), "us_balance_monthly")  # another week, the same chart
+    again = _chart(_week([dict(r) for r in rows], key="2026-02-02", iso_week="2026-W06"), "us_balance_monthly")
+    assert again.points[0].source_row_key != first.points[0].source_row_key  # another week's cells, same drawing
     second = _chart(_week(revised), "us_balance_monthly")
     third = _chart(_week(flagged), "us_balance_monthly")
     drawn: dict = {}

@@ -81,15 +81,21 @@ class WeekTables:
         return self.rows_by_table.get(table, [])
 
 
+#: Field metadata of where a figure comes from (its source cell): stored with the chart and checked by verify, never
+#: drawn — so not part of what a chart's SVG is keyed by (render.chart_key: every other field is). The same drawing of
+#: another week names that week's rows.
+PROVENANCE = {"drawn": False}
+
+
 @dataclass(frozen=True)
 class Point:
     series: str
     x: str
     y: float | None
-    source_table: str
-    source_row_key: dict[str, Any]
-    source_column: str
-    derivation: str = CELL
+    source_table: str = field(metadata=PROVENANCE)
+    source_row_key: dict[str, Any] = field(metadata=PROVENANCE)
+    source_column: str = field(metadata=PROVENANCE)
+    derivation: str = field(default=CELL, metadata=PROVENANCE)
     label: str = ""  # text drawn beside the mark (e.g. the partner of a share bar)
     flags: tuple[str, ...] = ()
 
@@ -100,9 +106,9 @@ class KeyFigure:
 
     kind: str
     value: float
-    table: str
-    row_key: dict[str, Any]
-    column: str
+    table: str = field(metadata=PROVENANCE)
+    row_key: dict[str, Any] = field(metadata=PROVENANCE)
+    column: str = field(metadata=PROVENANCE)
     flags: tuple[str, ...] = ()
 
     @property

@@ -293,15 +293,16 @@ def chart_spec(chart: ChartData, description: str) -> dict[str, Any]:
 
 
 def _frozen(value: Any) -> Any:
-    """A hashable image of ``value`` with everything in it: dataclasses field by field (callables left out: a chart's
-    alt-text builder, represented by what it builds), lists and tuples item by item, dicts by sorted key."""
+    """A hashable image of ``value`` with everything drawn in it: dataclasses field by field (callables left out: a
+    chart's alt-text builder, represented by what it builds; fields marked ``data.PROVENANCE`` left out: a source
+    cell is not drawn), lists and tuples item by item, dicts by sorted key."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return (
             type(value).__qualname__,
             tuple(
                 (f.name, _frozen(getattr(value, f.name)))
                 for f in dataclasses.fields(value)
-                if not callable(getattr(value, f.name))
+                if f.metadata.get("drawn", True) and not callable(getattr(value, f.name))
             ),
         )
     if isinstance(value, dict):
@@ -319,7 +320,8 @@ def _frozen(value: Any) -> Any:
 
 def chart_key(chart: ChartData, description: str) -> tuple:
     """Everything a chart is drawn from, taken whole (never a hand-picked list of fields): every field of the chart and
-    its points (titles, orders, values, labels, flags, source cells, key figure), its alt texts and the description."""
+    its points (titles, orders, values, labels, flags, key figure) but the source cells (``data.PROVENANCE``: not
+    drawn, and another week's), its alt texts and the description. A new field is part of the key unless marked."""
     return (_frozen(chart), chart.alt_texts(), description)
 
 
