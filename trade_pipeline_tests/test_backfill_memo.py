@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -230,6 +231,26 @@ def test_a_comtrade_result_is_turned_into_rows_once_per_run(
     _once_each(counted["rows"], "turned into rows")
     # the same requests and released years: the week's frame is built once and shared
     assert weeks[2].flows is weeks[1].flows and len(built) <= 2  # W04, W05 (W05 again: shared)
+
+
+def test_weeks_whose_partner_flow_frames_are_equal_build_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """13 weeks of 2025: the released years change from week to week, mostly for reporter-years the week's replies do
+    not hold; a week's frame depends only on its answers and the released years they hold, so equal frames are one
+    build (the per-run key is what the frame is computed from, not everything the week knows)."""
+    from trade_pipeline.defs.bilateral_trade_flows import fetch
+
+    built = []
+    real_frame = fetch.build_flows_frame
+    monkeypatch.setattr(fetch, "build_flows_frame", lambda rows, items=(): built.append(1) or real_frame(rows, items))
+    client = ComtradeClient()
+    first = date.fromisoformat("2025-02-03")
+    weeks = [fetch.fetch_partner_week(client, (first + timedelta(weeks=i)).isoformat()) for i in range(13)]
+    distinct: list[pl.DataFrame] = []
+    for week in weeks:
+        if not any(week.flows.equals(frame) for frame in distinct):
+            distinct.append(week.flows)
+    assert 1 < len(distinct) < len(weeks)
+    assert len(built) == len(distinct)
 
 
 def test_deduped_run_writes_the_same_rows_as_a_run_without_dedupe(

@@ -347,11 +347,10 @@ def fetch_partner_week(
         parsed, refused = _reply_rows(reporter, result, released)
         items += refused
         log.record(result, reporter, years, parsed, quarantined=refused)
-    # Weeks with the same answers (one result per answered request and run) and the same released years get the
-    # same frame: built once per run, keyed by the results themselves (SourceHttp.per_run).
-    flows, duplicates = client.http.per_run(
-        week_flows_frame, tuple((rep, r) for rep, _, r in replies), frozenset(released)
-    )
+    # Weeks with the same answers (one result per answered request and run) get the same frame when the released
+    # years it depends on are the same: built once per run, keyed by the results themselves (SourceHttp.per_run).
+    answered = tuple((rep, r) for rep, _, r in replies)
+    flows, duplicates = client.http.per_run(week_flows_frame, answered, mirror_released(answered, released))
     return PartnerWeek(flows, log.frame(), availability, years_by_reporter, items + duplicates)
 
 
@@ -368,6 +367,21 @@ def _reply_rows(
     if result.failed:
         return [], refused
     return (mirror_flow_rows(result, released) if result.kind == "mirror" else partner_flow_rows(result)), refused
+
+
+def mirror_released(
+    replies: Sequence[tuple[int, FetchResult]], released: set[tuple[int, int]]
+) -> frozenset[tuple[int, int]]:
+    """The released reporter-years a week's frame depends on: the frame reads ``released`` only to keep the mirror
+    rows of released reporter-years, so the pairs that occur in its mirror replies give the same frame, and weeks
+    whose other releases differ share one build."""
+    held = {
+        (row["reporter_code"], row["year"])
+        for _, result in replies
+        if result.kind == "mirror" and not result.failed
+        for row in partner_flow_rows(result)
+    }
+    return frozenset(held & released)
 
 
 def week_flows_frame(
