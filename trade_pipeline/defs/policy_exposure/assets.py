@@ -129,32 +129,13 @@ def _comtrade_exposure(results: tuple, codes: tuple[str, ...], year: int) -> tup
         asked = (
             _param(result.request_key, "cmdCode").split(",") if _param(result.request_key, "cmdCode") else list(codes)
         )
-        if result.failed:
-            log.append(
-                _request_row(
-                    "comtrade",
-                    "hs6_exports",
-                    year,
-                    None,
-                    None,
-                    asked,
-                    result.endpoint,
-                    "failed",
-                    0,
-                    [],
-                    False,
-                    "",
-                    result.request_key,
-                    result.error or "",
-                    "",
-                )
-            )
-            continue
-        kept, rejected = rules.comtrade_rows(result, asked, year)
+        failed = bool(result.failed)
+        kept, rejected = ([], []) if failed else rules.comtrade_rows(result, asked, year)
         flags = (["truncated"] if result.truncated else []) + (["quarantined_rows"] if rejected else [])
         for r in kept:
             r["review_flags"] = contract.join_flags([*contract.split_flags(r["review_flags"]), *flags])
         rows += kept
+        status = "failed" if failed else "truncated" if result.truncated else ("ok" if kept else "empty")
         log.append(
             _request_row(
                 "comtrade",
@@ -164,14 +145,14 @@ def _comtrade_exposure(results: tuple, codes: tuple[str, ...], year: int) -> tup
                 None,
                 asked,
                 result.endpoint,
-                "truncated" if result.truncated else ("ok" if kept else "empty"),
+                status,
                 len(kept),
                 rejected,
-                result.truncated,
-                result.request_id,
+                not failed and bool(result.truncated),
+                "" if failed else result.request_id,
                 result.request_key,
-                "",
-                result.fetched_at,
+                (result.error or "") if failed else "",
+                "" if failed else result.fetched_at,
             )
         )
     return rows, log
