@@ -176,27 +176,8 @@ def _fetch_census(census: CensusTradeClient, codes: list[str], year: int, first:
 
 def _census_exposure(fetch, codes: tuple[str, ...], year: int, first: int, last: int) -> tuple[list, list]:  # noqa: ANN001
     codes = list(codes)
-    if fetch.status == "failed":
-        return [], [
-            _request_row(
-                "census",
-                "hs6_imports",
-                year,
-                first,
-                last,
-                codes,
-                "hs",
-                "failed",
-                0,
-                [],
-                False,
-                "",
-                fetch.request_key,
-                fetch.error,
-                "",
-            )
-        ]
-    kept, rejected = rules.census_rows(fetch, codes)
+    failed = fetch.status == "failed"
+    kept, rejected = ([], []) if failed else rules.census_rows(fetch, codes)
     if rejected:
         for r in kept:
             r["review_flags"] = contract.join_flags([*contract.split_flags(r["review_flags"]), "quarantined_rows"])
@@ -213,10 +194,10 @@ def _census_exposure(fetch, codes: tuple[str, ...], year: int, first: int, last:
             len(kept),
             rejected,
             False,
-            fetch.request_id,
+            "" if failed else fetch.request_id,
             fetch.request_key,
-            "",
-            fetch.fetched_at,
+            fetch.error if failed else "",
+            "" if failed else fetch.fetched_at,
         )
     ]
 
