@@ -29,7 +29,6 @@ from werkzeug import Request, Response
 from trade_pipeline.core import contract
 from trade_pipeline.core.partitions import iso_week_label
 from trade_pipeline.core.paths import sample_captures_dir
-from trade_pipeline.core.site import Site
 from trade_pipeline.core.warehouse import Warehouse
 from trade_pipeline.definitions import defs
 from trade_pipeline.defs.bilateral_trade_flows.resources import ComtradeClient
@@ -58,14 +57,7 @@ def run_graph(
 ):
     """Materialize every asset and check for one week, or for a range of weeks as one single run."""
     tags = {} if key else {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-    res = {
-        "warehouse": Warehouse(),
-        "site": Site(),
-        "comtrade": ComtradeClient(),
-        "census": CensusTradeClient(),
-        "mofcom": MofcomClient(),
-        **(resources or {}),
-    }
+    res = {**defs.resources, **(resources or {})}
     result = materialize(
         [*ASSETS, *CHECKS],
         resources=res,

@@ -167,16 +167,11 @@ def rest_of_graph() -> list:
 def render_rest_of_graph(key: str) -> None:
     """Run the rest of the graph for week ``key`` on the layers in the warehouse, replaying the embedded sample
     (policy exposure fetches its own requests: undamaged, so only the layers under test differ)."""
-    resources = {
-        "warehouse": Warehouse(),
-        "site": Site(),
-        "comtrade": ComtradeClient(),
-        "census": CensusTradeClient(),
-        "mofcom": MofcomClient(),
-    }
+    from trade_pipeline.definitions import defs
+
     result = materialize(
         rest_of_graph(),
-        resources=resources,
+        resources=dict(defs.resources),
         partition_key=key,
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
