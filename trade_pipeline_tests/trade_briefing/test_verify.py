@@ -259,3 +259,44 @@ def test_an_edited_front_matter_description_or_title_is_rejected(published: tupl
     path.write_text(text, encoding="utf-8")
     mismatches = _verify_after(wh, path, 'title: "2026 年第 05 週"', 'title: "2026 年第 06 週"')
     assert [m.slot for m in mismatches] == ["front_matter.title"], [str(m) for m in mismatches]
+
+
+# --- the publishing step's check: what publish verified is not verified twice, anything changed since is ----------
+
+
+def test_the_check_reuses_publishing_s_verification_only_for_exactly_what_was_verified(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trade_pipeline.defs.trade_briefing import publish as publish_module
+
+    wh = Warehouse()
+    seed_week(wh, site, W05)
+    zh = render_report(list(facts_of(wh, site, W05)), "2026-W05", site, GENERATED, [])
+    facts = publish_module.recomputed_facts(wh, [W05], site)
+    verified: dict = {}
+    publish(wh, site, {W05: [zh]}, facts, verified)
+    path = site / zh.relpath
+    assert set(verified) == {zh.relpath} and verified[zh.relpath].outcome.passed
+
+    calls = []
+    real = publish_module.verify_report
+    monkeypatch.setattr(publish_module, "verify_report", lambda *a, **k: calls.append(a[3]) or real(*a, **k))
+    (outcome,) = verify_published(wh, site, [path], facts, verified)
+    assert outcome.passed and calls == []  # the published bytes and stored claims are what publish verified
+
+    # a figure edited on disk after publishing: verified again, and rejected
+    text = path.read_text(encoding="utf-8")
+    hhi = re.search(r"中國 HHI 最低（([\d.]+)）", text).group(1)
+    path.write_text(text.replace(f"中國 HHI 最低（{hhi}）", "中國 HHI 最低（9999.99）", 1), encoding="utf-8")
+    (outcome,) = verify_published(wh, site, [path], facts, verified)
+    assert calls == [zh.relpath] and not outcome.passed
+    path.write_text(text, encoding="utf-8")
+
+    # a stored claim changed after publishing: verified again
+    with wh.connect() as conn:
+        conn.execute(
+            f"UPDATE {contract.BRIEFING_CLAIMS} SET col = col + 1 WHERE rowid = (SELECT min(rowid) FROM "
+            f"{contract.BRIEFING_CLAIMS} WHERE kind = 'hhi')"
+        )
+    (outcome,) = verify_published(wh, site, [path], facts, verified)
+    assert calls == [zh.relpath, zh.relpath] and not outcome.passed

@@ -41,6 +41,7 @@ from trade_pipeline.defs.trade_briefing.markdown import split_front_matter
 from trade_pipeline.defs.trade_briefing.printing import CLAIMS_SCHEMA
 from trade_pipeline.defs.trade_briefing.publish import (
     VerificationFailed,
+    Verified,
     outcomes_metadata,
     publish,
     recomputed_facts,
@@ -239,11 +240,14 @@ def trade_briefing(
     # recomputed from the layer tables (never the stored briefing_facts), once: publish verifies the staged files
     # with them, and the check below the published files and their stored claims
     recomputed = recomputed_facts(warehouse, sorted(reports), root)
+    verified: dict[str, Verified] = {}
     try:
-        written = publish(warehouse, root, reports, recomputed)
+        written = publish(warehouse, root, reports, recomputed, verified)
     except VerificationFailed as exc:
         raise Failure(description=str(exc), metadata=outcomes_metadata(exc.outcomes)) from None
-    outcomes = verify_published(warehouse, root, published_editions(site, keys), recomputed)
+    # the check: every published edition of the weeks with its stored claims (one left from an earlier run, or
+    # changed on disk or in the warehouse since publishing, is verified again)
+    outcomes = verify_published(warehouse, root, published_editions(site, keys), recomputed, verified)
     check_meta = outcomes_metadata(outcomes)
     # each week's materialization: that week's claims and its own report as the preview
     add_week_metadata(

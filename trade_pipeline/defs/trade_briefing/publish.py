@@ -63,15 +63,39 @@ class Staged:
     staged: Path
 
 
+@dataclass(frozen=True)
+class Verified:
+    """What publishing verified of one edition: the exact text, its claims and the outcome (with the facts the
+    step recomputed). The step's check re-verifies the published file only where it differs from this."""
+
+    text: str
+    claims: list[dict]
+    outcome: Outcome
+
+    def holds_for(self, text: str, stored_claims: list[dict]) -> bool:
+        """``text`` and ``stored_claims`` (read back from the warehouse) are exactly what was verified, so
+        verify_report (a function of text, claims and facts) would give the same outcome."""
+        if text != self.text or len(stored_claims) != len(self.claims):
+            return False
+        columns = sorted(self.claims[0]) if self.claims else []
+
+        def canonical(rows: list[dict]) -> list[tuple]:
+            return sorted(tuple(repr(r.get(c)) for c in columns) for r in rows)
+
+        return canonical(stored_claims) == canonical(self.claims)
+
+
 def publish(
     warehouse: Warehouse,
     site_root: Path,
     reports: dict[str, list[RenderedReport]],
     facts: dict[str, dict[str, Fact]] | None = None,
+    verified: dict[str, Verified] | None = None,
 ) -> list[str]:
     """Stage every edition, verify all, then write the claims (one transaction) and move the staged files in.
     Raises :class:`VerificationFailed` (nothing published, staged files removed) when any figure fails.
-    ``facts``: as for :func:`verify_rendered` (recomputed from the layer tables, never the stored briefing_facts)."""
+    ``facts``: as for :func:`verify_rendered` (recomputed from the layer tables, never the stored briefing_facts).
+    ``verified``: filled with what was verified of each published edition (relpath → :class:`Verified`)."""
     staged: list[Staged] = []
     try:
         on_disk: dict[str, list[RenderedReport]] = {}
@@ -87,6 +111,10 @@ def publish(
         outcomes = verify_rendered(warehouse, site_root, on_disk, facts)
         if any(not o.passed for o in outcomes):
             raise VerificationFailed(outcomes)
+        if verified is not None:
+            editions = [rep for eds in on_disk.values() for rep in eds]  # verify_rendered's order
+            for rep, outcome in zip(editions, outcomes, strict=True):
+                verified[rep.relpath] = Verified(rep.markdown, rep.claims.to_dicts(), outcome)
         claims = {
             key: pl.concat(
                 [r.claims for r in editions] + _kept_claims(warehouse, site_root, key, {r.relpath for r in editions})
@@ -168,10 +196,13 @@ def verify_published(
     site_root: Path,
     paths: Iterable[Path] | None = None,
     facts: dict[str, dict[str, Fact]] | None = None,
+    verified: dict[str, Verified] | None = None,
 ) -> list[Outcome]:
     """Verify published report files (default: every one in the site) against the layer tables now. ``facts``: the
     weeks' facts recomputed from the layer tables earlier in the same step (the publishing step passes the ones it
-    verified with, so a week is not recomputed twice in a run); recomputed here if not given."""
+    verified with, so a week is not recomputed twice in a run); recomputed here if not given. ``verified``: what
+    :func:`publish` verified with those same facts: an edition whose published text and stored claims are exactly
+    that keeps its outcome; any other is verified again."""
     files = list(paths) if paths is not None else published_reports(site_root)
     by_week: dict[str, list[Path]] = {}
     outcomes: list[Outcome] = []
@@ -213,7 +244,12 @@ def verify_published(
                         )
                     )
                     continue
-                outcomes.append(verify_report(path.read_text(encoding="utf-8"), claims, facts.get(key, {}), rel))
+                text = path.read_text(encoding="utf-8")
+                done = (verified or {}).get(rel)
+                if done is not None and done.holds_for(text, claims):
+                    outcomes.append(done.outcome)
+                else:
+                    outcomes.append(verify_report(text, claims, facts.get(key, {}), rel))
     return outcomes
 
 
