@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -230,6 +231,32 @@ def damaged_run(undamaged: Path, data: Path, captures: Path, damage: Callable[[P
     )
 
 
+@dataclass
+class Damaged:
+    """One case's damaged world: the undamaged W05, then the Comtrade layer + quarantined_rows re-run on its damaged
+    captures. Built once per case for the module; the tests only read it (the report test renders a copy)."""
+
+    case: str
+    data: Path
+    captures: Path
+    success: bool
+
+
+@pytest.fixture(scope="module", params=list(CASES))
+def damaged(request: pytest.FixtureRequest, undamaged: Path, tmp_path_factory: pytest.TempPathFactory) -> Damaged:
+    case = request.param
+    root = tmp_path_factory.mktemp(f"damaged-{case}")
+    data = root / "data"
+    data.mkdir()
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
+    try:
+        result = damaged_run(undamaged, data, root / "captures", CASES[case][0])
+    finally:
+        mp.undo()
+    return Damaged(case, data, root / "captures", result.success)
+
+
 def render(captures: Path) -> None:
     result = materialize(
         BRIEFING,
@@ -256,13 +283,13 @@ def group_rows(table: str, reporter: int = 842, flow: str | None = "X", year: in
 # layer: run success, quarantine row, flags on every derived row
 
 
-@pytest.mark.parametrize("case", list(CASES))
 def test_damaged_reply_is_quarantined_and_flags_every_derived_row(
-    case: str, undamaged: Path, isolated_data_dir: Path, tmp_path: Path
+    damaged: Damaged, undamaged: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    damage, reason, flag = CASES[case]
-    result = damaged_run(undamaged, isolated_data_dir, tmp_path / "captures", damage)
-    assert result.success  # a finding, never a crash
+    case = damaged.case
+    _, reason, flag = CASES[case]
+    assert damaged.success  # a finding, never a crash
+    monkeypatch.setenv("TRADE_PIPELINE_DATA_DIR", str(damaged.data))  # read only
 
     q = comtrade_quarantine()
     if reason is None:
@@ -366,16 +393,12 @@ def test_genuine_swing_is_data_flagged_notice_and_publishes(
 # ---------------------------------------------------------------------------------------------------------------------
 # report: every changed line marked (generic diff against the undamaged render)
 
-REPORT_CASES = list(CASES)
 
-
-@pytest.mark.parametrize("case", REPORT_CASES)
-def test_every_changed_report_line_is_marked(
-    case: str, undamaged: Path, isolated_data_dir: Path, tmp_path: Path
-) -> None:
-    damage = CASES[case][0]
-    assert damaged_run(undamaged, isolated_data_dir, tmp_path / "captures", damage).success
-    render(tmp_path / "captures")
+def test_every_changed_report_line_is_marked(damaged: Damaged, undamaged: Path, isolated_data_dir: Path) -> None:
+    case = damaged.case
+    assert damaged.success
+    shutil.copytree(damaged.data, isolated_data_dir, dirs_exist_ok=True)  # this test renders into its own copy
+    render(damaged.captures)
     before = (undamaged / REPORT).read_text(encoding="utf-8")
     after = (isolated_data_dir / REPORT).read_text(encoding="utf-8")
     # the damage reached the report: a figure changed, or (rows refused before they were counted) the same figures
