@@ -67,15 +67,15 @@ def _wait(what: str, predicate, timeout_s: float = RUN_TIMEOUT_S, every_s: float
 
 
 def _kill_a_backfill_mid_run(instance: TempInstance) -> str:
-    """Start `trade-pipeline backfill 2026-W01 2026-W08`, SIGKILL it once it has materialized something; return the
-    id of the run it leaves STARTED."""
+    """Start `trade-pipeline backfill 2026-W01 2026-W08`, SIGKILL it once its run is executing a step (the worker
+    dies inside the run, whatever the step was doing); return the id of the run it leaves STARTED."""
     from dagster import DagsterRunStatus
 
-    process = instance.start("backfill", "2026-W01", "2026-W08", name="backfill")
+    process = instance.start("backfill", "2026-W01", "2026-W08", "--log-level", "DEBUG", name="backfill")
     try:
         _wait(
-            "the backfill to materialize an asset",
-            lambda: "materialized" in instance.output("backfill")[1] or process.poll() is not None,
+            "the backfill to start a step",
+            lambda: "STEP_START" in instance.output("backfill")[1] or process.poll() is not None,
         )
         assert process.poll() is None, (
             f"the backfill ended before it could be killed:\n{tail(instance.output('backfill')[1])}"
