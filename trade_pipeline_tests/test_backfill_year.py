@@ -11,7 +11,8 @@ same run, so
 - the weeks whose same week a year earlier precedes the first partition (2025-W06…2026-W01: 2024-W06…2025-W01) say
   N/A（無歷史資料）, never a number.
 
-Slow (≈ 1.5 min on 2 cores): the one year-long test; `test_cli_end_to_end.py` covers the 8-week range.
+Slow (the suite's longest test, ≈ 200 s CPU; 5 min wall beside the other workers): the one year-long test, as issue 16
+asks; `test_cli_end_to_end.py` covers the 8-week range.
 """
 
 from __future__ import annotations
