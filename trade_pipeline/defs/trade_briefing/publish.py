@@ -40,29 +40,6 @@ def recomputed_facts(warehouse: Warehouse, keys: list[str], site_root: Path) -> 
     return {inp.key: {f.slot: f for f in book} for inp, book in week_facts(warehouse, keys, site_root)}
 
 
-def verify_rendered(
-    warehouse: Warehouse,
-    site_root: Path,
-    reports: dict[str, list[RenderedReport]],
-    facts: dict[str, dict[str, Fact]] | None = None,
-) -> list[Outcome]:
-    """Verify rendered (not yet published) reports: week -> its editions. ``facts``: the weeks' facts already
-    recomputed from the layer tables by the caller in this step (:func:`recomputed_facts`); recomputed here if not."""
-    if facts is None:
-        facts = recomputed_facts(warehouse, sorted(reports), site_root)
-    outcomes = []
-    for key, editions in reports.items():
-        for rep in editions:
-            outcomes.append(verify_report(rep.markdown, rep.claims.to_dicts(), facts.get(key, {}), rep.relpath))
-    return outcomes
-
-
-@dataclass
-class Staged:
-    final: Path
-    staged: Path
-
-
 @dataclass(frozen=True)
 class Verified:
     """What publishing verified of one edition: the exact text, its claims and the outcome (with the facts the
@@ -83,6 +60,32 @@ class Verified:
             return sorted(tuple(repr(r.get(c)) for c in columns) for r in rows)
 
         return canonical(stored_claims) == canonical(self.claims)
+
+
+def verify_rendered(
+    warehouse: Warehouse,
+    site_root: Path,
+    reports: dict[str, list[RenderedReport]],
+    facts: dict[str, dict[str, Fact]] | None = None,
+) -> list[Verified]:
+    """Verify rendered (not yet published) reports: week -> its editions; one record per edition, its outcome with
+    the text and claims it was verified on. ``facts``: the weeks' facts already recomputed from the layer tables by
+    the caller in this step (:func:`recomputed_facts`); recomputed here if not."""
+    if facts is None:
+        facts = recomputed_facts(warehouse, sorted(reports), site_root)
+    verified = []
+    for key, editions in reports.items():
+        for rep in editions:
+            claims = rep.claims.to_dicts()
+            outcome = verify_report(rep.markdown, claims, facts.get(key, {}), rep.relpath)
+            verified.append(Verified(rep.markdown, claims, outcome))
+    return verified
+
+
+@dataclass
+class Staged:
+    final: Path
+    staged: Path
 
 
 def publish(
@@ -108,13 +111,11 @@ def publish(
                 staged.append(Staged(final, tmp))
                 # verify what was written to disk, exactly as it will be published
                 on_disk.setdefault(key, []).append(replace(rep, markdown=tmp.read_text(encoding="utf-8")))
-        outcomes = verify_rendered(warehouse, site_root, on_disk, facts)
-        if any(not o.passed for o in outcomes):
-            raise VerificationFailed(outcomes)
+        checked = verify_rendered(warehouse, site_root, on_disk, facts)
+        if any(not v.outcome.passed for v in checked):
+            raise VerificationFailed([v.outcome for v in checked])
         if verified is not None:
-            editions = [rep for eds in on_disk.values() for rep in eds]  # verify_rendered's order
-            for rep, outcome in zip(editions, outcomes, strict=True):
-                verified[rep.relpath] = Verified(rep.markdown, rep.claims.to_dicts(), outcome)
+            verified.update({v.outcome.report: v for v in checked})  # keyed by the edition's relpath
         claims = {
             key: pl.concat(
                 [r.claims for r in editions] + _kept_claims(warehouse, site_root, key, {r.relpath for r in editions})

@@ -270,7 +270,7 @@ def _bytecode_cache(env: Environment) -> FileSystemBytecodeCache | None:
         env.block_start_string, env.block_end_string, env.variable_start_string, env.variable_end_string,
         env.comment_start_string, env.comment_end_string, env.line_statement_prefix, env.line_comment_prefix,
         env.trim_blocks, env.lstrip_blocks, env.newline_sequence, env.keep_trailing_newline, env.optimized,
-        repr(env.autoescape), env.finalize is not None, sorted(env.extensions),
+        getattr(env.autoescape, "__qualname__", env.autoescape), env.finalize is not None, sorted(env.extensions),
     )  # fmt: skip
     digest = hashlib.sha1(repr(options).encode()).hexdigest()[:12]
     try:
