@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,18 +21,6 @@ class Baseline:
     flagged: dict[tuple[str, str], int]
 
 
-@contextlib.contextmanager
-def _data_dir_env(data: Path) -> Iterator[None]:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
-    for var in ("TRADE_PIPELINE_HTTP_MODE", "TRADE_PIPELINE_CAPTURE_DIR", "COMTRADE_API_KEY", "CENSUS_API_KEY"):
-        mp.delenv(var, raising=False)
-    try:
-        yield
-    finally:
-        mp.undo()
-
-
 def _built_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: str, build: Callable[[Path], None]):
     """A data dir built by ``build`` once per test session: by the first xdist worker that asks, under a file lock in
     the workers' common temp dir (pytest-xdist's documented pattern), and read by the others; the readers only
@@ -47,7 +34,7 @@ def _built_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: 
         if not done.is_file():
             shutil.rmtree(root, ignore_errors=True)
             data.mkdir(parents=True)
-            with _data_dir_env(data):
+            with support.data_dir_env(data):
                 build(data)
             done.touch()
     return data
@@ -70,7 +57,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Baseli
     """Weeks A then B of every layer replayed from the embedded sample (as two weekly runs would), once per test
     session (every test works on a copy: :func:`world`)."""
     data = _built_once(tmp_path_factory, worker_id, "reliability_baseline", _build_baseline)
-    with _data_dir_env(data):
+    with support.data_dir_env(data):
         base = Baseline(data, support.row_counts(), support.flagged_counts())
     assert {w for (_, w) in base.counts} == {WEEK_A, WEEK_B}
     return base

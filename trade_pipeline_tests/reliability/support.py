@@ -11,16 +11,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
 import socket
 import struct
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from dagster import DagsterInstance, materialize
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -133,6 +135,20 @@ CLIENT_KEY = {"comtrade": "comtrade", "census": "census", "mofcom": "mofcom"}
 def selected_assets(source: str, names: Iterable[str] | None = None) -> list:
     names = set(names or FETCH_SELECTION[source])
     return [a for a in layer_assets(source) if any(k.to_user_string() in names for k in a.keys)]
+
+
+@contextlib.contextmanager
+def data_dir_env(data: Path) -> Iterator[None]:
+    """Within the block, the pipeline's data dir is ``data`` and no HTTP mode, capture dir or API key comes from the
+    environment (what the autouse ``isolated_data_dir`` gives a test, for module and session fixtures)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
+    for var in ("TRADE_PIPELINE_HTTP_MODE", "TRADE_PIPELINE_CAPTURE_DIR", "COMTRADE_API_KEY", "CENSUS_API_KEY"):
+        mp.delenv(var, raising=False)
+    try:
+        yield
+    finally:
+        mp.undo()
 
 
 # Dagster's console logger at DEBUG prints every step event; warnings are what a fault run needs to show.

@@ -197,11 +197,7 @@ def undamaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """W05 of the whole graph (report included) from the undamaged sample, once per module."""
     data = tmp_path_factory.mktemp("undamaged") / "data"
     data.mkdir()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
-    for var in ("TRADE_PIPELINE_HTTP_MODE", "TRADE_PIPELINE_CAPTURE_DIR", "COMTRADE_API_KEY", "CENSUS_API_KEY"):
-        mp.delenv(var, raising=False)
-    try:
+    with support.data_dir_env(data):
         result = materialize(
             list(defs.assets),
             resources=_resources(sample_captures_dir()),
@@ -211,8 +207,6 @@ def undamaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
             raise_on_error=True,
         )
         assert result.success
-    finally:
-        mp.undo()
     return data
 
 
@@ -248,12 +242,8 @@ def damaged(request: pytest.FixtureRequest, undamaged: Path, tmp_path_factory: p
     root = tmp_path_factory.mktemp(f"damaged-{case}")
     data = root / "data"
     data.mkdir()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("TRADE_PIPELINE_DATA_DIR", str(data))
-    try:
+    with support.data_dir_env(data):
         result = damaged_run(undamaged, data, root / "captures", CASES[case][0])
-    finally:
-        mp.undo()
     return Damaged(case, data, root / "captures", result.success)
 
 
